@@ -1,0 +1,113 @@
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Darwin)
+    import Darwin
+#endif
+
+public let toolVersion = "0.1.0"
+
+/// The process's standard streams, swappable so `run` can be tested in-process.
+public struct ProcessIO {
+    public var readInput: () throws(ThumbnailError) -> [UInt8]
+    public var writeOutput: ([UInt8]) throws(ThumbnailError) -> Void
+    public var writeError: (String) -> Void
+    public var outputIsTerminal: Bool
+
+    public init(
+        readInput: @escaping () throws(ThumbnailError) -> [UInt8],
+        writeOutput: @escaping ([UInt8]) throws(ThumbnailError) -> Void,
+        writeError: @escaping (String) -> Void,
+        outputIsTerminal: Bool
+    ) {
+        self.readInput = readInput
+        self.writeOutput = writeOutput
+        self.writeError = writeError
+        self.outputIsTerminal = outputIsTerminal
+    }
+
+    public static var standard: ProcessIO {
+        ProcessIO(
+            readInput: { () throws(ThumbnailError) in try readAll(0, limit: 50 << 20, name: "stdin") },
+            writeOutput: { bytes throws(ThumbnailError) in try writeAll(1, bytes, name: "stdout") },
+            writeError: { text in _ = try? writeAll(2, Array(text.utf8), name: "stderr") },
+            outputIsTerminal: isatty(1) == 1)
+    }
+}
+
+/// The whole command line: `arguments` without the program name; returns the exit status.
+public func run(_ arguments: [String], io: ProcessIO) -> Int32 {
+    signal(SIGPIPE, SIG_IGN)
+    do {
+        try runCommand(arguments, io: io)
+        return 0
+    } catch {
+        io.writeError("thumbnail: \(error)\n")
+        if error.kind == .usage { io.writeError(usageLine + "\n") }
+        return error.exitStatus
+    }
+}
+
+private func runCommand(_ arguments: [String], io: ProcessIO) throws(ThumbnailError) {
+    var settings = Settings()
+    let operands = try settings.apply(arguments: arguments)
+    if settings.help { return try io.writeOutput(Array(helpText().utf8)) }
+    if settings.version {
+        return try io.writeOutput(Array("thumbnail \(toolVersion)\n\(Wand.version)\n".utf8))
+    }
+    guard operands.count == 1, let operand = operands.first else {
+        throw ThumbnailError(.usage, "arguments", operands.isEmpty ? "no source given" : "one source at a time")
+    }
+    let grammar = settings.grammar
+    let request: ThumbnailRequest
+    var sourceFile: String? = nil
+    let source: [UInt8]
+    if operand != "-" && grammar.isThumbnailPath(operand) {
+        guard !settings.hasRequestFlags else {
+            throw ThumbnailError(.usage, operand, "a thumbnail path already says size, format and options")
+        }
+        request = try grammar.parse(operand)
+    } else {
+        request = try settings.flagsRequest(source: try SourcePath(filePath: operand == "-" ? "stdin" : operand))
+    }
+    if operand == "-" {
+        source = try io.readInput()
+    } else {
+        let real = try StorageRoot(settings.root).resolve(request.source)
+        source = try readFile(real, limit: settings.maxSourceBytes)
+        sourceFile = real
+    }
+    if settings.explain {
+        return try io.writeOutput(Array(try explanation(request, source: source, settings: settings).utf8))
+    }
+    if let output = settings.output {
+        try checkNotSource(output, sourceFile: sourceFile)
+        try writeAtomically(try Renderer.render(request, source: source), to: output)
+    } else {
+        guard !io.outputIsTerminal else {
+            throw ThumbnailError(.usage, "stdout", "is a terminal; use -o FILE or redirect the output")
+        }
+        try io.writeOutput(try Renderer.render(request, source: source))
+    }
+}
+
+/// `-o` must never replace the source.
+private func checkNotSource(_ output: String, sourceFile: String?) throws(ThumbnailError) {
+    guard let sourceFile, let real = realPath(output), real == sourceFile else { return }
+    throw ThumbnailError(.cannotCreate, output, "is the source file; refusing to overwrite it")
+}
+
+/// What `--explain` prints: the canonical path and the plan, one `name: value` a line.
+private func explanation(_ request: ThumbnailRequest, source: [UInt8], settings: Settings) throws(ThumbnailError)
+    -> String
+{
+    let plan = try Renderer.plan(request, source: source)
+    let layout = plan.layout
+    return """
+        canonical: \(request.canonicalPath(prefix: settings.prefix))
+        source: \(request.source) (\(plan.sourceFormat.rawValue) \(plan.sourceWidth)x\(plan.sourceHeight), orientation \(plan.orientation))
+        mode: \(request.mode.rawValue)
+        resize: \(layout.resizeWidth)x\(layout.resizeHeight)
+        output: \(plan.output.rawValue) \(layout.canvasWidth)x\(layout.canvasHeight) quality \(request.quality)
+
+        """
+}

@@ -1,0 +1,109 @@
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Darwin)
+    import Darwin
+#endif
+
+// Plain POSIX calls: Foundation would cost more start-up time than a small
+// thumbnail takes to render.
+
+func errnoText(_ code: Int32 = errno) -> String { String(cString: strerror(code)) }
+
+/// `realpath(3)`, or nil with errno set.
+func realPath(_ path: String) -> String? {
+    guard let resolved = realpath(path, nil) else { return nil }
+    defer { free(resolved) }
+    return String(cString: resolved)
+}
+
+/// The directory sources resolve against.
+public struct StorageRoot: Sendable {
+    public let path: String
+
+    public init(_ path: String) { self.path = path }
+
+    /// The real path of `source`: symlinks followed, still inside the root's real path.
+    public func resolve(_ source: SourcePath) throws(ThumbnailError) -> String {
+        guard let rootReal = realPath(path) else {
+            throw ThumbnailError(.notFound, path, "storage root: \(errnoText())")
+        }
+        let candidate = (rootReal == "/" ? "" : rootReal) + "/" + source.description
+        guard let real = realPath(candidate) else {
+            let code = errno
+            throw ThumbnailError(code == ENOENT || code == ENOTDIR ? .notFound : .ioFailure, source.description, errnoText(code))
+        }
+        guard rootReal == "/" || real.hasPrefix(rootReal + "/") else {
+            throw ThumbnailError(.forbidden, source.description, "resolves outside the storage root")
+        }
+        return real
+    }
+}
+
+/// Reads a regular file whole, refusing it first if it is larger than `limit`.
+func readFile(_ path: String, limit: Int) throws(ThumbnailError) -> [UInt8] {
+    let fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)
+    guard fd >= 0 else {
+        throw ThumbnailError(errno == ENOENT ? .notFound : .ioFailure, path, errnoText())
+    }
+    defer { close(fd) }
+    var info = stat()
+    guard fstat(fd, &info) == 0 else { throw ThumbnailError(.ioFailure, path, errnoText()) }
+    guard (info.st_mode & S_IFMT) == S_IFREG else { throw ThumbnailError(.notFound, path, "not a regular file") }
+    guard Int(info.st_size) <= limit else {
+        throw ThumbnailError(.tooLarge, path, "\(info.st_size) bytes exceeds the limit of \(limit)")
+    }
+    return try readAll(fd, limit: limit, name: path)
+}
+
+/// Reads `fd` to its end, at most `limit` bytes.
+func readAll(_ fd: Int32, limit: Int, name: String) throws(ThumbnailError) -> [UInt8] {
+    var bytes: [UInt8] = []
+    var chunk = [UInt8](repeating: 0, count: 1 << 16)
+    while true {
+        let count = chunk.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
+        if count == 0 { return bytes }
+        if count < 0 {
+            if errno == EINTR { continue }
+            throw ThumbnailError(.ioFailure, name, errnoText())
+        }
+        bytes += chunk[..<count]
+        if bytes.count > limit { throw ThumbnailError(.tooLarge, name, "more than \(limit) bytes") }
+    }
+}
+
+/// Writes all of `bytes` to `fd`.
+func writeAll(_ fd: Int32, _ bytes: [UInt8], name: String) throws(ThumbnailError) {
+    var offset = 0
+    while offset < bytes.count {
+        let count = bytes[offset...].withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
+        if count < 0 {
+            if errno == EINTR { continue }
+            throw ThumbnailError(.ioFailure, name, errnoText())
+        }
+        offset += count
+    }
+}
+
+/// Writes `bytes` to a temporary file beside `path`, then renames it over
+/// `path`: readers see the old file or the whole new one, never a part, and
+/// a failure leaves nothing behind.
+func writeAtomically(_ bytes: [UInt8], to path: String) throws(ThumbnailError) {
+    let slash = path.lastIndex(of: "/")
+    let directory = slash.map { String(path[..<$0]) } ?? "."
+    var template = Array(((directory.isEmpty ? "" : directory) + "/.thumbnail-XXXXXX").utf8CString)
+    let fd = template.withUnsafeMutableBufferPointer { mkstemp($0.baseAddress!) }
+    guard fd >= 0 else { throw ThumbnailError(.cannotCreate, path, errnoText()) }
+    let temporary = String(decoding: template.dropLast().map { UInt8(bitPattern: $0) }, as: UTF8.self)
+    do throws(ThumbnailError) {
+        defer { close(fd) }
+        let mask = umask(0)
+        umask(mask)
+        guard fchmod(fd, 0o666 & ~mask) == 0 else { throw ThumbnailError(.cannotCreate, path, errnoText()) }
+        try writeAll(fd, bytes, name: path)
+        guard fsync(fd) == 0 else { throw ThumbnailError(.ioFailure, path, errnoText()) }
+        guard rename(temporary, path) == 0 else { throw ThumbnailError(.cannotCreate, path, errnoText()) }
+    } catch {
+        unlink(temporary)
+        throw error
+    }
+}

@@ -1,0 +1,188 @@
+/// One command-line option. The table below is the only list of options:
+/// `--help` prints it, the parser reads it, `--config` files use its long
+/// names, and a test checks the man page and completions against it.
+public struct OptionSpec: Sendable {
+    public let long: String
+    public let short: Character?
+    /// The value's placeholder in `--help`; nil for a flag.
+    public let value: String?
+    public let help: String
+    /// Whether a `--config` file may set it.
+    public let configurable: Bool
+    let apply: @Sendable (inout Settings, String) throws(ThumbnailError) -> Void
+
+    init(
+        _ long: String, _ short: Character? = nil, value: String? = nil, configurable: Bool = true, help: String,
+        apply: @escaping @Sendable (inout Settings, String) throws(ThumbnailError) -> Void
+    ) {
+        self.long = long
+        self.short = short
+        self.value = value
+        self.help = help
+        self.configurable = configurable
+        self.apply = apply
+    }
+
+    /// How `--help` names it: `-s, --size WxH`.
+    public var synopsis: String {
+        (short.map { "-\($0), " } ?? "    ") + "--" + long + (value.map { " " + $0 } ?? "")
+    }
+}
+
+public let optionTable: [OptionSpec] = [
+    OptionSpec("background", value: "RRGGBB", help: "background for pad and JPEG alpha (ffffff)") {
+        settings, value throws(ThumbnailError) in
+        guard let colour = RGB.parse(Substring(value)) else {
+            throw ThumbnailError(.usage, "--background", "'\(value)' is not six hex digits")
+        }
+        settings.background = colour
+    },
+    OptionSpec("config", value: "FILE", configurable: false, help: "read long options from FILE, one a line") {
+        settings, value in settings.configFile = value
+    },
+    OptionSpec("crop", help: "fill the box exactly, cropping the overflow") { settings, _ in
+        settings.crop = true
+    },
+    OptionSpec("explain", configurable: false, help: "print the canonical path and the plan; render nothing") {
+        settings, _ in settings.explain = true
+    },
+    OptionSpec("format", "f", value: "FORMAT", help: "jpeg, png, webp, gif or avif (default: the source's)") {
+        settings, value throws(ThumbnailError) in
+        guard let format = OutputFormat.named(Substring(value)) else {
+            throw ThumbnailError(.usage, "--format", "'\(value)' is not one of jpeg, jpg, png, webp, gif, avif")
+        }
+        settings.format = format
+    },
+    OptionSpec("help", "h", configurable: false, help: "print this help and exit") { settings, _ in
+        settings.help = true
+    },
+    OptionSpec("output", "o", value: "FILE", configurable: false, help: "write to FILE atomically (default: stdout)") {
+        settings, value in settings.output = value
+    },
+    OptionSpec("pad", help: "fit inside the box, then pad to the box") { settings, _ in
+        settings.pad = true
+    },
+    OptionSpec("prefix", value: "PATH", help: "URL path prefix (default /thumbnail; \"\" for none)") {
+        settings, value throws(ThumbnailError) in
+        guard value.isEmpty || (value.hasPrefix("/") && !value.hasSuffix("/")) else {
+            throw ThumbnailError(.usage, "--prefix", "'\(value)' must be empty or start, not end, with '/'")
+        }
+        settings.prefix = value
+    },
+    OptionSpec("quality", "q", value: "N", help: "encoder quality 1-100 (default 80)") {
+        settings, value throws(ThumbnailError) in
+        guard let quality = decimal(Substring(value)), (1...100).contains(quality) else {
+            throw ThumbnailError(.usage, "--quality", "'\(value)' is not a whole number from 1 to 100")
+        }
+        settings.quality = quality
+    },
+    OptionSpec("root", "r", value: "DIR", help: "storage root for sources (default .)") {
+        settings, value in settings.root = value
+    },
+    OptionSpec("size", "s", value: "WxH", help: "box to fit: WxH, Wx or xH") { settings, value throws(ThumbnailError) in
+        do throws(ThumbnailError) {
+            settings.size = try BoxSize.parse(Substring(value), maxSide: settings.maxSide)
+        } catch {
+            throw ThumbnailError(.usage, "--size", error.reason)
+        }
+    },
+    OptionSpec("version", configurable: false, help: "print versions and exit") {
+        settings, _ in settings.version = true
+    },
+]
+
+/// The usage line printed by `--help` and after a usage error.
+public let usageLine = "usage: thumbnail [-s WxH] [-f FORMAT] [-o FILE] [options] SOURCE | URL-PATH | -"
+
+/// The command line split into options (in order) and operands, by a flat
+/// hand-written loop: `-abc` bundles, `-sVALUE`, `-s VALUE`, `--long=VALUE`,
+/// `--long VALUE`, `--` ends options, `-` is an operand (stdin).
+struct ParsedArguments {
+    var options: [(spec: OptionSpec, value: String)] = []
+    var operands: [String] = []
+
+    init(_ arguments: [String], table: [OptionSpec] = optionTable) throws(ThumbnailError) {
+        var index = arguments.startIndex
+        func nextValue(for spec: OptionSpec) throws(ThumbnailError) -> String {
+            guard index < arguments.endIndex else {
+                throw ThumbnailError(.usage, "--\(spec.long)", "needs a value (\(spec.value ?? ""))")
+            }
+            defer { index += 1 }
+            return arguments[index]
+        }
+        while index < arguments.endIndex {
+            let argument = arguments[index]
+            index += 1
+            if argument == "--" {
+                operands += arguments[index...]
+                break
+            } else if argument.hasPrefix("--") {
+                let body = argument.dropFirst(2)
+                let name = String(body.prefix { $0 != "=" })
+                let inline: String? = body.contains("=") ? String(body.drop { $0 != "=" }.dropFirst()) : nil
+                guard let spec = table.first(where: { $0.long == name }) else {
+                    throw unknownOption("--" + name, table: table)
+                }
+                if spec.value == nil, inline != nil {
+                    throw ThumbnailError(.usage, "--\(name)", "takes no value")
+                }
+                if spec.value == nil {
+                    options.append((spec, ""))
+                } else if let inline {
+                    options.append((spec, inline))
+                } else {
+                    options.append((spec, try nextValue(for: spec)))
+                }
+            } else if argument.hasPrefix("-"), argument != "-" {
+                var letters = argument.dropFirst()
+                while let letter = letters.first {
+                    letters = letters.dropFirst()
+                    guard let spec = table.first(where: { $0.short == letter }) else {
+                        throw unknownOption("-" + String(letter), table: table)
+                    }
+                    if spec.value == nil {
+                        options.append((spec, ""))
+                    } else {
+                        options.append((spec, letters.isEmpty ? try nextValue(for: spec) : String(letters)))
+                        break
+                    }
+                }
+            } else {
+                operands.append(argument)
+            }
+        }
+    }
+}
+
+/// An unknown option, with the nearest known one as a suggestion.
+func unknownOption(_ option: String, table: [OptionSpec]) -> ThumbnailError {
+    let name = option.drop { $0 == "-" }
+    let nearest = table.min { editDistance(name, $0.long) < editDistance(name, $1.long) }
+    let candidates = table.filter { $0.long.hasPrefix(name) && !name.isEmpty }
+    let suggestion = candidates.count == 1 ? candidates[0] : nearest.flatMap { editDistance(name, $0.long) <= 2 ? $0 : nil }
+    return ThumbnailError(
+        .usage, option, "unknown option" + (suggestion.map { "; did you mean --\($0.long)?" } ?? "; see --help"))
+}
+
+/// Levenshtein distance, for suggestions.
+func editDistance(_ a: some StringProtocol, _ b: some StringProtocol) -> Int {
+    let a = Array(a), b = Array(b)
+    var previous = Array(0...b.count)
+    for i in 1...max(a.count, 1) where !a.isEmpty {
+        var current = [i] + Array(repeating: 0, count: b.count)
+        for j in 1...max(b.count, 1) where !b.isEmpty {
+            current[j] = min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1))
+        }
+        previous = current
+    }
+    return a.isEmpty ? b.count : previous[b.count]
+}
+
+/// `--help`: the usage line and the option table, within 80 columns.
+public func helpText(table: [OptionSpec] = optionTable) -> String {
+    let width = table.map(\.synopsis.count).max() ?? 0
+    let lines = table.map { spec in
+        "  " + spec.synopsis + String(repeating: " ", count: width - spec.synopsis.count + 2) + spec.help
+    }
+    return usageLine + "\n\nOptions:\n" + lines.joined(separator: "\n") + "\n"
+}

@@ -1,0 +1,91 @@
+/// The URL-path grammar of SPEC §1, shared by the command line, the HTTP
+/// mode and the batch mode:
+///
+///     {prefix}/[{signature}/]{size}[,{option}...]/[{format}/]{source}
+public struct PathGrammar: Sendable {
+    public var prefix: String
+    public var maxSide: Int
+
+    public init(prefix: String = "/thumbnail", maxSide: Int = 4096) {
+        self.prefix = prefix
+        self.maxSide = maxSide
+    }
+
+    /// True when `argument` is meant as a thumbnail path or URL rather than a file.
+    public func isThumbnailPath(_ argument: String) -> Bool {
+        argument.hasPrefix("http://") || argument.hasPrefix("https://") || argument.hasPrefix(prefix + "/")
+    }
+
+    /// The path part of a full URL or of a request target; the query is ignored.
+    public static func pathPart(of target: String) -> Substring {
+        var rest = Substring(target)
+        for scheme in ["http://", "https://"] where rest.hasPrefix(scheme) {
+            rest = rest.dropFirst(scheme.count)
+            rest = rest.firstIndex(of: "/").map { rest[$0...] } ?? "/"
+        }
+        if let end = rest.firstIndex(where: { $0 == "?" || $0 == "#" }) { rest = rest[..<end] }
+        return rest
+    }
+
+    /// Parses a thumbnail path (or full URL) into a request.
+    public func parse(_ target: String) throws(ThumbnailError) -> ThumbnailRequest {
+        let path = Self.pathPart(of: target)
+        guard path.hasPrefix(prefix + "/") else {
+            throw ThumbnailError(.badPath, String(path), "does not start with '\(prefix)/'")
+        }
+        var segments = path.dropFirst(prefix.count + 1).split(separator: "/", omittingEmptySubsequences: false)
+        guard segments.count >= 2 else {
+            throw ThumbnailError(.badPath, String(path), "expected SIZE/[FORMAT/]SOURCE after '\(prefix)/'")
+        }
+        let sizeSegment = segments.removeFirst()
+        var items = sizeSegment.split(separator: ",", omittingEmptySubsequences: false)
+        let size = try BoxSize.parse(items.removeFirst(), maxSide: maxSide)
+        var format: OutputFormat? = nil
+        // A first source segment spelled like a format is always the format.
+        if let named = OutputFormat.named(segments[0]) {
+            format = named
+            segments.removeFirst()
+        }
+        var request = ThumbnailRequest(size: size, source: try SourcePath(encodedSegments: segments))
+        request.format = format
+        try parseOptions(items, of: sizeSegment, into: &request)
+        return request
+    }
+
+    /// The options after the size: each at most once, in any order.
+    func parseOptions(
+        _ items: [Substring], of segment: Substring, into request: inout ThumbnailRequest
+    ) throws(ThumbnailError) {
+        var seen: Set<String> = []
+        for item in items {
+            let name = item.hasPrefix("q") ? "q" : item.hasPrefix("bg") ? "bg" : String(item)
+            guard seen.insert(name == "pad" ? "crop" : name).inserted else {
+                throw ThumbnailError(.badPath, String(segment), "option '\(item)' repeats or conflicts")
+            }
+            switch name {
+            case "crop": request.mode = .crop
+            case "pad": request.mode = .pad
+            case "q":
+                guard let quality = decimal(item.dropFirst()), (1...100).contains(quality) else {
+                    throw ThumbnailError(.badPath, String(item), "quality is q1 to q100")
+                }
+                request.quality = quality
+            case "bg":
+                guard let colour = RGB.parse(item.dropFirst(2)) else {
+                    throw ThumbnailError(.badPath, String(item), "background is bg and six hex digits")
+                }
+                request.background = colour
+            default:
+                throw ThumbnailError(.badPath, String(item), "unknown option (crop, pad, q1..q100, bgRRGGBB)")
+            }
+        }
+        try Self.checkMode(request)
+    }
+
+    /// crop and pad make an exact box, so they need both sides.
+    static func checkMode(_ request: ThumbnailRequest) throws(ThumbnailError) {
+        if request.mode != .fit, request.size.width == nil || request.size.height == nil {
+            throw ThumbnailError(.badPath, request.size.description, "\(request.mode) needs both width and height")
+        }
+    }
+}

@@ -1,0 +1,95 @@
+/// Where the pixels go: the size to resize to, the canvas, and the offset of
+/// the crop window (crop) or of the image on the canvas (pad).
+public struct Layout: Equatable, Sendable {
+    public var resizeWidth: Int, resizeHeight: Int
+    public var canvasWidth: Int, canvasHeight: Int
+    public var x: Int = 0, y: Int = 0
+
+    /// Fit (Pillow's `thumbnail()`: inside the box, aspect kept, never
+    /// upscaled, each side rounded, at least 1), crop (cover the box, upscaling
+    /// if need be, centre window) or pad (fit, centred on the box).
+    public static func plan(width: Int, height: Int, box: BoxSize, mode: FitMode) -> Layout {
+        let scaleX = box.width.map { Double($0) / Double(width) }
+        let scaleY = box.height.map { Double($0) / Double(height) }
+        func scaled(_ scale: Double) -> (Int, Int) {
+            (max(1, Int((Double(width) * scale).rounded())), max(1, Int((Double(height) * scale).rounded())))
+        }
+        switch mode {
+        case .fit, .pad:
+            let scale = min(scaleX ?? .infinity, scaleY ?? .infinity, 1)
+            let (w, h) = scaled(scale)
+            guard mode == .pad, let boxWidth = box.width, let boxHeight = box.height else {
+                return Layout(resizeWidth: w, resizeHeight: h, canvasWidth: w, canvasHeight: h)
+            }
+            return Layout(
+                resizeWidth: w, resizeHeight: h, canvasWidth: boxWidth, canvasHeight: boxHeight,
+                x: (boxWidth - w) / 2, y: (boxHeight - h) / 2)
+        case .crop:
+            let boxWidth = box.width ?? width, boxHeight = box.height ?? height
+            let (w, h) = scaled(max(scaleX ?? 0, scaleY ?? 0))
+            let coverWidth = max(w, boxWidth), coverHeight = max(h, boxHeight)
+            return Layout(
+                resizeWidth: coverWidth, resizeHeight: coverHeight, canvasWidth: boxWidth, canvasHeight: boxHeight,
+                x: (coverWidth - boxWidth) / 2, y: (coverHeight - boxHeight) / 2)
+        }
+    }
+}
+
+/// What `--explain` reports and `render` acts on: the source as pinged and the plan.
+public struct RenderPlan: Sendable {
+    public var sourceFormat: SourceFormat
+    /// Upright dimensions (after EXIF orientation).
+    public var sourceWidth: Int, sourceHeight: Int
+    public var orientation: Int
+    public var output: OutputFormat
+    public var layout: Layout
+}
+
+public enum Renderer {
+    /// Identifies the source by its bytes, reads its header, and plans the output.
+    public static func plan(_ request: ThumbnailRequest, source bytes: [UInt8]) throws(ThumbnailError) -> RenderPlan {
+        let format = try SourceFormat(sniffing: bytes)
+        var wand = Wand()
+        try wand.read(bytes, coder: format.coder, pingOnly: true)
+        let orientation = wand.orientation
+        let turned = orientation >= 5
+        let width = turned ? wand.height : wand.width
+        let height = turned ? wand.width : wand.height
+        return RenderPlan(
+            sourceFormat: format, sourceWidth: width, sourceHeight: height, orientation: orientation,
+            output: request.format ?? format.defaultOutput,
+            layout: Layout.plan(width: width, height: height, box: request.size, mode: request.mode))
+    }
+
+    /// Renders the thumbnail in memory: the same request and bytes always give the same output bytes.
+    public static func render(_ request: ThumbnailRequest, source bytes: [UInt8]) throws(ThumbnailError) -> [UInt8] {
+        let plan = try plan(request, source: bytes)
+        let layout = plan.layout
+        var hints: [(String, String)] = []
+        if plan.sourceFormat == .jpeg {
+            // libjpeg scales by 1/2, 1/4 or 1/8 while decoding, never below this size.
+            let turned = plan.orientation >= 5
+            let w = turned ? layout.resizeHeight : layout.resizeWidth
+            let h = turned ? layout.resizeWidth : layout.resizeHeight
+            hints.append(("jpeg:size", "\(w)x\(h)"))
+        }
+        var wand = Wand()
+        try wand.read(bytes, coder: plan.sourceFormat.coder, options: hints)
+        try wand.autoOrient()
+        if wand.width != layout.resizeWidth || wand.height != layout.resizeHeight {
+            try wand.resize(width: layout.resizeWidth, height: layout.resizeHeight)
+        }
+        let background = "#\(request.background)"
+        switch request.mode {
+        case .fit: break
+        case .crop: try wand.crop(width: layout.canvasWidth, height: layout.canvasHeight, x: layout.x, y: layout.y)
+        case .pad:
+            try wand.pad(
+                width: layout.canvasWidth, height: layout.canvasHeight, x: layout.x, y: layout.y,
+                background: background)
+        }
+        if plan.output == .jpeg { try wand.removeAlpha(background: background) }
+        let quality = plan.output.isLossy ? request.quality : nil
+        return try wand.encode(coder: plan.output.rawValue.uppercased(), quality: quality)
+    }
+}

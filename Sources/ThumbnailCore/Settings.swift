@@ -1,0 +1,91 @@
+/// Everything the options say, after the config file and then the command line.
+public struct Settings: Sendable {
+    public var root = "."
+    public var prefix = "/thumbnail"
+    public var maxSide = 4096
+    public var maxSourceBytes = 50 << 20
+    public var size: BoxSize? = nil
+    public var format: OutputFormat? = nil
+    public var quality: Int? = nil
+    public var crop = false
+    public var pad = false
+    public var background: RGB? = nil
+    public var output: String? = nil
+    public var configFile: String? = nil
+    public var explain = false
+    public var help = false
+    public var version = false
+
+    public init() {}
+
+    public var grammar: PathGrammar { PathGrammar(prefix: prefix, maxSide: maxSide) }
+
+    /// True when a flag that shapes the thumbnail was given.
+    var hasRequestFlags: Bool {
+        size != nil || format != nil || quality != nil || crop || pad || background != nil
+    }
+
+    /// The request the flags form describes, for `source`.
+    func flagsRequest(source: SourcePath) throws(ThumbnailError) -> ThumbnailRequest {
+        guard let size else { throw ThumbnailError(.usage, "-s", "a size is required: -s WxH, Wx or xH") }
+        guard !(crop && pad) else { throw ThumbnailError(.usage, "--crop", "cannot be combined with --pad") }
+        var request = ThumbnailRequest(size: size, source: source)
+        request.mode = crop ? .crop : pad ? .pad : .fit
+        request.format = format
+        request.quality = quality ?? ThumbnailRequest.defaultQuality
+        request.background = background ?? .white
+        do throws(ThumbnailError) {
+            try PathGrammar.checkMode(request)
+        } catch {
+            throw ThumbnailError(.usage, "--\(request.mode)", error.reason)
+        }
+        return request
+    }
+
+    /// Applies `arguments` on top of these settings; a `--config` among them
+    /// is read first, so the command line wins.
+    mutating func apply(arguments: [String]) throws(ThumbnailError) -> [String] {
+        let parsed = try ParsedArguments(arguments)
+        if let config = parsed.options.last(where: { $0.spec.long == "config" }) {
+            try applyConfigFile(config.value)
+        }
+        for (spec, value) in parsed.options { try spec.apply(&self, value) }
+        return parsed.operands
+    }
+
+    /// `name = value` or `name` lines of long options; `#` starts a comment.
+    mutating func applyConfigFile(_ path: String) throws(ThumbnailError) {
+        let bytes = try readFile(path, limit: 1 << 20)
+        let lines = String(decoding: bytes, as: UTF8.self).split(separator: "\n", omittingEmptySubsequences: false)
+        for (number, line) in lines.enumerated() {
+            let text = line.prefix { $0 != "#" }.trimmingSpaces
+            if text.isEmpty { continue }
+            let name = text.prefix { $0 != "=" }.trimmingSpaces
+            let value = text.contains("=") ? text.drop { $0 != "=" }.dropFirst().trimmingSpaces : nil
+            let place = "\(path):\(number + 1)"
+            guard let spec = optionTable.first(where: { $0.long == name }), spec.configurable else {
+                throw ThumbnailError(.usage, place, "'\(name)' is not an option a config file can set")
+            }
+            switch (spec.value, value) {
+            case (nil, _?): throw ThumbnailError(.usage, place, "'\(name)' takes no value")
+            case (_?, nil): throw ThumbnailError(.usage, place, "'\(name)' needs '= value'")
+            default:
+                do throws(ThumbnailError) {
+                    try spec.apply(&self, String(value ?? ""))
+                } catch {
+                    throw ThumbnailError(.usage, place, error.description)
+                }
+            }
+        }
+    }
+}
+
+extension Substring {
+    var trimmingSpaces: Substring {
+        let isSpace = { (character: Character) in character == " " || character == "\t" || character == "\r" }
+        guard let first = firstIndex(where: { !isSpace($0) }), let last = lastIndex(where: { !isSpace($0) }) else {
+            return ""
+        }
+        return self[first...last]
+    }
+}

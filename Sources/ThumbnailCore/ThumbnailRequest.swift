@@ -1,0 +1,124 @@
+/// One thumbnail to make: what the URL path grammar and the flags both parse to.
+public struct ThumbnailRequest: Equatable, Sendable {
+    public var size: BoxSize
+    public var mode: FitMode = .fit
+    public var quality = ThumbnailRequest.defaultQuality
+    public var background: RGB = .white
+    /// nil: the source's own format when it can be written, else JPEG.
+    public var format: OutputFormat? = nil
+    /// The storage path, decoded, relative to the root, checked by `SourcePath`.
+    public var source: SourcePath
+
+    public static let defaultQuality = 80
+
+    public init(size: BoxSize, source: SourcePath) {
+        self.size = size
+        self.source = source
+    }
+
+    /// The size-and-options segment in canonical form: options in grammar
+    /// order, defaults left out.
+    public var canonicalSizeSegment: String {
+        var parts = [size.description]
+        switch mode {
+        case .fit: break
+        case .crop: parts.append("crop")
+        case .pad: parts.append("pad")
+        }
+        if quality != Self.defaultQuality { parts.append("q\(quality)") }
+        if background != .white { parts.append("bg\(background)") }
+        return parts.joined(separator: ",")
+    }
+
+    /// The one spelling of this request, with `prefix` in front and no signature.
+    public func canonicalPath(prefix: String) -> String {
+        var path = prefix + "/" + canonicalSizeSegment
+        if let format { path += "/" + format.rawValue }
+        return path + "/" + source.percentEncoded
+    }
+}
+
+/// `{W}x{H}`, `{W}x` or `x{H}`.
+public struct BoxSize: Equatable, Hashable, Sendable, CustomStringConvertible {
+    public var width: Int?
+    public var height: Int?
+
+    public init(width: Int?, height: Int?) {
+        precondition(width != nil || height != nil)
+        self.width = width
+        self.height = height
+    }
+
+    public var description: String {
+        (width.map(String.init) ?? "") + "x" + (height.map(String.init) ?? "")
+    }
+
+    /// Parses one size; `maxSide` bounds each side.
+    public static func parse(_ text: Substring, maxSide: Int) throws(ThumbnailError) -> BoxSize {
+        let sides = text.split(separator: "x", omittingEmptySubsequences: false)
+        guard sides.count == 2, !(sides[0].isEmpty && sides[1].isEmpty) else {
+            throw ThumbnailError(.badPath, String(text), "size must be WxH, Wx or xH")
+        }
+        func side(_ digits: Substring) throws(ThumbnailError) -> Int? {
+            if digits.isEmpty { return nil }
+            guard let number = decimal(digits), number >= 1 else {
+                throw ThumbnailError(
+                    .badPath, String(text), "each side is a whole number from 1, without sign or leading zero")
+            }
+            guard number <= maxSide else {
+                throw ThumbnailError(.badPath, String(text), "a side exceeds the maximum of \(maxSide)")
+            }
+            return number
+        }
+        return BoxSize(width: try side(sides[0]), height: try side(sides[1]))
+    }
+}
+
+/// A plain decimal: digits only, no leading zero, at most 9 digits so it never overflows.
+func decimal(_ digits: Substring) -> Int? {
+    guard !digits.isEmpty, digits.count <= 9, digits.first != "0" || digits.count == 1,
+        digits.allSatisfy({ $0.isASCII && $0.isNumber })
+    else { return nil }
+    return Int(digits)
+}
+
+public enum FitMode: String, Sendable {
+    /// Inside the box, aspect kept, never upscaled.
+    case fit
+    /// Exactly the box, overflow cropped around the centre.
+    case crop
+    /// Fit, then padded to exactly the box with the background.
+    case pad
+}
+
+public enum OutputFormat: String, CaseIterable, Sendable {
+    case jpeg, png, webp, gif, avif
+
+    /// The spellings the grammar and `-f` accept; `jpg` is an alias.
+    public static func named(_ name: Substring) -> OutputFormat? {
+        name == "jpg" ? .jpeg : OutputFormat(rawValue: String(name))
+    }
+
+    public var mediaType: String { "image/" + rawValue }
+    var isLossy: Bool { self != .png && self != .gif }
+}
+
+/// An sRGB colour written as six hex digits.
+public struct RGB: Equatable, Sendable, CustomStringConvertible {
+    public var red: UInt8, green: UInt8, blue: UInt8
+    public static let white = RGB(red: 255, green: 255, blue: 255)
+
+    public static func parse(_ hex: Substring) -> RGB? {
+        guard hex.count == 6, hex.allSatisfy(\.isHexDigit), let value = UInt32(hex, radix: 16) else {
+            return nil
+        }
+        return RGB(red: UInt8(value >> 16), green: UInt8((value >> 8) & 0xff), blue: UInt8(value & 0xff))
+    }
+
+    public var description: String {
+        [red, green, blue].map { byte in
+            let hex = String(byte, radix: 16)
+            return hex.count == 1 ? "0" + hex : hex
+        }.joined()
+    }
+}

@@ -1,0 +1,88 @@
+import Testing
+
+@testable import ThumbnailCore
+
+struct OptionTests {
+    func settings(_ arguments: [String]) throws -> (Settings, [String]) {
+        var settings = Settings()
+        let operands = try settings.apply(arguments: arguments)
+        return (settings, operands)
+    }
+
+    @Test func spellings() throws {
+        for arguments in [
+            ["-s", "100x50", "-f", "webp", "a.jpg"], ["-s100x50", "-fwebp", "a.jpg"],
+            ["--size=100x50", "--format", "webp", "a.jpg"], ["a.jpg", "--format=webp", "--size", "100x50"],
+        ] {
+            let (parsed, operands) = try settings(arguments)
+            #expect(parsed.size == BoxSize(width: 100, height: 50), "\(arguments)")
+            #expect(parsed.format == .webp, "\(arguments)")
+            #expect(operands == ["a.jpg"], "\(arguments)")
+        }
+    }
+
+    @Test func bundledFlagsThenValue() throws {
+        let (parsed, operands) = try settings(["-hs", "10x10", "-"])
+        #expect(parsed.help)
+        #expect(parsed.size == BoxSize(width: 10, height: 10))
+        #expect(operands == ["-"])
+    }
+
+    @Test func doubleDashEndsOptions() throws {
+        let (parsed, operands) = try settings(["-s", "9x", "--", "-odd.jpg", "--crop"])
+        #expect(!parsed.crop)
+        #expect(operands == ["-odd.jpg", "--crop"])
+    }
+
+    @Test(arguments: [
+        (["--for", "webp"], "--for: unknown option; did you mean --format?"),
+        (["--sise", "1x1"], "--sise: unknown option; did you mean --size?"),
+        (["--frobnicate"], "--frobnicate: unknown option; see --help"),
+        (["-z"], "-z: unknown option; see --help"),
+        (["-s"], "--size: needs a value (WxH)"),
+        (["--crop=yes"], "--crop: takes no value"),
+        (["-f", "svg"], "--format: 'svg' is not one of jpeg, jpg, png, webp, gif, avif"),
+        (["-f", "pdf"], "--format: 'pdf' is not one of jpeg, jpg, png, webp, gif, avif"),
+        (["-f", "WEBP"], "--format: 'WEBP' is not one of jpeg, jpg, png, webp, gif, avif"),
+        (["-q", "0"], "--quality: '0' is not a whole number from 1 to 100"),
+        (["-s", "0x0"], "--size: each side is a whole number from 1, without sign or leading zero"),
+        (["--background", "fff"], "--background: 'fff' is not six hex digits"),
+        (["--prefix", "img"], "--prefix: 'img' must be empty or start, not end, with '/'"),
+    ])
+    func usageErrors(arguments: [String], message: String) {
+        let error = thrown { _ = try settings(arguments) }
+        #expect(error?.kind == .usage)
+        #expect(error?.description == message)
+    }
+
+    @Test func flagsRequestChecksCombinations() throws {
+        let (both, _) = try settings(["-s", "10x10", "--crop", "--pad"])
+        #expect(throws: ThumbnailError(.usage, "--crop", "cannot be combined with --pad")) {
+            try both.flagsRequest(source: SourcePath(filePath: "a.jpg"))
+        }
+        let (oneSide, _) = try settings(["-s", "10x", "--pad"])
+        #expect(throws: ThumbnailError(.usage, "--pad", "pad needs both width and height")) {
+            try oneSide.flagsRequest(source: SourcePath(filePath: "a.jpg"))
+        }
+        let (none, _) = try settings(["a.jpg"])
+        #expect(throws: ThumbnailError.self) { try none.flagsRequest(source: SourcePath(filePath: "a.jpg")) }
+    }
+
+    @Test func flagsMapToTheSameRequestAsThePath() throws {
+        let (flags, _) = try settings(["-s", "300x200", "--crop", "-q", "70", "-f", "jpg", "a/b.png"])
+        let fromFlags = try flags.flagsRequest(source: SourcePath(filePath: "a/b.png"))
+        #expect(fromFlags == (try PathGrammar().parse("/thumbnail/300x200,crop,q70/jpeg/a/b.png")))
+    }
+
+    @Test func helpFitsEightyColumnsAndListsEveryOption() {
+        let help = helpText()
+        for line in help.split(separator: "\n") { #expect(line.count <= 80, "\(line)") }
+        for spec in optionTable { #expect(help.contains("--" + spec.long + " ") || help.contains("--" + spec.long + "\n")) }
+    }
+
+    @Test func editDistanceIsLevenshtein() {
+        #expect(editDistance("for", "format") == 3)
+        #expect(editDistance("", "abc") == 3)
+        #expect(editDistance("kitten", "sitting") == 3)
+    }
+}

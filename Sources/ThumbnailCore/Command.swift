@@ -59,8 +59,6 @@ private func runCommand(_ arguments: [String], io: ProcessIO) throws(ThumbnailEr
     }
     let grammar = settings.grammar
     let request: ThumbnailRequest
-    var sourceFile: String? = nil
-    let source: [UInt8]
     if operand != "-" && grammar.isThumbnailPath(operand) {
         guard !settings.hasRequestFlags else {
             throw ThumbnailError(.usage, operand, "a thumbnail path already says size, format and options")
@@ -69,24 +67,19 @@ private func runCommand(_ arguments: [String], io: ProcessIO) throws(ThumbnailEr
     } else {
         request = try settings.flagsRequest(source: try SourcePath(filePath: operand == "-" ? "stdin" : operand))
     }
-    if operand == "-" {
-        source = try io.readInput()
-    } else {
-        let real = try StorageRoot(settings.root).resolve(request.source)
-        source = try readFile(real, limit: settings.maxSourceBytes)
-        sourceFile = real
-    }
+    let engine = Engine(settings: settings)
+    let source = operand == "-" ? SourceFile(bytes: try io.readInput()) : try engine.load(request.source)
     if settings.explain {
-        return try io.writeOutput(Array(try explanation(request, source: source, settings: settings).utf8))
+        return try io.writeOutput(Array(try explanation(request, source: source.bytes, settings: settings).utf8))
     }
     if let output = settings.output {
-        try checkNotSource(output, sourceFile: sourceFile)
-        try writeAtomically(try Renderer.render(request, source: source), to: output)
+        try checkNotSource(output, sourceFile: source.path)
+        try writeAtomically(try engine.render(request, from: source).bytes, to: output)
     } else {
         guard !io.outputIsTerminal else {
             throw ThumbnailError(.usage, "stdout", "is a terminal; use -o FILE or redirect the output")
         }
-        try io.writeOutput(try Renderer.render(request, source: source))
+        try io.writeOutput(try engine.render(request, from: source).bytes)
     }
 }
 

@@ -39,8 +39,28 @@ public struct StorageRoot: Sendable {
     }
 }
 
+/// A source image read whole.
+public struct SourceFile: Sendable {
+    public var bytes: [UInt8]
+    /// Its real path; nil for standard input.
+    public var path: String?
+    /// Modification time, seconds since the epoch; nil for standard input.
+    public var modified: Int?
+
+    public init(bytes: [UInt8], path: String? = nil, modified: Int? = nil) {
+        self.bytes = bytes
+        self.path = path
+        self.modified = modified
+    }
+}
+
 /// Reads a regular file whole, refusing it first if it is larger than `limit`.
 func readFile(_ path: String, limit: Int) throws(ThumbnailError) -> [UInt8] {
+    try readSource(path, limit: limit).bytes
+}
+
+/// Reads a regular file whole with its modification time; refused first if larger than `limit`.
+func readSource(_ path: String, limit: Int) throws(ThumbnailError) -> SourceFile {
     let fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)
     guard fd >= 0 else {
         throw ThumbnailError(errno == ENOENT ? .notFound : .ioFailure, path, errnoText())
@@ -52,7 +72,7 @@ func readFile(_ path: String, limit: Int) throws(ThumbnailError) -> [UInt8] {
     guard Int(info.st_size) <= limit else {
         throw ThumbnailError(.tooLarge, path, "\(info.st_size) bytes exceeds the limit of \(limit)")
     }
-    return try readAll(fd, limit: limit, name: path)
+    return SourceFile(bytes: try readAll(fd, limit: limit, name: path), path: path, modified: Int(info.st_mtim.tv_sec))
 }
 
 /// Reads `fd` to its end, at most `limit` bytes.

@@ -62,7 +62,9 @@ public enum Renderer {
     }
 
     /// Renders the thumbnail in memory: the same request and bytes always give the same output bytes.
-    public static func render(_ request: ThumbnailRequest, source bytes: [UInt8]) throws(ThumbnailError) -> [UInt8] {
+    public static func render(_ request: ThumbnailRequest, source bytes: [UInt8]) throws(ThumbnailError) -> (
+        bytes: [UInt8], format: OutputFormat
+    ) {
         let plan = try plan(request, source: bytes)
         let layout = plan.layout
         var hints: [(String, String)] = []
@@ -90,6 +92,6 @@ public enum Renderer {
         }
         if plan.output == .jpeg { try wand.removeAlpha(background: background) }
         let quality = plan.output.isLossy ? request.quality : nil
-        return try wand.encode(coder: plan.output.rawValue.uppercased(), quality: quality)
+        return (try wand.encode(coder: plan.output.rawValue.uppercased(), quality: quality), plan.output)
     }
 }

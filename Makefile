@@ -7,9 +7,11 @@ RELEASE_FLAGS = -c release --static-swift-stdlib
 # Debian packages, installed by `deps` only when missing.
 BUILD_PACKAGES = libmagickwand-dev pkg-config
 TEST_PACKAGES = imagemagick libgs-common time python3 util-linux bsdutils coreutils
+BENCH_PACKAGES = imagemagick libgs-common time python3 python3-pil libvips-tools libjpeg-turbo-progs \
+  webp hyperfine gcc
 SUDO = $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: all build deps test-deps test demo clean
+.PHONY: all build deps test-deps bench-deps test bench demo clean
 
 all: build
 
@@ -34,9 +36,17 @@ test-deps: deps
 build: deps
 	$(SWIFT) build $(RELEASE_FLAGS)
 
+bench-deps: deps
+	$(call install_missing,$(BENCH_PACKAGES))
+
 test: test-deps
 	$(SWIFT) build
 	$(SWIFT) test
+
+# Medians and ratios against the baselines (bench/README.md); BENCH_ARGS passes
+# options to bench/bench.py, e.g. BENCH_ARGS="--runs 5 --class jpeg-1920x1080.jpg".
+bench: bench-deps build
+	bench/run.sh "$$($(SWIFT) build $(RELEASE_FLAGS) --show-bin-path)/thumbnail" $(BENCH_ARGS)
 
 demo: build
 	@mkdir -p demo

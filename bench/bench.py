@@ -1,0 +1,186 @@
+#!/usr/bin/python3
+"""Whole-process wall time (hyperfine, medians) and peak RSS (GNU time %M,
+medians) of `thumbnail` and its baselines, 100x100 output, one image class
+at a time, all commands measured in the same run. Prints medians and the
+ratios thumbnail/baseline pair by pair, with the issue's targets beside them.
+Never a pass/fail on timing: the exit status only says the commands ran.
+
+usage: bench.py --thumbnail BIN --floor BIN --corpus DIR --out DIR [--runs N] [--rounds R] [--class NAME...]
+"""
+import argparse
+import json
+import os
+import shlex
+import statistics
+import subprocess
+import sys
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+BOX = 100
+
+# Targets from issue 8: (baseline, class prefix or None for every class, highest ratio).
+TIME_TARGETS = [
+    ("floor", None, 1.05),
+    ("vips", "jpeg-1920x1080", 0.6),
+    ("vips", "jpeg-3840x2400", 0.6),
+    ("vips", "webp-4096x4096", 1.0),
+    ("vips", "jpeg-metadata", 1.0),
+]
+RSS_TARGET = ("floor", 1.10)
+
+
+def target(baseline, name):
+    for base, prefix, limit in TIME_TARGETS:
+        if base == baseline and (prefix is None or name.startswith(prefix)):
+            return limit
+    return None
+
+
+def plan(args, image):
+    """Output format and size that thumbnail plans, from --explain."""
+    text = subprocess.run(
+        [args.thumbnail, "-r", args.corpus, "--explain", f"/thumbnail/{BOX}x{BOX}/{image}"],
+        check=True, capture_output=True, text=True).stdout
+    fields = dict(line.split(": ", 1) for line in text.splitlines() if ": " in line)
+    output = fields["output"].split()
+    width, height = output[1].split("x")
+    return output[0], int(width), int(height)
+
+
+def commands(args, image):
+    """name -> argv, for every tool that applies to this image."""
+    source = os.path.join(args.corpus, image)
+    form, width, height = plan(args, image)
+    ext = {"jpeg": "jpg"}.get(form, form)
+    out = lambda tool: os.path.join(args.out, f"{tool}.{ext}")
+    lossy = form in ("jpeg", "webp")
+    vips_options = "[Q=80,strip]" if lossy else "[strip]"
+    result = {
+        "thumbnail": [args.thumbnail, "-r", args.corpus, "-o", out("thumbnail"), f"/thumbnail/{BOX}x{BOX}/{image}"],
+        "floor": [args.floor, form.upper(), source, out("floor"), str(width), str(height)],
+        "vips": ["vipsthumbnail", source, "-s", f"{BOX}x{BOX}", "-o", out("vips") + vips_options],
+        "pillow": [os.path.join(HERE, "pillow_thumbnail.py"), source, out("pillow"), str(BOX), str(BOX)],
+        "convert": ["convert", source, "-thumbnail", f"{BOX}x{BOX}"] + (["-quality", "80"] if lossy else [])
+        + [out("convert")],
+    }
+    if form == "jpeg" and image.endswith(".jpg"):
+        result["djpeg"] = ["djpeg", "-scale", "1/8", "-outfile", "/dev/null", source]
+    return result, (width, height)
+
+
+def check_outputs(args, tools, size):
+    """Each tool runs once and writes an image of the planned size (vips and Pillow round their own way)."""
+    for name, argv in tools.items():
+        subprocess.run(argv, check=True, stdout=subprocess.DEVNULL)
+    expected = f"{size[0]}x{size[1]}"
+    for name in ("thumbnail", "floor"):
+        path = tools[name][{"thumbnail": 4, "floor": 3}[name]]
+        actual = subprocess.run(["identify", "-format", "%wx%h", path], check=True, capture_output=True,
+                                text=True).stdout
+        if actual != expected:
+            sys.exit(f"bench: {name} wrote {actual}, expected {expected}")
+
+
+def wall_times(args, image, tools):
+    """All wall times in seconds per tool, over `rounds` hyperfine runs that each measure every tool."""
+    times = {name: [] for name in tools}
+    export = os.path.join(args.out, f"{image}.hyperfine.json")
+    for _ in range(args.rounds):
+        argv = ["hyperfine", "-N", "--style", "none", "--warmup", str(args.warmup),
+                "--runs", str(args.runs), "--export-json", export]
+        for name, command in tools.items():
+            argv += ["-n", name, shlex.join(command)]
+        subprocess.run(argv, check=True, stdout=subprocess.DEVNULL)
+        with open(export) as file:
+            for result in json.load(file)["results"]:
+                times[result["command"]] += result["times"]
+    return times
+
+
+def peak_rss(args, tools):
+    """Median peak resident set size in KiB per tool (GNU time %M)."""
+    rss = {}
+    for name, command in tools.items():
+        samples = []
+        for _ in range(args.rss_runs):
+            run = subprocess.run(["/usr/bin/time", "-f", "%M"] + command, check=True, stdout=subprocess.DEVNULL,
+                                 stderr=subprocess.PIPE, text=True)
+            samples.append(int(run.stderr.strip().splitlines()[-1]))
+        rss[name] = statistics.median(samples)
+    return rss
+
+
+def verdict(ratio, limit):
+    if limit is None:
+        return ""
+    return f" (<={limit:g} {'met' if ratio <= limit else 'MISSED'})"
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--thumbnail", required=True)
+    parser.add_argument("--floor", required=True)
+    parser.add_argument("--corpus", required=True)
+    parser.add_argument("--out", required=True)
+    parser.add_argument("--runs", type=int, default=10, help="hyperfine runs per tool per round")
+    parser.add_argument("--rounds", type=int, default=3, help="hyperfine rounds, interleaving the tools")
+    parser.add_argument("--warmup", type=int, default=2)
+    parser.add_argument("--rss-runs", type=int, default=5)
+    parser.add_argument("--class", dest="classes", action="append", help="image file name(s) to measure")
+    args = parser.parse_args()
+    os.makedirs(args.out, exist_ok=True)
+    images = args.classes or sorted(f for f in os.listdir(args.corpus) if not f.startswith("."))
+
+    results = {}
+    for image in images:
+        tools, size = commands(args, image)
+        check_outputs(args, tools, size)
+        times = wall_times(args, image, tools)
+        rss = peak_rss(args, tools)
+        results[image] = {
+            name: {"median_ms": 1000 * statistics.median(times[name]), "runs": len(times[name]),
+                   "stddev_ms": 1000 * statistics.stdev(times[name]), "rss_kib": rss[name],
+                   "command": shlex.join(tools[name])}
+            for name in tools}
+        print(f"measured {image}", file=sys.stderr, flush=True)
+    with open(os.path.join(args.out, "results.json"), "w") as file:
+        json.dump(results, file, indent=1)
+    report(results)
+
+
+def report(results):
+    print("Wall time, whole process, medians in ms (ratio = thumbnail / baseline, target beside it)")
+    header = ["class", "thumbnail", "floor", "t/floor", "vips", "t/vips", "pillow", "t/pillow", "convert",
+              "t/convert", "djpeg"]
+    rows = []
+    for image, tools in results.items():
+        name = image.rsplit(".", 1)[0]
+        t = tools["thumbnail"]["median_ms"]
+        row = [name, f"{t:.1f}"]
+        for base in ("floor", "vips", "pillow", "convert"):
+            b = tools[base]["median_ms"]
+            row += [f"{b:.1f}", f"{t / b:.2f}{verdict(t / b, target(base, name))}"]
+        row.append(f"{tools['djpeg']['median_ms']:.1f}" if "djpeg" in tools else "-")
+        rows.append(row)
+    table(header, rows)
+    print()
+    print("Peak RSS, medians in MiB (GNU time %M)")
+    header = ["class", "thumbnail", "floor", "t/floor", "vips", "pillow", "convert", "djpeg"]
+    rows = []
+    for image, tools in results.items():
+        mib = lambda tool: f"{tools[tool]['rss_kib'] / 1024:.1f}" if tool in tools else "-"
+        ratio = tools["thumbnail"]["rss_kib"] / tools["floor"]["rss_kib"]
+        rows.append([image.rsplit(".", 1)[0], mib("thumbnail"), mib("floor"),
+                     f"{ratio:.2f}{verdict(ratio, RSS_TARGET[1])}", mib("vips"), mib("pillow"), mib("convert"),
+                     mib("djpeg")])
+    table(header, rows)
+
+
+def table(header, rows):
+    widths = [max(len(str(row[i])) for row in [header] + rows) for i in range(len(header))]
+    for row in [header] + rows:
+        print("  ".join(str(cell).ljust(width) for cell, width in zip(row, widths)).rstrip())
+
+
+if __name__ == "__main__":
+    main()

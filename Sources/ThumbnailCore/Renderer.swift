@@ -67,20 +67,31 @@ public enum Renderer {
         guard frames <= limits.maxFrames else {
             throw ThumbnailError(.tooLarge, "source", "\(frames) frames exceeds the limit of \(limits.maxFrames)")
         }
-        var wand = try Wand()
-        try wand.read(bytes, coder: format.coder, pingOnly: true)
-        guard wand.width * wand.height <= limits.maxPixels else {
-            throw ThumbnailError(
-                .tooLarge, "source", "\(wand.width)x\(wand.height) exceeds the limit of \(limits.maxPixels) pixels")
+        let header: ImageHeader
+        if let read = try ImageHeader(bytes, format: format) {
+            header = read
+        } else {
+            header = try pinged(bytes, coder: format.coder)
         }
-        let orientation = wand.orientation
+        guard header.width * header.height <= limits.maxPixels else {
+            throw ThumbnailError(
+                .tooLarge, "source", "\(header.width)x\(header.height) exceeds the limit of \(limits.maxPixels) pixels")
+        }
+        let orientation = header.orientation
         let turned = orientation >= 5
-        let width = turned ? wand.height : wand.width
-        let height = turned ? wand.width : wand.height
+        let width = turned ? header.height : header.width
+        let height = turned ? header.width : header.height
         return RenderPlan(
             sourceFormat: format, sourceWidth: width, sourceHeight: height, orientation: orientation,
             output: request.format ?? format.defaultOutput,
             layout: Layout.plan(width: width, height: height, box: request.size, mode: request.mode))
+    }
+
+    /// What ImageMagick reads from the header of the formats `ImageHeader` does not know.
+    private static func pinged(_ bytes: [UInt8], coder: String) throws(ThumbnailError) -> ImageHeader {
+        var wand = try Wand()
+        try wand.read(bytes, coder: coder, pingOnly: true)
+        return ImageHeader(width: wand.width, height: wand.height, orientation: wand.orientation)
     }
 
     /// Renders the thumbnail in memory: the same request and bytes always give the same output bytes.
@@ -89,16 +100,26 @@ public enum Renderer {
     ) throws(ThumbnailError) -> (bytes: [UInt8], format: OutputFormat) {
         let plan = try plan(request, source: bytes, limits: limits)
         let layout = plan.layout
+        let turned = plan.orientation >= 5
         var hints: [(String, String)] = []
         if plan.sourceFormat == .jpeg {
             // libjpeg scales by 1/2, 1/4 or 1/8 while decoding, never below this size.
-            let turned = plan.orientation >= 5
             let w = turned ? layout.resizeHeight : layout.resizeWidth
             let h = turned ? layout.resizeWidth : layout.resizeHeight
             hints.append(("jpeg:size", "\(w)x\(h)"))
+            // EXIF, XMP and IPTC would be parsed only to be stripped: the header gave the
+            // orientation. The ICC profile (APP2) is still read, for the conversion to sRGB.
+            hints.append(("profile:skip", "APP,IPTC"))
         }
         var wand = try Wand()
         try wand.read(bytes, coder: plan.sourceFormat.coder, options: hints)
+        // Never more pixels than the header promised and the limits allowed.
+        guard wand.width <= (turned ? plan.sourceHeight : plan.sourceWidth),
+            wand.height <= (turned ? plan.sourceWidth : plan.sourceHeight)
+        else {
+            throw ThumbnailError(.undecodable, "source", "decoded \(wand.width)x\(wand.height), larger than its header says")
+        }
+        try wand.setOrientation(plan.orientation)
         try wand.convertToSRGB()
         try wand.autoOrient()
         if wand.width != layout.resizeWidth || wand.height != layout.resizeHeight {

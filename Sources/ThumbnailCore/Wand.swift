@@ -122,6 +122,11 @@ struct Wand: ~Copyable {
         }
     }
 
+    /// Sets the EXIF orientation (1...8) that `autoOrient` applies.
+    mutating func setOrientation(_ orientation: Int) throws(ThumbnailError) {
+        try check(MagickSetImageOrientation(wand, OrientationType(UInt32(orientation))), "orient", .internalFailure)
+    }
+
     /// Turns the pixels upright and resets the orientation tag.
     mutating func autoOrient() throws(ThumbnailError) {
         try check(MagickAutoOrientImage(wand), "orient", .internalFailure)

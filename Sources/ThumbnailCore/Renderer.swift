@@ -120,11 +120,12 @@ public enum Renderer {
             throw ThumbnailError(.undecodable, "source", "decoded \(wand.width)x\(wand.height), larger than its header says")
         }
         try wand.setOrientation(plan.orientation)
-        try wand.convertToSRGB()
         try wand.autoOrient()
         if wand.width != layout.resizeWidth || wand.height != layout.resizeHeight {
             try wand.resize(width: layout.resizeWidth, height: layout.resizeHeight)
         }
+        // After the resize, as vipsthumbnail does: a colour transform costs per pixel.
+        try wand.convertToSRGB()
         let background = "#\(request.background)"
         switch request.mode {
         case .fit: break

@@ -110,11 +110,14 @@ struct Wand: ~Copyable {
     }
 
     /// Converts the pixels to sRGB: through the embedded ICC profile when there
-    /// is one, by formula from CMYK when there is none. Gray stays gray.
+    /// is one and it is not sRGB already, by formula from CMYK when there is
+    /// none. Gray stays gray.
     mutating func convertToSRGB() throws(ThumbnailError) {
         var length = 0
         if let embedded = MagickGetImageProfile(wand, "icc", &length) {
+            let profile = Array(UnsafeBufferPointer(start: embedded, count: length))
             MagickRelinquishMemory(embedded)
+            if isSRGB(profile) { return }
             let status = sRGBProfile.withUnsafeBytes { MagickProfileImage(wand, "icc", $0.baseAddress, $0.count) }
             try check(status, "colour profile", .undecodable)
         } else if MagickGetImageColorspace(wand) == CMYKColorspace {

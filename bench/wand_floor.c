@@ -1,7 +1,8 @@
 /* The floor for thumbnail's design: the same work done with MagickWand from C
  * and nothing else. Reads IN whole, decodes it with its coder pinned (and the
- * jpeg:size hint for JPEG), turns it upright, resizes it with the same filter
- * to exactly WIDTHxHEIGHT, strips it and writes it in the same format.
+ * jpeg:size hint for JPEG), turns it upright, resizes it the same way (a box
+ * filter to twice the size from four times or more, then Lanczos) to exactly
+ * WIDTHxHEIGHT, strips it and writes it in the same format.
  *
  * usage: wand_floor JPEG|PNG|WEBP|GIF IN OUT WIDTH HEIGHT
  * The bench passes the output size that `thumbnail --explain` plans. */
@@ -47,6 +48,8 @@ int main(int argc, char **argv) {
   }
   if (MagickReadImageBlob(wand, bytes, length) == MagickFalse) return fail(wand, "read");
   if (MagickAutoOrientImage(wand) == MagickFalse) return fail(wand, "orient");
+  if (MagickGetImageWidth(wand) >= 4 * width && MagickGetImageHeight(wand) >= 4 * height &&
+      MagickResizeImage(wand, 2 * width, 2 * height, BoxFilter, 1.0) == MagickFalse) return fail(wand, "resize");
   if (MagickResizeImage(wand, width, height, LanczosFilter, 1.0) == MagickFalse) return fail(wand, "resize");
   if (MagickStripImage(wand) == MagickFalse) return fail(wand, "strip");
   if (strcmp(coder, "PNG") != 0) MagickSetImageCompressionQuality(wand, 80);

@@ -192,6 +192,20 @@ final class RenderingTests {
         }
     }
 
+    @Test func largeDownscalesStayCloseToLanczosOverEveryPixel() throws {
+        // Half plasma, half a one-pixel checkerboard that any sampling shortcut aliases.
+        try sh(
+            """
+            convert -seed 5 -size 1600x1000 plasma: \\( -size 800x1000 pattern:gray50 \\) -geometry +800+0 -composite detail.png
+            convert detail.png -filter Lanczos -resize 100x100 lanczos.png
+            """, directory: scratch.path)
+        let output = scratch.file("small.png")
+        #expect(try thumbnail(root + ["-o", output, "/thumbnail/100x100/detail.png"]).status == 0)
+        // compare prints the PSNR on stderr and exits 1 when the images differ at all.
+        let psnr = try sh("compare -metric PSNR lanczos.png '\(output)' null: 2>&1 || true", directory: scratch.path)
+        #expect((Double(psnr) ?? 0) >= 45, "PSNR \(psnr) dB against Lanczos alone")
+    }
+
     /// Runs the binary under GNU time: exit status, seconds, peak memory in KiB.
     func measured(_ arguments: [String]) throws -> (status: Int32, seconds: Double, kilobytes: Int, error: String) {
         let report = scratch.file("time.txt")

@@ -72,12 +72,15 @@ func readSource(_ path: String, limit: Int) throws(ThumbnailError) -> SourceFile
     guard Int(info.st_size) <= limit else {
         throw ThumbnailError(.tooLarge, path, "\(info.st_size) bytes exceeds the limit of \(limit)")
     }
-    return SourceFile(bytes: try readAll(fd, limit: limit, name: path), path: path, modified: Int(info.st_mtim.tv_sec))
+    let bytes = try readAll(fd, limit: limit, name: path, expected: Int(info.st_size))
+    return SourceFile(bytes: bytes, path: path, modified: Int(info.st_mtim.tv_sec))
 }
 
-/// Reads `fd` to its end, at most `limit` bytes.
-func readAll(_ fd: Int32, limit: Int, name: String) throws(ThumbnailError) -> [UInt8] {
+/// Reads `fd` to its end, at most `limit` bytes; `expected` bytes are
+/// allocated at once, so a file is not copied from buffer to ever larger buffer.
+func readAll(_ fd: Int32, limit: Int, name: String, expected: Int = 0) throws(ThumbnailError) -> [UInt8] {
     var bytes: [UInt8] = []
+    bytes.reserveCapacity(expected)
     var chunk = [UInt8](repeating: 0, count: 1 << 16)
     while true {
         let count = chunk.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }

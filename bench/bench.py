@@ -56,7 +56,8 @@ def commands(args, image):
     lossy = form in ("jpeg", "webp")
     vips_options = "[Q=80,strip]" if lossy else "[strip]"
     result = {
-        "thumbnail": [args.thumbnail, "-r", args.corpus, "-o", out("thumbnail"), f"/thumbnail/{BOX}x{BOX}/{image}"],
+        # To standard output, as in the HTTP mode: -o would add an fsync the other tools do not do.
+        "thumbnail": [args.thumbnail, "-r", args.corpus, f"/thumbnail/{BOX}x{BOX}/{image}"],
         "floor": [args.floor, form.upper(), source, out("floor"), str(width), str(height)],
         "vips": ["vipsthumbnail", source, "-s", f"{BOX}x{BOX}", "-o", out("vips") + vips_options],
         "pillow": [os.path.join(HERE, "pillow_thumbnail.py"), source, out("pillow"), str(BOX), str(BOX)],
@@ -69,16 +70,22 @@ def commands(args, image):
 
 
 def check_outputs(args, tools, size):
-    """Each tool runs once and writes an image of the planned size (vips and Pillow round their own way)."""
+    """Each tool runs once; thumbnail and the floor write an image of the planned size
+    (vips and Pillow round their own way)."""
     for name, argv in tools.items():
-        subprocess.run(argv, check=True, stdout=subprocess.DEVNULL)
+        with open(output_file(args, tools, name), "wb") if name == "thumbnail" else open(os.devnull, "wb") as out:
+            subprocess.run(argv, check=True, stdout=out)
     expected = f"{size[0]}x{size[1]}"
     for name in ("thumbnail", "floor"):
-        path = tools[name][{"thumbnail": 4, "floor": 3}[name]]
-        actual = subprocess.run(["identify", "-format", "%wx%h", path], check=True, capture_output=True,
-                                text=True).stdout
+        actual = subprocess.run(["identify", "-format", "%wx%h", output_file(args, tools, name)], check=True,
+                                capture_output=True, text=True).stdout
         if actual != expected:
             sys.exit(f"bench: {name} wrote {actual}, expected {expected}")
+
+
+def output_file(args, tools, name):
+    """Where a tool's image goes: thumbnail's standard output, or the floor's OUT argument."""
+    return tools["floor"][3].replace("/floor.", "/thumbnail.") if name == "thumbnail" else tools[name][3]
 
 
 def wall_times(args, image, tools):
@@ -86,8 +93,8 @@ def wall_times(args, image, tools):
     times = {name: [] for name in tools}
     export = os.path.join(args.out, f"{image}.hyperfine.json")
     for _ in range(args.rounds):
-        argv = ["hyperfine", "-N", "--style", "none", "--warmup", str(args.warmup),
-                "--runs", str(args.runs), "--export-json", export]
+        argv = ["hyperfine", "-N", "--style", "none", "--warmup", str(args.warmup), "--runs", str(args.runs),
+                "--export-json", export, "--output", output_file(args, tools, "thumbnail")]
         for name, command in tools.items():
             argv += ["-n", name, shlex.join(command)]
         subprocess.run(argv, check=True, stdout=subprocess.DEVNULL)

@@ -14,7 +14,7 @@ SOURCES = Package.swift $(shell find Sources -type f)
 
 # Debian packages, installed by `deps` only when missing.
 BUILD_PACKAGES = libmagickwand-dev pkg-config
-TEST_PACKAGES = imagemagick util-linux bsdutils coreutils mandoc bash-completion zsh fish
+TEST_PACKAGES = imagemagick libgs-common time python3 util-linux bsdutils coreutils mandoc bash-completion zsh fish
 SUDO = $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 .PHONY: all build deps test-deps test demo install uninstall clean

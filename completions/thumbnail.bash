@@ -44,7 +44,7 @@ _thumbnail()
             _filedir -d
             return
             ;;
-        -q | --quality | --background | --prefix)
+        -q | --quality | --background | --prefix | --max-*)
             return
             ;;
     esac
@@ -52,8 +52,9 @@ _thumbnail()
 
     if [[ $cur == -* ]]; then
         COMPREPLY=($(compgen -W '--background --config --crop --explain
-            -f --format -h --help -o --output --pad --prefix -q --quality
-            -r --root -s --size --version' -- "$cur"))
+            -f --format -h --help --max-bytes --max-frames --max-pixels
+            --max-side -o --output --pad --prefix -q --quality -r --root
+            -s --size --version' -- "$cur"))
         return
     fi
     _filedir

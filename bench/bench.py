@@ -91,6 +91,7 @@ def output_file(args, tools, name):
 def wall_times(args, image, tools):
     """All wall times in seconds per tool, over `rounds` hyperfine runs that each measure every tool."""
     times = {name: [] for name in tools}
+    cpu = {name: [] for name in tools}
     export = os.path.join(args.out, f"{image}.hyperfine.json")
     for _ in range(args.rounds):
         argv = ["hyperfine", "-N", "--style", "none", "--warmup", str(args.warmup), "--runs", str(args.runs),
@@ -101,7 +102,8 @@ def wall_times(args, image, tools):
         with open(export) as file:
             for result in json.load(file)["results"]:
                 times[result["command"]] += result["times"]
-    return times
+                cpu[result["command"]].append(result["user"] + result["system"])
+    return times, {name: statistics.mean(values) for name, values in cpu.items()}
 
 
 def peak_rss(args, tools):
@@ -129,9 +131,9 @@ def main():
     parser.add_argument("--floor", required=True)
     parser.add_argument("--corpus", required=True)
     parser.add_argument("--out", required=True)
-    parser.add_argument("--runs", type=int, default=10, help="hyperfine runs per tool per round")
+    parser.add_argument("--runs", type=int, default=5, help="hyperfine runs per tool per round")
     parser.add_argument("--rounds", type=int, default=3, help="hyperfine rounds, interleaving the tools")
-    parser.add_argument("--warmup", type=int, default=2)
+    parser.add_argument("--warmup", type=int, default=1)
     parser.add_argument("--rss-runs", type=int, default=5)
     parser.add_argument("--class", dest="classes", action="append", help="image file name(s) to measure")
     args = parser.parse_args()
@@ -142,11 +144,12 @@ def main():
     for image in images:
         tools, size = commands(args, image)
         check_outputs(args, tools, size)
-        times = wall_times(args, image, tools)
+        times, cpu = wall_times(args, image, tools)
         rss = peak_rss(args, tools)
         results[image] = {
             name: {"median_ms": 1000 * statistics.median(times[name]), "runs": len(times[name]),
-                   "stddev_ms": 1000 * statistics.stdev(times[name]), "rss_kib": rss[name],
+                   "stddev_ms": 1000 * statistics.stdev(times[name]), "cpu_ms": 1000 * cpu[name],
+                   "rss_kib": rss[name],
                    "command": shlex.join(tools[name])}
             for name in tools}
         print(f"measured {image}", file=sys.stderr, flush=True)
@@ -169,6 +172,15 @@ def report(results):
             row += [f"{b:.1f}", f"{t / b:.2f}{verdict(t / b, target(base, name))}"]
         row.append(f"{tools['djpeg']['median_ms']:.1f}" if "djpeg" in tools else "-")
         rows.append(row)
+    table(header, rows)
+    print()
+    print("CPU time (user + system, hyperfine means) in ms; renders/s ceiling = cores / thumbnail CPU time")
+    header = ["class", "thumbnail", "floor", "t/floor", "vips", "t/vips", "ceiling/s"]
+    rows = []
+    for image, tools in results.items():
+        t, f, v = (tools[name]["cpu_ms"] for name in ("thumbnail", "floor", "vips"))
+        rows.append([image.rsplit(".", 1)[0], f"{t:.1f}", f"{f:.1f}", f"{t / f:.2f}", f"{v:.1f}", f"{t / v:.2f}",
+                     f"{1000 * os.cpu_count() / t:.0f}"])
     table(header, rows)
     print()
     print("Peak RSS, medians in MiB (GNU time %M)")

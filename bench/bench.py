@@ -98,7 +98,10 @@ def wall_times(args, image, tools):
                 "--export-json", export, "--output", output_file(args, tools, "thumbnail")]
         for name, command in tools.items():
             argv += ["-n", name, shlex.join(command)]
-        subprocess.run(argv, check=True, stdout=subprocess.DEVNULL)
+        # hyperfine warns about outliers on a busy machine: the medians and the load lines say it already.
+        run = subprocess.run(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        if run.returncode != 0:
+            sys.exit(f"bench: hyperfine failed on {image}:\n{run.stderr}")
         with open(export) as file:
             for result in json.load(file)["results"]:
                 times[result["command"]] += result["times"]

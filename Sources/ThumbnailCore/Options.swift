@@ -37,11 +37,22 @@ public let optionTable: [OptionSpec] = [
         }
         settings.background = colour
     },
+    OptionSpec("cache-control", value: "TEXT", help: "inetd: Cache-Control of a thumbnail") {
+        settings, value throws(ThumbnailError) in
+        guard !value.isEmpty, value.utf8.allSatisfy({ (0x20...0x7e).contains($0) }) else {
+            throw ThumbnailError(.usage, "--cache-control", "must be printable ASCII, not empty")
+        }
+        settings.cacheControl = value
+    },
     OptionSpec("config", value: "FILE", configurable: false, help: "read long options from FILE, one a line") {
         settings, value in settings.configFile = value
     },
     OptionSpec("crop", help: "fill the box exactly, cropping the overflow") { settings, _ in
         settings.crop = true
+    },
+    OptionSpec("error-max-age", value: "SEC", help: "inetd: max-age of an error reply (default 60)") {
+        settings, value throws(ThumbnailError) in
+        settings.errorMaxAge = try wholeNumber(value, "--error-max-age", in: 0...31_536_000)
     },
     OptionSpec("explain", configurable: false, help: "print the canonical path and the plan; render nothing") {
         settings, _ in settings.explain = true
@@ -55,6 +66,20 @@ public let optionTable: [OptionSpec] = [
     },
     OptionSpec("help", "h", configurable: false, help: "print this help and exit") { settings, _ in
         settings.help = true
+    },
+    OptionSpec("idle-timeout", value: "SEC", help: "inetd: close after SEC idle seconds (15)") {
+        settings, value throws(ThumbnailError) in
+        settings.idleTimeout = try wholeNumber(value, "--idle-timeout", in: 1...3600)
+    },
+    OptionSpec("inetd", configurable: false, help: "serve HTTP on stdin/stdout (inetd, systemd)") {
+        settings, _ in settings.inetd = true
+    },
+    OptionSpec("log", value: "FILE", help: "inetd: append a line per request (or syslog)") {
+        settings, value in settings.logFile = value
+    },
+    OptionSpec("max-requests", value: "N", help: "inetd: requests per connection (default 100)") {
+        settings, value throws(ThumbnailError) in
+        settings.maxRequests = try wholeNumber(value, "--max-requests", in: 1...100_000)
     },
     OptionSpec("output", "o", value: "FILE", configurable: false, help: "write to FILE atomically (default: stdout)") {
         settings, value in settings.output = value
@@ -76,6 +101,10 @@ public let optionTable: [OptionSpec] = [
         }
         settings.quality = quality
     },
+    OptionSpec("read-timeout", value: "SEC", help: "inetd: seconds to read a request (default 10)") {
+        settings, value throws(ThumbnailError) in
+        settings.readTimeout = try wholeNumber(value, "--read-timeout", in: 1...3600)
+    },
     OptionSpec("root", "r", value: "DIR", help: "storage root for sources (default .)") {
         settings, value in settings.root = value
     },
@@ -90,6 +119,15 @@ public let optionTable: [OptionSpec] = [
         settings, _ in settings.version = true
     },
 ]
+
+/// A whole number option within `range`.
+private func wholeNumber(_ value: String, _ option: String, in range: ClosedRange<Int>) throws(ThumbnailError) -> Int {
+    guard let number = decimal(Substring(value)), range.contains(number) else {
+        throw ThumbnailError(
+            .usage, option, "'\(value)' is not a whole number from \(range.lowerBound) to \(range.upperBound)")
+    }
+    return number
+}
 
 /// The usage line printed by `--help` and after a usage error.
 public let usageLine = "usage: thumbnail [-s WxH] [-f FORMAT] [-o FILE] [options] SOURCE | URL-PATH | -"

@@ -51,8 +51,7 @@ public let optionTable: [OptionSpec] = [
         settings.crop = true
     },
     OptionSpec("error-max-age", value: "SEC", help: "inetd: max-age of an error reply (default 60)") {
-        settings, value throws(ThumbnailError) in
-        settings.errorMaxAge = try wholeNumber(value, "--error-max-age", in: 0...31_536_000)
+        settings, value throws(ThumbnailError) in settings.errorMaxAge = try count(value, "--error-max-age", from: 0)
     },
     OptionSpec("explain", configurable: false, help: "print the canonical path and the plan; render nothing") {
         settings, _ in settings.explain = true
@@ -68,18 +67,27 @@ public let optionTable: [OptionSpec] = [
         settings.help = true
     },
     OptionSpec("idle-timeout", value: "SEC", help: "inetd: close after SEC idle seconds (15)") {
-        settings, value throws(ThumbnailError) in
-        settings.idleTimeout = try wholeNumber(value, "--idle-timeout", in: 1...3600)
+        settings, value throws(ThumbnailError) in settings.idleTimeout = try count(value, "--idle-timeout")
     },
-    OptionSpec("inetd", configurable: false, help: "serve HTTP on stdin/stdout (inetd, systemd)") {
-        settings, _ in settings.inetd = true
-    },
+    // `run` looks for --inetd before parsing, so no error can reach fd 2 in that mode.
+    OptionSpec("inetd", configurable: false, help: "serve HTTP on stdin/stdout (inetd, systemd)") { _, _ in },
     OptionSpec("log", value: "FILE", help: "inetd: append a line per request (or syslog)") {
         settings, value in settings.logFile = value
     },
+    OptionSpec("max-bytes", value: "N", help: "largest source file in bytes (default 52428800)") {
+        settings, value throws(ThumbnailError) in settings.limits.maxBytes = try count(value, "--max-bytes")
+    },
+    OptionSpec("max-frames", value: "N", help: "most frames an animated source may have (1000)") {
+        settings, value throws(ThumbnailError) in settings.limits.maxFrames = try count(value, "--max-frames")
+    },
+    OptionSpec("max-pixels", value: "N", help: "largest source in pixels (default 50000000)") {
+        settings, value throws(ThumbnailError) in settings.limits.maxPixels = try count(value, "--max-pixels")
+    },
     OptionSpec("max-requests", value: "N", help: "inetd: requests per connection (default 100)") {
-        settings, value throws(ThumbnailError) in
-        settings.maxRequests = try wholeNumber(value, "--max-requests", in: 1...100_000)
+        settings, value throws(ThumbnailError) in settings.maxRequests = try count(value, "--max-requests")
+    },
+    OptionSpec("max-side", value: "N", help: "largest width or height a path may ask for (4096)") {
+        settings, value throws(ThumbnailError) in settings.maxSide = try count(value, "--max-side")
     },
     OptionSpec("output", "o", value: "FILE", configurable: false, help: "write to FILE atomically (default: stdout)") {
         settings, value in settings.output = value
@@ -102,29 +110,23 @@ public let optionTable: [OptionSpec] = [
         settings.quality = quality
     },
     OptionSpec("read-timeout", value: "SEC", help: "inetd: seconds to read a request (default 10)") {
-        settings, value throws(ThumbnailError) in
-        settings.readTimeout = try wholeNumber(value, "--read-timeout", in: 1...3600)
+        settings, value throws(ThumbnailError) in settings.readTimeout = try count(value, "--read-timeout")
     },
     OptionSpec("root", "r", value: "DIR", help: "storage root for sources (default .)") {
         settings, value in settings.root = value
     },
-    OptionSpec("size", "s", value: "WxH", help: "box to fit: WxH, Wx or xH") { settings, value throws(ThumbnailError) in
-        do throws(ThumbnailError) {
-            settings.size = try BoxSize.parse(Substring(value), maxSide: settings.maxSide)
-        } catch {
-            throw ThumbnailError(.usage, "--size", error.reason)
-        }
+    OptionSpec("size", "s", value: "WxH", help: "box to fit: WxH, Wx or xH") { settings, value in
+        settings.size = value
     },
     OptionSpec("version", configurable: false, help: "print versions and exit") {
         settings, _ in settings.version = true
     },
 ]
 
-/// A whole number option within `range`.
-private func wholeNumber(_ value: String, _ option: String, in range: ClosedRange<Int>) throws(ThumbnailError) -> Int {
-    guard let number = decimal(Substring(value)), range.contains(number) else {
-        throw ThumbnailError(
-            .usage, option, "'\(value)' is not a whole number from \(range.lowerBound) to \(range.upperBound)")
+/// A whole number option value, `minimum` or more.
+private func count(_ value: String, _ option: String, from minimum: Int = 1) throws(ThumbnailError) -> Int {
+    guard let number = decimal(Substring(value)), number >= minimum else {
+        throw ThumbnailError(.usage, option, "'\(value)' is not a whole number from \(minimum)")
     }
     return number
 }

@@ -53,7 +53,7 @@ public let optionTable: [OptionSpec] = [
     OptionSpec("error-max-age", value: "SEC", help: "inetd: max-age of an error reply (default 60)") {
         settings, value throws(ThumbnailError) in settings.errorMaxAge = try count(value, "--error-max-age", from: 0)
     },
-    OptionSpec("explain", configurable: false, help: "print the canonical path and the plan; render nothing") {
+    OptionSpec("explain", configurable: false, help: "print the canonical path and plan; render nothing") {
         settings, _ in settings.explain = true
     },
     OptionSpec("format", "f", value: "FORMAT", help: "jpeg, png, webp, gif or avif (default: the source's)") {

@@ -6,10 +6,11 @@ RELEASE_FLAGS = -c release --static-swift-stdlib
 
 # Debian packages, installed by `deps` only when missing.
 BUILD_PACKAGES = libmagickwand-dev pkg-config
-TEST_PACKAGES = imagemagick libgs-common time python3 util-linux bsdutils coreutils
+TEST_PACKAGES = imagemagick libgs-common time python3 util-linux bsdutils coreutils xinetd nginx-light curl
+BENCH_PACKAGES = imagemagick python3 xinetd curl wrk
 SUDO = $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: all build deps test-deps test demo clean
+.PHONY: all build deps test-deps test demo bench-inetd clean
 
 all: build
 
@@ -46,6 +47,11 @@ demo: build
 	$$bin -r samples -o demo/sample-200.webp /thumbnail/200x200/webp/sample.jpg; \
 	$$bin -r samples -o demo/sample-100x100-crop.jpg -s 100x100 --crop sample.jpg; \
 	ls -l demo
+
+# Requests per second through xinetd, with and without keep-alive.
+bench-inetd: build
+	$(call install_missing,$(BENCH_PACKAGES))
+	bench/inetd.sh "$$($(SWIFT) build $(RELEASE_FLAGS) --show-bin-path)/thumbnail"
 
 clean:
 	rm -rf .build demo

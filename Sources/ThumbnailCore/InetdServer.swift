@@ -129,13 +129,12 @@ struct AccessLog {
     private let fd: Int32?
 
     init(path: String?) {
-        guard let path else {
-            fd = nil
-            return
-        }
-        let opened = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0o644)
+        let opened = path.map { open($0, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0o644) } ?? -1
+        let failure = errnoText()
         fd = opened >= 0 ? opened : nil
-        if opened < 0 { write("thumbnail: \(path): \(errnoText()); logging to syslog") }
+        guard fd == nil else { return }
+        openlog(nil, LOG_PID, LOG_DAEMON)
+        if let path { write("thumbnail: \(path): \(failure); logging to syslog") }
     }
 
     /// Writes `line` in one call, control characters replaced: a request
@@ -145,7 +144,6 @@ struct AccessLog {
         if let fd {
             _ = try? writeAll(fd, Array((clean + "\n").utf8), name: "log")
         } else {
-            openlog(nil, LOG_PID, LOG_DAEMON)
             clean.withCString { text in withVaList([text]) { vsyslog(LOG_INFO, "%s", $0) } }
         }
     }

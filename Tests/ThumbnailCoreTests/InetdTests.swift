@@ -372,6 +372,15 @@ final class InetdTests {
         #expect(lines[1].hasSuffix("missing.jpg: No such file or directory"))
     }
 
+    @Test func withoutALogFileItServesAndStaysSilent() throws {
+        for options in [["--log", scratch.file("no/such/dir/log")], []] {
+            let outcome = try thumbnail(["--inetd"] + options, input: Data(Self.healthz.utf8))
+            #expect(outcome.status == 0)
+            #expect(outcome.error.isEmpty)
+            #expect(readResponses(outcome.output).responses.map(\.statusLine) == ["HTTP/1.1 200 OK"])
+        }
+    }
+
     @Test func badOptionsWriteNothingToTheSocket() throws {
         for arguments in [["--inetd", "--frobnicate"], ["--inetd", "source.jpg"], ["--inetd", "--read-timeout", "0"]] {
             let outcome = try thumbnail(arguments, input: Data(Self.healthz.utf8))

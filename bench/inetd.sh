@@ -2,11 +2,11 @@
 # Requests per second through xinetd (the example service, paths adapted) for
 # a 1920x1080 JPEG rendered to 100x100, with and without keep-alive, by wrk
 # on loopback. Every request renders: there is no cache in the origin.
-#   bench/inetd.sh [BINARY]     (default: the release build)
+#   bench/inetd.sh [BINARY]     (default: the release build of `make build`)
 # BENCH_SECONDS (10) and BENCH_CONNECTIONS (4) bound the run.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-binary=${1:-$(swift build -c release --show-bin-path)/thumbnail}
+binary=$(realpath "${1:-.build-release/release/thumbnail}")
 seconds=${BENCH_SECONDS:-10}
 connections=${BENCH_CONNECTIONS:-4}
 work=$(mktemp -d)

@@ -53,8 +53,10 @@ struct InetdServer {
         var sendTimeout = timeval(tv_sec: settings.readTimeout, tv_usec: 0)
         setsockopt(1, SOL_SOCKET, SO_SNDTIMEO, &sendTimeout, socklen_t(MemoryLayout<timeval>.size))
         for count in 1...settings.maxRequests {
+            let next = reader.next()
+            // The log's milliseconds count from a whole request head, not from the idle wait before it.
             let started = monotonicMilliseconds()
-            switch reader.next() {
+            switch next {
             case .closed:
                 return 0
             case .refused(let refusal):

@@ -14,12 +14,13 @@ SOURCES = Package.swift $(shell find Sources -type f)
 
 # Debian packages, installed by `deps` only when missing.
 BUILD_PACKAGES = libmagickwand-dev pkg-config
-TEST_PACKAGES = imagemagick libgs-common time python3 util-linux bsdutils coreutils mandoc bash-completion zsh fish
+TEST_PACKAGES = imagemagick libgs-common time python3 util-linux bsdutils coreutils mandoc bash-completion zsh fish \
+	xinetd nginx-light curl
 BENCH_PACKAGES = imagemagick libgs-common time python3 python3-pil libvips-tools libjpeg-turbo-progs \
-  webp hyperfine gcc
+	webp hyperfine gcc xinetd curl wrk
 SUDO = $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: all build deps test-deps bench-deps test bench demo install uninstall clean
+.PHONY: all build deps test-deps bench-deps test bench bench-inetd demo install uninstall clean
 
 all: build
 
@@ -60,6 +61,7 @@ test: test-deps $(RELEASE_BIN)
 # options to bench/bench.py, e.g. BENCH_ARGS="--runs 5 --class jpeg-1920x1080.jpg".
 bench: bench-deps $(RELEASE_BIN)
 	bench/run.sh $(RELEASE_BIN) $(BENCH_ARGS)
+	bench/inetd.sh $(RELEASE_BIN)
 
 demo: build
 	@mkdir -p demo
@@ -86,6 +88,10 @@ install: $(RELEASE_BIN)
 
 uninstall:
 	rm -f $(INSTALLED)
+
+# Requests per second through xinetd, with and without keep-alive.
+bench-inetd: bench-deps $(RELEASE_BIN)
+	bench/inetd.sh $(RELEASE_BIN)
 
 clean:
 	rm -rf .build .build-release demo

@@ -36,7 +36,7 @@ _thumbnail()
             COMPREPLY=($(compgen -W "$(_thumbnail_sizes)" -- "$cur"))
             return
             ;;
-        -o | --output | --config)
+        -o | --output | --config | --log)
             _filedir
             return
             ;;
@@ -44,17 +44,19 @@ _thumbnail()
             _filedir -d
             return
             ;;
-        -q | --quality | --background | --prefix | --max-*)
+        -q | --quality | --background | --prefix | --max-* | --cache-control | --error-max-age | --idle-timeout | \
+            --read-timeout)
             return
             ;;
     esac
     $split && return
 
     if [[ $cur == -* ]]; then
-        COMPREPLY=($(compgen -W '--background --config --crop --explain
-            -f --format -h --help --max-bytes --max-frames --max-pixels
-            --max-side -o --output --pad --prefix -q --quality -r --root
-            -s --size --version' -- "$cur"))
+        COMPREPLY=($(compgen -W '--background --cache-control --config --crop
+            --error-max-age --explain -f --format -h --help --idle-timeout
+            --inetd --log --max-bytes --max-frames --max-pixels --max-requests
+            --max-side -o --output --pad --prefix -q --quality --read-timeout
+            -r --root -s --size --version' -- "$cur"))
         return
     fi
     _filedir

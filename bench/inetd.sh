@@ -13,6 +13,14 @@ work=$(mktemp -d)
 xinetd_pid=""
 cleanup() {
   if [ -n "$xinetd_pid" ]; then kill "$xinetd_pid" 2>/dev/null || true; fi
+  # Per-connection processes serve $work until their idle timeout and still
+  # write to it: stop them (and let xinetd go) before removing it.
+  for _ in $(seq 50); do
+    serving=$(pgrep -f -- "-r $work" || true)
+    if [ -z "$serving" ] && ! { [ -n "$xinetd_pid" ] && kill -0 "$xinetd_pid" 2>/dev/null; }; then break; fi
+    [ -z "$serving" ] || kill $serving 2>/dev/null || true
+    sleep 0.1
+  done
   rm -rf "$work"
 }
 trap cleanup EXIT

@@ -59,9 +59,11 @@ test: test-deps $(RELEASE_BIN)
 
 # Medians and ratios against the baselines (bench/README.md); BENCH_ARGS passes
 # options to bench/bench.py, e.g. BENCH_ARGS="--runs 5 --class jpeg-1920x1080.jpg".
+# Then the inetd mode, and the batch mode once bench/batch.sh exists (branch batch).
 bench: bench-deps $(RELEASE_BIN)
 	bench/run.sh $(RELEASE_BIN) $(BENCH_ARGS)
 	bench/inetd.sh $(RELEASE_BIN)
+	[ ! -x bench/batch.sh ] || bench/batch.sh $(RELEASE_BIN)
 
 demo: build
 	@mkdir -p demo

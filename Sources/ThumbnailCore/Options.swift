@@ -43,10 +43,10 @@ public let optionTable: [OptionSpec] = [
     OptionSpec("crop", help: "fill the box exactly, cropping the overflow") { settings, _ in
         settings.crop = true
     },
-    OptionSpec("explain", configurable: false, help: "print the canonical path and the plan; render nothing") {
+    OptionSpec("explain", configurable: false, help: "print the canonical path, checks and plan only") {
         settings, _ in settings.explain = true
     },
-    OptionSpec("format", "f", value: "FORMAT", help: "jpeg, png, webp, gif or avif (default: the source's)") {
+    OptionSpec("format", "f", value: "FORMAT", help: "jpeg, png, webp, gif or avif (default: source)") {
         settings, value throws(ThumbnailError) in
         guard let format = OutputFormat.named(Substring(value)) else {
             throw ThumbnailError(.usage, "--format", "'\(value)' is not one of jpeg, jpg, png, webp, gif, avif")
@@ -56,13 +56,26 @@ public let optionTable: [OptionSpec] = [
     OptionSpec("help", "h", configurable: false, help: "print this help and exit") { settings, _ in
         settings.help = true
     },
+    OptionSpec("key-file", value: "FILE", help: "URL signing keys, one a line; the first signs") {
+        settings, value in settings.keyFile = value
+    },
+    OptionSpec("origin-token-file", value: "FILE", help: "HTTP: require the CDN's origin token in FILE") {
+        settings, value in settings.originTokenFile = value
+    },
+    OptionSpec("origin-token-header", value: "NAME", help: "origin token header (default X-Origin-Token)") {
+        settings, value throws(ThumbnailError) in
+        guard !value.isEmpty, value.utf8.allSatisfy(isTokenCharacter) else {
+            throw ThumbnailError(.usage, "--origin-token-header", "'\(value)' is not an HTTP header name")
+        }
+        settings.originTokenHeader = value
+    },
     OptionSpec("output", "o", value: "FILE", configurable: false, help: "write to FILE atomically (default: stdout)") {
         settings, value in settings.output = value
     },
     OptionSpec("pad", help: "fit inside the box, then pad to the box") { settings, _ in
         settings.pad = true
     },
-    OptionSpec("prefix", value: "PATH", help: "URL path prefix (default /thumbnail; \"\" for none)") {
+    OptionSpec("prefix", value: "PATH", help: "URL path prefix (/thumbnail; \"\" for none)") {
         settings, value throws(ThumbnailError) in
         guard value.isEmpty || (value.hasPrefix("/") && !value.hasSuffix("/")) else {
             throw ThumbnailError(.usage, "--prefix", "'\(value)' must be empty or start, not end, with '/'")
@@ -79,6 +92,9 @@ public let optionTable: [OptionSpec] = [
     OptionSpec("root", "r", value: "DIR", help: "storage root for sources (default .)") {
         settings, value in settings.root = value
     },
+    OptionSpec("sign", configurable: false, help: "print URL-PATH canonical and signed; no render") {
+        settings, _ in settings.sign = true
+    },
     OptionSpec("size", "s", value: "WxH", help: "box to fit: WxH, Wx or xH") { settings, value throws(ThumbnailError) in
         do throws(ThumbnailError) {
             settings.size = try BoxSize.parse(Substring(value), maxSide: settings.maxSide)
@@ -86,10 +102,33 @@ public let optionTable: [OptionSpec] = [
             throw ThumbnailError(.usage, "--size", error.reason)
         }
     },
+    OptionSpec("sizes", value: "LIST", help: "allow only these sizes: 100x100,200x200,x64") {
+        settings, value throws(ThumbnailError) in
+        var sizes: [BoxSize] = []
+        for item in value.split(separator: ",", omittingEmptySubsequences: false) {
+            do throws(ThumbnailError) {
+                sizes.append(try BoxSize.parse(item, maxSide: settings.maxSide))
+            } catch {
+                throw ThumbnailError(.usage, "--sizes", "'\(item)': " + error.reason)
+            }
+        }
+        settings.allowedSizes = sizes
+    },
     OptionSpec("version", configurable: false, help: "print versions and exit") {
         settings, _ in settings.version = true
     },
 ]
+
+/// RFC 9110 `tchar`: what a header name is made of.
+func isTokenCharacter(_ byte: UInt8) -> Bool {
+    switch byte {
+    case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"),
+        UInt8(ascii: "0")...UInt8(ascii: "9"):
+        return true
+    default:
+        return "!#$%&'*+-.^_`|~".utf8.contains(byte)
+    }
+}
 
 /// The usage line printed by `--help` and after a usage error.
 public let usageLine = "usage: thumbnail [-s WxH] [-f FORMAT] [-o FILE] [options] SOURCE | URL-PATH | -"

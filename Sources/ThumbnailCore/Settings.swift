@@ -12,9 +12,17 @@ public struct Settings: Sendable {
     public var background: RGB? = nil
     public var output: String? = nil
     public var configFile: String? = nil
+    /// nil: every size is allowed.
+    public var allowedSizes: [BoxSize]? = nil
+    public var keyFile: String? = nil
+    public var originTokenFile: String? = nil
+    public var originTokenHeader = Settings.defaultOriginTokenHeader
     public var explain = false
+    public var sign = false
     public var help = false
     public var version = false
+
+    public static let defaultOriginTokenHeader = "X-Origin-Token"
 
     public init() {}
 
@@ -55,14 +63,14 @@ public struct Settings: Sendable {
 
     /// `name = value` or `name` lines of long options; `#` starts a comment.
     mutating func applyConfigFile(_ path: String) throws(ThumbnailError) {
-        let bytes = try readFile(path, limit: 1 << 20)
+        let bytes = try readConfigFile(path)
         let lines = String(decoding: bytes, as: UTF8.self).split(separator: "\n", omittingEmptySubsequences: false)
-        for (number, line) in lines.enumerated() {
+        for (index, line) in lines.enumerated() {
             let text = line.prefix { $0 != "#" }.trimmingSpaces
             if text.isEmpty { continue }
             let name = text.prefix { $0 != "=" }.trimmingSpaces
             let value = text.contains("=") ? text.drop { $0 != "=" }.dropFirst().trimmingSpaces : nil
-            let place = "\(path):\(number + 1)"
+            let place = "\(path):\(index + 1)"
             guard let spec = optionTable.first(where: { $0.long == name }), spec.configurable else {
                 throw ThumbnailError(.usage, place, "'\(name)' is not an option a config file can set")
             }

@@ -61,18 +61,26 @@ public struct Settings: Sendable {
         return parsed.operands
     }
 
-    /// `name = value` or `name` lines of long options; `#` starts a comment.
+    /// `name = value` or `name` lines of long options, each at most once;
+    /// `#` starts a comment.
     mutating func applyConfigFile(_ path: String) throws(ThumbnailError) {
         let bytes = try readConfigFile(path)
         let lines = String(decoding: bytes, as: UTF8.self).split(separator: "\n", omittingEmptySubsequences: false)
+        var seen: [Substring: Int] = [:]
         for (index, line) in lines.enumerated() {
             let text = line.prefix { $0 != "#" }.trimmingSpaces
             if text.isEmpty { continue }
             let name = text.prefix { $0 != "=" }.trimmingSpaces
             let value = text.contains("=") ? text.drop { $0 != "=" }.dropFirst().trimmingSpaces : nil
             let place = "\(path):\(index + 1)"
+            guard !name.isEmpty, name.allSatisfy({ ("a"..."z").contains($0) || $0 == "-" }) else {
+                throw ThumbnailError(.usage, place, "expected 'name = value' or 'name', not '\(text)'")
+            }
             guard let spec = optionTable.first(where: { $0.long == name }), spec.configurable else {
                 throw ThumbnailError(.usage, place, "'\(name)' is not an option a config file can set")
+            }
+            if let earlier = seen.updateValue(index + 1, forKey: name) {
+                throw ThumbnailError(.usage, place, "'\(name)' was already set on line \(earlier)")
             }
             switch (spec.value, value) {
             case (nil, _?): throw ThumbnailError(.usage, place, "'\(name)' takes no value")

@@ -6,7 +6,7 @@ RELEASE_FLAGS = -c release --static-swift-stdlib
 
 # Debian packages, installed by `deps` only when missing.
 BUILD_PACKAGES = libmagickwand-dev pkg-config
-TEST_PACKAGES = imagemagick util-linux bsdutils coreutils
+TEST_PACKAGES = imagemagick util-linux bsdutils coreutils openssl
 SUDO = $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 .PHONY: all build deps test-deps test demo clean

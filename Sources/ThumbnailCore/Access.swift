@@ -33,6 +33,9 @@ public struct Access: Sendable {
 
     /// The rules `settings` name, with the key and token files read and checked.
     public init(settings: Settings) throws(ThumbnailError) {
+        for size in settings.allowedSizes ?? [] where max(size.width ?? 0, size.height ?? 0) > settings.maxSide {
+            throw ThumbnailError(.usage, "--sizes", "'\(size)': a side exceeds --max-side \(settings.maxSide)")
+        }
         let keys = try settings.keyFile.map { path throws(ThumbnailError) in try readKeys(path) } ?? []
         let token = try settings.originTokenFile.map { path throws(ThumbnailError) in try readOriginToken(path) }
         self.init(

@@ -27,7 +27,7 @@ public struct ProcessIO {
 
     public static var standard: ProcessIO {
         ProcessIO(
-            readInput: { () throws(ThumbnailError) in try readAll(0, limit: 50 << 20, name: "stdin") },
+            readInput: { () throws(ThumbnailError) in try readAll(0, limit: Int.max, name: "stdin") },
             writeOutput: { bytes throws(ThumbnailError) in try writeAll(1, bytes, name: "stdout") },
             writeError: { text in _ = try? writeAll(2, Array(text.utf8), name: "stderr") },
             outputIsTerminal: isatty(1) == 1)
@@ -79,9 +79,9 @@ private func runCommand(_ arguments: [String], io: ProcessIO) throws(ThumbnailEr
     }
     let request = try report.checkedRequest()
     let engine = Engine(settings: settings)
-    let source = operand == "-" ? SourceFile(bytes: try io.readInput()) : try engine.load(request.source)
+    let source = operand == "-" ? try readStandardInput(io, limit: settings.limits.maxBytes) : try engine.load(request.source)
     if settings.explain {
-        return try io.writeOutput(Array(try explanation(request, source: source.bytes).utf8))
+        return try io.writeOutput(Array(try explanation(request, source: source.bytes, limits: settings.limits).utf8))
     }
     if let output = settings.output {
         try checkNotSource(output, sourceFile: source.path)
@@ -92,6 +92,15 @@ private func runCommand(_ arguments: [String], io: ProcessIO) throws(ThumbnailEr
         }
         try io.writeOutput(try engine.render(request, from: source).bytes)
     }
+}
+
+/// The image on standard input, within the size limit.
+private func readStandardInput(_ io: ProcessIO, limit: Int) throws(ThumbnailError) -> SourceFile {
+    let bytes = try io.readInput()
+    guard bytes.count <= limit else {
+        throw ThumbnailError(.tooLarge, "stdin", "more than \(limit) bytes")
+    }
+    return SourceFile(bytes: bytes)
 }
 
 /// `-o` must never replace the source.
@@ -108,8 +117,10 @@ private func accessExplanation(_ report: AccessReport, access: Access) -> String
 }
 
 /// What `--explain` prints once the source is read: the plan.
-private func explanation(_ request: ThumbnailRequest, source: [UInt8]) throws(ThumbnailError) -> String {
-    let plan = try Renderer.plan(request, source: source)
+private func explanation(_ request: ThumbnailRequest, source: [UInt8], limits: Limits) throws(ThumbnailError)
+    -> String
+{
+    let plan = try Renderer.plan(request, source: source, limits: limits)
     let layout = plan.layout
     return """
         source: \(request.source) (\(plan.sourceFormat.rawValue) \(plan.sourceWidth)x\(plan.sourceHeight), orientation \(plan.orientation))

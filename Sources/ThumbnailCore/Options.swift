@@ -59,6 +59,18 @@ public let optionTable: [OptionSpec] = [
     OptionSpec("key-file", value: "FILE", help: "URL signing keys, one a line; the first signs") {
         settings, value in settings.keyFile = value
     },
+    OptionSpec("max-bytes", value: "N", help: "largest source file in bytes (52428800)") {
+        settings, value throws(ThumbnailError) in settings.limits.maxBytes = try count(value, "--max-bytes")
+    },
+    OptionSpec("max-frames", value: "N", help: "most frames an animated source may have (1000)") {
+        settings, value throws(ThumbnailError) in settings.limits.maxFrames = try count(value, "--max-frames")
+    },
+    OptionSpec("max-pixels", value: "N", help: "largest source in pixels (default 50000000)") {
+        settings, value throws(ThumbnailError) in settings.limits.maxPixels = try count(value, "--max-pixels")
+    },
+    OptionSpec("max-side", value: "N", help: "largest side a path may ask for (4096)") {
+        settings, value throws(ThumbnailError) in settings.maxSide = try count(value, "--max-side")
+    },
     OptionSpec("origin-token-file", value: "FILE", help: "HTTP: require the CDN's origin token in FILE") {
         settings, value in settings.originTokenFile = value
     },
@@ -95,19 +107,16 @@ public let optionTable: [OptionSpec] = [
     OptionSpec("sign", configurable: false, help: "print URL-PATH canonical and signed; no render") {
         settings, _ in settings.sign = true
     },
-    OptionSpec("size", "s", value: "WxH", help: "box to fit: WxH, Wx or xH") { settings, value throws(ThumbnailError) in
-        do throws(ThumbnailError) {
-            settings.size = try BoxSize.parse(Substring(value), maxSide: settings.maxSide)
-        } catch {
-            throw ThumbnailError(.usage, "--size", error.reason)
-        }
+    OptionSpec("size", "s", value: "WxH", help: "box to fit: WxH, Wx or xH") { settings, value in
+        settings.size = value
     },
     OptionSpec("sizes", value: "LIST", help: "allow only these sizes: 100x100,200x200,x64") {
         settings, value throws(ThumbnailError) in
+        // Checked against --max-side once every option is read (Access).
         var sizes: [BoxSize] = []
-        for item in value.split(separator: ",", omittingEmptySubsequences: false) {
+        for item in value.split(separator: ",", omittingEmptySubsequences: false).map(\.trimmingSpaces) {
             do throws(ThumbnailError) {
-                sizes.append(try BoxSize.parse(item, maxSide: settings.maxSide))
+                sizes.append(try BoxSize.parse(item, maxSide: .max))
             } catch {
                 throw ThumbnailError(.usage, "--sizes", "'\(item)': " + error.reason)
             }
@@ -118,6 +127,14 @@ public let optionTable: [OptionSpec] = [
         settings, _ in settings.version = true
     },
 ]
+
+/// A positive whole number option value.
+private func count(_ value: String, _ option: String) throws(ThumbnailError) -> Int {
+    guard let number = decimal(Substring(value)), number >= 1 else {
+        throw ThumbnailError(.usage, option, "'\(value)' is not a whole number from 1")
+    }
+    return number
+}
 
 /// RFC 9110 `tchar`: what a header name is made of.
 func isTokenCharacter(_ byte: UInt8) -> Bool {

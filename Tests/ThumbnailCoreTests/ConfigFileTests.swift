@@ -24,6 +24,10 @@ final class ConfigFileTests {
             crop
               format=webp   # spaces and inline comments
             key-file = /etc/thumbnail/keys
+            max-bytes = 1000000
+            max-frames = 10
+            max-pixels = 2000000
+            max-side = 2000
             origin-token-file = /etc/thumbnail/token
 
             origin-token-header = X-From-CDN
@@ -32,7 +36,7 @@ final class ConfigFileTests {
             quality = 70
             root = /srv/images
             size = 300x200
-            sizes = 100x100,200x200,x64
+            sizes = 100x100, 200x200 ,x64
             """
         let settings = try settings(text)
         let configurable = optionTable.filter(\.configurable).map(\.long)
@@ -50,7 +54,9 @@ final class ConfigFileTests {
         #expect(settings.prefix == "")
         #expect(settings.quality == 70)
         #expect(settings.root == "/srv/images")
-        #expect(settings.size == BoxSize(width: 300, height: 200))
+        #expect(settings.limits.maxBytes == 1_000_000 && settings.limits.maxFrames == 10)
+        #expect(settings.limits.maxPixels == 2_000_000 && settings.maxSide == 2000)
+        #expect(settings.size == "300x200")
         #expect(
             settings.allowedSizes == [
                 BoxSize(width: 100, height: 100), BoxSize(width: 200, height: 200), BoxSize(width: nil, height: 64),
@@ -76,6 +82,7 @@ final class ConfigFileTests {
         ("root\n", 1, "'root' needs '= value'"),
         ("# a\nquality = 0\n", 2, "--quality: '0' is not a whole number from 1 to 100"),
         ("sizes = 100x100,,x64\n", 1, "--sizes: '': size must be WxH, Wx or xH"),
+        ("sizes = 100x100, 1 00x5\n", 1, "--sizes: '1 00x5': each side is a whole number from 1, without sign or leading zero"),
         ("sizes = 100x100,0x5\n", 1, "--sizes: '0x5': each side is a whole number from 1, without sign or leading zero"),
         ("origin-token-header = X Token\n", 1, "--origin-token-header: 'X Token' is not an HTTP header name"),
         ("root = /a\nquality = 70\nroot = /b\n", 3, "'root' was already set on line 1"),

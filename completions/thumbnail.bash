@@ -36,7 +36,7 @@ _thumbnail()
             COMPREPLY=($(compgen -W "$(_thumbnail_sizes)" -- "$cur"))
             return
             ;;
-        -o | --output | --config)
+        -o | --output | --config | --key-file | --origin-token-file)
             _filedir
             return
             ;;
@@ -44,7 +44,7 @@ _thumbnail()
             _filedir -d
             return
             ;;
-        -q | --quality | --background | --prefix | --max-*)
+        -q | --quality | --background | --prefix | --max-* | --origin-token-header | --sizes)
             return
             ;;
     esac
@@ -52,9 +52,10 @@ _thumbnail()
 
     if [[ $cur == -* ]]; then
         COMPREPLY=($(compgen -W '--background --config --crop --explain
-            -f --format -h --help --max-bytes --max-frames --max-pixels
-            --max-side -o --output --pad --prefix -q --quality -r --root
-            -s --size --version' -- "$cur"))
+            -f --format -h --help --key-file --max-bytes --max-frames
+            --max-pixels --max-side --origin-token-file --origin-token-header
+            -o --output --pad --prefix -q --quality -r --root --sign
+            -s --size --sizes --version' -- "$cur"))
         return
     fi
     _filedir

@@ -14,10 +14,12 @@ SOURCES = Package.swift $(shell find Sources -type f)
 
 # Debian packages, installed by `deps` only when missing.
 BUILD_PACKAGES = libmagickwand-dev pkg-config
-TEST_PACKAGES = imagemagick libgs-common time python3 util-linux bsdutils coreutils mandoc bash-completion zsh fish openssl
+TEST_PACKAGES = imagemagick libgs-common time python3 util-linux bsdutils coreutils mandoc bash-completion zsh fish \
+	xinetd nginx-light curl openssl
+BENCH_PACKAGES = imagemagick python3 xinetd curl wrk
 SUDO = $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: all build deps test-deps test demo install uninstall clean
+.PHONY: all build deps test-deps test demo bench-inetd install uninstall clean
 
 all: build
 
@@ -76,6 +78,11 @@ install: $(RELEASE_BIN)
 
 uninstall:
 	rm -f $(INSTALLED)
+
+# Requests per second through xinetd, with and without keep-alive.
+bench-inetd: $(RELEASE_BIN)
+	$(call install_missing,$(BENCH_PACKAGES))
+	bench/inetd.sh $(RELEASE_BIN)
 
 clean:
 	rm -rf .build .build-release demo

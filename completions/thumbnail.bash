@@ -36,7 +36,7 @@ _thumbnail()
             COMPREPLY=($(compgen -W "$(_thumbnail_sizes)" -- "$cur"))
             return
             ;;
-        -o | --output | --config | --key-file | --origin-token-file)
+        -o | --output | --config | --log | --key-file | --origin-token-file)
             _filedir
             return
             ;;
@@ -44,18 +44,20 @@ _thumbnail()
             _filedir -d
             return
             ;;
-        -q | --quality | --background | --prefix | --max-* | --origin-token-header | --sizes)
+        -q | --quality | --background | --prefix | --max-* | --cache-control | --error-max-age | --idle-timeout | \
+            --read-timeout | --origin-token-header | --sizes)
             return
             ;;
     esac
     $split && return
 
     if [[ $cur == -* ]]; then
-        COMPREPLY=($(compgen -W '--background --config --crop --explain
-            -f --format -h --help --key-file --max-bytes --max-frames
-            --max-pixels --max-side --origin-token-file --origin-token-header
-            -o --output --pad --prefix -q --quality -r --root --sign
-            -s --size --sizes --version' -- "$cur"))
+        COMPREPLY=($(compgen -W '--background --cache-control --config --crop
+            --error-max-age --explain -f --format -h --help --idle-timeout
+            --inetd --key-file --log --max-bytes --max-frames --max-pixels
+            --max-requests --max-side --origin-token-file --origin-token-header
+            -o --output --pad --prefix -q --quality --read-timeout -r --root
+            --sign -s --size --sizes --version' -- "$cur"))
         return
     fi
     _filedir

@@ -37,11 +37,21 @@ public let optionTable: [OptionSpec] = [
         }
         settings.background = colour
     },
+    OptionSpec("cache-control", value: "TEXT", help: "inetd: Cache-Control of a thumbnail") {
+        settings, value throws(ThumbnailError) in
+        guard !value.isEmpty, value.utf8.allSatisfy({ (0x20...0x7e).contains($0) }) else {
+            throw ThumbnailError(.usage, "--cache-control", "must be printable ASCII, not empty")
+        }
+        settings.cacheControl = value
+    },
     OptionSpec("config", value: "FILE", configurable: false, help: "read long options from FILE, one a line") {
         settings, value in settings.configFile = value
     },
     OptionSpec("crop", help: "fill the box exactly, cropping the overflow") { settings, _ in
         settings.crop = true
+    },
+    OptionSpec("error-max-age", value: "SEC", help: "inetd: max-age of an error reply (default 60)") {
+        settings, value throws(ThumbnailError) in settings.errorMaxAge = try count(value, "--error-max-age", from: 0)
     },
     OptionSpec("explain", configurable: false, help: "print the canonical path, checks and plan only") {
         settings, _ in settings.explain = true
@@ -56,8 +66,16 @@ public let optionTable: [OptionSpec] = [
     OptionSpec("help", "h", configurable: false, help: "print this help and exit") { settings, _ in
         settings.help = true
     },
+    OptionSpec("idle-timeout", value: "SEC", help: "inetd: close after SEC idle seconds (15)") {
+        settings, value throws(ThumbnailError) in settings.idleTimeout = try count(value, "--idle-timeout")
+    },
+    // `run` looks for --inetd before parsing, so no error can reach fd 2 in that mode.
+    OptionSpec("inetd", configurable: false, help: "serve HTTP on stdin/stdout (inetd, systemd)") { _, _ in },
     OptionSpec("key-file", value: "FILE", help: "URL signing keys, one a line; the first signs") {
         settings, value in settings.keyFile = value
+    },
+    OptionSpec("log", value: "FILE", help: "inetd: append a line per request (or syslog)") {
+        settings, value in settings.logFile = value
     },
     OptionSpec("max-bytes", value: "N", help: "largest source file in bytes (52428800)") {
         settings, value throws(ThumbnailError) in settings.limits.maxBytes = try count(value, "--max-bytes")
@@ -68,6 +86,9 @@ public let optionTable: [OptionSpec] = [
     OptionSpec("max-pixels", value: "N", help: "largest source in pixels (default 50000000)") {
         settings, value throws(ThumbnailError) in settings.limits.maxPixels = try count(value, "--max-pixels")
     },
+    OptionSpec("max-requests", value: "N", help: "inetd: requests per connection (default 100)") {
+        settings, value throws(ThumbnailError) in settings.maxRequests = try count(value, "--max-requests")
+    },
     OptionSpec("max-side", value: "N", help: "largest side a path may ask for (4096)") {
         settings, value throws(ThumbnailError) in settings.maxSide = try count(value, "--max-side")
     },
@@ -76,7 +97,7 @@ public let optionTable: [OptionSpec] = [
     },
     OptionSpec("origin-token-header", value: "NAME", help: "origin token header (default X-Origin-Token)") {
         settings, value throws(ThumbnailError) in
-        guard !value.isEmpty, value.utf8.allSatisfy(isTokenCharacter) else {
+        guard !value.isEmpty, value.utf8.allSatisfy(isTokenByte) else {
             throw ThumbnailError(.usage, "--origin-token-header", "'\(value)' is not an HTTP header name")
         }
         settings.originTokenHeader = value
@@ -100,6 +121,9 @@ public let optionTable: [OptionSpec] = [
             throw ThumbnailError(.usage, "--quality", "'\(value)' is not a whole number from 1 to 100")
         }
         settings.quality = quality
+    },
+    OptionSpec("read-timeout", value: "SEC", help: "inetd: seconds to read a request (default 10)") {
+        settings, value throws(ThumbnailError) in settings.readTimeout = try count(value, "--read-timeout")
     },
     OptionSpec("root", "r", value: "DIR", help: "storage root for sources (default .)") {
         settings, value in settings.root = value
@@ -128,23 +152,12 @@ public let optionTable: [OptionSpec] = [
     },
 ]
 
-/// A positive whole number option value.
-private func count(_ value: String, _ option: String) throws(ThumbnailError) -> Int {
-    guard let number = decimal(Substring(value)), number >= 1 else {
-        throw ThumbnailError(.usage, option, "'\(value)' is not a whole number from 1")
+/// A whole number option value, `minimum` or more.
+private func count(_ value: String, _ option: String, from minimum: Int = 1) throws(ThumbnailError) -> Int {
+    guard let number = decimal(Substring(value)), number >= minimum else {
+        throw ThumbnailError(.usage, option, "'\(value)' is not a whole number from \(minimum)")
     }
     return number
-}
-
-/// RFC 9110 `tchar`: what a header name is made of.
-func isTokenCharacter(_ byte: UInt8) -> Bool {
-    switch byte {
-    case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"),
-        UInt8(ascii: "0")...UInt8(ascii: "9"):
-        return true
-    default:
-        return "!#$%&'*+-.^_`|~".utf8.contains(byte)
-    }
 }
 
 /// The usage line printed by `--help` and after a usage error.

@@ -21,12 +21,17 @@ final class ConfigFileTests {
         let text = """
             # thumbnail origin
             background = 102030
+            cache-control = public, max-age=600
             crop
+            error-max-age = 0
               format=webp   # spaces and inline comments
+            idle-timeout = 30
             key-file = /etc/thumbnail/keys
+            log = /var/log/thumbnail.log
             max-bytes = 1000000
             max-frames = 10
             max-pixels = 2000000
+            max-requests = 7
             max-side = 2000
             origin-token-file = /etc/thumbnail/token
 
@@ -34,6 +39,7 @@ final class ConfigFileTests {
             pad
             prefix =
             quality = 70
+            read-timeout = 5
             root = /srv/images
             size = 300x200
             sizes = 100x100, 200x200 ,x64
@@ -46,6 +52,9 @@ final class ConfigFileTests {
         }
         #expect(names == configurable, "the file above sets every option a config file can set, in table order")
         #expect(settings.background == RGB(red: 0x10, green: 0x20, blue: 0x30))
+        #expect(settings.cacheControl == "public, max-age=600" && settings.errorMaxAge == 0)
+        #expect(settings.idleTimeout == 30 && settings.readTimeout == 5 && settings.maxRequests == 7)
+        #expect(settings.logFile == "/var/log/thumbnail.log")
         #expect(settings.crop && settings.pad)
         #expect(settings.format == .webp)
         #expect(settings.keyFile == "/etc/thumbnail/keys")

@@ -54,6 +54,7 @@ public struct Access: Sendable {
             report.record("signature") { () throws(ThumbnailError) in try checkSignature(signature, covering: signed) }
             let request = try grammar.parse(signed: signed)
             report.request = request
+            report.spelledCanonically = signed == request.canonicalPath(prefix: "")
             report.record("size") { () throws(ThumbnailError) in try checkSize(request.size) }
         } catch {
             report.refuse(error)
@@ -111,10 +112,14 @@ public struct Access: Sendable {
         return "ok (in --sizes)"
     }
 
-    /// The HTTP mode's check of the origin token header; `value` nil when the header is absent.
-    public func checkOriginToken(_ value: String?) throws(ThumbnailError) {
+    /// The HTTP mode's check of the origin token: `values` are those of
+    /// every header field named `originTokenHeader`, of which there must be one.
+    public func checkOriginToken(_ values: [String]) throws(ThumbnailError) {
         guard let originTokenDigest else { return }
-        guard let value else { throw ThumbnailError(.forbidden, originTokenHeader, "missing origin token header") }
+        guard let value = values.first else {
+            throw ThumbnailError(.forbidden, originTokenHeader, "missing origin token header")
+        }
+        guard values.count == 1 else { throw ThumbnailError(.forbidden, originTokenHeader, "repeated origin token header") }
         let given = SHA256.hash(data: Array(value.utf8))
         guard constantTimeEqual(Array(given), Array(originTokenDigest)) else {
             throw ThumbnailError(.forbidden, originTokenHeader, "wrong origin token")
@@ -154,6 +159,9 @@ public struct AccessReport: Sendable {
     public private(set) var refusal: ThumbnailError? = nil
     /// The request, once the path parsed.
     public fileprivate(set) var request: ThumbnailRequest? = nil
+    /// Whether the path, past its signature, is the canonical spelling: a
+    /// path signed with any key is served as it is, not redirected.
+    public fileprivate(set) var spelledCanonically = false
 
     fileprivate mutating func record(_ name: String, _ check: () throws(ThumbnailError) -> String) {
         do throws(ThumbnailError) {

@@ -150,12 +150,14 @@ final class AccessTests {
     @Test func originToken() {
         let token = Array("s3cret-origin-token-value".utf8)
         let access = Access(originToken: token, originTokenHeader: "X-From-CDN")
-        #expect(thrown { try access.checkOriginToken(nil) } == ThumbnailError(.forbidden, "X-From-CDN", "missing origin token header"))
+        #expect(thrown { try access.checkOriginToken([]) } == ThumbnailError(.forbidden, "X-From-CDN", "missing origin token header"))
         for wrong in ["", "s3cret-origin-token-valuE", "s3cret-origin-token-value ", "s3cret-origin-token-valu", "x"] {
-            #expect(thrown { try access.checkOriginToken(wrong) } == ThumbnailError(.forbidden, "X-From-CDN", "wrong origin token"))
+            #expect(thrown { try access.checkOriginToken([wrong]) } == ThumbnailError(.forbidden, "X-From-CDN", "wrong origin token"))
         }
-        #expect(thrown { try access.checkOriginToken("s3cret-origin-token-value") } == nil)
-        #expect(thrown { try Access().checkOriginToken(nil) } == nil, "no token configured: nothing required")
+        #expect(thrown { try access.checkOriginToken(["s3cret-origin-token-value"]) } == nil)
+        let twice = ["s3cret-origin-token-value", "s3cret-origin-token-value"]
+        #expect(thrown { try access.checkOriginToken(twice) } == ThumbnailError(.forbidden, "X-From-CDN", "repeated origin token header"))
+        #expect(thrown { try Access().checkOriginToken([]) } == nil, "no token configured: nothing required")
     }
 
     @Test func base64URLFollowsRFC4648() {

@@ -146,7 +146,7 @@ public struct Access: Sendable {
     /// The signature segment for `signed`: base64url of the first 16 bytes of HMAC-SHA256.
     func sign(_ signed: Substring, with key: SymmetricKey) -> String {
         let mac = HMAC<SHA256>.authenticationCode(for: Array(signed.utf8), using: key)
-        return base64URL(Array(mac.prefix(Self.signatureBytes)))
+        return mac.withUnsafeBytes { base64URL(Array($0.prefix(Self.signatureBytes))) }
     }
 }
 

@@ -71,11 +71,6 @@ public struct Access: Sendable {
         return report
     }
 
-    /// The request a thumbnail path names once every check passed.
-    public func request(forPath target: String) throws(ThumbnailError) -> ThumbnailRequest {
-        try check(path: target).checkedRequest()
-    }
-
     /// With keys: `signature` must be the MAC of `signed` under one of them.
     /// `signed` nil: the request came from flags, not from a path.
     func checkSignature(_ signature: Substring?, covering signed: Substring?) throws(ThumbnailError) -> String {

@@ -15,7 +15,7 @@ SOURCES = Package.swift $(shell find Sources -type f)
 # Debian packages, installed by `deps` only when missing.
 BUILD_PACKAGES = libmagickwand-dev pkg-config
 TEST_PACKAGES = imagemagick libgs-common time python3 util-linux bsdutils coreutils mandoc bash-completion zsh fish \
-	xinetd nginx-light curl
+	xinetd nginx-light curl openssl
 BENCH_PACKAGES = imagemagick libgs-common time python3 python3-pil libvips-tools libjpeg-turbo-progs \
 	webp hyperfine gcc xinetd curl wrk
 SUDO = $(shell [ "$$(id -u)" = 0 ] || echo sudo)

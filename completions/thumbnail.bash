@@ -36,7 +36,7 @@ _thumbnail()
             COMPREPLY=($(compgen -W "$(_thumbnail_sizes)" -- "$cur"))
             return
             ;;
-        -o | --output | --config | --log)
+        -o | --output | --config | --log | --key-file | --origin-token-file)
             _filedir
             return
             ;;
@@ -45,7 +45,7 @@ _thumbnail()
             return
             ;;
         -q | --quality | --background | --prefix | --max-* | --cache-control | --error-max-age | --idle-timeout | \
-            --read-timeout)
+            --read-timeout | --origin-token-header | --sizes)
             return
             ;;
     esac
@@ -54,9 +54,10 @@ _thumbnail()
     if [[ $cur == -* ]]; then
         COMPREPLY=($(compgen -W '--background --cache-control --config --crop
             --error-max-age --explain -f --format -h --help --idle-timeout
-            --inetd --log --max-bytes --max-frames --max-pixels --max-requests
-            --max-side -o --output --pad --prefix -q --quality --read-timeout
-            -r --root -s --size --version' -- "$cur"))
+            --inetd --key-file --log --max-bytes --max-frames --max-pixels
+            --max-requests --max-side --origin-token-file --origin-token-header
+            -o --output --pad --prefix -q --quality --read-timeout -r --root
+            --sign -s --size --sizes --version' -- "$cur"))
         return
     fi
     _filedir

@@ -11,8 +11,7 @@ struct DocumentationTests {
     /// `optionTable` yet. When one lands in the table, delete it here and
     /// list it under OPTIONS in man/thumbnail.1.
     static let describedAhead: Set<String> = [
-        "--base", "--batch", "--jobs", "--key-file", "--origin-token-file", "--origin-token-header", "--output-dir",
-        "--sign", "--sizes",
+        "--base", "--batch", "--jobs", "--output-dir",
     ]
 
     /// `--long`, and `-s` where there is a short form, for every option in the table.

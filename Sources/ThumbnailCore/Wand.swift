@@ -28,6 +28,13 @@ struct Wand: ~Copyable {
         DestroyMagickWand(wand)
     }
 
+    /// Caps the threads ImageMagick uses inside one image operation, so that
+    /// `count` of them times the batch's jobs stays within the cores.
+    static func limitThreads(_ count: Int) {
+        _ = magickGenesis
+        _ = MagickSetResourceLimit(ThreadResource, MagickSizeType(count))
+    }
+
     /// The ImageMagick version line, for `--version`.
     static var version: String {
         _ = magickGenesis

@@ -12,9 +12,11 @@ let package = Package(
             pkgConfig: "MagickWand",
             providers: [.apt(["libmagickwand-dev"])]
         ),
+        // Headers only: libcurl itself is loaded at run time (see its shim.h).
+        .systemLibrary(name: "CCurl"),
         .target(
             name: "ThumbnailCore",
-            dependencies: ["CMagickWand"]
+            dependencies: ["CMagickWand", "CCurl"]
         ),
         .executableTarget(
             name: "thumbnail",

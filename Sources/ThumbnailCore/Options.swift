@@ -37,6 +37,16 @@ public let optionTable: [OptionSpec] = [
         }
         settings.background = colour
     },
+    OptionSpec("base", value: "URL", configurable: false, help: "with --batch: GET each path from URL (warm a CDN)") {
+        settings, value throws(ThumbnailError) in
+        guard value.hasPrefix("http://") || value.hasPrefix("https://") else {
+            throw ThumbnailError(.usage, "--base", "'\(value)' is not an http:// or https:// URL")
+        }
+        settings.base = value
+    },
+    OptionSpec("batch", value: "FILE", configurable: false, help: "render the paths listed in FILE (- for stdin)") {
+        settings, value in settings.batch = value
+    },
     OptionSpec("config", value: "FILE", configurable: false, help: "read long options from FILE, one a line") {
         settings, value in settings.configFile = value
     },
@@ -56,8 +66,25 @@ public let optionTable: [OptionSpec] = [
     OptionSpec("help", "h", configurable: false, help: "print this help and exit") { settings, _ in
         settings.help = true
     },
+    OptionSpec("jobs", "j", value: "N", configurable: false, help: "with --batch: paths at once (default: the cores)") {
+        settings, value throws(ThumbnailError) in
+        guard let jobs = decimal(Substring(value)), (1...1024).contains(jobs) else {
+            throw ThumbnailError(.usage, "--jobs", "'\(value)' is not a whole number from 1 to 1024")
+        }
+        settings.jobs = jobs
+    },
+    OptionSpec("max-time", value: "SECONDS", configurable: false, help: "with --base: time limit per request (30)") {
+        settings, value throws(ThumbnailError) in
+        guard let seconds = decimal(Substring(value)), (1...3600).contains(seconds) else {
+            throw ThumbnailError(.usage, "--max-time", "'\(value)' is not a whole number from 1 to 3600")
+        }
+        settings.maxTime = seconds
+    },
     OptionSpec("output", "o", value: "FILE", configurable: false, help: "write to FILE atomically (default: stdout)") {
         settings, value in settings.output = value
+    },
+    OptionSpec("output-dir", value: "DIR", configurable: false, help: "with --batch: write DIR/<canonical path>") {
+        settings, value in settings.outputDirectory = value
     },
     OptionSpec("pad", help: "fit inside the box, then pad to the box") { settings, _ in
         settings.pad = true
@@ -66,6 +93,11 @@ public let optionTable: [OptionSpec] = [
         settings, value throws(ThumbnailError) in
         guard value.isEmpty || (value.hasPrefix("/") && !value.hasSuffix("/")) else {
             throw ThumbnailError(.usage, "--prefix", "'\(value)' must be empty or start, not end, with '/'")
+        }
+        // It names directories under --output-dir: no segment may climb out.
+        let segments = value.split(separator: "/", omittingEmptySubsequences: false).dropFirst()
+        guard !segments.contains(where: { $0.isEmpty || $0 == "." || $0 == ".." }) else {
+            throw ThumbnailError(.usage, "--prefix", "'\(value)' has an empty, '.' or '..' segment")
         }
         settings.prefix = value
     },

@@ -7,6 +7,22 @@
 // `--batch FILE|-`: many paths in one process, on `--jobs` threads. Each
 // path goes through the same grammar and Engine as the command line.
 
+/// The end of `--help`: what a batch prints and how it exits.
+let batchHelp = """
+    Batch: FILE (- for stdin) lists thumbnail paths or URLs, one a line; blank
+    lines and lines starting with # are skipped. Each path is rendered and
+    discarded (a check), written to --output-dir, or fetched from --base.
+    stdout: STATUS, BYTES, MILLISECONDS, PATH, tab-separated, one line per path
+    in input order; with --base also X-Cache and Age (- when absent). STATUS is
+    HTTP's: 200, a failure's (400 403 404 415 422 500 503), the server's with
+    --base, 000 when no answer came. stderr: one line per failure, a progress
+    bar when it is a terminal, a summary. Exit status: 0 when every path
+    succeeded, else that of the first failure in input order, as for one path;
+    with --base by the server's status: 400 415 422 give 65, 403 77, 404 66,
+    500 70, 503 69, anything else (and no answer) 74.
+
+    """
+
 /// What `--batch` does with each path.
 enum BatchAction: Sendable {
     /// Render and discard: a check that every path renders.

@@ -124,7 +124,10 @@ public let optionTable: [OptionSpec] = [
 ]
 
 /// The usage line printed by `--help` and after a usage error.
-public let usageLine = "usage: thumbnail [-s WxH] [-f FORMAT] [-o FILE] [options] SOURCE | URL-PATH | -"
+public let usageLine = """
+    usage: thumbnail [-s WxH] [-f FORMAT] [-o FILE] [options] SOURCE | URL-PATH | -
+           thumbnail --batch FILE|- [-j N] [--output-dir DIR | --base URL] [options]
+    """
 
 /// The command line split into options (in order) and operands, by a flat
 /// hand-written loop: `-abc` bundles, `-sVALUE`, `-s VALUE`, `--long=VALUE`,
@@ -216,5 +219,5 @@ public func helpText(table: [OptionSpec] = optionTable) -> String {
     let lines = table.map { spec in
         "  " + spec.synopsis + String(repeating: " ", count: width - spec.synopsis.count + 2) + spec.help
     }
-    return usageLine + "\n\nOptions:\n" + lines.joined(separator: "\n") + "\n"
+    return usageLine + "\n\nOptions:\n" + lines.joined(separator: "\n") + "\n\n" + batchHelp
 }

@@ -1,15 +1,23 @@
 # thumbnail: build, test, demo and install on Debian.
 PREFIX ?= /usr/local
 BINDIR ?= $(PREFIX)/bin
+MANDIR ?= $(PREFIX)/share/man
+BASHCOMPDIR ?= $(PREFIX)/share/bash-completion/completions
+ZSHCOMPDIR ?= $(PREFIX)/share/zsh/site-functions
+FISHCOMPDIR ?= $(PREFIX)/share/fish/vendor_completions.d
 SWIFT ?= swift
-RELEASE_FLAGS = -c release --static-swift-stdlib
+# The release build has its own build directory: `swift test` holds a lock on
+# .build while it runs, and the install test builds and installs this one.
+RELEASE_FLAGS = -c release --static-swift-stdlib --scratch-path .build-release
+RELEASE_BIN = .build-release/release/thumbnail
+SOURCES = Package.swift $(shell find Sources -type f)
 
 # Debian packages, installed by `deps` only when missing.
 BUILD_PACKAGES = libmagickwand-dev pkg-config
-TEST_PACKAGES = imagemagick util-linux bsdutils coreutils
+TEST_PACKAGES = imagemagick libgs-common time python3 util-linux bsdutils coreutils mandoc bash-completion zsh fish
 SUDO = $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: all build deps test-deps test demo clean
+.PHONY: all build deps test-deps test demo install uninstall clean
 
 all: build
 
@@ -31,10 +39,15 @@ deps:
 test-deps: deps
 	$(call install_missing,$(TEST_PACKAGES))
 
-build: deps
-	$(SWIFT) build $(RELEASE_FLAGS)
+build: $(RELEASE_BIN)
 
-test: test-deps
+# Runs swift only when a source is newer, so `sudo make install` after
+# `make` needs no Swift toolchain on root's PATH.
+$(RELEASE_BIN): $(SOURCES) | deps
+	$(SWIFT) build $(RELEASE_FLAGS)
+	@touch $@
+
+test: test-deps $(RELEASE_BIN)
 	$(SWIFT) build
 	$(SWIFT) test
 
@@ -47,5 +60,22 @@ demo: build
 	$$bin -r samples -o demo/sample-100x100-crop.jpg -s 100x100 --crop sample.jpg; \
 	ls -l demo
 
+# The installed files; `uninstall` removes exactly these.
+INSTALLED = $(DESTDIR)$(BINDIR)/thumbnail \
+	$(DESTDIR)$(MANDIR)/man1/thumbnail.1 \
+	$(DESTDIR)$(BASHCOMPDIR)/thumbnail \
+	$(DESTDIR)$(ZSHCOMPDIR)/_thumbnail \
+	$(DESTDIR)$(FISHCOMPDIR)/thumbnail.fish
+
+install: $(RELEASE_BIN)
+	install -Dm755 $(RELEASE_BIN) $(DESTDIR)$(BINDIR)/thumbnail
+	install -Dm644 man/thumbnail.1 $(DESTDIR)$(MANDIR)/man1/thumbnail.1
+	install -Dm644 completions/thumbnail.bash $(DESTDIR)$(BASHCOMPDIR)/thumbnail
+	install -Dm644 completions/_thumbnail $(DESTDIR)$(ZSHCOMPDIR)/_thumbnail
+	install -Dm644 completions/thumbnail.fish $(DESTDIR)$(FISHCOMPDIR)/thumbnail.fish
+
+uninstall:
+	rm -f $(INSTALLED)
+
 clean:
-	rm -rf .build demo
+	rm -rf .build .build-release demo

@@ -66,7 +66,11 @@ var onlineCores: Int { max(1, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN)))) }
 func runBatch(_ list: String, operands: [String], settings: Settings, io: ProcessIO) throws(ThumbnailError) {
     let action = try settings.batchAction(operands: operands)
     let listName = list == "-" ? "stdin" : list
-    let paths = batchPaths(list == "-" ? try io.readInput() : try readFile(list, limit: maxListBytes))
+    let bytes = list == "-" ? try io.readInput() : try readFile(list, limit: maxListBytes)
+    guard bytes.count <= maxListBytes else {
+        throw ThumbnailError(.tooLarge, listName, "more than \(maxListBytes) bytes; split the list")
+    }
+    let paths = batchPaths(bytes)
     let jobs = settings.jobs ?? onlineCores
     let makeWorker: @Sendable () -> (Int) -> BatchResult
     switch action {

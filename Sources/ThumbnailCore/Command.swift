@@ -31,7 +31,7 @@ public struct ProcessIO {
 
     public static var standard: ProcessIO {
         ProcessIO(
-            readInput: { () throws(ThumbnailError) in try readAll(0, limit: 50 << 20, name: "stdin") },
+            readInput: { () throws(ThumbnailError) in try readAll(0, limit: Int.max, name: "stdin") },
             writeOutput: { bytes throws(ThumbnailError) in try writeAll(1, bytes, name: "stdout") },
             writeError: { text in _ = try? writeAll(2, Array(text.utf8), name: "stderr") },
             outputIsTerminal: isatty(1) == 1, errorIsTerminal: isatty(2) == 1)
@@ -74,7 +74,7 @@ private func runCommand(_ arguments: [String], io: ProcessIO) throws(ThumbnailEr
         request = try settings.flagsRequest(source: try SourcePath(filePath: operand == "-" ? "stdin" : operand))
     }
     let engine = Engine(settings: settings)
-    let source = operand == "-" ? SourceFile(bytes: try io.readInput()) : try engine.load(request.source)
+    let source = operand == "-" ? try readStandardInput(io, limit: settings.limits.maxBytes) : try engine.load(request.source)
     if settings.explain {
         return try io.writeOutput(Array(try explanation(request, source: source.bytes, settings: settings).utf8))
     }
@@ -89,6 +89,15 @@ private func runCommand(_ arguments: [String], io: ProcessIO) throws(ThumbnailEr
     }
 }
 
+/// The image on standard input, within the size limit.
+private func readStandardInput(_ io: ProcessIO, limit: Int) throws(ThumbnailError) -> SourceFile {
+    let bytes = try io.readInput()
+    guard bytes.count <= limit else {
+        throw ThumbnailError(.tooLarge, "stdin", "more than \(limit) bytes")
+    }
+    return SourceFile(bytes: bytes)
+}
+
 /// `-o` and `--output-dir` must never replace the source.
 func checkNotSource(_ output: String, sourceFile: String?) throws(ThumbnailError) {
     guard let sourceFile, let real = realPath(output), real == sourceFile else { return }
@@ -99,7 +108,7 @@ func checkNotSource(_ output: String, sourceFile: String?) throws(ThumbnailError
 private func explanation(_ request: ThumbnailRequest, source: [UInt8], settings: Settings) throws(ThumbnailError)
     -> String
 {
-    let plan = try Renderer.plan(request, source: source)
+    let plan = try Renderer.plan(request, source: source, limits: settings.limits)
     let layout = plan.layout
     return """
         canonical: \(request.canonicalPath(prefix: settings.prefix))

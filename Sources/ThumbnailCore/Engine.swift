@@ -16,12 +16,12 @@ public struct Engine: Sendable {
     /// Resolves `source` under the storage root and reads it, within the size limit.
     public func load(_ source: SourcePath) throws(ThumbnailError) -> SourceFile {
         let real = try StorageRoot(settings.root).resolve(source)
-        return try readSource(real, limit: settings.maxSourceBytes)
+        return try readSource(real, limit: settings.limits.maxBytes)
     }
 
     /// Renders `request` from `source`.
     public func render(_ request: ThumbnailRequest, from source: SourceFile) throws(ThumbnailError) -> Thumbnail {
-        let image = try Renderer.render(request, source: source.bytes)
+        let image = try Renderer.render(request, source: source.bytes, limits: settings.limits)
         return Thumbnail(bytes: image.bytes, format: image.format, sourceModified: source.modified)
     }
 

@@ -73,6 +73,18 @@ public let optionTable: [OptionSpec] = [
         }
         settings.jobs = jobs
     },
+    OptionSpec("max-bytes", value: "N", help: "largest source file in bytes (default 52428800)") {
+        settings, value throws(ThumbnailError) in settings.limits.maxBytes = try count(value, "--max-bytes")
+    },
+    OptionSpec("max-frames", value: "N", help: "most frames an animated source may have (1000)") {
+        settings, value throws(ThumbnailError) in settings.limits.maxFrames = try count(value, "--max-frames")
+    },
+    OptionSpec("max-pixels", value: "N", help: "largest source in pixels (default 50000000)") {
+        settings, value throws(ThumbnailError) in settings.limits.maxPixels = try count(value, "--max-pixels")
+    },
+    OptionSpec("max-side", value: "N", help: "largest width or height a path may ask for (4096)") {
+        settings, value throws(ThumbnailError) in settings.maxSide = try count(value, "--max-side")
+    },
     OptionSpec("max-time", value: "SECONDS", configurable: false, help: "with --base: time limit per request (30)") {
         settings, value throws(ThumbnailError) in
         guard let seconds = decimal(Substring(value)), (1...3600).contains(seconds) else {
@@ -111,17 +123,21 @@ public let optionTable: [OptionSpec] = [
     OptionSpec("root", "r", value: "DIR", help: "storage root for sources (default .)") {
         settings, value in settings.root = value
     },
-    OptionSpec("size", "s", value: "WxH", help: "box to fit: WxH, Wx or xH") { settings, value throws(ThumbnailError) in
-        do throws(ThumbnailError) {
-            settings.size = try BoxSize.parse(Substring(value), maxSide: settings.maxSide)
-        } catch {
-            throw ThumbnailError(.usage, "--size", error.reason)
-        }
+    OptionSpec("size", "s", value: "WxH", help: "box to fit: WxH, Wx or xH") { settings, value in
+        settings.size = value
     },
     OptionSpec("version", configurable: false, help: "print versions and exit") {
         settings, _ in settings.version = true
     },
 ]
+
+/// A positive whole number option value.
+private func count(_ value: String, _ option: String) throws(ThumbnailError) -> Int {
+    guard let number = decimal(Substring(value)), number >= 1 else {
+        throw ThumbnailError(.usage, option, "'\(value)' is not a whole number from 1")
+    }
+    return number
+}
 
 /// The usage line printed by `--help` and after a usage error.
 public let usageLine = """

@@ -45,12 +45,34 @@ public struct RenderPlan: Sendable {
     public var layout: Layout
 }
 
+/// What a source may be before anything decodes it.
+public struct Limits: Sendable {
+    public var maxBytes = 50 << 20
+    public var maxPixels = 50_000_000
+    public var maxFrames = 1000
+
+    public init() {}
+}
+
 public enum Renderer {
-    /// Identifies the source by its bytes, reads its header, and plans the output.
-    public static func plan(_ request: ThumbnailRequest, source bytes: [UInt8]) throws(ThumbnailError) -> RenderPlan {
+    /// Identifies the source by its bytes, checks its header against `limits`, and plans the output.
+    public static func plan(
+        _ request: ThumbnailRequest, source bytes: [UInt8], limits: Limits
+    ) throws(ThumbnailError) -> RenderPlan {
+        guard bytes.count <= limits.maxBytes else {
+            throw ThumbnailError(.tooLarge, "source", "\(bytes.count) bytes exceeds the limit of \(limits.maxBytes)")
+        }
         let format = try SourceFormat(sniffing: bytes)
-        var wand = Wand()
+        let frames = frameCount(bytes, format: format)
+        guard frames <= limits.maxFrames else {
+            throw ThumbnailError(.tooLarge, "source", "\(frames) frames exceeds the limit of \(limits.maxFrames)")
+        }
+        var wand = try Wand()
         try wand.read(bytes, coder: format.coder, pingOnly: true)
+        guard wand.width * wand.height <= limits.maxPixels else {
+            throw ThumbnailError(
+                .tooLarge, "source", "\(wand.width)x\(wand.height) exceeds the limit of \(limits.maxPixels) pixels")
+        }
         let orientation = wand.orientation
         let turned = orientation >= 5
         let width = turned ? wand.height : wand.width
@@ -62,10 +84,10 @@ public enum Renderer {
     }
 
     /// Renders the thumbnail in memory: the same request and bytes always give the same output bytes.
-    public static func render(_ request: ThumbnailRequest, source bytes: [UInt8]) throws(ThumbnailError) -> (
-        bytes: [UInt8], format: OutputFormat
-    ) {
-        let plan = try plan(request, source: bytes)
+    public static func render(
+        _ request: ThumbnailRequest, source bytes: [UInt8], limits: Limits
+    ) throws(ThumbnailError) -> (bytes: [UInt8], format: OutputFormat) {
+        let plan = try plan(request, source: bytes, limits: limits)
         let layout = plan.layout
         var hints: [(String, String)] = []
         if plan.sourceFormat == .jpeg {
@@ -75,8 +97,9 @@ public enum Renderer {
             let h = turned ? layout.resizeWidth : layout.resizeHeight
             hints.append(("jpeg:size", "\(w)x\(h)"))
         }
-        var wand = Wand()
+        var wand = try Wand()
         try wand.read(bytes, coder: plan.sourceFormat.coder, options: hints)
+        try wand.convertToSRGB()
         try wand.autoOrient()
         if wand.width != layout.resizeWidth || wand.height != layout.resizeHeight {
             try wand.resize(width: layout.resizeWidth, height: layout.resizeHeight)

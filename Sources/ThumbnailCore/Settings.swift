@@ -3,8 +3,9 @@ public struct Settings: Sendable {
     public var root = "."
     public var prefix = "/thumbnail"
     public var maxSide = 4096
-    public var maxSourceBytes = 50 << 20
-    public var size: BoxSize? = nil
+    public var limits = Limits()
+    /// `-s` as given; parsed after every option is read, against the final `maxSide`.
+    public var size: String? = nil
     public var format: OutputFormat? = nil
     public var quality: Int? = nil
     public var crop = false
@@ -35,7 +36,13 @@ public struct Settings: Sendable {
     func flagsRequest(source: SourcePath) throws(ThumbnailError) -> ThumbnailRequest {
         guard let size else { throw ThumbnailError(.usage, "-s", "a size is required: -s WxH, Wx or xH") }
         guard !(crop && pad) else { throw ThumbnailError(.usage, "--crop", "cannot be combined with --pad") }
-        var request = ThumbnailRequest(size: size, source: source)
+        let box: BoxSize
+        do throws(ThumbnailError) {
+            box = try BoxSize.parse(Substring(size), maxSide: maxSide)
+        } catch {
+            throw ThumbnailError(.usage, "--size", error.reason)
+        }
+        var request = ThumbnailRequest(size: box, source: source)
         request.mode = crop ? .crop : pad ? .pad : .fit
         request.format = format
         request.quality = quality ?? ThumbnailRequest.defaultQuality

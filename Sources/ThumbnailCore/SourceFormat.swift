@@ -44,3 +44,52 @@ public enum SourceFormat: String, Sendable {
         OutputFormat(rawValue: rawValue) ?? .jpeg
     }
 }
+
+/// Counts the frames of an animated GIF or WebP by walking its blocks, without
+/// decoding anything, so a file with thousands of frames is refused before
+/// ImageMagick allocates a single one. Other formats count as one frame
+/// (only the first is ever read). A truncated file counts what it has.
+func frameCount(_ bytes: [UInt8], format: SourceFormat) -> Int {
+    switch format {
+    case .gif: gifFrameCount(bytes)
+    case .webp: webpFrameCount(bytes)
+    default: 1
+    }
+}
+
+private func gifFrameCount(_ bytes: [UInt8]) -> Int {
+    /// Index after a run of data sub-blocks (length byte, data; a zero length ends it).
+    func skipSubBlocks(_ index: Int) -> Int {
+        var index = index
+        while index < bytes.count, bytes[index] != 0 { index += Int(bytes[index]) + 1 }
+        return index + 1
+    }
+    func colourTableSize(_ packed: UInt8) -> Int { packed & 0x80 == 0 ? 0 : 3 << (Int(packed & 0x07) + 1) }
+    guard bytes.count >= 13 else { return 0 }
+    var index = 13 + colourTableSize(bytes[10])
+    var frames = 0
+    while index < bytes.count {
+        switch bytes[index] {
+        case 0x2c:  // image descriptor, optional local colour table, LZW code size, data
+            guard index + 10 < bytes.count else { return frames }
+            frames += 1
+            index = skipSubBlocks(index + 10 + colourTableSize(bytes[index + 9]) + 1)
+        case 0x21:  // extension: label, then sub-blocks
+            index = skipSubBlocks(index + 2)
+        default:  // trailer, or garbage: stop
+            return frames
+        }
+    }
+    return frames
+}
+
+private func webpFrameCount(_ bytes: [UInt8]) -> Int {
+    var index = 12
+    var frames = 0
+    while index + 8 <= bytes.count {
+        let size = (0..<4).reduce(0) { $0 | Int(bytes[index + 4 + $1]) << (8 * $1) }
+        if bytes[index..<index + 4].elementsEqual("ANMF".utf8) { frames += 1 }
+        index += 8 + size + (size & 1)
+    }
+    return max(frames, 1)
+}

@@ -4,24 +4,58 @@ import CMagickWand
 // owns one MagickWand pointer and turns every failure into a ThumbnailError
 // carrying ImageMagick's own message.
 
-/// Process-wide set-up, run once before the first wand exists.
-private let magickGenesis: Void = {
+/// The only coders ImageMagick may use, for reading and writing alike.
+let allowedCoders = ["JPEG", "PNG", "GIF", "WEBP", "HEIC", "AVIF", "TIFF"]
+
+/// Everything else is denied in-process, whatever /etc/ImageMagick-6/policy.xml
+/// says (ImageTragick: MVG, MSL, SVG, PS, TXT, URL, `@file`...). The last
+/// matching policy wins, so the denials come first.
+private let securityPolicy = """
+    <policymap>
+      <policy domain="coder" rights="none" pattern="*" />
+      <policy domain="coder" rights="read|write" pattern="{\(allowedCoders.joined(separator: ","))}" />
+      <policy domain="delegate" rights="none" pattern="*" />
+      <policy domain="filter" rights="none" pattern="*" />
+      <policy domain="path" rights="none" pattern="@*" />
+      <policy domain="module" rights="none" pattern="{MSL,MVG,SVG,PS,EPS,PDF,TXT,URL,HTTP,HTTPS,FTP,LABEL,TEXT}" />
+    </policymap>
+    """
+
+/// Process-wide set-up, run once before the first wand exists; nil when the
+/// security policy did not take effect (then nothing may be decoded).
+private let magickGenesis: String? = {
     MagickWandGenesis()
+    let exception = AcquireExceptionInfo()
+    defer { DestroyExceptionInfo(exception) }
+    _ = SetMagickSecurityPolicy(securityPolicy, exception)
+    let dangerous: [String] = ["SVG", "MVG", "MSL", "PS", "TXT", "URL"]
+    func mayRead(_ coder: String) -> Bool { IsRightsAuthorized(CoderPolicyDomain, ReadPolicyRights, coder) == MagickTrue }
+    guard !dangerous.contains(where: mayRead), allowedCoders.allSatisfy(mayRead) else {
+        return "ImageMagick's security policy did not take effect"
+    }
     // No pixel cache on disk: an image that does not fit in memory is refused.
     _ = MagickSetResourceLimit(DiskResource, 0)
     _ = MagickSetResourceLimit(MemoryResource, 1 << 30)
     _ = MagickSetResourceLimit(MapResource, 1 << 30)
+    _ = MagickSetResourceLimit(AreaResource, 256_000_000)
     _ = MagickSetResourceLimit(WidthResource, 65_535)
     _ = MagickSetResourceLimit(HeightResource, 65_535)
     _ = MagickSetResourceLimit(TimeResource, 60)
+    return nil
 }()
 
 struct Wand: ~Copyable {
     private let wand: OpaquePointer
 
-    init() {
-        _ = magickGenesis
+    /// A wand, once ImageMagick is set up and locked down.
+    init() throws(ThumbnailError) {
+        if let failure = magickGenesis { throw ThumbnailError(.internalFailure, "ImageMagick", failure) }
         wand = NewMagickWand()
+    }
+
+    /// Whether ImageMagick's policy lets `coder` read, for the tests.
+    static func mayRead(_ coder: String) -> Bool {
+        magickGenesis == nil && IsRightsAuthorized(CoderPolicyDomain, ReadPolicyRights, coder) == MagickTrue
     }
 
     deinit {
@@ -37,7 +71,7 @@ struct Wand: ~Copyable {
 
     /// The ImageMagick version line, for `--version`.
     static var version: String {
-        _ = magickGenesis
+        MagickWandGenesis()
         var number = 0
         let delegates = MagickQueryConfigureOption("DELEGATES").map { String(cString: $0) } ?? "none"
         return String(cString: MagickGetVersion(&number)) + "\ndelegates: " + delegates
@@ -60,10 +94,13 @@ struct Wand: ~Copyable {
                 ? MagickPingImageBlob(wand, buffer.baseAddress, buffer.count)
                 : MagickReadImageBlob(wand, buffer.baseAddress, buffer.count)
         }
-        try check(status, "source", .undecodable)
-        let severity = MagickGetExceptionType(wand)
-        if severity == CorruptImageWarning || severity.rawValue >= ErrorException.rawValue {
-            throw failure("source", .undecodable)
+        if status == MagickFalse {
+            throw failure("source", .undecodable, otherwise: "unreadable: corrupt, or beyond ImageMagick's size limits")
+        }
+        if let (severity, message) = imageException(),
+            severity == CorruptImageWarning || severity.rawValue >= ErrorException.rawValue
+        {
+            throw ThumbnailError(.undecodable, "source", message)
         }
         guard MagickGetNumberImages(wand) >= 1, width > 0, height > 0 else {
             throw ThumbnailError(.undecodable, "source", "no image in the file")
@@ -77,6 +114,19 @@ struct Wand: ~Copyable {
     var orientation: Int {
         let raw = Int(MagickGetImageOrientation(wand).rawValue)
         return (1...8).contains(raw) ? raw : 1
+    }
+
+    /// Converts the pixels to sRGB: through the embedded ICC profile when there
+    /// is one, by formula from CMYK when there is none. Gray stays gray.
+    mutating func convertToSRGB() throws(ThumbnailError) {
+        var length = 0
+        if let embedded = MagickGetImageProfile(wand, "icc", &length) {
+            MagickRelinquishMemory(embedded)
+            let status = sRGBProfile.withUnsafeBytes { MagickProfileImage(wand, "icc", $0.baseAddress, $0.count) }
+            try check(status, "colour profile", .undecodable)
+        } else if MagickGetImageColorspace(wand) == CMYKColorspace {
+            try check(MagickTransformImageColorspace(wand, sRGBColorspace), "colour", .internalFailure)
+        }
     }
 
     /// Turns the pixels upright and resets the orientation tag.
@@ -136,6 +186,20 @@ struct Wand: ~Copyable {
         try check(MagickSetImageBackgroundColor(wand, pixel), "background", .internalFailure)
     }
 
+    /// The worst exception the coder left on the image: in ImageMagick 6 a
+    /// coder reports a truncated or corrupt file there, not to the wand, and
+    /// the read still "succeeds".
+    private func imageException() -> (ExceptionType, String)? {
+        guard let image = GetImageFromMagickWand(wand) else { return nil }
+        let info = AcquireExceptionInfo()!
+        defer { DestroyExceptionInfo(info) }
+        GetImageException(image, info)
+        let severity = info.pointee.severity
+        guard severity != UndefinedException else { return nil }
+        let reason = info.pointee.reason.map { String(cString: $0) } ?? "corrupt image"
+        return (severity, reason)
+    }
+
     private func check(
         _ status: MagickBooleanType, _ subject: String, _ kind: ThumbnailError.Kind
     ) throws(ThumbnailError) {
@@ -144,12 +208,14 @@ struct Wand: ~Copyable {
 
     /// The wand's pending exception as an error; resource limits become
     /// `tooLarge`, a missing delegate `encoderMissing`.
-    private func failure(_ subject: String, _ kind: ThumbnailError.Kind) -> ThumbnailError {
+    private func failure(
+        _ subject: String, _ kind: ThumbnailError.Kind, otherwise fallback: String = "ImageMagick failed without a message"
+    ) -> ThumbnailError {
         var severity = UndefinedException
         let message = MagickGetException(wand, &severity)
         defer { MagickRelinquishMemory(message) }
         _ = MagickClearException(wand)
-        let text = message.map { String(cString: $0) }.flatMap { $0.isEmpty ? nil : $0 } ?? "ImageMagick failed"
+        let text = message.map { String(cString: $0) }.flatMap { $0.isEmpty ? nil : $0 } ?? fallback
         switch severity {
         case ResourceLimitError, ResourceLimitFatalError: return ThumbnailError(.tooLarge, subject, text)
         case MissingDelegateError: return ThumbnailError(.encoderMissing, subject, text)

@@ -3,12 +3,14 @@ import Testing
 
 @testable import ThumbnailCore
 
+/// The package's top directory (Package.swift, man, completions, Makefile).
+let packageDirectory = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+    .deletingLastPathComponent().path
+
 /// The built `thumbnail` binary: `$THUMBNAIL_BIN`, or the debug build beside these sources.
 let thumbnailBinary: String = {
     if let path = ProcessInfo.processInfo.environment["THUMBNAIL_BIN"] { return path }
-    let package = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-        .deletingLastPathComponent()
-    return package.appendingPathComponent(".build/debug/thumbnail").path
+    return packageDirectory + "/.build/debug/thumbnail"
 }()
 
 struct Outcome {

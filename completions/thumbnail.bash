@@ -1,0 +1,62 @@
+# bash completion for thumbnail(1); needs the bash-completion package.
+
+# The sizes a server allows, when the command line gives them: `--sizes LIST`,
+# or a `sizes = LIST` line in the `--config FILE` (the command line wins).
+_thumbnail_sizes()
+{
+    local i word sizes="" config=""
+    for ((i = 1; i < ${#words[@]}; i++)); do
+        word=${words[i]}
+        case $word in
+            --sizes=*) sizes=${word#*=} ;;
+            --sizes) sizes=${words[i + 1]-} ;;
+            --config=*) config=${word#*=} ;;
+            --config) config=${words[i + 1]-} ;;
+        esac
+    done
+    if [[ -z $sizes && -r $config ]]; then
+        sizes=$(sed -n 's/#.*//; s/^[[:space:]]*sizes[[:space:]]*=//p' -- "$config" | tail -n 1)
+    fi
+    local -a list
+    IFS=', ' read -ra list <<<"$sizes"
+    printf '%s\n' "${list[@]}"
+}
+
+_thumbnail()
+{
+    local cur prev words cword split
+    _init_completion -s || return
+
+    case $prev in
+        -f | --format)
+            COMPREPLY=($(compgen -W 'jpeg png webp gif avif' -- "$cur"))
+            return
+            ;;
+        -s | --size)
+            COMPREPLY=($(compgen -W "$(_thumbnail_sizes)" -- "$cur"))
+            return
+            ;;
+        -o | --output | --config | --batch)
+            _filedir
+            return
+            ;;
+        -r | --root | --output-dir)
+            _filedir -d
+            return
+            ;;
+        -q | --quality | --background | --prefix | --max-* | -j | --jobs | --base)
+            return
+            ;;
+    esac
+    $split && return
+
+    if [[ $cur == -* ]]; then
+        COMPREPLY=($(compgen -W '--background --base --batch --config --crop
+            --explain -f --format -h --help -j --jobs --max-bytes --max-frames
+            --max-pixels --max-side --max-time -o --output --output-dir --pad
+            --prefix -q --quality -r --root -s --size --version' -- "$cur"))
+        return
+    fi
+    _filedir
+} &&
+    complete -F _thumbnail thumbnail

@@ -1,0 +1,48 @@
+# fish completion for thumbnail(1)
+
+# The sizes a server allows, when the command line gives them: `--sizes LIST`,
+# or a `sizes = LIST` line in the `--config FILE` (the command line wins).
+function __thumbnail_sizes
+    set -l tokens (commandline -opc)
+    set -l sizes
+    set -l config
+    for i in (seq (count $tokens))
+        switch $tokens[$i]
+            case '--sizes=*'
+                set sizes (string replace -- '--sizes=' '' $tokens[$i])
+            case --sizes
+                set sizes $tokens[(math $i + 1)]
+            case '--config=*'
+                set config (string replace -- '--config=' '' $tokens[$i])
+            case --config
+                set config $tokens[(math $i + 1)]
+        end
+    end
+    if test -z "$sizes"; and test -r "$config"
+        set sizes (string replace -r '#.*' '' <$config | string replace -rf '^\s*sizes\s*=' '')[-1]
+    end
+    string split -n ',' -- $sizes | string trim
+end
+
+complete -c thumbnail -l background -x -d 'background for pad and JPEG alpha (RRGGBB)'
+complete -c thumbnail -l base -x -d 'with --batch: GET each path from URL (warm a CDN)'
+complete -c thumbnail -l batch -r -F -d 'render the paths listed in FILE (- for stdin)'
+complete -c thumbnail -l config -r -F -d 'read long options from FILE'
+complete -c thumbnail -l crop -d 'fill the box exactly, cropping the overflow'
+complete -c thumbnail -l explain -d 'print the canonical path and the plan'
+complete -c thumbnail -s f -l format -x -a 'jpeg png webp gif avif' -d 'output format'
+complete -c thumbnail -s h -l help -d 'print help and exit'
+complete -c thumbnail -s j -l jobs -x -d 'with --batch: paths at once (default: the cores)'
+complete -c thumbnail -l max-bytes -x -d 'largest source file in bytes (52428800)'
+complete -c thumbnail -l max-frames -x -d 'most frames an animated source may have (1000)'
+complete -c thumbnail -l max-pixels -x -d 'largest source in pixels (50000000)'
+complete -c thumbnail -l max-side -x -d 'largest width or height a path may ask for (4096)'
+complete -c thumbnail -l max-time -x -d 'with --base: time limit per request (30)'
+complete -c thumbnail -s o -l output -r -F -d 'write to FILE atomically'
+complete -c thumbnail -l output-dir -x -a '(__fish_complete_directories)' -d 'with --batch: write DIR/<canonical path>'
+complete -c thumbnail -l pad -d 'fit inside the box, then pad to the box'
+complete -c thumbnail -l prefix -x -d 'URL path prefix (default /thumbnail)'
+complete -c thumbnail -s q -l quality -x -d 'encoder quality 1-100'
+complete -c thumbnail -s r -l root -x -a '(__fish_complete_directories)' -d 'storage root'
+complete -c thumbnail -s s -l size -x -a '(__thumbnail_sizes)' -d 'box to fit: WxH, Wx or xH'
+complete -c thumbnail -l version -d 'print versions and exit'

@@ -13,11 +13,14 @@ RELEASE_BIN = .build-release/release/thumbnail
 SOURCES = Package.swift $(shell find Sources -type f)
 
 # Debian packages, installed by `deps` only when missing.
-BUILD_PACKAGES = libmagickwand-dev pkg-config
-TEST_PACKAGES = imagemagick libgs-common time python3 util-linux bsdutils coreutils mandoc bash-completion zsh fish
+# libcurl4-openssl-dev: the headers of the CCurl module (--batch --base loads libcurl.so.4 at run time).
+BUILD_PACKAGES = libmagickwand-dev pkg-config libcurl4-openssl-dev
+TEST_PACKAGES = imagemagick libgs-common time python3 util-linux bsdutils coreutils mandoc bash-completion zsh fish \
+	nginx-light
+BENCH_PACKAGES = imagemagick libvips-tools
 SUDO = $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: all build deps test-deps test demo install uninstall clean
+.PHONY: all build deps test-deps bench-deps test bench-batch demo install uninstall clean
 
 all: build
 
@@ -50,6 +53,13 @@ $(RELEASE_BIN): $(SOURCES) | deps
 test: test-deps $(RELEASE_BIN)
 	$(SWIFT) build
 	$(SWIFT) test
+
+bench-deps: deps
+	$(call install_missing,$(BENCH_PACKAGES))
+
+# Batch throughput against vipsthumbnail over a generated corpus (bench/batch.sh says how).
+bench-batch: bench-deps $(RELEASE_BIN)
+	bench/batch.sh $(RELEASE_BIN)
 
 demo: build
 	@mkdir -p demo

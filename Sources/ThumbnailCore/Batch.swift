@@ -85,10 +85,15 @@ func runBatch(_ list: String, operands: [String], settings: Settings, io: Proces
         // ImageMagick's own threads share the cores with the jobs instead of multiplying them.
         Wand.limitThreads(max(1, onlineCores / jobs))
         let engine = Engine(settings: settings)
+        let gate = RenderGate(concurrent: jobs > 1)
         var directory: String? = nil
         if case .write(let path) = action { directory = path }
         makeWorker = { [directory] in
-            { index in timed { () throws(ThumbnailError) in try render(paths[index], engine: engine, into: directory) } }
+            { index in
+                timed { () throws(ThumbnailError) in
+                    try render(paths[index], engine: engine, gate: gate, into: directory)
+                }
+            }
         }
     }
     var report = BatchReport(io: io, total: paths.count, reportsCache: settings.base != nil)
@@ -116,18 +121,59 @@ private func timed(_ body: () throws(ThumbnailError) -> BatchResult) -> BatchRes
 }
 
 /// Renders one path as the command line would; writes it under `directory` if given.
-private func render(_ path: String, engine: Engine, into directory: String?) throws(ThumbnailError) -> BatchResult {
+private func render(
+    _ path: String, engine: Engine, gate: RenderGate, into directory: String?
+) throws(ThumbnailError) -> BatchResult {
     let request = try engine.settings.grammar.parse(path)
     let source = try engine.load(request.source)
-    guard let directory else {
-        return BatchResult(status: 200, bytes: try engine.render(request, from: source).bytes.count)
+    let file = directory.map { $0 + outputPath(request, prefix: engine.settings.prefix) }
+    if let file { try checkNotSource(file, sourceFile: source.path) }
+    let thumbnail = try gate.render { () throws(ThumbnailError) in
+        Wand.restartTimeLimit()
+        return try engine.render(request, from: source)
     }
-    let file = directory + outputPath(request, prefix: engine.settings.prefix)
-    try checkNotSource(file, sourceFile: source.path)
-    let thumbnail = try engine.render(request, from: source)
-    try makeDirectories(String(file[..<file.lastIndex(of: "/")!]))
-    try writeAtomically(thumbnail.bytes, to: file)
+    if let file {
+        try makeDirectories(String(file[..<file.lastIndex(of: "/")!]))
+        try writeAtomically(thumbnail.bytes, to: file)
+    }
     return BatchResult(status: 200, bytes: thumbnail.bytes.count)
+}
+
+/// ImageMagick's memory and map limits hold for the whole process (and
+/// Debian's policy.xml caps them below what Wand asks for), so renders at
+/// once share one budget. A render refused as too large while others ran
+/// is tried again alone, with the whole budget as on the command line: a
+/// path fails in a batch exactly when it fails on its own.
+final class RenderGate: @unchecked Sendable {
+    private let lock = UnsafeMutablePointer<pthread_rwlock_t>.allocate(capacity: 1)
+    private let concurrent: Bool
+
+    init(concurrent: Bool) {
+        self.concurrent = concurrent
+        var attributes = pthread_rwlockattr_t()
+        pthread_rwlockattr_init(&attributes)
+        // A render waiting to run alone goes before new ones, or it could wait for the whole batch.
+        pthread_rwlockattr_setkind_np(&attributes, Int32(PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP))
+        pthread_rwlock_init(lock, &attributes)
+        pthread_rwlockattr_destroy(&attributes)
+    }
+
+    deinit {
+        pthread_rwlock_destroy(lock)
+        lock.deallocate()
+    }
+
+    func render(_ body: () throws(ThumbnailError) -> Thumbnail) throws(ThumbnailError) -> Thumbnail {
+        do {
+            pthread_rwlock_rdlock(lock)
+            defer { pthread_rwlock_unlock(lock) }
+            return try body()
+        } catch where concurrent && error.kind == .tooLarge {
+            pthread_rwlock_wrlock(lock)
+            defer { pthread_rwlock_unlock(lock) }
+            return try body()
+        }
+    }
 }
 
 /// The canonical path with each segment decoded, as a bucket key: the file

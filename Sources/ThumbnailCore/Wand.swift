@@ -69,6 +69,13 @@ struct Wand: ~Copyable {
         _ = MagickSetResourceLimit(ThreadResource, MagickSizeType(count))
     }
 
+    /// ImageMagick's time limit runs from the process's first pixel cache,
+    /// and when it expires the process exits; setting it again restarts it,
+    /// so a batch does that before each render to keep it per render.
+    static func restartTimeLimit() {
+        _ = MagickSetResourceLimit(TimeResource, MagickGetResourceLimit(TimeResource))
+    }
+
     /// The ImageMagick version line, for `--version`.
     static var version: String {
         MagickWandGenesis()
@@ -100,7 +107,9 @@ struct Wand: ~Copyable {
         if let (severity, message) = imageException(),
             severity == CorruptImageWarning || severity.rawValue >= ErrorException.rawValue
         {
-            throw ThumbnailError(.undecodable, "source", message)
+            // Out of pixel cache ("cache resources exhausted") is refused for size, as in `failure`.
+            throw ThumbnailError(
+                severity == ResourceLimitError || severity == CacheError ? .tooLarge : .undecodable, "source", message)
         }
         guard MagickGetNumberImages(wand) >= 1, width > 0, height > 0 else {
             throw ThumbnailError(.undecodable, "source", "no image in the file")
@@ -217,7 +226,7 @@ struct Wand: ~Copyable {
         _ = MagickClearException(wand)
         let text = message.map { String(cString: $0) }.flatMap { $0.isEmpty ? nil : $0 } ?? fallback
         switch severity {
-        case ResourceLimitError, ResourceLimitFatalError: return ThumbnailError(.tooLarge, subject, text)
+        case ResourceLimitError, ResourceLimitFatalError, CacheError: return ThumbnailError(.tooLarge, subject, text)
         case MissingDelegateError: return ThumbnailError(.encoderMissing, subject, text)
         default: return ThumbnailError(kind, subject, text)
         }

@@ -107,6 +107,20 @@ final class BatchTests {
         }
     }
 
+    @Test func concurrentRendersEachGetTheLimitsOfOne() throws {
+        // 25 megapixels: ImageMagick's pixel cache (Debian's policy.xml: 256 MiB) holds one, not two at once.
+        try sh(
+            "convert -size 5000x5000 gradient:red-blue -depth 8 root/big0.png && cp root/big0.png root/big1.png"
+                + " && cp root/big0.png root/big2.png", directory: scratch.path)
+        let alone = try thumbnail(["-r", root, "/thumbnail/50x50/big0.png"])
+        #expect(alone.status == 0, "\(alone.error)")
+        let paths = (0..<3).map { "/thumbnail/50x50/big\($0).png" }
+        let outcome = try thumbnail(["-r", root, "--jobs", "3", "--batch", try writeList(paths)])
+        #expect(outcome.status == 0, "\(outcome.error)")
+        #expect(rows(outcome.output).map { $0[0] } == ["200", "200", "200"])
+        #expect(rows(outcome.output).allSatisfy { $0[1] == String(alone.output.count) })
+    }
+
     @Test func listFromStandardInput() throws {
         let list = Data("/thumbnail/20x20/landscape.jpg\n# done\n".utf8)
         let outcome = try thumbnail(["-r", root, "--batch", "-"], input: list)

@@ -16,11 +16,11 @@ SOURCES = Package.swift $(shell find Sources -type f)
 # libcurl4-openssl-dev: the headers of the CCurl module (--batch --base loads libcurl.so.4 at run time).
 BUILD_PACKAGES = libmagickwand-dev pkg-config libcurl4-openssl-dev
 TEST_PACKAGES = imagemagick libgs-common time python3 util-linux bsdutils coreutils mandoc bash-completion zsh fish \
-	nginx-light
-BENCH_PACKAGES = imagemagick libvips-tools
+	xinetd nginx-light curl
+BENCH_PACKAGES = imagemagick python3 xinetd curl wrk libvips-tools
 SUDO = $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: all build deps test-deps bench-deps test bench-batch demo install uninstall clean
+.PHONY: all build deps test-deps test demo bench-inetd bench-batch install uninstall clean
 
 all: build
 
@@ -54,13 +54,6 @@ test: test-deps $(RELEASE_BIN)
 	$(SWIFT) build
 	$(SWIFT) test
 
-bench-deps: deps
-	$(call install_missing,$(BENCH_PACKAGES))
-
-# Batch throughput against vipsthumbnail over a generated corpus (bench/batch.sh says how).
-bench-batch: bench-deps $(RELEASE_BIN)
-	bench/batch.sh $(RELEASE_BIN)
-
 demo: build
 	@mkdir -p demo
 	@bin=$$($(SWIFT) build $(RELEASE_FLAGS) --show-bin-path)/thumbnail; \
@@ -86,6 +79,16 @@ install: $(RELEASE_BIN)
 
 uninstall:
 	rm -f $(INSTALLED)
+
+# Requests per second through xinetd, with and without keep-alive.
+bench-inetd: $(RELEASE_BIN)
+	$(call install_missing,$(BENCH_PACKAGES))
+	bench/inetd.sh $(RELEASE_BIN)
+
+# Batch throughput against vipsthumbnail over a generated corpus (bench/batch.sh says how).
+bench-batch: $(RELEASE_BIN)
+	$(call install_missing,$(BENCH_PACKAGES))
+	bench/batch.sh $(RELEASE_BIN)
 
 clean:
 	rm -rf .build .build-release demo

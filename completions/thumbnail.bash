@@ -36,7 +36,7 @@ _thumbnail()
             COMPREPLY=($(compgen -W "$(_thumbnail_sizes)" -- "$cur"))
             return
             ;;
-        -o | --output | --config | --batch)
+        -o | --output | --config | --log | --batch)
             _filedir
             return
             ;;
@@ -44,17 +44,20 @@ _thumbnail()
             _filedir -d
             return
             ;;
-        -q | --quality | --background | --prefix | --max-* | -j | --jobs | --base)
+        -q | --quality | --background | --prefix | --max-* | --cache-control | --error-max-age | --idle-timeout | \
+            --read-timeout | -j | --jobs | --base)
             return
             ;;
     esac
     $split && return
 
     if [[ $cur == -* ]]; then
-        COMPREPLY=($(compgen -W '--background --base --batch --config --crop
-            --explain -f --format -h --help -j --jobs --max-bytes --max-frames
-            --max-pixels --max-side --max-time -o --output --output-dir --pad
-            --prefix -q --quality -r --root -s --size --version' -- "$cur"))
+        COMPREPLY=($(compgen -W '--background --base --batch --cache-control
+            --config --crop --error-max-age --explain -f --format -h --help
+            --idle-timeout --inetd -j --jobs --log --max-bytes --max-frames
+            --max-pixels --max-requests --max-side --max-time -o --output
+            --output-dir --pad --prefix -q --quality --read-timeout -r --root
+            -s --size --version' -- "$cur"))
         return
     fi
     _filedir

@@ -41,6 +41,8 @@ public struct ProcessIO {
 /// The whole command line: `arguments` without the program name; returns the exit status.
 public func run(_ arguments: [String], io: ProcessIO) -> Int32 {
     signal(SIGPIPE, SIG_IGN)
+    // Under inetd stderr is the socket: that mode reports through its log only.
+    if arguments.contains("--inetd") { return runInetd(arguments) }
     do {
         try runCommand(arguments, io: io)
         return 0

@@ -47,13 +47,23 @@ public let optionTable: [OptionSpec] = [
     OptionSpec("batch", value: "FILE", configurable: false, help: "render the paths listed in FILE (- for stdin)") {
         settings, value in settings.batch = value
     },
+    OptionSpec("cache-control", value: "TEXT", help: "inetd: Cache-Control of a thumbnail") {
+        settings, value throws(ThumbnailError) in
+        guard !value.isEmpty, value.utf8.allSatisfy({ (0x20...0x7e).contains($0) }) else {
+            throw ThumbnailError(.usage, "--cache-control", "must be printable ASCII, not empty")
+        }
+        settings.cacheControl = value
+    },
     OptionSpec("config", value: "FILE", configurable: false, help: "read long options from FILE, one a line") {
         settings, value in settings.configFile = value
     },
     OptionSpec("crop", help: "fill the box exactly, cropping the overflow") { settings, _ in
         settings.crop = true
     },
-    OptionSpec("explain", configurable: false, help: "print the canonical path and the plan; render nothing") {
+    OptionSpec("error-max-age", value: "SEC", help: "inetd: max-age of an error reply (default 60)") {
+        settings, value throws(ThumbnailError) in settings.errorMaxAge = try count(value, "--error-max-age", from: 0)
+    },
+    OptionSpec("explain", configurable: false, help: "print the canonical path and plan; render nothing") {
         settings, _ in settings.explain = true
     },
     OptionSpec("format", "f", value: "FORMAT", help: "jpeg, png, webp, gif or avif (default: the source's)") {
@@ -66,12 +76,20 @@ public let optionTable: [OptionSpec] = [
     OptionSpec("help", "h", configurable: false, help: "print this help and exit") { settings, _ in
         settings.help = true
     },
+    OptionSpec("idle-timeout", value: "SEC", help: "inetd: close after SEC idle seconds (15)") {
+        settings, value throws(ThumbnailError) in settings.idleTimeout = try count(value, "--idle-timeout")
+    },
+    // `run` looks for --inetd before parsing, so no error can reach fd 2 in that mode.
+    OptionSpec("inetd", configurable: false, help: "serve HTTP on stdin/stdout (inetd, systemd)") { _, _ in },
     OptionSpec("jobs", "j", value: "N", configurable: false, help: "with --batch: paths at once (default: the cores)") {
         settings, value throws(ThumbnailError) in
         guard let jobs = decimal(Substring(value)), (1...1024).contains(jobs) else {
             throw ThumbnailError(.usage, "--jobs", "'\(value)' is not a whole number from 1 to 1024")
         }
         settings.jobs = jobs
+    },
+    OptionSpec("log", value: "FILE", help: "inetd: append a line per request (or syslog)") {
+        settings, value in settings.logFile = value
     },
     OptionSpec("max-bytes", value: "N", help: "largest source file in bytes (default 52428800)") {
         settings, value throws(ThumbnailError) in settings.limits.maxBytes = try count(value, "--max-bytes")
@@ -81,6 +99,9 @@ public let optionTable: [OptionSpec] = [
     },
     OptionSpec("max-pixels", value: "N", help: "largest source in pixels (default 50000000)") {
         settings, value throws(ThumbnailError) in settings.limits.maxPixels = try count(value, "--max-pixels")
+    },
+    OptionSpec("max-requests", value: "N", help: "inetd: requests per connection (default 100)") {
+        settings, value throws(ThumbnailError) in settings.maxRequests = try count(value, "--max-requests")
     },
     OptionSpec("max-side", value: "N", help: "largest width or height a path may ask for (4096)") {
         settings, value throws(ThumbnailError) in settings.maxSide = try count(value, "--max-side")
@@ -120,6 +141,9 @@ public let optionTable: [OptionSpec] = [
         }
         settings.quality = quality
     },
+    OptionSpec("read-timeout", value: "SEC", help: "inetd: seconds to read a request (default 10)") {
+        settings, value throws(ThumbnailError) in settings.readTimeout = try count(value, "--read-timeout")
+    },
     OptionSpec("root", "r", value: "DIR", help: "storage root for sources (default .)") {
         settings, value in settings.root = value
     },
@@ -131,10 +155,10 @@ public let optionTable: [OptionSpec] = [
     },
 ]
 
-/// A positive whole number option value.
-private func count(_ value: String, _ option: String) throws(ThumbnailError) -> Int {
-    guard let number = decimal(Substring(value)), number >= 1 else {
-        throw ThumbnailError(.usage, option, "'\(value)' is not a whole number from 1")
+/// A whole number option value, `minimum` or more.
+private func count(_ value: String, _ option: String, from minimum: Int = 1) throws(ThumbnailError) -> Int {
+    guard let number = decimal(Substring(value)), number >= minimum else {
+        throw ThumbnailError(.usage, option, "'\(value)' is not a whole number from \(minimum)")
     }
     return number
 }

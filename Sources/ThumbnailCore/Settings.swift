@@ -22,6 +22,13 @@ public struct Settings: Sendable {
     public var maxTime: Int? = nil
     public var help = false
     public var version = false
+    // The inetd HTTP mode (SPEC §4).
+    public var logFile: String? = nil
+    public var cacheControl = "public, max-age=31536000, immutable"
+    public var errorMaxAge = 60
+    public var idleTimeout = 15
+    public var readTimeout = 10
+    public var maxRequests = 100
 
     public init() {}
 

@@ -220,28 +220,13 @@ final class BatchTests {
     }
 
     @Test func baseReportsMissThenHitThroughACachingProxy() throws {
-        // The origin: nginx serving what `--output-dir` rendered; in front, nginx caching it as a CDN would.
-        let origin = scratch.file("origin")
-        let paths = ["/thumbnail/100x100/landscape.jpg", "/thumbnail/64x/webp/portrait.png", "/thumbnail/32x32,crop/tiny.png"]
-        let rendered = try thumbnail(["-r", root, "--output-dir", origin, "--batch", try writeList(paths)])
-        #expect(rendered.status == 0, "\(rendered.error)")
-        let (originPort, cachePort) = (try freeLoopbackPort(), try freeLoopbackPort())
-        let nginx = try Nginx(
-            http: """
-                proxy_cache_path \(scratch.file("nginx/cache")) keys_zone=thumbnails:1m;
-                server { listen 127.0.0.1:\(originPort); root \(origin); }
-                server {
-                    listen 127.0.0.1:\(cachePort);
-                    location / {
-                        proxy_pass http://127.0.0.1:\(originPort);
-                        proxy_cache thumbnails;
-                        proxy_cache_valid 200 404 10m;
-                        add_header X-Cache $upstream_cache_status always;
-                    }
-                }
-                """, directory: scratch.file("nginx"), listensOn: [originPort, cachePort])
+        // The test's CDN: xinetd running `thumbnail --inetd` on the root, nginx caching in front.
+        let origin = try XinetdOrigin(root: root, directory: scratch.path)
+        defer { origin.daemon.stop() }
+        let (nginx, cachePort) = try startCachingProxy(originPort: origin.port, prefix: scratch.file("nginx"))
         defer { nginx.stop() }
-        let list = try writeList(paths + ["https://cdn.example.com/thumbnail/9x9/missing.jpg?v=2"], name: "warm.txt")
+        let paths = ["/thumbnail/100x100/landscape.jpg", "/thumbnail/64x/webp/portrait.png", "/thumbnail/32x32,crop/tiny.png"]
+        let list = try writeList(paths + ["https://cdn.example.com/thumbnail/9x9/missing.jpg?v=2"])
         let base = "http://127.0.0.1:\(cachePort)/"
         let first = try thumbnail(["--batch", list, "--base", base, "-j", "2"])
         let second = try thumbnail(["--batch", list, "--base", base, "-j", "2"])
@@ -250,7 +235,7 @@ final class BatchTests {
             let report = rows(pass.output)
             try #require(report.count == 4)
             for (row, path) in zip(report, paths) {
-                let size = try Data(contentsOf: URL(fileURLWithPath: origin + path)).count
+                let size = try thumbnail(["-r", root, path]).output.count
                 #expect(row == ["200", String(size), row[2], path, cache, "-"])
             }
             #expect(report[3][0] == "404" && report[3][4] == cache)
@@ -258,10 +243,11 @@ final class BatchTests {
         }
         #expect(first.error.contains("; cache hits 0 of 3 (0%)"))
         #expect(second.error.contains("; cache hits 3 of 3 (100%)"))
+        #expect(try origin.requests() == 4, "a cached path reached the origin again")
     }
 
     @Test func baseWithNothingListeningReports000AndExits74() throws {
-        let port = try freeLoopbackPort()
+        let port = try freePort()
         let list = try writeList(["/thumbnail/10x10/a.jpg", "/thumbnail/20x20/b.jpg"])
         let outcome = try thumbnail(["--batch", list, "--base", "http://127.0.0.1:\(port)", "--max-time", "5"])
         #expect(outcome.status == 74, "\(outcome.error)")

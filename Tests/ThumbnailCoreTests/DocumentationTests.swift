@@ -11,8 +11,7 @@ struct DocumentationTests {
     /// `optionTable` yet. When one lands in the table, delete it here and
     /// list it under OPTIONS in man/thumbnail.1.
     static let describedAhead: Set<String> = [
-        "--cache-control", "--inetd", "--key-file", "--log", "--origin-token-file", "--origin-token-header", "--sign",
-        "--sizes",
+        "--key-file", "--origin-token-file", "--origin-token-header", "--sign", "--sizes",
     ]
 
     /// `--long`, and `-s` where there is a short form, for every option in the table.

@@ -1,0 +1,104 @@
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Darwin)
+    import Darwin
+#endif
+
+/// One HTTP reply. `serialized` is the only writer of response bytes, so
+/// every reply carries the same framing fields.
+struct HTTPReply {
+    var status: Int
+    /// Fields besides Date, Content-Length, Connection and X-Content-Type-Options.
+    var fields: [(name: String, value: String)] = []
+    var body: [UInt8] = []
+
+    /// A short plain-text reply: `200 ok`, or an error's status line as its body.
+    static func text(_ status: Int, _ body: String? = nil, cacheControl: String) -> HTTPReply {
+        HTTPReply(
+            status: status,
+            fields: [("Content-Type", "text/plain; charset=utf-8"), ("Cache-Control", cacheControl)],
+            body: Array((body ?? "\(status) \(reasonPhrase(status))\n").utf8))
+    }
+
+    /// The bytes on the wire. HEAD and 304 send no body; HEAD still says
+    /// GET's Content-Length (RFC 9110 §9.3.2).
+    func serialized(date: Int, withBody: Bool, close: Bool) -> [UInt8] {
+        var head = "HTTP/1.1 \(status) \(reasonPhrase(status))\r\nDate: \(httpDate(date))\r\n"
+        for field in fields { head += "\(field.name): \(field.value)\r\n" }
+        if status != 304 { head += "Content-Length: \(body.count)\r\n" }
+        head += "X-Content-Type-Options: nosniff\r\n"
+        if close { head += "Connection: close\r\n" }
+        head += "\r\n"
+        return Array(head.utf8) + (withBody && status != 304 ? body : [])
+    }
+}
+
+func reasonPhrase(_ status: Int) -> String {
+    switch status {
+    case 200: "OK"
+    case 301: "Moved Permanently"
+    case 304: "Not Modified"
+    case 400: "Bad Request"
+    case 403: "Forbidden"
+    case 404: "Not Found"
+    case 405: "Method Not Allowed"
+    case 408: "Request Timeout"
+    case 414: "URI Too Long"
+    case 415: "Unsupported Media Type"
+    case 422: "Unprocessable Content"
+    case 431: "Request Header Fields Too Large"
+    case 501: "Not Implemented"
+    case 503: "Service Unavailable"
+    case 505: "HTTP Version Not Supported"
+    default: "Internal Server Error"
+    }
+}
+
+/// A strong entity tag from the bytes themselves (64-bit FNV-1a and the
+/// length): the same output always has the same tag, whichever host made it.
+func entityTag(_ bytes: [UInt8]) -> String {
+    var hash: UInt64 = 0xcbf2_9ce4_8422_2325
+    for byte in bytes { hash = (hash ^ UInt64(byte)) &* 0x100_0000_01b3 }
+    return "\"\(String(bytes.count, radix: 16))-\(hex(hash, digits: 16))\""
+}
+
+private func hex(_ value: UInt64, digits: Int) -> String {
+    let text = String(value, radix: 16)
+    return String(repeating: "0", count: max(0, digits - text.count)) + text
+}
+
+/// Whether an If-None-Match value names `tag`: `*`, or a list compared
+/// weakly (RFC 9110 §13.1.2).
+func noneMatchHits(_ value: String, tag: String) -> Bool {
+    value.split(separator: ",").contains { item in
+        let candidate = item.trimmingSpaces
+        return candidate == "*" || (candidate.hasPrefix("W/") ? candidate.dropFirst(2) : candidate) == tag
+    }
+}
+
+private let weekdays = ["Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"]
+private let months = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
+
+/// Broken-down UTC time of `seconds` since the epoch.
+private func utc(_ seconds: Int) -> tm {
+    var time = time_t(seconds)
+    var fields = tm()
+    gmtime_r(&time, &fields)
+    return fields
+}
+
+private func twoDigits(_ number: Int32) -> String { number < 10 ? "0\(number)" : "\(number)" }
+
+/// IMF-fixdate (RFC 9110 §5.6.7), spelled out here so no locale can change it.
+func httpDate(_ seconds: Int) -> String {
+    let t = utc(seconds)
+    return "\(weekdays[Int(t.tm_wday)]), \(twoDigits(t.tm_mday)) \(months[Int(t.tm_mon)]) \(t.tm_year + 1900) "
+        + "\(twoDigits(t.tm_hour)):\(twoDigits(t.tm_min)):\(twoDigits(t.tm_sec)) GMT"
+}
+
+/// `2024-05-01T12:00:00Z`, for log lines.
+func isoTime(_ seconds: Int) -> String {
+    let t = utc(seconds)
+    return "\(t.tm_year + 1900)-\(twoDigits(t.tm_mon + 1))-\(twoDigits(t.tm_mday))T"
+        + "\(twoDigits(t.tm_hour)):\(twoDigits(t.tm_min)):\(twoDigits(t.tm_sec))Z"
+}

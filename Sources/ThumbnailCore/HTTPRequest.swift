@@ -1,0 +1,222 @@
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Darwin)
+    import Darwin
+#endif
+
+/// One HTTP/1.x request head, checked (RFC 9112). Only GET and HEAD without
+/// a body get this far: anything else is an `HTTPRefusal`.
+struct HTTPRequest {
+    var method: String
+    /// The request target as sent: visible ASCII only.
+    var target: String
+    /// 0 or 1, of HTTP/1.x.
+    var minorVersion: Int
+    /// Field names lower-cased, values with the surrounding spaces trimmed.
+    var fields: [(name: String, value: String)]
+
+    /// The values of every field called `name` (lower case).
+    func values(_ name: String) -> [String] { fields.filter { $0.name == name }.map(\.value) }
+
+    /// HTTP/1.1 keeps the connection unless told `close`; HTTP/1.0 always closes.
+    var keepAlive: Bool {
+        minorVersion == 1
+            && !values("connection").contains { value in
+                value.split(separator: ",").contains { $0.trimmingSpaces.lowercased() == "close" }
+            }
+    }
+}
+
+/// A request answered with `status` at the HTTP layer, after which the
+/// connection closes: its framing cannot be trusted, or it is gone.
+struct HTTPRefusal: Error {
+    var status: Int
+    var reason: String
+}
+
+/// Limits applied to every request on a connection.
+struct HTTPLimits {
+    var requestLine = 8192
+    var headerBlock = 16384
+    var fieldCount = 100
+    /// Seconds from a request's first byte to its last.
+    var readTimeout = 10
+    /// Seconds to wait for the first byte of the next request.
+    var idleTimeout = 15
+}
+
+/// What `RequestReader.next` found.
+enum ReadResult {
+    case request(HTTPRequest)
+    case refused(HTTPRefusal)
+    /// The client closed, or stayed idle: close without a reply.
+    case closed
+}
+
+private let cr = UInt8(ascii: "\r"), lf = UInt8(ascii: "\n")
+
+/// Reads request heads one after another from a file descriptor, keeping
+/// the bytes of a pipelined next request for the next call.
+struct RequestReader {
+    let fd: Int32
+    let limits: HTTPLimits
+    private var buffer: [UInt8] = []
+
+    init(fd: Int32, limits: HTTPLimits) {
+        self.fd = fd
+        self.limits = limits
+    }
+
+    /// The next request head, a refusal, or the end of the connection.
+    mutating func next() -> ReadResult {
+        var lines: [ArraySlice<UInt8>] = []
+        var lineStart = 0, scanned = 0, headerBytes = 0
+        var deadline = buffer.isEmpty ? nil : monotonicMilliseconds() + limits.readTimeout * 1000
+        let idleDeadline = monotonicMilliseconds() + limits.idleTimeout * 1000
+        while true {
+            if let end = buffer[scanned...].firstIndex(of: lf) {
+                let line = buffer[lineStart..<end]
+                scanned = end + 1
+                lineStart = end + 1
+                guard line.last == cr else { return .refused(HTTPRefusal(status: 400, reason: "bare LF")) }
+                let content = line.dropLast()
+                guard !content.contains(cr) else { return .refused(HTTPRefusal(status: 400, reason: "bare CR")) }
+                if lines.isEmpty {
+                    // Empty lines before a request line are allowed (RFC 9112 §2.2), within its limit.
+                    guard end < limits.requestLine else {
+                        return .refused(HTTPRefusal(status: 414, reason: "request line too long"))
+                    }
+                    if !content.isEmpty { lines.append(content) }
+                    continue
+                }
+                if content.isEmpty {
+                    // The slices keep their own copy; what follows stays for the next request.
+                    buffer.removeFirst(end + 1)
+                    do throws(HTTPRefusal) {
+                        return .request(try HTTPRequest(head: lines))
+                    } catch {
+                        return .refused(error)
+                    }
+                }
+                headerBytes += line.count + 1
+                guard headerBytes <= limits.headerBlock, lines.count <= limits.fieldCount else {
+                    return .refused(HTTPRefusal(status: 431, reason: "header block too large"))
+                }
+                lines.append(content)
+                continue
+            }
+            scanned = buffer.count
+            if lines.isEmpty, buffer.count > limits.requestLine {
+                return .refused(HTTPRefusal(status: 414, reason: "request line too long"))
+            }
+            if headerBytes + buffer.count - lineStart > limits.headerBlock {
+                return .refused(HTTPRefusal(status: 431, reason: "header block too large"))
+            }
+            switch readMore(until: deadline ?? idleDeadline) {
+            case .timedOut:
+                return deadline == nil ? .closed : .refused(HTTPRefusal(status: 408, reason: "request not read in time"))
+            case .endOfInput:
+                return buffer.isEmpty ? .closed : .refused(HTTPRefusal(status: 400, reason: "incomplete request"))
+            case .read:
+                if deadline == nil { deadline = monotonicMilliseconds() + limits.readTimeout * 1000 }
+            }
+        }
+    }
+
+    private enum ReadOutcome { case read, endOfInput, timedOut }
+
+    /// Appends what `fd` has to the buffer, waiting at most until `deadline`.
+    private mutating func readMore(until deadline: Int) -> ReadOutcome {
+        var chunk = [UInt8](repeating: 0, count: 16384)
+        while true {
+            let remaining = deadline - monotonicMilliseconds()
+            guard remaining > 0 else { return .timedOut }
+            var poller = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
+            let ready = poll(&poller, 1, Int32(min(remaining, Int(Int32.max))))
+            if ready < 0 && errno == EINTR { continue }
+            if ready == 0 { return .timedOut }
+            if ready < 0 { return .endOfInput }
+            let count = chunk.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
+            if count < 0 && errno == EINTR { continue }
+            // A reset or any other read error ends the connection like EOF.
+            guard count > 0 else { return .endOfInput }
+            buffer += chunk[..<count]
+            return .read
+        }
+    }
+}
+
+/// Milliseconds on the monotonic clock, for deadlines.
+func monotonicMilliseconds() -> Int {
+    var now = timespec()
+    clock_gettime(CLOCK_MONOTONIC, &now)
+    return now.tv_sec * 1000 + now.tv_nsec / 1_000_000
+}
+
+/// RFC 9110 `tchar`.
+private func isTokenByte(_ byte: UInt8) -> Bool {
+    switch byte {
+    case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"),
+        UInt8(ascii: "0")...UInt8(ascii: "9"):
+        true
+    default: "!#$%&'*+-.^_`|~".utf8.contains(byte)
+    }
+}
+
+private let knownMethods: Set<String> = ["POST", "PUT", "DELETE", "PATCH", "OPTIONS", "TRACE", "CONNECT"]
+
+extension HTTPRequest {
+    /// Checks the head's lines (without CRLF): the request line, then fields.
+    /// Every framing doubt is refused rather than guessed: the bytes after a
+    /// doubtful request could be read as a smuggled one.
+    init(head: [ArraySlice<UInt8>]) throws(HTTPRefusal) {
+        func refuse(_ status: Int, _ reason: String) -> HTTPRefusal { HTTPRefusal(status: status, reason: reason) }
+        let parts = head[0].split(separator: UInt8(ascii: " "), omittingEmptySubsequences: false)
+        guard parts.count == 3, !parts[0].isEmpty, parts[0].allSatisfy(isTokenByte), !parts[1].isEmpty,
+            parts[1].allSatisfy({ (0x21...0x7e).contains($0) })
+        else { throw refuse(400, "malformed request line") }
+        let version = Array(parts[2])
+        guard version.count == 8, version.starts(with: Array("HTTP/".utf8)), version[6] == UInt8(ascii: "."),
+            [version[5], version[7]].allSatisfy({ (UInt8(ascii: "0")...UInt8(ascii: "9")).contains($0) })
+        else { throw refuse(400, "malformed HTTP version") }
+        guard version[5] == UInt8(ascii: "1"), version[7] <= UInt8(ascii: "1") else {
+            throw refuse(505, "HTTP version not supported")
+        }
+        method = String(decoding: parts[0], as: UTF8.self)
+        target = String(decoding: parts[1], as: UTF8.self)
+        minorVersion = Int(version[7] - UInt8(ascii: "0"))
+        guard method == "GET" || method == "HEAD" else {
+            throw knownMethods.contains(method) ? refuse(405, "method not allowed") : refuse(501, "unknown method")
+        }
+        guard target.hasPrefix("/") || target.hasPrefix("http://") || target.hasPrefix("https://") else {
+            throw refuse(400, "request target is not a path or an absolute URL")
+        }
+        fields = []
+        for line in head.dropFirst() {
+            guard let first = line.first, first != UInt8(ascii: " "), first != UInt8(ascii: "\t") else {
+                throw refuse(400, "obs-fold")
+            }
+            guard let colon = line.firstIndex(of: UInt8(ascii: ":")), line[..<colon].allSatisfy(isTokenByte),
+                colon > line.startIndex
+            else { throw refuse(400, "malformed field name") }
+            let value = line[(colon + 1)...]
+            guard value.allSatisfy({ $0 == 0x09 || $0 >= 0x20 && $0 != 0x7f }) else {
+                throw refuse(400, "control character in a field value")
+            }
+            fields.append(
+                (
+                    String(decoding: line[..<colon], as: UTF8.self).lowercased(),
+                    String(decoding: value, as: UTF8.self)[...].trimmingSpaces.description
+                ))
+        }
+        let hosts = values("host")
+        guard hosts.count == 1 || (minorVersion == 0 && hosts.isEmpty) else {
+            throw refuse(400, "missing or repeated Host")
+        }
+        guard values("transfer-encoding").isEmpty else { throw refuse(400, "Transfer-Encoding on GET or HEAD") }
+        let lengths = values("content-length")
+        guard lengths.isEmpty || lengths == ["0"] else {
+            throw refuse(400, lengths.count == 1 ? "a body on GET or HEAD" : "repeated Content-Length")
+        }
+    }
+}

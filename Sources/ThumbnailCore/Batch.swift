@@ -128,10 +128,7 @@ private func render(
     let source = try engine.load(request.source)
     let file = directory.map { $0 + outputPath(request, prefix: engine.settings.prefix) }
     if let file { try checkNotSource(file, sourceFile: source.path) }
-    let thumbnail = try gate.render { () throws(ThumbnailError) in
-        Wand.restartTimeLimit()
-        return try engine.render(request, from: source)
-    }
+    let thumbnail = try gate.render { () throws(ThumbnailError) in try engine.render(request, from: source) }
     if let file {
         try makeDirectories(String(file[..<file.lastIndex(of: "/")!]))
         try writeAtomically(thumbnail.bytes, to: file)

@@ -71,8 +71,9 @@ struct Wand: ~Copyable {
 
     /// ImageMagick's time limit runs from the process's first pixel cache,
     /// and when it expires the process exits; setting it again restarts it,
-    /// so a batch does that before each render to keep it per render.
+    /// which `Engine.render` does to keep it per render.
     static func restartTimeLimit() {
+        _ = magickGenesis
         _ = MagickSetResourceLimit(TimeResource, MagickGetResourceLimit(TimeResource))
     }
 

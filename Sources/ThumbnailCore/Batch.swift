@@ -84,6 +84,8 @@ func runBatch(_ list: String, operands: [String], settings: Settings, io: Proces
     case .check, .write:
         // ImageMagick's own threads share the cores with the jobs instead of multiplying them.
         Wand.limitThreads(max(1, onlineCores / jobs))
+        // One job keeps the 60 s per render of the command line; several run without it.
+        if jobs > 1 { Wand.liftTimeLimit() }
         let engine = Engine(settings: settings)
         let gate = RenderGate(concurrent: jobs > 1)
         var directory: String? = nil

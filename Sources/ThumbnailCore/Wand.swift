@@ -77,6 +77,13 @@ struct Wand: ~Copyable {
         _ = MagickSetResourceLimit(TimeResource, MagickGetResourceLimit(TimeResource))
     }
 
+    /// No time limit: renders in several threads cannot each have one, since
+    /// a restart in one thread, read halfway by another, ends the process.
+    static func liftTimeLimit() {
+        _ = magickGenesis
+        _ = MagickSetResourceLimit(TimeResource, MagickSizeType(Int64.max))  // MagickResourceInfinity
+    }
+
     /// The ImageMagick version line, for `--version`.
     static var version: String {
         MagickWandGenesis()

@@ -66,11 +66,7 @@ var onlineCores: Int { max(1, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN)))) }
 func runBatch(_ list: String, operands: [String], settings: Settings, io: ProcessIO) throws(ThumbnailError) {
     let action = try settings.batchAction(operands: operands)
     let listName = list == "-" ? "stdin" : list
-    let bytes = list == "-" ? try io.readInput() : try readFile(list, limit: maxListBytes)
-    guard bytes.count <= maxListBytes else {
-        throw ThumbnailError(.tooLarge, listName, "more than \(maxListBytes) bytes; split the list")
-    }
-    let paths = batchPaths(bytes)
+    let paths = batchPaths(try readList(list, io: io))
     let jobs = settings.jobs ?? onlineCores
     let makeWorker: @Sendable () -> (Int) -> BatchResult
     switch action {
@@ -107,6 +103,24 @@ func runBatch(_ list: String, operands: [String], settings: Settings, io: Proces
     if let first = report.firstFailure {
         throw ThumbnailError(first.kind, listName, "\(report.failed) of \(paths.count) paths failed")
     }
+}
+
+/// The list's bytes: `-` is stdin; a file may be any that reads, a pipe
+/// such as `<(grep ...)` too (sources, unlike lists, must be regular files).
+private func readList(_ list: String, io: ProcessIO) throws(ThumbnailError) -> [UInt8] {
+    var bytes: [UInt8]
+    if list == "-" {
+        bytes = try io.readInput()
+    } else {
+        let fd = open(list, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { throw ThumbnailError(errno == ENOENT ? .notFound : .ioFailure, list, errnoText()) }
+        defer { close(fd) }
+        bytes = try readAll(fd, limit: maxListBytes, name: list)
+    }
+    guard bytes.count <= maxListBytes else {
+        throw ThumbnailError(.tooLarge, list == "-" ? "stdin" : list, "more than \(maxListBytes) bytes; split the list")
+    }
+    return bytes
 }
 
 /// Runs `body`, timing it; a failure becomes a result with the error's HTTP status.

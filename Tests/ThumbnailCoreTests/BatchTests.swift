@@ -213,6 +213,13 @@ final class BatchTests {
         #expect(outcome.output.isEmpty)
     }
 
+    @Test func listFromAPipe() throws {
+        let command = "'\(thumbnailBinary)' -r '\(root)' --batch <(printf '/thumbnail/20x20/landscape.jpg\\n')"
+        let outcome = try runProcess("/bin/bash", ["-c", command])
+        #expect(outcome.status == 0, "\(outcome.error)")
+        #expect(rows(outcome.output).map { $0[0] } == ["200"])
+    }
+
     @Test func missingListExits66() throws {
         let outcome = try thumbnail(["--batch", scratch.file("no-such-list")])
         #expect(outcome.status == 66)

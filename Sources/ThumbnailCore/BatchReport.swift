@@ -63,7 +63,7 @@ struct BatchReport {
     mutating func finish() {
         clearBar()
         let seconds = Double(monotonicNanoseconds() - start) / 1e9
-        var summary = "batch: \(total) paths, \(ok) ok, \(failed) failed, \(bytes) bytes, \(fixed(seconds, 2)) s"
+        var summary = "batch: \(total) path\(total == 1 ? "" : "s"), \(ok) ok, \(failed) failed, \(bytes) bytes, \(fixed(seconds, 2)) s"
         summary += ", \(fixed(seconds > 0 ? Double(total) / seconds : 0, 1)) paths/s"
         if reportsCache {
             summary += "; cache hits \(hits) of \(ok)" + (ok > 0 ? " (\(100 * hits / ok)%)" : "")

@@ -126,7 +126,7 @@ final class BatchTests {
         let outcome = try thumbnail(["-r", root, "--batch", "-"], input: list)
         #expect(outcome.status == 0, "\(outcome.error)")
         #expect(rows(outcome.output).map { $0[0] } == ["200"])
-        #expect(outcome.error.hasPrefix("batch: 1 paths, 1 ok, 0 failed, "))
+        #expect(outcome.error.hasPrefix("batch: 1 path, 1 ok, 0 failed, "))
     }
 
     @Test func outputDirectoryHoldsTheCommandLinesBytesAtCanonicalPaths() throws {

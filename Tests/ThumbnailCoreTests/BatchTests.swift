@@ -250,7 +250,7 @@ final class BatchTests {
         }
         #expect(first.error.contains("; cache hits 0 of 3 (0%)"))
         #expect(second.error.contains("; cache hits 3 of 3 (100%)"))
-        #expect(try origin.requests() == 4, "a cached path reached the origin again")
+        #expect(try origin.requests(atLeast: 4) == 4, "a cached path reached the origin again")
     }
 
     @Test func baseWithNothingListeningReports000AndExits74() throws {

@@ -16,7 +16,7 @@ SOURCES = Package.swift $(shell find Sources -type f)
 # libcurl4-openssl-dev: the headers of the CCurl module (--batch --base loads libcurl.so.4 at run time).
 BUILD_PACKAGES = libmagickwand-dev pkg-config libcurl4-openssl-dev
 TEST_PACKAGES = imagemagick libgs-common time python3 util-linux bsdutils coreutils mandoc bash-completion zsh fish \
-	xinetd nginx-light curl
+	xinetd nginx-light curl openssl
 BENCH_PACKAGES = imagemagick python3 xinetd curl wrk libvips-tools
 SUDO = $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 

@@ -36,7 +36,7 @@ _thumbnail()
             COMPREPLY=($(compgen -W "$(_thumbnail_sizes)" -- "$cur"))
             return
             ;;
-        -o | --output | --config | --log | --batch)
+        -o | --output | --config | --log | --key-file | --origin-token-file | --batch)
             _filedir
             return
             ;;
@@ -45,7 +45,7 @@ _thumbnail()
             return
             ;;
         -q | --quality | --background | --prefix | --max-* | --cache-control | --error-max-age | --idle-timeout | \
-            --read-timeout | -j | --jobs | --base)
+            --read-timeout | --origin-token-header | --sizes | -j | --jobs | --base)
             return
             ;;
     esac
@@ -54,10 +54,11 @@ _thumbnail()
     if [[ $cur == -* ]]; then
         COMPREPLY=($(compgen -W '--background --base --batch --cache-control
             --config --crop --error-max-age --explain -f --format -h --help
-            --idle-timeout --inetd -j --jobs --log --max-bytes --max-frames
-            --max-pixels --max-requests --max-side --max-time -o --output
-            --output-dir --pad --prefix -q --quality --read-timeout -r --root
-            -s --size --version' -- "$cur"))
+            --idle-timeout --inetd -j --jobs --key-file --log --max-bytes
+            --max-frames --max-pixels --max-requests --max-side --max-time
+            --origin-token-file --origin-token-header -o --output --output-dir
+            --pad --prefix -q --quality --read-timeout -r --root --sign -s
+            --size --sizes --version' -- "$cur"))
         return
     fi
     _filedir

@@ -82,6 +82,7 @@ func runBatch(_ list: String, operands: [String], settings: Settings, io: Proces
         Wand.limitThreads(max(1, onlineCores / jobs))
         // One job keeps the 60 s per render of the command line; several run without it.
         if jobs > 1 { Wand.liftTimeLimit() }
+        let access = try Access(settings: settings)
         let engine = Engine(settings: settings)
         let gate = RenderGate(concurrent: jobs > 1)
         var directory: String? = nil
@@ -89,7 +90,7 @@ func runBatch(_ list: String, operands: [String], settings: Settings, io: Proces
         makeWorker = { [directory] in
             { index in
                 timed { () throws(ThumbnailError) in
-                    try render(paths[index], engine: engine, gate: gate, into: directory)
+                    try render(paths[index], access: access, engine: engine, gate: gate, into: directory)
                 }
             }
         }
@@ -136,13 +137,13 @@ private func timed(_ body: () throws(ThumbnailError) -> BatchResult) -> BatchRes
     return result
 }
 
-/// Renders one path as the command line would; writes it under `directory` if given.
+/// Checks and renders one path as the command line would; writes it under `directory` if given.
 private func render(
-    _ path: String, engine: Engine, gate: RenderGate, into directory: String?
+    _ path: String, access: Access, engine: Engine, gate: RenderGate, into directory: String?
 ) throws(ThumbnailError) -> BatchResult {
-    let request = try engine.settings.grammar.parse(path)
+    let request = try access.check(path: path).checkedRequest()
     let source = try engine.load(request.source)
-    let file = directory.map { $0 + outputPath(request, prefix: engine.settings.prefix) }
+    let file = directory.map { $0 + outputPath(canonical: access.canonicalPath(request)) }
     if let file { try checkNotSource(file, sourceFile: source.path) }
     let thumbnail = try gate.render { () throws(ThumbnailError) in try engine.render(request, from: source) }
     if let file {
@@ -189,12 +190,12 @@ final class RenderGate: @unchecked Sendable {
     }
 }
 
-/// The canonical path with each segment decoded, as a bucket key: the file
-/// a bucket serves for the canonical URL. Starts with `/`.
-func outputPath(_ request: ThumbnailRequest, prefix: String) -> String {
-    let canonical = request.canonicalPath(prefix: prefix).split(separator: "/", omittingEmptySubsequences: false)
+/// The canonical path (signed, with keys) with each segment decoded, as a
+/// bucket key: the file a bucket serves for the canonical URL.
+func outputPath(canonical: String) -> String {
     // Canonical segments are encoded by `percentEncode`, so each decodes.
-    return canonical.map { percentDecoded($0) ?? String($0) }.joined(separator: "/")
+    canonical.split(separator: "/", omittingEmptySubsequences: false).map { percentDecoded($0) ?? String($0) }
+        .joined(separator: "/")
 }
 
 /// GETs one path (or the path of a full URL) from `base`; any status but 2xx is a failure.

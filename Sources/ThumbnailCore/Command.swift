@@ -65,20 +65,31 @@ private func runCommand(_ arguments: [String], io: ProcessIO) throws(ThumbnailEr
     guard operands.count == 1, let operand = operands.first else {
         throw ThumbnailError(.usage, "arguments", operands.isEmpty ? "no source given" : "one source at a time")
     }
-    let grammar = settings.grammar
-    let request: ThumbnailRequest
-    if operand != "-" && grammar.isThumbnailPath(operand) {
+    let access = try Access(settings: settings)
+    let isPath = operand != "-" && access.grammar.isThumbnailPath(operand)
+    if settings.sign {
+        guard isPath else { throw ThumbnailError(.usage, operand, "--sign takes a thumbnail path or URL") }
+        return try io.writeOutput(Array((try access.signedPath(operand) + "\n").utf8))
+    }
+    let report: AccessReport
+    if isPath {
         guard !settings.hasRequestFlags else {
             throw ThumbnailError(.usage, operand, "a thumbnail path already says size, format and options")
         }
-        request = try grammar.parse(operand)
+        report = access.check(path: operand)
     } else {
-        request = try settings.flagsRequest(source: try SourcePath(filePath: operand == "-" ? "stdin" : operand))
+        let source = try SourcePath(filePath: operand == "-" ? "stdin" : operand)
+        report = access.check(flags: try settings.flagsRequest(source: source))
     }
+    if settings.explain {
+        // The checks print before the source is read, and a refusal stops there.
+        try io.writeOutput(Array(accessExplanation(report, access: access).utf8))
+    }
+    let request = try report.checkedRequest()
     let engine = Engine(settings: settings)
     let source = operand == "-" ? try readStandardInput(io, limit: settings.limits.maxBytes) : try engine.load(request.source)
     if settings.explain {
-        return try io.writeOutput(Array(try explanation(request, source: source.bytes, settings: settings).utf8))
+        return try io.writeOutput(Array(try explanation(request, source: source.bytes, limits: settings.limits).utf8))
     }
     if let output = settings.output {
         try checkNotSource(output, sourceFile: source.path)
@@ -106,14 +117,20 @@ func checkNotSource(_ output: String, sourceFile: String?) throws(ThumbnailError
     throw ThumbnailError(.cannotCreate, output, "is the source file; refusing to overwrite it")
 }
 
-/// What `--explain` prints: the canonical path and the plan, one `name: value` a line.
-private func explanation(_ request: ThumbnailRequest, source: [UInt8], settings: Settings) throws(ThumbnailError)
+/// What `--explain` prints first: the canonical path (signed when there are
+/// keys) and each access check, one `name: value` a line.
+private func accessExplanation(_ report: AccessReport, access: Access) -> String {
+    let canonical = report.request.map { ["canonical: " + access.canonicalPath($0)] } ?? []
+    return (canonical + report.notes).map { $0 + "\n" }.joined()
+}
+
+/// What `--explain` prints once the source is read: the plan.
+private func explanation(_ request: ThumbnailRequest, source: [UInt8], limits: Limits) throws(ThumbnailError)
     -> String
 {
-    let plan = try Renderer.plan(request, source: source, limits: settings.limits)
+    let plan = try Renderer.plan(request, source: source, limits: limits)
     let layout = plan.layout
     return """
-        canonical: \(request.canonicalPath(prefix: settings.prefix))
         source: \(request.source) (\(plan.sourceFormat.rawValue) \(plan.sourceWidth)x\(plan.sourceHeight), orientation \(plan.orientation))
         mode: \(request.mode.rawValue)
         resize: \(layout.resizeWidth)x\(layout.resizeHeight)

@@ -54,13 +54,21 @@ public struct SourceFile: Sendable {
     }
 }
 
-/// Reads a regular file whole, refusing it first if it is larger than `limit`.
-func readFile(_ path: String, limit: Int) throws(ThumbnailError) -> [UInt8] {
-    try readSource(path, limit: limit).bytes
+/// A key or token file: refused when group or others may read or change it, as ssh does with its keys.
+func readSecretFile(_ path: String) throws(ThumbnailError) -> [UInt8] {
+    try readSource(path, limit: 1 << 16, refusing: (0o077, "group or others may read or change it; chmod go-rwx")).bytes
 }
 
-/// Reads a regular file whole with its modification time; refused first if larger than `limit`.
-func readSource(_ path: String, limit: Int) throws(ThumbnailError) -> SourceFile {
+/// A config file names the key files, so only its owner may change it.
+func readConfigFile(_ path: String) throws(ThumbnailError) -> [UInt8] {
+    try readSource(path, limit: 1 << 20, refusing: (0o022, "group or others may change it; chmod go-w")).bytes
+}
+
+/// Reads a regular file whole with its modification time; refused first if
+/// larger than `limit` or if its mode has any of the `refusing` bits.
+func readSource(_ path: String, limit: Int, refusing: (bits: mode_t, reason: String) = (0, ""))
+    throws(ThumbnailError) -> SourceFile
+{
     let fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)
     guard fd >= 0 else {
         throw ThumbnailError(errno == ENOENT ? .notFound : .ioFailure, path, errnoText())
@@ -69,6 +77,9 @@ func readSource(_ path: String, limit: Int) throws(ThumbnailError) -> SourceFile
     var info = stat()
     guard fstat(fd, &info) == 0 else { throw ThumbnailError(.ioFailure, path, errnoText()) }
     guard (info.st_mode & S_IFMT) == S_IFREG else { throw ThumbnailError(.notFound, path, "not a regular file") }
+    guard info.st_mode & refusing.bits == 0 else {
+        throw ThumbnailError(.usage, path, "mode 0\(String(info.st_mode & 0o777, radix: 8)): " + refusing.reason)
+    }
     guard Int(info.st_size) <= limit else {
         throw ThumbnailError(.tooLarge, path, "\(info.st_size) bytes exceeds the limit of \(limit)")
     }

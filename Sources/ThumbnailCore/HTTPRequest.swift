@@ -153,8 +153,8 @@ func monotonicMilliseconds() -> Int {
     return now.tv_sec * 1000 + now.tv_nsec / 1_000_000
 }
 
-/// RFC 9110 `tchar`.
-private func isTokenByte(_ byte: UInt8) -> Bool {
+/// RFC 9110 `tchar`: what methods and header names are made of.
+func isTokenByte(_ byte: UInt8) -> Bool {
     switch byte {
     case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"),
         UInt8(ascii: "0")...UInt8(ascii: "9"):

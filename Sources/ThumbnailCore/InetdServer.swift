@@ -15,16 +15,18 @@ func runInetd(_ arguments: [String]) -> Int32 {
         if null != 2 { close(null) }
     }
     var settings = Settings()
+    let access: Access
     do throws(ThumbnailError) {
         let operands = try settings.apply(arguments: arguments)
-        guard operands.isEmpty, settings.output == nil, !settings.explain else {
-            throw ThumbnailError(.usage, "--inetd", "takes no source, -o or --explain")
+        guard operands.isEmpty, settings.output == nil, !settings.explain, !settings.sign else {
+            throw ThumbnailError(.usage, "--inetd", "takes no source, -o, --explain or --sign")
         }
+        access = try Access(settings: settings)
     } catch {
         AccessLog(path: nil).write("thumbnail: \(error)")
         return error.exitStatus
     }
-    var server = InetdServer(settings: settings)
+    var server = InetdServer(settings: settings, access: access)
     return server.serve()
 }
 
@@ -32,13 +34,15 @@ func runInetd(_ arguments: [String]) -> Int32 {
 /// stays idle, asks to close, sends a request it refuses, or reaches the cap.
 struct InetdServer {
     let settings: Settings
+    let access: Access
     let engine: Engine
     let log: AccessLog
     let peer = peerAddress(of: 0)
     var reader: RequestReader
 
-    init(settings: Settings) {
+    init(settings: Settings, access: Access) {
         self.settings = settings
+        self.access = access
         engine = Engine(settings: settings)
         log = AccessLog(path: settings.logFile)
         reader = RequestReader(
@@ -97,18 +101,20 @@ struct InetdServer {
     /// The reply to a checked GET or HEAD, with a note for the log.
     func respond(to request: HTTPRequest) -> (HTTPReply, String?) {
         let path = PathGrammar.pathPart(of: request.target)
+        // A load balancer's health check carries no origin token.
         if path == "/healthz" { return (HTTPReply.text(200, "ok\n", cacheControl: "no-store"), nil) }
         do throws(ThumbnailError) {
-            let grammar = settings.grammar
-            guard path.hasPrefix(grammar.prefix + "/") else {
+            try access.checkOriginToken(request.values(access.originTokenHeader.lowercased()))
+            guard path.hasPrefix(access.grammar.prefix + "/") else {
                 throw ThumbnailError(.notFound, String(path), "not a thumbnail path")
             }
-            let thumbnailRequest = try grammar.parse(request.target)
+            // Signature and sizes before the redirect: a redirect must not sign what nobody signed.
+            let report = access.check(path: request.target)
+            let thumbnailRequest = try report.checkedRequest()
             // One spelling per image, so the CDN keeps one copy of it.
-            let canonical = thumbnailRequest.canonicalPath(prefix: settings.prefix)
-            guard path == canonical else {
+            guard report.spelledCanonically else {
                 var reply = HTTPReply.text(301, cacheControl: errorCacheControl)
-                reply.fields.append(("Location", canonical))
+                reply.fields.append(("Location", access.canonicalPath(thumbnailRequest)))
                 return (reply, nil)
             }
             let thumbnail = try engine.thumbnail(for: thumbnailRequest)

@@ -63,10 +63,10 @@ public let optionTable: [OptionSpec] = [
     OptionSpec("error-max-age", value: "SEC", help: "inetd: max-age of an error reply (default 60)") {
         settings, value throws(ThumbnailError) in settings.errorMaxAge = try count(value, "--error-max-age", from: 0)
     },
-    OptionSpec("explain", configurable: false, help: "print the canonical path and plan; render nothing") {
+    OptionSpec("explain", configurable: false, help: "print the canonical path, checks and plan only") {
         settings, _ in settings.explain = true
     },
-    OptionSpec("format", "f", value: "FORMAT", help: "jpeg, png, webp, gif or avif (default: the source's)") {
+    OptionSpec("format", "f", value: "FORMAT", help: "jpeg, png, webp, gif or avif (default: source)") {
         settings, value throws(ThumbnailError) in
         guard let format = OutputFormat.named(Substring(value)) else {
             throw ThumbnailError(.usage, "--format", "'\(value)' is not one of jpeg, jpg, png, webp, gif, avif")
@@ -88,10 +88,13 @@ public let optionTable: [OptionSpec] = [
         }
         settings.jobs = jobs
     },
+    OptionSpec("key-file", value: "FILE", help: "URL signing keys, one a line; the first signs") {
+        settings, value in settings.keyFile = value
+    },
     OptionSpec("log", value: "FILE", help: "inetd: append a line per request (or syslog)") {
         settings, value in settings.logFile = value
     },
-    OptionSpec("max-bytes", value: "N", help: "largest source file in bytes (default 52428800)") {
+    OptionSpec("max-bytes", value: "N", help: "largest source file in bytes (52428800)") {
         settings, value throws(ThumbnailError) in settings.limits.maxBytes = try count(value, "--max-bytes")
     },
     OptionSpec("max-frames", value: "N", help: "most frames an animated source may have (1000)") {
@@ -103,7 +106,7 @@ public let optionTable: [OptionSpec] = [
     OptionSpec("max-requests", value: "N", help: "inetd: requests per connection (default 100)") {
         settings, value throws(ThumbnailError) in settings.maxRequests = try count(value, "--max-requests")
     },
-    OptionSpec("max-side", value: "N", help: "largest width or height a path may ask for (4096)") {
+    OptionSpec("max-side", value: "N", help: "largest side a path may ask for (4096)") {
         settings, value throws(ThumbnailError) in settings.maxSide = try count(value, "--max-side")
     },
     OptionSpec("max-time", value: "SECONDS", configurable: false, help: "with --base: time limit per request (30)") {
@@ -112,6 +115,16 @@ public let optionTable: [OptionSpec] = [
             throw ThumbnailError(.usage, "--max-time", "'\(value)' is not a whole number from 1 to 3600")
         }
         settings.maxTime = seconds
+    },
+    OptionSpec("origin-token-file", value: "FILE", help: "HTTP: require the CDN's origin token in FILE") {
+        settings, value in settings.originTokenFile = value
+    },
+    OptionSpec("origin-token-header", value: "NAME", help: "origin token header (default X-Origin-Token)") {
+        settings, value throws(ThumbnailError) in
+        guard !value.isEmpty, value.utf8.allSatisfy(isTokenByte) else {
+            throw ThumbnailError(.usage, "--origin-token-header", "'\(value)' is not an HTTP header name")
+        }
+        settings.originTokenHeader = value
     },
     OptionSpec("output", "o", value: "FILE", configurable: false, help: "write to FILE atomically (default: stdout)") {
         settings, value in settings.output = value
@@ -122,7 +135,7 @@ public let optionTable: [OptionSpec] = [
     OptionSpec("pad", help: "fit inside the box, then pad to the box") { settings, _ in
         settings.pad = true
     },
-    OptionSpec("prefix", value: "PATH", help: "URL path prefix (default /thumbnail; \"\" for none)") {
+    OptionSpec("prefix", value: "PATH", help: "URL path prefix (/thumbnail; \"\" for none)") {
         settings, value throws(ThumbnailError) in
         guard value.isEmpty || (value.hasPrefix("/") && !value.hasSuffix("/")) else {
             throw ThumbnailError(.usage, "--prefix", "'\(value)' must be empty or start, not end, with '/'")
@@ -147,8 +160,24 @@ public let optionTable: [OptionSpec] = [
     OptionSpec("root", "r", value: "DIR", help: "storage root for sources (default .)") {
         settings, value in settings.root = value
     },
+    OptionSpec("sign", configurable: false, help: "print URL-PATH canonical and signed; no render") {
+        settings, _ in settings.sign = true
+    },
     OptionSpec("size", "s", value: "WxH", help: "box to fit: WxH, Wx or xH") { settings, value in
         settings.size = value
+    },
+    OptionSpec("sizes", value: "LIST", help: "allow only these sizes: 100x100,200x200,x64") {
+        settings, value throws(ThumbnailError) in
+        // Checked against --max-side once every option is read (Access).
+        var sizes: [BoxSize] = []
+        for item in value.split(separator: ",", omittingEmptySubsequences: false).map(\.trimmingSpaces) {
+            do throws(ThumbnailError) {
+                sizes.append(try BoxSize.parse(item, maxSide: .max))
+            } catch {
+                throw ThumbnailError(.usage, "--sizes", "'\(item)': " + error.reason)
+            }
+        }
+        settings.allowedSizes = sizes
     },
     OptionSpec("version", configurable: false, help: "print versions and exit") {
         settings, _ in settings.version = true

@@ -27,15 +27,36 @@ public struct PathGrammar: Sendable {
         return rest
     }
 
-    /// Parses a thumbnail path (or full URL) into a request.
-    public func parse(_ target: String) throws(ThumbnailError) -> ThumbnailRequest {
+    /// Splits a thumbnail path (or full URL) after its prefix: the signature
+    /// segment if there is one, and the rest, from its `/`, which is what a
+    /// signature covers.
+    public func splitSignature(_ target: String) throws(ThumbnailError) -> (signature: Substring?, signed: Substring) {
         let path = Self.pathPart(of: target)
         guard path.hasPrefix(prefix + "/") else {
             throw ThumbnailError(.badPath, String(path), "does not start with '\(prefix)/'")
         }
-        var segments = path.dropFirst(prefix.count + 1).split(separator: "/", omittingEmptySubsequences: false)
-        guard segments.count >= 2 else {
-            throw ThumbnailError(.badPath, String(path), "expected SIZE/[FORMAT/]SOURCE after '\(prefix)/'")
+        let rest = path.dropFirst(prefix.count)
+        let first = rest.dropFirst().prefix { $0 != "/" }
+        guard isSignatureShaped(first) else { return (nil, rest) }
+        return (first, rest[first.endIndex...])
+    }
+
+    /// Parses an unsigned thumbnail path (or full URL) into a request.
+    public func parse(_ target: String) throws(ThumbnailError) -> ThumbnailRequest {
+        let (signature, signed) = try splitSignature(target)
+        if let signature { throw Self.unexpectedSignature(signature) }
+        return try parse(signed: signed)
+    }
+
+    static func unexpectedSignature(_ signature: Substring) -> ThumbnailError {
+        ThumbnailError(.badPath, String(signature), "a signature segment, but no --key-file is configured")
+    }
+
+    /// Parses what follows the prefix and signature: `/{size}[,{option}...]/[{format}/]{source}`.
+    public func parse(signed path: Substring) throws(ThumbnailError) -> ThumbnailRequest {
+        var segments = path.dropFirst().split(separator: "/", omittingEmptySubsequences: false)
+        guard path.hasPrefix("/"), segments.count >= 2 else {
+            throw ThumbnailError(.badPath, prefix + path, "expected SIZE/[FORMAT/]SOURCE after '\(prefix)/'")
         }
         let sizeSegment = segments.removeFirst()
         var items = sizeSegment.split(separator: ",", omittingEmptySubsequences: false)

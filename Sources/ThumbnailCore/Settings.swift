@@ -13,7 +13,13 @@ public struct Settings: Sendable {
     public var background: RGB? = nil
     public var output: String? = nil
     public var configFile: String? = nil
+    /// nil: every size is allowed.
+    public var allowedSizes: [BoxSize]? = nil
+    public var keyFile: String? = nil
+    public var originTokenFile: String? = nil
+    public var originTokenHeader = Settings.defaultOriginTokenHeader
     public var explain = false
+    public var sign = false
     /// `--batch`: the list of paths, `-` for stdin, and what the batch options say.
     public var batch: String? = nil
     public var base: String? = nil
@@ -29,6 +35,8 @@ public struct Settings: Sendable {
     public var idleTimeout = 15
     public var readTimeout = 10
     public var maxRequests = 100
+
+    public static let defaultOriginTokenHeader = "X-Origin-Token"
 
     public init() {}
 
@@ -73,18 +81,26 @@ public struct Settings: Sendable {
         return parsed.operands
     }
 
-    /// `name = value` or `name` lines of long options; `#` starts a comment.
+    /// `name = value` or `name` lines of long options, each at most once;
+    /// `#` starts a comment.
     mutating func applyConfigFile(_ path: String) throws(ThumbnailError) {
-        let bytes = try readFile(path, limit: 1 << 20)
+        let bytes = try readConfigFile(path)
         let lines = String(decoding: bytes, as: UTF8.self).split(separator: "\n", omittingEmptySubsequences: false)
-        for (number, line) in lines.enumerated() {
+        var seen: [Substring: Int] = [:]
+        for (index, line) in lines.enumerated() {
             let text = line.prefix { $0 != "#" }.trimmingSpaces
             if text.isEmpty { continue }
             let name = text.prefix { $0 != "=" }.trimmingSpaces
             let value = text.contains("=") ? text.drop { $0 != "=" }.dropFirst().trimmingSpaces : nil
-            let place = "\(path):\(number + 1)"
+            let place = "\(path):\(index + 1)"
+            guard !name.isEmpty, name.allSatisfy({ ("a"..."z").contains($0) || $0 == "-" }) else {
+                throw ThumbnailError(.usage, place, "expected 'name = value' or 'name', not '\(text)'")
+            }
             guard let spec = optionTable.first(where: { $0.long == name }), spec.configurable else {
                 throw ThumbnailError(.usage, place, "'\(name)' is not an option a config file can set")
+            }
+            if let earlier = seen.updateValue(index + 1, forKey: name) {
+                throw ThumbnailError(.usage, place, "'\(name)' was already set on line \(earlier)")
             }
             switch (spec.value, value) {
             case (nil, _?): throw ThumbnailError(.usage, place, "'\(name)' takes no value")

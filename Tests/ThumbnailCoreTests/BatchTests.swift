@@ -154,6 +154,29 @@ final class BatchTests {
         #expect(files?.count == 4)
     }
 
+    @Test func sizesAndSignaturesApplyAsOnTheCommandLine() throws {
+        let keys = try writeFile("batch-key-0123456789abcdef\n", "keys", in: scratch)
+        func signed(_ path: String) throws -> String {
+            let outcome = try thumbnail(["--key-file", keys, "--sign", path])
+            #expect(outcome.status == 0, "\(outcome.error)")
+            return String(decoding: outcome.output, as: UTF8.self).trimmingCharacters(in: .newlines)
+        }
+        let allowed = try signed("/thumbnail/40x40/jpg/landscape.jpg")
+        let paths = [allowed, "/thumbnail/40x40/jpeg/landscape.jpg", try signed("/thumbnail/50x50/landscape.jpg")]
+        let access = ["--key-file", keys, "--sizes", "40x40"]
+        let output = scratch.file("signed-out")
+        let outcome = try thumbnail(
+            ["-r", root, "--output-dir", output, "-j", "2", "--batch", try writeList(paths)] + access)
+        #expect(outcome.status == 77, "\(outcome.error)")
+        #expect(rows(outcome.output).map { $0[0] } == ["200", "403", "403"])
+        // The file sits where a bucket serves the signed URL the CDN asks for.
+        let written = try Data(contentsOf: URL(fileURLWithPath: output + allowed))
+        #expect(written == (try thumbnail(["-r", root, allowed] + access)).output)
+        #expect(try FileManager.default.subpathsOfDirectory(atPath: output).filter { $0.hasSuffix(".jpg") } == [
+            String(allowed.dropFirst())
+        ])
+    }
+
     @Test func outputDirectoryThatCannotBeMadeExits73() throws {
         let list = try writeList(["/thumbnail/20x20/landscape.jpg", "/thumbnail/30x30/landscape.jpg"])
         let outcome = try thumbnail(["-r", root, "--output-dir", scratch.file("landscape.jpg"), "--batch", list])
@@ -282,10 +305,10 @@ struct BatchPartTests {
     }
 
     @Test func outputPathIsTheCanonicalPathDecoded() throws {
-        let grammar = PathGrammar(prefix: "/img/t")
-        let request = try grammar.parse("/img/t/10x10,q80,crop/jpg/a%20b/caf%C3%A9.png")
-        #expect(outputPath(request, prefix: "/img/t") == "/img/t/10x10,crop/jpeg/a b/café.png")
-        #expect(outputPath(try PathGrammar(prefix: "").parse("/5x/x.png"), prefix: "") == "/5x/x.png")
+        let access = Access(grammar: PathGrammar(prefix: "/img/t"))
+        let request = try access.check(path: "/img/t/10x10,q80,crop/jpg/a%20b/caf%C3%A9.png").checkedRequest()
+        #expect(outputPath(canonical: access.canonicalPath(request)) == "/img/t/10x10,crop/jpeg/a b/café.png")
+        #expect(outputPath(canonical: "/5x/%25.png") == "/5x/%.png")
     }
 
     @Test func displayedPathsKeepTheColumns() {

@@ -182,6 +182,8 @@ final class CommandLineTests {
         #expect(
             String(decoding: outcome.output, as: UTF8.self) == """
                 canonical: /thumbnail/100x100,crop/webp/portrait.png
+                signature: not required (no --key-file)
+                size: any (no --sizes)
                 source: portrait.png (png 300x500, orientation 1)
                 mode: crop
                 resize: 100x167

@@ -1,0 +1,239 @@
+import Crypto
+
+/// Who may have which thumbnail (SPEC §1 and §4): allowed sizes, URL
+/// signatures and the origin token, each off unless configured. Every front
+/// end asks this before it touches the source, so a refused request costs no
+/// file access and no decoding.
+public struct Access: Sendable {
+    public let grammar: PathGrammar
+    /// nil: every size is allowed.
+    public let allowedSizes: [BoxSize]?
+    /// Newest first: any one verifies, the first signs. Empty: paths carry no signature.
+    let keys: [SymmetricKey]
+    /// SHA-256 of the origin token, so comparing it takes the same time whatever the length; nil: no token needed.
+    let originTokenDigest: SHA256Digest?
+    /// The header the CDN puts the origin token in.
+    public let originTokenHeader: String
+
+    /// Bytes of the signature's MAC: the first 16 of HMAC-SHA256, 22 base64url characters.
+    static let signatureBytes = 16
+    /// A secret shorter than this is refused: it could be guessed.
+    static let minimumSecretBytes = 16
+
+    public init(
+        grammar: PathGrammar = PathGrammar(), allowedSizes: [BoxSize]? = nil, keys: [[UInt8]] = [],
+        originToken: [UInt8]? = nil, originTokenHeader: String = Settings.defaultOriginTokenHeader
+    ) {
+        self.grammar = grammar
+        self.allowedSizes = allowedSizes
+        self.keys = keys.map { SymmetricKey(data: $0) }
+        self.originTokenDigest = originToken.map { SHA256.hash(data: $0) }
+        self.originTokenHeader = originTokenHeader
+    }
+
+    /// The rules `settings` name, with the key and token files read and checked.
+    public init(settings: Settings) throws(ThumbnailError) {
+        for size in settings.allowedSizes ?? [] where max(size.width ?? 0, size.height ?? 0) > settings.maxSide {
+            throw ThumbnailError(.usage, "--sizes", "'\(size)': a side exceeds --max-side \(settings.maxSide)")
+        }
+        let keys = try settings.keyFile.map { path throws(ThumbnailError) in try readKeys(path) } ?? []
+        let token = try settings.originTokenFile.map { path throws(ThumbnailError) in try readOriginToken(path) }
+        self.init(
+            grammar: settings.grammar, allowedSizes: settings.allowedSizes, keys: keys, originToken: token,
+            originTokenHeader: settings.originTokenHeader)
+    }
+
+    public var requiresSignature: Bool { !keys.isEmpty }
+
+    /// Every check on a thumbnail path or URL, in order: the signature
+    /// (over the raw text it covers), the grammar, the size list.
+    public func check(path target: String) -> AccessReport {
+        var report = AccessReport()
+        do throws(ThumbnailError) {
+            let (signature, signed) = try grammar.splitSignature(target)
+            report.record("signature") { () throws(ThumbnailError) in try checkSignature(signature, covering: signed) }
+            let request = try grammar.parse(signed: signed)
+            report.request = request
+            report.spelledCanonically = signed == request.canonicalPath(prefix: "")
+            report.record("size") { () throws(ThumbnailError) in try checkSize(request.size) }
+        } catch {
+            report.refuse(error)
+        }
+        return report
+    }
+
+    /// The same checks on a request made from flags, which has no path and so no signature.
+    public func check(flags request: ThumbnailRequest) -> AccessReport {
+        var report = AccessReport()
+        report.request = request
+        report.record("signature") { () throws(ThumbnailError) in try checkSignature(nil, covering: nil) }
+        report.record("size") { () throws(ThumbnailError) in try checkSize(request.size) }
+        return report
+    }
+
+    /// With keys: `signature` must be the MAC of `signed` under one of them.
+    /// `signed` nil: the request came from flags, not from a path.
+    func checkSignature(_ signature: Substring?, covering signed: Substring?) throws(ThumbnailError) -> String {
+        guard requiresSignature else {
+            if let signature { throw PathGrammar.unexpectedSignature(signature) }
+            return "not required (no --key-file)"
+        }
+        guard let signed else {
+            throw ThumbnailError(
+                .forbidden, "flags", "with --key-file only signed thumbnail paths are served (see --sign)")
+        }
+        guard let signature else {
+            throw ThumbnailError(.forbidden, String(signed), "no signature segment; --key-file requires one")
+        }
+        let given = Array(signature.utf8)
+        // Every key is tried, so the time taken does not tell which one matched.
+        var matched: Int? = nil
+        for (index, key) in keys.enumerated() where constantTimeEqual(Array(sign(signed, with: key).utf8), given) {
+            matched = matched ?? index
+        }
+        guard let matched else {
+            throw ThumbnailError(.forbidden, String(signature), "wrong signature for \(signed)")
+        }
+        return "ok (key \(matched + 1) of \(keys.count))"
+    }
+
+    /// Without a size list every size passes.
+    func checkSize(_ size: BoxSize) throws(ThumbnailError) -> String {
+        guard let allowedSizes else { return "any (no --sizes)" }
+        guard allowedSizes.contains(size) else {
+            let list = allowedSizes.map(\.description).joined(separator: ",")
+            throw ThumbnailError(.forbidden, size.description, "size not allowed (--sizes \(list))")
+        }
+        return "ok (in --sizes)"
+    }
+
+    /// The HTTP mode's check of the origin token: `values` are those of
+    /// every header field named `originTokenHeader`, of which there must be one.
+    public func checkOriginToken(_ values: [String]) throws(ThumbnailError) {
+        guard let originTokenDigest else { return }
+        guard let value = values.first else {
+            throw ThumbnailError(.forbidden, originTokenHeader, "missing origin token header")
+        }
+        guard values.count == 1 else { throw ThumbnailError(.forbidden, originTokenHeader, "repeated origin token header") }
+        let given = SHA256.hash(data: Array(value.utf8))
+        guard constantTimeEqual(Array(given), Array(originTokenDigest)) else {
+            throw ThumbnailError(.forbidden, originTokenHeader, "wrong origin token")
+        }
+    }
+
+    /// The one spelling of `request`, signed with the first key when there are keys.
+    public func canonicalPath(_ request: ThumbnailRequest) -> String {
+        guard let key = keys.first else { return request.canonicalPath(prefix: grammar.prefix) }
+        let signed = request.canonicalPath(prefix: "")
+        return grammar.prefix + "/" + sign(Substring(signed), with: key) + signed
+    }
+
+    /// `--sign`: the canonical form of `target`, signed with the first key.
+    /// A signature `target` already has is dropped, not checked: whoever
+    /// holds the keys may re-sign old paths with a new key.
+    public func signedPath(_ target: String) throws(ThumbnailError) -> String {
+        guard requiresSignature else { throw ThumbnailError(.usage, "--sign", "needs --key-file") }
+        let request = try grammar.parse(signed: try grammar.splitSignature(target).signed)
+        _ = try checkSize(request.size)
+        return canonicalPath(request)
+    }
+
+    /// The signature segment for `signed`: base64url of the first 16 bytes of HMAC-SHA256.
+    func sign(_ signed: Substring, with key: SymmetricKey) -> String {
+        let mac = HMAC<SHA256>.authenticationCode(for: Array(signed.utf8), using: key)
+        return mac.withUnsafeBytes { base64URL(Array($0.prefix(Self.signatureBytes))) }
+    }
+}
+
+/// What the checks said about one request: `--explain` prints the notes,
+/// the front ends act on the first refusal.
+public struct AccessReport: Sendable {
+    /// `check: outcome`, one per check made, in order.
+    public private(set) var notes: [String] = []
+    /// The first check that failed.
+    public private(set) var refusal: ThumbnailError? = nil
+    /// The request, once the path parsed.
+    public fileprivate(set) var request: ThumbnailRequest? = nil
+    /// Whether the path, past its signature, is the canonical spelling: a
+    /// path signed with any key is served as it is, not redirected.
+    public fileprivate(set) var spelledCanonically = false
+
+    fileprivate mutating func record(_ name: String, _ check: () throws(ThumbnailError) -> String) {
+        do throws(ThumbnailError) {
+            notes.append(name + ": " + (try check()))
+        } catch {
+            notes.append(name + ": refused: " + error.reason)
+            refuse(error)
+        }
+    }
+
+    fileprivate mutating func refuse(_ error: ThumbnailError) {
+        refusal = refusal ?? error
+    }
+
+    /// The request when every check passed; else the first refusal.
+    public func checkedRequest() throws(ThumbnailError) -> ThumbnailRequest {
+        if let refusal { throw refusal }
+        guard let request else { throw ThumbnailError(.internalFailure, "access", "no request and no refusal") }
+        return request
+    }
+}
+
+/// Equal contents, in a time that depends on the lengths only.
+func constantTimeEqual(_ a: [UInt8], _ b: [UInt8]) -> Bool {
+    guard a.count == b.count else { return false }
+    var difference: UInt8 = 0
+    for index in a.indices { difference |= a[index] ^ b[index] }
+    return difference == 0
+}
+
+private let base64URLAlphabet = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_".utf8)
+
+/// RFC 4648 §5 base64url, without padding.
+func base64URL(_ bytes: [UInt8]) -> String {
+    var text: [UInt8] = []
+    var index = 0
+    while index < bytes.count {
+        let chunk = bytes[index..<min(index + 3, bytes.count)]
+        let value = chunk.enumerated().reduce(UInt32(0)) { $0 | UInt32($1.element) << (16 - 8 * $1.offset) }
+        for position in 0...chunk.count {
+            text.append(base64URLAlphabet[Int(value >> (18 - 6 * position) & 0x3f)])
+        }
+        index += 3
+    }
+    return String(decoding: text, as: UTF8.self)
+}
+
+/// True when `segment` has the shape of a signature: 22 base64url characters.
+/// No size segment can look like one (a size has at most 19 characters, and
+/// options bring a comma), so the grammar stays unambiguous.
+func isSignatureShaped(_ segment: Substring) -> Bool {
+    segment.utf8.count == 22 && segment.utf8.allSatisfy { base64URLAlphabet.contains($0) }
+}
+
+/// A key file: one key a line, the line's bytes exactly; empty lines are skipped.
+func readKeys(_ path: String) throws(ThumbnailError) -> [[UInt8]] {
+    let lines = try readSecretFile(path).split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: false)
+    var keys: [[UInt8]] = []
+    for (number, line) in lines.enumerated() where !line.isEmpty {
+        guard line.count >= Access.minimumSecretBytes else {
+            throw ThumbnailError(
+                .usage, "\(path):\(number + 1)", "a key needs at least \(Access.minimumSecretBytes) bytes")
+        }
+        keys.append(Array(line))
+    }
+    guard !keys.isEmpty else { throw ThumbnailError(.usage, path, "holds no key") }
+    return keys
+}
+
+/// An origin token file: one line; a final newline is not part of the token.
+func readOriginToken(_ path: String) throws(ThumbnailError) -> [UInt8] {
+    var token = try readSecretFile(path)
+    while token.last == UInt8(ascii: "\n") { token.removeLast() }
+    guard !token.isEmpty else { throw ThumbnailError(.usage, path, "holds no token") }
+    guard !token.contains(UInt8(ascii: "\n")) else { throw ThumbnailError(.usage, path, "holds more than one line") }
+    guard token.count >= Access.minimumSecretBytes else {
+        throw ThumbnailError(.usage, path, "a token needs at least \(Access.minimumSecretBytes) bytes")
+    }
+    return token
+}

@@ -1,0 +1,118 @@
+import Foundation
+import Testing
+
+@testable import ThumbnailCore
+
+/// `--config FILE`, read in-process.
+final class ConfigFileTests {
+    let scratch: ScratchDirectory
+
+    init() throws { scratch = try ScratchDirectory() }
+    deinit { scratch.remove() }
+
+    func settings(_ text: String, mode: mode_t = 0o644, then arguments: [String] = []) throws -> Settings {
+        let config = try writeFile(text, "thumbnail.conf", in: scratch, mode: mode)
+        var settings = Settings()
+        _ = try settings.apply(arguments: ["--config", config] + arguments)
+        return settings
+    }
+
+    @Test func everyOptionACommentAndABlankLine() throws {
+        let text = """
+            # thumbnail origin
+            background = 102030
+            cache-control = public, max-age=600
+            crop
+            error-max-age = 0
+              format=webp   # spaces and inline comments
+            idle-timeout = 30
+            key-file = /etc/thumbnail/keys
+            log = /var/log/thumbnail.log
+            max-bytes = 1000000
+            max-frames = 10
+            max-pixels = 2000000
+            max-requests = 7
+            max-side = 2000
+            origin-token-file = /etc/thumbnail/token
+
+            origin-token-header = X-From-CDN
+            pad
+            prefix =
+            quality = 70
+            read-timeout = 5
+            root = /srv/images
+            size = 300x200
+            sizes = 100x100, 200x200 ,x64
+            """
+        let settings = try settings(text)
+        let configurable = optionTable.filter(\.configurable).map(\.long)
+        let names = text.split(separator: "\n").compactMap { line -> String? in
+            let name = line.prefix { $0 != "=" && $0 != "#" }.trimmingSpaces
+            return name.isEmpty ? nil : String(name)
+        }
+        #expect(names == configurable, "the file above sets every option a config file can set, in table order")
+        #expect(settings.background == RGB(red: 0x10, green: 0x20, blue: 0x30))
+        #expect(settings.cacheControl == "public, max-age=600" && settings.errorMaxAge == 0)
+        #expect(settings.idleTimeout == 30 && settings.readTimeout == 5 && settings.maxRequests == 7)
+        #expect(settings.logFile == "/var/log/thumbnail.log")
+        #expect(settings.crop && settings.pad)
+        #expect(settings.format == .webp)
+        #expect(settings.keyFile == "/etc/thumbnail/keys")
+        #expect(settings.originTokenFile == "/etc/thumbnail/token")
+        #expect(settings.originTokenHeader == "X-From-CDN")
+        #expect(settings.prefix == "")
+        #expect(settings.quality == 70)
+        #expect(settings.root == "/srv/images")
+        #expect(settings.limits.maxBytes == 1_000_000 && settings.limits.maxFrames == 10)
+        #expect(settings.limits.maxPixels == 2_000_000 && settings.maxSide == 2000)
+        #expect(settings.size == "300x200")
+        #expect(
+            settings.allowedSizes == [
+                BoxSize(width: 100, height: 100), BoxSize(width: 200, height: 200), BoxSize(width: nil, height: 64),
+            ])
+    }
+
+    @Test func theCommandLineWins() throws {
+        let settings = try settings("root = /srv\nsizes = 10x10\n", then: ["--sizes", "20x20", "-r", "/tmp"])
+        #expect(settings.root == "/tmp")
+        #expect(settings.allowedSizes == [BoxSize(width: 20, height: 20)])
+    }
+
+    @Test(arguments: [
+        ("root = /srv\nroot /srv/images\n", 2, "expected 'name = value' or 'name', not 'root /srv/images'"),
+        ("= /srv\n", 1, "expected 'name = value' or 'name', not '= /srv'"),
+        ("\n\n  Root = /srv\n", 3, "expected 'name = value' or 'name', not 'Root = /srv'"),
+        ("--root = /srv\n", 1, "'--root' is not an option a config file can set"),
+        ("frobnicate = 1\n", 1, "'frobnicate' is not an option a config file can set"),
+        ("output = /tmp/x.jpg\n", 1, "'output' is not an option a config file can set"),
+        ("config = other.conf\n", 1, "'config' is not an option a config file can set"),
+        ("sign\n", 1, "'sign' is not an option a config file can set"),
+        ("crop = yes\n", 1, "'crop' takes no value"),
+        ("root\n", 1, "'root' needs '= value'"),
+        ("# a\nquality = 0\n", 2, "--quality: '0' is not a whole number from 1 to 100"),
+        ("sizes = 100x100,,x64\n", 1, "--sizes: '': size must be WxH, Wx or xH"),
+        ("sizes = 100x100, 1 00x5\n", 1, "--sizes: '1 00x5': each side is a whole number from 1, without sign or leading zero"),
+        ("sizes = 100x100,0x5\n", 1, "--sizes: '0x5': each side is a whole number from 1, without sign or leading zero"),
+        ("origin-token-header = X Token\n", 1, "--origin-token-header: 'X Token' is not an HTTP header name"),
+        ("root = /a\nquality = 70\nroot = /b\n", 3, "'root' was already set on line 1"),
+    ])
+    func badLinesNameTheFileAndLine(text: String, line: Int, reason: String) {
+        let error = thrown { _ = try settings(text) }
+        #expect(error == ThumbnailError(.usage, scratch.file("thumbnail.conf") + ":\(line)", reason))
+    }
+
+    @Test(arguments: [0o664, 0o646, 0o666, 0o622] as [mode_t])
+    func aConfigFileOthersMayChangeIsRefused(mode: mode_t) {
+        let error = thrown { _ = try settings("root = /srv\n", mode: mode) }
+        #expect(
+            error
+                == ThumbnailError(
+                    .usage, scratch.file("thumbnail.conf"),
+                    "mode 0\(String(mode, radix: 8)): group or others may change it; chmod go-w"))
+    }
+
+    @Test func aMissingConfigFileIsNotFound() {
+        var settings = Settings()
+        #expect(thrown { _ = try settings.apply(arguments: ["--config", scratch.file("none.conf")]) }?.kind == .notFound)
+    }
+}

@@ -37,7 +37,7 @@ public let optionTable: [OptionSpec] = [
         }
         settings.background = colour
     },
-    OptionSpec("base", value: "URL", configurable: false, help: "with --batch: GET each path from URL (warm a CDN)") {
+    OptionSpec("base", value: "URL", configurable: false, help: "with --batch: GET paths from URL (warm a CDN)") {
         settings, value throws(ThumbnailError) in
         guard value.hasPrefix("http://") || value.hasPrefix("https://") else {
             throw ThumbnailError(.usage, "--base", "'\(value)' is not an http:// or https:// URL")
@@ -81,7 +81,7 @@ public let optionTable: [OptionSpec] = [
     },
     // `run` looks for --inetd before parsing, so no error can reach fd 2 in that mode.
     OptionSpec("inetd", configurable: false, help: "serve HTTP on stdin/stdout (inetd, systemd)") { _, _ in },
-    OptionSpec("jobs", "j", value: "N", configurable: false, help: "with --batch: paths at once (default: the cores)") {
+    OptionSpec("jobs", "j", value: "N", configurable: false, help: "with --batch: paths at once (default: cores)") {
         settings, value throws(ThumbnailError) in
         guard let jobs = decimal(Substring(value)), (1...1024).contains(jobs) else {
             throw ThumbnailError(.usage, "--jobs", "'\(value)' is not a whole number from 1 to 1024")

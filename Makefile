@@ -13,14 +13,15 @@ RELEASE_BIN = .build-release/release/thumbnail
 SOURCES = Package.swift $(shell find Sources -type f)
 
 # Debian packages, installed by `deps` only when missing.
-BUILD_PACKAGES = libmagickwand-dev pkg-config
+# libcurl4-openssl-dev: the headers of the CCurl module (--batch --base loads libcurl.so.4 at run time).
+BUILD_PACKAGES = libmagickwand-dev pkg-config libcurl4-openssl-dev
 TEST_PACKAGES = imagemagick libgs-common time python3 util-linux bsdutils coreutils mandoc bash-completion zsh fish \
 	xinetd nginx-light curl openssl
 BENCH_PACKAGES = imagemagick libgs-common time python3 python3-pil libvips-tools libjpeg-turbo-progs \
 	webp hyperfine gcc xinetd curl wrk
 SUDO = $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: all build deps test-deps bench-deps test bench bench-inetd demo install uninstall clean
+.PHONY: all build deps test-deps bench-deps test bench bench-inetd bench-batch demo install uninstall clean
 
 all: build
 
@@ -59,11 +60,11 @@ test: test-deps $(RELEASE_BIN)
 
 # Medians and ratios against the baselines (bench/README.md); BENCH_ARGS passes
 # options to bench/bench.py, e.g. BENCH_ARGS="--runs 5 --class jpeg-1920x1080.jpg".
-# Then the inetd mode, and the batch mode once bench/batch.sh exists (branch batch).
+# Then the inetd mode and the batch mode.
 bench: bench-deps $(RELEASE_BIN)
 	bench/run.sh $(RELEASE_BIN) $(BENCH_ARGS)
 	bench/inetd.sh $(RELEASE_BIN)
-	[ ! -x bench/batch.sh ] || bench/batch.sh $(RELEASE_BIN)
+	bench/batch.sh $(RELEASE_BIN)
 
 demo: build
 	@mkdir -p demo
@@ -94,6 +95,10 @@ uninstall:
 # Requests per second through xinetd, with and without keep-alive.
 bench-inetd: bench-deps $(RELEASE_BIN)
 	bench/inetd.sh $(RELEASE_BIN)
+
+# Batch throughput against vipsthumbnail over a generated corpus (bench/batch.sh says how).
+bench-batch: bench-deps $(RELEASE_BIN)
+	bench/batch.sh $(RELEASE_BIN)
 
 clean:
 	rm -rf .build .build-release demo

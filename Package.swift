@@ -16,9 +16,11 @@ let package = Package(
             pkgConfig: "MagickWand",
             providers: [.apt(["libmagickwand-dev"])]
         ),
+        // Headers only: libcurl itself is loaded at run time (see its shim.h).
+        .systemLibrary(name: "CCurl"),
         .target(
             name: "ThumbnailCore",
-            dependencies: ["CMagickWand", .product(name: "Crypto", package: "swift-crypto")]
+            dependencies: ["CMagickWand", "CCurl", .product(name: "Crypto", package: "swift-crypto")]
         ),
         .executableTarget(
             name: "thumbnail",

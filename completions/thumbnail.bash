@@ -36,28 +36,29 @@ _thumbnail()
             COMPREPLY=($(compgen -W "$(_thumbnail_sizes)" -- "$cur"))
             return
             ;;
-        -o | --output | --config | --log | --key-file | --origin-token-file)
+        -o | --output | --config | --log | --key-file | --origin-token-file | --batch)
             _filedir
             return
             ;;
-        -r | --root)
+        -r | --root | --output-dir)
             _filedir -d
             return
             ;;
         -q | --quality | --background | --prefix | --max-* | --cache-control | --error-max-age | --idle-timeout | \
-            --read-timeout | --origin-token-header | --sizes)
+            --read-timeout | --origin-token-header | --sizes | -j | --jobs | --base)
             return
             ;;
     esac
     $split && return
 
     if [[ $cur == -* ]]; then
-        COMPREPLY=($(compgen -W '--background --cache-control --config --crop
-            --error-max-age --explain -f --format -h --help --idle-timeout
-            --inetd --key-file --log --max-bytes --max-frames --max-pixels
-            --max-requests --max-side --origin-token-file --origin-token-header
-            -o --output --pad --prefix -q --quality --read-timeout -r --root
-            --sign -s --size --sizes --version' -- "$cur"))
+        COMPREPLY=($(compgen -W '--background --base --batch --cache-control
+            --config --crop --error-max-age --explain -f --format -h --help
+            --idle-timeout --inetd -j --jobs --key-file --log --max-bytes
+            --max-frames --max-pixels --max-requests --max-side --max-time
+            --origin-token-file --origin-token-header -o --output --output-dir
+            --pad --prefix -q --quality --read-timeout -r --root --sign -s
+            --size --sizes --version' -- "$cur"))
         return
     fi
     _filedir

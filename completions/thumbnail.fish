@@ -25,6 +25,8 @@ function __thumbnail_sizes
 end
 
 complete -c thumbnail -l background -x -d 'background for pad and JPEG alpha (RRGGBB)'
+complete -c thumbnail -l base -x -d 'with --batch: GET each path from URL (warm a CDN)'
+complete -c thumbnail -l batch -r -F -d 'render the paths listed in FILE (- for stdin)'
 complete -c thumbnail -l cache-control -x -d 'inetd: Cache-Control of a thumbnail'
 complete -c thumbnail -l config -r -F -d 'read long options from FILE'
 complete -c thumbnail -l crop -d 'fill the box exactly, cropping the overflow'
@@ -34,6 +36,7 @@ complete -c thumbnail -s f -l format -x -a 'jpeg png webp gif avif' -d 'output f
 complete -c thumbnail -s h -l help -d 'print help and exit'
 complete -c thumbnail -l idle-timeout -x -d 'inetd: close after SEC idle seconds (15)'
 complete -c thumbnail -l inetd -d 'serve HTTP on stdin/stdout (inetd, systemd)'
+complete -c thumbnail -s j -l jobs -x -d 'with --batch: paths at once (default: the cores)'
 complete -c thumbnail -l key-file -r -F -d 'URL signing keys, one a line; the first signs'
 complete -c thumbnail -l log -r -F -d 'inetd: append a line per request'
 complete -c thumbnail -l max-bytes -x -d 'largest source file in bytes (52428800)'
@@ -41,9 +44,11 @@ complete -c thumbnail -l max-frames -x -d 'most frames an animated source may ha
 complete -c thumbnail -l max-pixels -x -d 'largest source in pixels (50000000)'
 complete -c thumbnail -l max-requests -x -d 'inetd: requests per connection (100)'
 complete -c thumbnail -l max-side -x -d 'largest width or height a path may ask for (4096)'
+complete -c thumbnail -l max-time -x -d 'with --base: time limit per request (30)'
 complete -c thumbnail -l origin-token-file -r -F -d 'HTTP: require the origin token in FILE'
 complete -c thumbnail -l origin-token-header -x -d 'origin token header (X-Origin-Token)'
 complete -c thumbnail -s o -l output -r -F -d 'write to FILE atomically'
+complete -c thumbnail -l output-dir -x -a '(__fish_complete_directories)' -d 'with --batch: write DIR/<canonical path>'
 complete -c thumbnail -l pad -d 'fit inside the box, then pad to the box'
 complete -c thumbnail -l prefix -x -d 'URL path prefix (default /thumbnail)'
 complete -c thumbnail -s q -l quality -x -d 'encoder quality 1-100'

@@ -12,17 +12,21 @@ public struct ProcessIO {
     public var writeOutput: ([UInt8]) throws(ThumbnailError) -> Void
     public var writeError: (String) -> Void
     public var outputIsTerminal: Bool
+    /// Whether stderr is a terminal: `--batch` draws its progress bar there.
+    public var errorIsTerminal: Bool
 
     public init(
         readInput: @escaping () throws(ThumbnailError) -> [UInt8],
         writeOutput: @escaping ([UInt8]) throws(ThumbnailError) -> Void,
         writeError: @escaping (String) -> Void,
-        outputIsTerminal: Bool
+        outputIsTerminal: Bool,
+        errorIsTerminal: Bool = false
     ) {
         self.readInput = readInput
         self.writeOutput = writeOutput
         self.writeError = writeError
         self.outputIsTerminal = outputIsTerminal
+        self.errorIsTerminal = errorIsTerminal
     }
 
     public static var standard: ProcessIO {
@@ -30,7 +34,7 @@ public struct ProcessIO {
             readInput: { () throws(ThumbnailError) in try readAll(0, limit: Int.max, name: "stdin") },
             writeOutput: { bytes throws(ThumbnailError) in try writeAll(1, bytes, name: "stdout") },
             writeError: { text in _ = try? writeAll(2, Array(text.utf8), name: "stderr") },
-            outputIsTerminal: isatty(1) == 1)
+            outputIsTerminal: isatty(1) == 1, errorIsTerminal: isatty(2) == 1)
     }
 }
 
@@ -56,6 +60,8 @@ private func runCommand(_ arguments: [String], io: ProcessIO) throws(ThumbnailEr
     if settings.version {
         return try io.writeOutput(Array("thumbnail \(toolVersion)\n\(Wand.version)\n".utf8))
     }
+    if let list = settings.batch { return try runBatch(list, operands: operands, settings: settings, io: io) }
+    if let option = settings.batchOnlyOption { throw ThumbnailError(.usage, option, "only applies with --batch") }
     guard operands.count == 1, let operand = operands.first else {
         throw ThumbnailError(.usage, "arguments", operands.isEmpty ? "no source given" : "one source at a time")
     }
@@ -105,8 +111,8 @@ private func readStandardInput(_ io: ProcessIO, limit: Int) throws(ThumbnailErro
     return SourceFile(bytes: bytes)
 }
 
-/// `-o` must never replace the source.
-private func checkNotSource(_ output: String, sourceFile: String?) throws(ThumbnailError) {
+/// `-o` and `--output-dir` must never replace the source.
+func checkNotSource(_ output: String, sourceFile: String?) throws(ThumbnailError) {
     guard let sourceFile, let real = realPath(output), real == sourceFile else { return }
     throw ThumbnailError(.cannotCreate, output, "is the source file; refusing to overwrite it")
 }

@@ -21,6 +21,8 @@ public struct Engine: Sendable {
 
     /// Renders `request` from `source`.
     public func render(_ request: ThumbnailRequest, from source: SourceFile) throws(ThumbnailError) -> Thumbnail {
+        // Per render, not per process: a batch or a kept-alive connection outlives 60 s.
+        Wand.restartTimeLimit()
         let image = try Renderer.render(request, source: source.bytes, limits: settings.limits)
         return Thumbnail(bytes: image.bytes, format: image.format, sourceModified: source.modified)
     }

@@ -141,3 +141,14 @@ func writeAtomically(_ bytes: [UInt8], to path: String) throws(ThumbnailError) {
         throw error
     }
 }
+
+/// `mkdir -p`: creates `path` and any missing parent; one that exists
+/// already, or that another thread makes meanwhile, is fine.
+func makeDirectories(_ path: String) throws(ThumbnailError) {
+    if path.isEmpty || mkdir(path, 0o777) == 0 || errno == EEXIST { return }
+    guard errno == ENOENT, let slash = path.lastIndex(of: "/") else {
+        throw ThumbnailError(.cannotCreate, path, errnoText())
+    }
+    try makeDirectories(String(path[..<slash]))
+    guard mkdir(path, 0o777) == 0 || errno == EEXIST else { throw ThumbnailError(.cannotCreate, path, errnoText()) }
+}

@@ -37,6 +37,16 @@ public let optionTable: [OptionSpec] = [
         }
         settings.background = colour
     },
+    OptionSpec("base", value: "URL", configurable: false, help: "with --batch: GET paths from URL (warm a CDN)") {
+        settings, value throws(ThumbnailError) in
+        guard value.hasPrefix("http://") || value.hasPrefix("https://") else {
+            throw ThumbnailError(.usage, "--base", "'\(value)' is not an http:// or https:// URL")
+        }
+        settings.base = value
+    },
+    OptionSpec("batch", value: "FILE", configurable: false, help: "render the paths listed in FILE (- for stdin)") {
+        settings, value in settings.batch = value
+    },
     OptionSpec("cache-control", value: "TEXT", help: "inetd: Cache-Control of a thumbnail") {
         settings, value throws(ThumbnailError) in
         guard !value.isEmpty, value.utf8.allSatisfy({ (0x20...0x7e).contains($0) }) else {
@@ -71,6 +81,13 @@ public let optionTable: [OptionSpec] = [
     },
     // `run` looks for --inetd before parsing, so no error can reach fd 2 in that mode.
     OptionSpec("inetd", configurable: false, help: "serve HTTP on stdin/stdout (inetd, systemd)") { _, _ in },
+    OptionSpec("jobs", "j", value: "N", configurable: false, help: "with --batch: paths at once (default: cores)") {
+        settings, value throws(ThumbnailError) in
+        guard let jobs = decimal(Substring(value)), (1...1024).contains(jobs) else {
+            throw ThumbnailError(.usage, "--jobs", "'\(value)' is not a whole number from 1 to 1024")
+        }
+        settings.jobs = jobs
+    },
     OptionSpec("key-file", value: "FILE", help: "URL signing keys, one a line; the first signs") {
         settings, value in settings.keyFile = value
     },
@@ -92,6 +109,13 @@ public let optionTable: [OptionSpec] = [
     OptionSpec("max-side", value: "N", help: "largest side a path may ask for (4096)") {
         settings, value throws(ThumbnailError) in settings.maxSide = try count(value, "--max-side")
     },
+    OptionSpec("max-time", value: "SECONDS", configurable: false, help: "with --base: time limit per request (30)") {
+        settings, value throws(ThumbnailError) in
+        guard let seconds = decimal(Substring(value)), (1...3600).contains(seconds) else {
+            throw ThumbnailError(.usage, "--max-time", "'\(value)' is not a whole number from 1 to 3600")
+        }
+        settings.maxTime = seconds
+    },
     OptionSpec("origin-token-file", value: "FILE", help: "HTTP: require the CDN's origin token in FILE") {
         settings, value in settings.originTokenFile = value
     },
@@ -105,6 +129,9 @@ public let optionTable: [OptionSpec] = [
     OptionSpec("output", "o", value: "FILE", configurable: false, help: "write to FILE atomically (default: stdout)") {
         settings, value in settings.output = value
     },
+    OptionSpec("output-dir", value: "DIR", configurable: false, help: "with --batch: write DIR/<canonical path>") {
+        settings, value in settings.outputDirectory = value
+    },
     OptionSpec("pad", help: "fit inside the box, then pad to the box") { settings, _ in
         settings.pad = true
     },
@@ -112,6 +139,11 @@ public let optionTable: [OptionSpec] = [
         settings, value throws(ThumbnailError) in
         guard value.isEmpty || (value.hasPrefix("/") && !value.hasSuffix("/")) else {
             throw ThumbnailError(.usage, "--prefix", "'\(value)' must be empty or start, not end, with '/'")
+        }
+        // It names directories under --output-dir: no segment may climb out.
+        let segments = value.split(separator: "/", omittingEmptySubsequences: false).dropFirst()
+        guard !segments.contains(where: { $0.isEmpty || $0 == "." || $0 == ".." }) else {
+            throw ThumbnailError(.usage, "--prefix", "'\(value)' has an empty, '.' or '..' segment")
         }
         settings.prefix = value
     },
@@ -161,7 +193,10 @@ private func count(_ value: String, _ option: String, from minimum: Int = 1) thr
 }
 
 /// The usage line printed by `--help` and after a usage error.
-public let usageLine = "usage: thumbnail [-s WxH] [-f FORMAT] [-o FILE] [options] SOURCE | URL-PATH | -"
+public let usageLine = """
+    usage: thumbnail [-s WxH] [-f FORMAT] [-o FILE] [options] SOURCE | URL-PATH | -
+           thumbnail --batch FILE|- [-j N] [--output-dir DIR | --base URL] [options]
+    """
 
 /// The command line split into options (in order) and operands, by a flat
 /// hand-written loop: `-abc` bundles, `-sVALUE`, `-s VALUE`, `--long=VALUE`,
@@ -253,5 +288,5 @@ public func helpText(table: [OptionSpec] = optionTable) -> String {
     let lines = table.map { spec in
         "  " + spec.synopsis + String(repeating: " ", count: width - spec.synopsis.count + 2) + spec.help
     }
-    return usageLine + "\n\nOptions:\n" + lines.joined(separator: "\n") + "\n"
+    return usageLine + "\n\nOptions:\n" + lines.joined(separator: "\n") + "\n\n" + batchHelp
 }

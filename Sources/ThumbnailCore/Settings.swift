@@ -20,6 +20,12 @@ public struct Settings: Sendable {
     public var originTokenHeader = Settings.defaultOriginTokenHeader
     public var explain = false
     public var sign = false
+    /// `--batch`: the list of paths, `-` for stdin, and what the batch options say.
+    public var batch: String? = nil
+    public var base: String? = nil
+    public var outputDirectory: String? = nil
+    public var jobs: Int? = nil
+    public var maxTime: Int? = nil
     public var help = false
     public var version = false
     // The inetd HTTP mode (SPEC §4).

@@ -51,14 +51,14 @@ public struct SourcePath: Equatable, Hashable, Sendable, CustomStringConvertible
 
     /// The path as it appears in a canonical URL: only what must be escaped is.
     public var percentEncoded: String {
-        segments.map(percentEncode).joined(separator: "/")
+        segments.map { percentEncode($0) }.joined(separator: "/")
     }
 }
 
 private let hexDigits = Array("0123456789ABCDEF".utf8)
 
 /// RFC 3986 `pchar` minus `%`: left literal in a canonical path.
-private func isLiteralInPath(_ byte: UInt8) -> Bool {
+func isLiteralInPath(_ byte: UInt8) -> Bool {
     switch byte {
     case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"),
         UInt8(ascii: "0")...UInt8(ascii: "9"):
@@ -68,10 +68,11 @@ private func isLiteralInPath(_ byte: UInt8) -> Bool {
     }
 }
 
-func percentEncode(_ segment: String) -> String {
+/// `%XX` for every byte of `text` that `isLiteral` does not keep.
+func percentEncode(_ text: some StringProtocol, keeping isLiteral: (UInt8) -> Bool = isLiteralInPath) -> String {
     var bytes: [UInt8] = []
-    for byte in segment.utf8 {
-        if isLiteralInPath(byte) {
+    for byte in text.utf8 {
+        if isLiteral(byte) {
             bytes.append(byte)
         } else {
             bytes += [UInt8(ascii: "%"), hexDigits[Int(byte >> 4)], hexDigits[Int(byte & 0xf)]]

@@ -62,6 +62,28 @@ struct Wand: ~Copyable {
         DestroyMagickWand(wand)
     }
 
+    /// Caps the threads ImageMagick uses inside one image operation, so that
+    /// `count` of them times the batch's jobs stays within the cores.
+    static func limitThreads(_ count: Int) {
+        _ = magickGenesis
+        _ = MagickSetResourceLimit(ThreadResource, MagickSizeType(count))
+    }
+
+    /// ImageMagick's time limit runs from the process's first pixel cache,
+    /// and when it expires the process exits; setting it again restarts it,
+    /// which `Engine.render` does to keep it per render.
+    static func restartTimeLimit() {
+        _ = magickGenesis
+        _ = MagickSetResourceLimit(TimeResource, MagickGetResourceLimit(TimeResource))
+    }
+
+    /// No time limit: renders in several threads cannot each have one, since
+    /// a restart in one thread, read halfway by another, ends the process.
+    static func liftTimeLimit() {
+        _ = magickGenesis
+        _ = MagickSetResourceLimit(TimeResource, MagickSizeType(Int64.max))  // MagickResourceInfinity
+    }
+
     /// The ImageMagick version line, for `--version`.
     static var version: String {
         MagickWandGenesis()
@@ -93,7 +115,9 @@ struct Wand: ~Copyable {
         if let (severity, message) = imageException(),
             severity == CorruptImageWarning || severity.rawValue >= ErrorException.rawValue
         {
-            throw ThumbnailError(.undecodable, "source", message)
+            // Out of pixel cache ("cache resources exhausted") is refused for size, as in `failure`.
+            throw ThumbnailError(
+                severity == ResourceLimitError || severity == CacheError ? .tooLarge : .undecodable, "source", message)
         }
         guard MagickGetNumberImages(wand) >= 1, width > 0, height > 0 else {
             throw ThumbnailError(.undecodable, "source", "no image in the file")
@@ -225,7 +249,7 @@ struct Wand: ~Copyable {
         _ = MagickClearException(wand)
         let text = message.map { String(cString: $0) }.flatMap { $0.isEmpty ? nil : $0 } ?? fallback
         switch severity {
-        case ResourceLimitError, ResourceLimitFatalError: return ThumbnailError(.tooLarge, subject, text)
+        case ResourceLimitError, ResourceLimitFatalError, CacheError: return ThumbnailError(.tooLarge, subject, text)
         case MissingDelegateError: return ThumbnailError(.encoderMissing, subject, text)
         default: return ThumbnailError(kind, subject, text)
         }

@@ -10,9 +10,7 @@ struct DocumentationTests {
     /// INETD OPERATION, BATCH MODE, Signatures) but that are not in
     /// `optionTable` yet. When one lands in the table, delete it here and
     /// list it under OPTIONS in man/thumbnail.1.
-    static let describedAhead: Set<String> = [
-        "--base", "--batch", "--jobs", "--output-dir",
-    ]
+    static let describedAhead: Set<String> = []
 
     /// `--long`, and `-s` where there is a short form, for every option in the table.
     static let tableOptions = Set(optionTable.flatMap { spec in ["--" + spec.long] + (spec.short.map { ["-\($0)"] } ?? []) })
@@ -31,7 +29,9 @@ struct DocumentationTests {
         let outcome = try thumbnail(["--help"])
         #expect(outcome.status == 0)
         let text = String(decoding: outcome.output, as: UTF8.self)
-        let optionLines = text.split(separator: "\n").drop { $0 != "Options:" }.dropFirst()
+        // The option lines run from "Options:" to the first blank line; the batch notes follow.
+        let optionLines = text.split(separator: "\n", omittingEmptySubsequences: false).drop { $0 != "Options:" }
+            .dropFirst().prefix { !$0.isEmpty }
         // The synopsis column ends at the first run of two spaces.
         let synopses = optionLines.map { $0.trimmingCharacters(in: .whitespaces).components(separatedBy: "  ")[0] }
         let found = synopses.flatMap { $0.split(separator: " ") }.filter { $0.hasPrefix("-") }

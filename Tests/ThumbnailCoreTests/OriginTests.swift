@@ -102,21 +102,18 @@ func adapt(_ example: String, _ values: [String: String]) throws -> String {
     return lines.joined(separator: "\n")
 }
 
-/// A real xinetd on a loopback port, configured from `examples/` with the
-/// paths adapted, running the built binary; curl as the client; nginx with
-/// proxy_cache in front as the CDN.
-final class OriginTests {
-    let scratch: ScratchDirectory
+/// A real xinetd on a free loopback port, configured from `examples/` with
+/// the paths adapted, running the built binary under `--inetd` on `root`;
+/// its request log at `log`. Files go in `directory`.
+struct XinetdOrigin {
     let port: Int
-    let xinetd: Daemon
-    let originLog: String
+    let log: String
+    let daemon: Daemon
 
-    init() throws {
-        scratch = try ScratchDirectory()
-        try makeFixtures(in: scratch)
-        originLog = scratch.file("origin.log")
-        try adapt("thumbnail.conf", ["root": scratch.path, "log": originLog])
-            .write(toFile: scratch.file("thumbnail.conf"), atomically: true, encoding: .utf8)
+    init(root: String, directory: String) throws {
+        log = directory + "/origin.log"
+        try adapt("thumbnail.conf", ["root": root, "log": log])
+            .write(toFile: directory + "/thumbnail.conf", atomically: true, encoding: .utf8)
         port = try freePort()
         let user = String(cString: getpwuid(getuid()).pointee.pw_name)
         let group = String(cString: getgrgid(getgid()).pointee.gr_name)
@@ -124,26 +121,95 @@ final class OriginTests {
             "xinetd/thumbnail",
             [
                 "port": String(port), "user": user, "group": group, "server": thumbnailBinary,
-                "server_args": "--inetd --config \(scratch.file("thumbnail.conf"))",
+                "server_args": "--inetd --config \(directory)/thumbnail.conf",
             ]
-        ).write(toFile: scratch.file("xinetd.conf"), atomically: true, encoding: .utf8)
-        xinetd = try Daemon(
+        ).write(toFile: directory + "/xinetd.conf", atomically: true, encoding: .utf8)
+        daemon = try Daemon(
             "/usr/sbin/xinetd",
-            ["-dontfork", "-f", scratch.file("xinetd.conf"), "-filelog", scratch.file("xinetd.log")],
-            output: scratch.file("xinetd.out"))
-        let log = (try? String(contentsOfFile: scratch.file("xinetd.log"), encoding: .utf8)) ?? ""
-        try #require(waitUntilListening(port), "xinetd did not listen: \(log)")
+            ["-dontfork", "-f", directory + "/xinetd.conf", "-filelog", directory + "/xinetd.log"],
+            output: directory + "/xinetd.out")
+        let xinetdLog = (try? String(contentsOfFile: directory + "/xinetd.log", encoding: .utf8)) ?? ""
+        try #require(waitUntilListening(port), "xinetd did not listen: \(xinetdLog)")
+    }
+
+    /// How many requests reached the origin, once `expected` are logged or
+    /// five seconds have passed: the log line follows the reply, so the
+    /// client may read the log before it is written.
+    func requests(atLeast expected: Int) throws -> Int {
+        func logged() throws -> Int {
+            guard FileManager.default.fileExists(atPath: log) else { return 0 }
+            return try String(contentsOfFile: log, encoding: .utf8).split(separator: "\n").count
+        }
+        var waits = 0
+        while try logged() < expected, waits < 100 {
+            usleep(50_000)
+            waits += 1
+        }
+        return try logged()
+    }
+}
+
+/// nginx from examples/nginx/thumbnail-cache.conf, adapted, in front of the
+/// origin on `originPort`: the CDN of the tests. Files go in `prefix`.
+func startCachingProxy(originPort: Int, prefix: String) throws -> (nginx: Daemon, port: Int) {
+    let proxyPort = try freePort()
+    for directory in ["cache", "temp"] {
+        try FileManager.default.createDirectory(atPath: prefix + "/" + directory, withIntermediateDirectories: true)
+    }
+    let example = try String(contentsOfFile: packageDirectory + "/examples/nginx/thumbnail-cache.conf", encoding: .utf8)
+    let replacements = [
+        "/var/cache/nginx/thumbnail": prefix + "/cache", "server 127.0.0.1:8080;": "server 127.0.0.1:\(originPort);",
+        "listen 80;": "listen 127.0.0.1:\(proxyPort);",
+    ]
+    var site = example
+    for (from, to) in replacements {
+        #expect(site.contains(from), "the nginx example lacks \(from)")
+        site = site.replacingOccurrences(of: from, with: to)
+    }
+    try site.write(toFile: prefix + "/site.conf", atomically: true, encoding: .utf8)
+    let temp = ["client_body", "proxy", "fastcgi", "uwsgi", "scgi"].map { "\($0)_temp_path \(prefix)/temp/\($0);" }
+    try """
+        daemon off;
+        \(getuid() == 0 ? "user root;" : "")
+        pid \(prefix)/nginx.pid;
+        error_log \(prefix)/error.log;
+        events { worker_connections 64; }
+        http {
+            access_log off;
+            \(temp.joined(separator: "\n    "))
+            include \(prefix)/site.conf;
+        }
+        """.write(toFile: prefix + "/nginx.conf", atomically: true, encoding: .utf8)
+    let nginx = try Daemon(
+        "/usr/sbin/nginx", ["-p", prefix, "-c", prefix + "/nginx.conf", "-e", prefix + "/error.log"],
+        output: prefix + "/nginx.out")
+    let listening = waitUntilListening(proxyPort)
+    if !listening { nginx.stop() }
+    let log = (try? String(contentsOfFile: prefix + "/error.log", encoding: .utf8)) ?? ""
+    try #require(listening, "nginx did not listen: \(log)")
+    return (nginx, proxyPort)
+}
+
+/// xinetd running the built binary, curl as the client, nginx with
+/// proxy_cache in front as the CDN.
+final class OriginTests {
+    let scratch: ScratchDirectory
+    let port: Int
+    let origin: XinetdOrigin
+
+    init() throws {
+        scratch = try ScratchDirectory()
+        try makeFixtures(in: scratch)
+        origin = try XinetdOrigin(root: scratch.path, directory: scratch.path)
+        port = origin.port
     }
 
     deinit {
-        xinetd.stop()
+        origin.daemon.stop()
         scratch.remove()
     }
 
-    func originRequests() throws -> Int {
-        guard FileManager.default.fileExists(atPath: originLog) else { return 0 }
-        return try String(contentsOfFile: originLog, encoding: .utf8).split(separator: "\n").count
-    }
+    func originRequests(_ expected: Int) throws -> Int { try origin.requests(atLeast: expected) }
 
     /// curl's status code for `url`, the body saved in `file`.
     func curl(_ url: String, to file: String, headers: String? = nil) throws -> String {
@@ -158,7 +224,7 @@ final class OriginTests {
         let cli = try thumbnail(["-r", scratch.path, path])
         #expect(cli.status == 0)
         #expect(try Data(contentsOf: URL(fileURLWithPath: body)) == cli.output)
-        #expect(try originRequests() == 1)
+        #expect(try originRequests(1) == 1)
     }
 
     @Test func concurrentCurlsAllSucceed() throws {
@@ -172,7 +238,7 @@ final class OriginTests {
             #expect(try String(contentsOfFile: scratch.file("code\(index)"), encoding: .utf8) == "200\n", "curl \(index)")
             #expect(try Data(contentsOf: URL(fileURLWithPath: scratch.file("c\(index)"))) == expected, "curl \(index)")
         }
-        #expect(try originRequests() == 8)
+        #expect(try originRequests(8) == 8)
     }
 
     @Test func curlReusesTheConnection() throws {
@@ -185,40 +251,8 @@ final class OriginTests {
     }
 
     @Test func nginxCacheAnswersRepeatsWithoutTheOrigin() throws {
-        let proxyPort = try freePort()
-        let prefix = scratch.file("nginx")
-        for directory in ["cache", "temp"] {
-            try FileManager.default.createDirectory(atPath: prefix + "/" + directory, withIntermediateDirectories: true)
-        }
-        let example = try String(contentsOfFile: packageDirectory + "/examples/nginx/thumbnail-cache.conf", encoding: .utf8)
-        let replacements = [
-            "/var/cache/nginx/thumbnail": prefix + "/cache", "server 127.0.0.1:8080;": "server 127.0.0.1:\(port);",
-            "listen 80;": "listen 127.0.0.1:\(proxyPort);",
-        ]
-        var site = example
-        for (from, to) in replacements {
-            #expect(site.contains(from), "the nginx example lacks \(from)")
-            site = site.replacingOccurrences(of: from, with: to)
-        }
-        try site.write(toFile: prefix + "/site.conf", atomically: true, encoding: .utf8)
-        let temp = ["client_body", "proxy", "fastcgi", "uwsgi", "scgi"].map { "\($0)_temp_path \(prefix)/temp/\($0);" }
-        try """
-            daemon off;
-            \(getuid() == 0 ? "user root;" : "")
-            pid \(prefix)/nginx.pid;
-            error_log \(prefix)/error.log;
-            events { worker_connections 64; }
-            http {
-                access_log off;
-                \(temp.joined(separator: "\n    "))
-                include \(prefix)/site.conf;
-            }
-            """.write(toFile: prefix + "/nginx.conf", atomically: true, encoding: .utf8)
-        let nginx = try Daemon(
-            "/usr/sbin/nginx", ["-p", prefix, "-c", prefix + "/nginx.conf", "-e", prefix + "/error.log"],
-            output: prefix + "/nginx.out")
+        let (nginx, proxyPort) = try startCachingProxy(originPort: port, prefix: scratch.file("nginx"))
         defer { nginx.stop() }
-        try #require(waitUntilListening(proxyPort), "nginx did not listen")
 
         let url = "http://127.0.0.1:\(proxyPort)/thumbnail/100x100/webp/landscape.jpg"
         let headers = scratch.file("headers")
@@ -228,13 +262,13 @@ final class OriginTests {
         }
         #expect(try curl(url, to: scratch.file("first"), headers: headers) == "200")
         #expect(try cacheStatus() == "MISS")
-        #expect(try originRequests() == 1)
+        #expect(try originRequests(1) == 1)
         #expect(try curl(url, to: scratch.file("second"), headers: headers) == "200")
         #expect(try cacheStatus() == "HIT")
         // The cache key is the path alone: a query string is the same copy.
         #expect(try curl(url + "?v=2", to: scratch.file("third"), headers: headers) == "200")
         #expect(try cacheStatus() == "HIT")
-        #expect(try originRequests() == 1, "a cached thumbnail reached the origin")
+        #expect(try originRequests(1) == 1, "a cached thumbnail reached the origin")
         let bytes = try Data(contentsOf: URL(fileURLWithPath: scratch.file("first")))
         #expect(try Data(contentsOf: URL(fileURLWithPath: scratch.file("second"))) == bytes)
         #expect(bytes == (try thumbnail(["-r", scratch.path, "/thumbnail/100x100/webp/landscape.jpg"])).output)

@@ -1,0 +1,265 @@
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Darwin)
+    import Darwin
+#endif
+
+// `--batch FILE|-`: many paths in one process, on `--jobs` threads. Each
+// path goes through the same grammar and Engine as the command line.
+
+/// The end of `--help`: what a batch prints and how it exits.
+let batchHelp = """
+    Batch: FILE (- for stdin) lists thumbnail paths or URLs, one a line; blank
+    lines and lines starting with # are skipped. Each path is rendered and
+    discarded (a check), written to --output-dir, or fetched from --base.
+    stdout: STATUS, BYTES, MILLISECONDS, PATH, tab-separated, one line per path
+    in input order; with --base also X-Cache and Age (- when absent). STATUS is
+    HTTP's: 200, a failure's (400 403 404 415 422 500 503), the server's with
+    --base, 000 when no answer came. stderr: one line per failure, a progress
+    bar when it is a terminal, a summary. Exit status: 0 when every path
+    succeeded, else that of the first failure in input order, as for one path;
+    with --base by the server's status: 400 415 422 give 65, 403 77, 404 66,
+    500 70, 503 69, anything else (and no answer) 74.
+
+    """
+
+/// What `--batch` does with each path.
+enum BatchAction: Sendable {
+    /// Render and discard: a check that every path renders.
+    case check
+    /// Render and write each result at `directory` + its canonical path.
+    case write(directory: String)
+    /// GET each path from `base`, warming the cache in front of it; render nothing.
+    case fetch(base: String)
+}
+
+/// One path's line of the report.
+struct BatchResult: Sendable {
+    /// 200, the failure's HTTP status, or with `--base` the server's; 0 when no answer came.
+    var status: Int
+    var bytes = 0
+    var milliseconds = 0
+    /// With `--base`: the `X-Cache` and `Age` headers.
+    var cache: String? = nil
+    var age: String? = nil
+    var failure: ThumbnailError? = nil
+}
+
+/// A list holds at most this many bytes (about half a million paths); split larger ones.
+let maxListBytes = 50 << 20
+/// Each `--base` request's time limit unless `--max-time` says otherwise.
+let defaultMaxTime = 30
+
+/// The paths of a list: one a line, surrounding spaces trimmed; blank lines
+/// and lines starting with `#` skipped.
+func batchPaths(_ list: [UInt8]) -> [String] {
+    list.split(separator: UInt8(ascii: "\n")).compactMap { line in
+        let path = String(decoding: line, as: UTF8.self)[...].trimmingSpaces
+        return path.isEmpty || path.hasPrefix("#") ? nil : String(path)
+    }
+}
+
+var onlineCores: Int { max(1, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN)))) }
+
+/// Runs the batch and reports it; throws after the summary when a path
+/// failed, with the first failure's kind (so its exit status).
+func runBatch(_ list: String, operands: [String], settings: Settings, io: ProcessIO) throws(ThumbnailError) {
+    let action = try settings.batchAction(operands: operands)
+    let listName = list == "-" ? "stdin" : list
+    let paths = batchPaths(try readList(list, io: io))
+    let jobs = settings.jobs ?? onlineCores
+    let makeWorker: @Sendable () -> (Int) -> BatchResult
+    switch action {
+    case .fetch(let base):
+        _ = try HTTPClient.library.get()
+        let timeout = settings.maxTime ?? defaultMaxTime
+        makeWorker = {
+            let client = Swift.Result { () throws(ThumbnailError) in try HTTPClient(timeout: timeout) }
+            return { index in timed { () throws(ThumbnailError) in try fetch(paths[index], base: base, with: client.get()) } }
+        }
+    case .check, .write:
+        // ImageMagick's own threads share the cores with the jobs instead of multiplying them.
+        Wand.limitThreads(max(1, onlineCores / jobs))
+        // One job keeps the 60 s per render of the command line; several run without it.
+        if jobs > 1 { Wand.liftTimeLimit() }
+        let access = try Access(settings: settings)
+        let engine = Engine(settings: settings)
+        let gate = RenderGate(concurrent: jobs > 1)
+        var directory: String? = nil
+        if case .write(let path) = action { directory = path }
+        makeWorker = { [directory] in
+            { index in
+                timed { () throws(ThumbnailError) in
+                    try render(paths[index], access: access, engine: engine, gate: gate, into: directory)
+                }
+            }
+        }
+    }
+    var report = BatchReport(io: io, total: paths.count, reportsCache: settings.base != nil)
+    try parallelMapInOrder(
+        count: paths.count, threads: jobs, makeWorker: makeWorker,
+        progress: { finished in report.progress(finished: finished) },
+        deliver: { index, result throws(ThumbnailError) in try report.add(paths[index], result) })
+    report.finish()
+    if let first = report.firstFailure {
+        throw ThumbnailError(first.kind, listName, "\(report.failed) of \(paths.count) paths failed")
+    }
+}
+
+/// The list's bytes: `-` is stdin; a file may be any that reads, a pipe
+/// such as `<(grep ...)` too (sources, unlike lists, must be regular files).
+private func readList(_ list: String, io: ProcessIO) throws(ThumbnailError) -> [UInt8] {
+    var bytes: [UInt8]
+    if list == "-" {
+        bytes = try io.readInput()
+    } else {
+        let fd = open(list, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { throw ThumbnailError(errno == ENOENT ? .notFound : .ioFailure, list, errnoText()) }
+        defer { close(fd) }
+        bytes = try readAll(fd, limit: maxListBytes, name: list)
+    }
+    guard bytes.count <= maxListBytes else {
+        throw ThumbnailError(.tooLarge, list == "-" ? "stdin" : list, "more than \(maxListBytes) bytes; split the list")
+    }
+    return bytes
+}
+
+/// Runs `body`, timing it; a failure becomes a result with the error's HTTP status.
+private func timed(_ body: () throws(ThumbnailError) -> BatchResult) -> BatchResult {
+    let start = monotonicNanoseconds()
+    var result: BatchResult
+    do {
+        result = try body()
+    } catch {
+        result = BatchResult(status: error.httpStatus, failure: error)
+    }
+    result.milliseconds = Int((monotonicNanoseconds() - start) / 1_000_000)
+    return result
+}
+
+/// Checks and renders one path as the command line would; writes it under `directory` if given.
+private func render(
+    _ path: String, access: Access, engine: Engine, gate: RenderGate, into directory: String?
+) throws(ThumbnailError) -> BatchResult {
+    let request = try access.check(path: path).checkedRequest()
+    let source = try engine.load(request.source)
+    let file = directory.map { $0 + outputPath(canonical: access.canonicalPath(request)) }
+    if let file { try checkNotSource(file, sourceFile: source.path) }
+    let thumbnail = try gate.render { () throws(ThumbnailError) in try engine.render(request, from: source) }
+    if let file {
+        try makeDirectories(String(file[..<file.lastIndex(of: "/")!]))
+        try writeAtomically(thumbnail.bytes, to: file)
+    }
+    return BatchResult(status: 200, bytes: thumbnail.bytes.count)
+}
+
+/// ImageMagick's memory and map limits hold for the whole process (and
+/// Debian's policy.xml caps them below what Wand asks for), so renders at
+/// once share one budget. A render refused as too large while others ran
+/// is tried again alone, with the whole budget as on the command line: a
+/// path fails in a batch exactly when it fails on its own.
+final class RenderGate: @unchecked Sendable {
+    private let lock = UnsafeMutablePointer<pthread_rwlock_t>.allocate(capacity: 1)
+    private let concurrent: Bool
+
+    init(concurrent: Bool) {
+        self.concurrent = concurrent
+        var attributes = pthread_rwlockattr_t()
+        pthread_rwlockattr_init(&attributes)
+        // A render waiting to run alone goes before new ones, or it could wait for the whole batch.
+        pthread_rwlockattr_setkind_np(&attributes, Int32(PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP))
+        pthread_rwlock_init(lock, &attributes)
+        pthread_rwlockattr_destroy(&attributes)
+    }
+
+    deinit {
+        pthread_rwlock_destroy(lock)
+        lock.deallocate()
+    }
+
+    func render(_ body: () throws(ThumbnailError) -> Thumbnail) throws(ThumbnailError) -> Thumbnail {
+        do {
+            pthread_rwlock_rdlock(lock)
+            defer { pthread_rwlock_unlock(lock) }
+            return try body()
+        } catch where concurrent && error.kind == .tooLarge {
+            pthread_rwlock_wrlock(lock)
+            defer { pthread_rwlock_unlock(lock) }
+            return try body()
+        }
+    }
+}
+
+/// The canonical path (signed, with keys) with each segment decoded, as a
+/// bucket key: the file a bucket serves for the canonical URL.
+func outputPath(canonical: String) -> String {
+    // Canonical segments are encoded by `percentEncode`, so each decodes.
+    canonical.split(separator: "/", omittingEmptySubsequences: false).map { percentDecoded($0) ?? String($0) }
+        .joined(separator: "/")
+}
+
+/// GETs one path (or the path of a full URL) from `base`; any status but 2xx is a failure.
+private func fetch(_ line: String, base: String, with client: HTTPClient) throws(ThumbnailError) -> BatchResult {
+    let path = PathGrammar.pathPart(of: line)
+    guard path.hasPrefix("/") else { throw ThumbnailError(.badPath, line, "a path starts with '/'") }
+    let answer: HTTPAnswer
+    do {
+        answer = try client.get(base + percentEncode(path, keeping: isLiteralInURL))
+    } catch {
+        return BatchResult(status: 0, failure: ThumbnailError(error.kind, displayed(line), error.reason))
+    }
+    var result = BatchResult(status: answer.status, bytes: answer.bytes, cache: answer.cache, age: answer.age)
+    if !(200...299).contains(answer.status) {
+        // The kind whose HTTP status this is gives the exit status; an unknown status is an I/O error.
+        let kind = ThumbnailError.Kind.allCases.first { $0 != .usage && ThumbnailError.statuses($0).http == answer.status }
+        result.failure = ThumbnailError(kind ?? .ioFailure, displayed(line), "the server answered \(answer.status)")
+    }
+    return result
+}
+
+/// What may stand unescaped in a request's path: a list may hold spaces or
+/// raw UTF-8 where a browser would send `%XX`; escapes already there stay.
+private func isLiteralInURL(_ byte: UInt8) -> Bool {
+    byte == UInt8(ascii: "/") || byte == UInt8(ascii: "%") || isLiteralInPath(byte)
+}
+
+/// A path as the report shows it: control characters (a tab would break the columns) as `%XX`.
+func displayed(_ path: String) -> String {
+    percentEncode(path) { $0 >= 0x20 && $0 != 0x7f }
+}
+
+func monotonicNanoseconds() -> UInt64 {
+    var now = timespec()
+    clock_gettime(CLOCK_MONOTONIC, &now)
+    return UInt64(now.tv_sec) * 1_000_000_000 + UInt64(now.tv_nsec)
+}
+
+extension Settings {
+    /// The first option given that only `--batch` reads, for the error when `--batch` is absent.
+    var batchOnlyOption: String? {
+        if base != nil { return "--base" }
+        if outputDirectory != nil { return "--output-dir" }
+        if jobs != nil { return "--jobs" }
+        if maxTime != nil { return "--max-time" }
+        return nil
+    }
+
+    /// What `--batch` does, once its options are known to go together.
+    func batchAction(operands: [String]) throws(ThumbnailError) -> BatchAction {
+        if let operand = operands.first {
+            throw ThumbnailError(.usage, operand, "--batch reads its paths from the list; no other operand")
+        }
+        if hasRequestFlags {
+            throw ThumbnailError(.usage, "--batch", "takes thumbnail paths; size, format and mode flags do not apply")
+        }
+        if output != nil { throw ThumbnailError(.usage, "--output", "cannot be combined with --batch; use --output-dir") }
+        if explain { throw ThumbnailError(.usage, "--explain", "cannot be combined with --batch") }
+        if maxTime != nil && base == nil { throw ThumbnailError(.usage, "--max-time", "only applies with --base") }
+        switch (base, outputDirectory) {
+        case (_?, _?): throw ThumbnailError(.usage, "--base", "cannot be combined with --output-dir")
+        case (let base?, nil): return .fetch(base: String(base.reversed().drop { $0 == "/" }.reversed()))
+        case (nil, let directory?): return .write(directory: directory == "/" ? "" : directory)
+        case (nil, nil): return .check
+        }
+    }
+}

@@ -82,11 +82,7 @@ public let optionTable: [OptionSpec] = [
     // `run` looks for --inetd before parsing, so no error can reach fd 2 in that mode.
     OptionSpec("inetd", configurable: false, help: "serve HTTP on stdin/stdout (inetd, systemd)") { _, _ in },
     OptionSpec("jobs", "j", value: "N", configurable: false, help: "with --batch: paths at once (default: cores)") {
-        settings, value throws(ThumbnailError) in
-        guard let jobs = decimal(Substring(value)), (1...1024).contains(jobs) else {
-            throw ThumbnailError(.usage, "--jobs", "'\(value)' is not a whole number from 1 to 1024")
-        }
-        settings.jobs = jobs
+        settings, value throws(ThumbnailError) in settings.jobs = try count(value, "--jobs", to: 1024)
     },
     OptionSpec("key-file", value: "FILE", help: "URL signing keys, one a line; the first signs") {
         settings, value in settings.keyFile = value
@@ -110,11 +106,7 @@ public let optionTable: [OptionSpec] = [
         settings, value throws(ThumbnailError) in settings.maxSide = try count(value, "--max-side")
     },
     OptionSpec("max-time", value: "SECONDS", configurable: false, help: "with --base: time limit per request (30)") {
-        settings, value throws(ThumbnailError) in
-        guard let seconds = decimal(Substring(value)), (1...3600).contains(seconds) else {
-            throw ThumbnailError(.usage, "--max-time", "'\(value)' is not a whole number from 1 to 3600")
-        }
-        settings.maxTime = seconds
+        settings, value throws(ThumbnailError) in settings.maxTime = try count(value, "--max-time", to: 3600)
     },
     OptionSpec("origin-token-file", value: "FILE", help: "HTTP: require the CDN's origin token in FILE") {
         settings, value in settings.originTokenFile = value
@@ -148,11 +140,7 @@ public let optionTable: [OptionSpec] = [
         settings.prefix = value
     },
     OptionSpec("quality", "q", value: "N", help: "encoder quality 1-100 (default 80)") {
-        settings, value throws(ThumbnailError) in
-        guard let quality = decimal(Substring(value)), (1...100).contains(quality) else {
-            throw ThumbnailError(.usage, "--quality", "'\(value)' is not a whole number from 1 to 100")
-        }
-        settings.quality = quality
+        settings, value throws(ThumbnailError) in settings.quality = try count(value, "--quality", to: 100)
     },
     OptionSpec("read-timeout", value: "SEC", help: "inetd: seconds to read a request (default 10)") {
         settings, value throws(ThumbnailError) in settings.readTimeout = try count(value, "--read-timeout")
@@ -185,9 +173,12 @@ public let optionTable: [OptionSpec] = [
 ]
 
 /// A whole number option value, `minimum` or more.
-private func count(_ value: String, _ option: String, from minimum: Int = 1) throws(ThumbnailError) -> Int {
-    guard let number = decimal(Substring(value)), number >= minimum else {
-        throw ThumbnailError(.usage, option, "'\(value)' is not a whole number from \(minimum)")
+private func count(
+    _ value: String, _ option: String, from minimum: Int = 1, to maximum: Int? = nil
+) throws(ThumbnailError) -> Int {
+    guard let number = decimal(Substring(value)), number >= minimum, number <= maximum ?? .max else {
+        let range = maximum.map { "from \(minimum) to \($0)" } ?? "from \(minimum)"
+        throw ThumbnailError(.usage, option, "'\(value)' is not a whole number \(range)")
     }
     return number
 }

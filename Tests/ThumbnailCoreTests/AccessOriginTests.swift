@@ -7,7 +7,7 @@ import Testing
 final class AccessOriginTests {
     let scratch: ScratchDirectory
     let port: Int
-    let xinetd: Daemon
+    let origin: XinetdOrigin
     let keys: String
     let newKey = "new-key-0123456789abcdef"
     let oldKey = "old-key-0123456789abcdef"
@@ -19,28 +19,14 @@ final class AccessOriginTests {
         mkfifo(scratch.file("fifo.jpg"), 0o644)
         keys = try writeFile("\(newKey)\n\(oldKey)\n", "keys", in: scratch)
         let tokenFile = try writeFile(token + "\n", "token", in: scratch)
-        let config = try adapt("thumbnail.conf", ["root": scratch.path, "log": scratch.file("origin.log")])
-            + "\nkey-file = \(keys)\norigin-token-file = \(tokenFile)\nsizes = 100x100, x64\n"
-        try writeFile(config, "thumbnail.conf", in: scratch, mode: 0o644)
-        port = try freePort()
-        let user = String(cString: getpwuid(getuid()).pointee.pw_name)
-        let group = String(cString: getgrgid(getgid()).pointee.gr_name)
-        try adapt(
-            "xinetd/thumbnail",
-            [
-                "port": String(port), "user": user, "group": group, "server": thumbnailBinary,
-                "server_args": "--inetd --config \(scratch.file("thumbnail.conf"))",
-            ]
-        ).write(toFile: scratch.file("xinetd.conf"), atomically: true, encoding: .utf8)
-        xinetd = try Daemon(
-            "/usr/sbin/xinetd",
-            ["-dontfork", "-f", scratch.file("xinetd.conf"), "-filelog", scratch.file("xinetd.log")],
-            output: scratch.file("xinetd.out"))
-        try #require(waitUntilListening(port), "xinetd did not listen")
+        origin = try XinetdOrigin(
+            root: scratch.path, directory: scratch.path,
+            extraConfig: "key-file = \(keys)\norigin-token-file = \(tokenFile)\nsizes = 100x100, x64\n")
+        port = origin.port
     }
 
     deinit {
-        xinetd.stop()
+        origin.daemon.stop()
         scratch.remove()
     }
 

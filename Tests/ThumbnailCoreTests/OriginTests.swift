@@ -104,16 +104,20 @@ func adapt(_ example: String, _ values: [String: String]) throws -> String {
 
 /// A real xinetd on a free loopback port, configured from `examples/` with
 /// the paths adapted, running the built binary under `--inetd` on `root`;
-/// its request log at `log`. Files go in `directory`.
+/// its request log at `log`; `extraConfig` lines are added to its config.
+/// Files go in `directory`.
 struct XinetdOrigin {
     let port: Int
     let log: String
     let daemon: Daemon
 
-    init(root: String, directory: String) throws {
+    init(root: String, directory: String, extraConfig: String = "") throws {
         log = directory + "/origin.log"
-        try adapt("thumbnail.conf", ["root": root, "log": log])
-            .write(toFile: directory + "/thumbnail.conf", atomically: true, encoding: .utf8)
+        let config = directory + "/thumbnail.conf"
+        try (adapt("thumbnail.conf", ["root": root, "log": log]) + "\n" + extraConfig)
+            .write(toFile: config, atomically: true, encoding: .utf8)
+        // A config file others may write is refused, whatever the umask.
+        chmod(config, 0o644)
         port = try freePort()
         let user = String(cString: getpwuid(getuid()).pointee.pw_name)
         let group = String(cString: getgrgid(getgid()).pointee.gr_name)

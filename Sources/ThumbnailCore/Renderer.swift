@@ -102,6 +102,7 @@ public enum Renderer {
         let layout = plan.layout
         let turned = plan.orientation >= 5
         var hints: [(String, String)] = []
+        var decoded = bytes
         if plan.sourceFormat == .jpeg {
             // libjpeg scales by 1/2, 1/4 or 1/8 while decoding, never below this size.
             let w = turned ? layout.resizeHeight : layout.resizeWidth
@@ -110,9 +111,19 @@ public enum Renderer {
             // EXIF, XMP and IPTC would be parsed only to be stripped: the header gave the
             // orientation. The ICC profile (APP2) is still read, for the conversion to sRGB.
             hints.append(("profile:skip", "APP,IPTC"))
+            // Smoothing only ever invents coefficients that scans left out.
+            hints.append(("jpeg:block-smoothing", "false"))
+            // ImageMagick asks libjpeg for 1/floor(min(width/w, height/h)), which is 1/8 from 8 on.
+            let storedWidth = turned ? plan.sourceHeight : plan.sourceWidth
+            let storedHeight = turned ? plan.sourceWidth : plan.sourceHeight
+            if storedWidth >= 8 * w, storedHeight >= 8 * h,
+                let dcOnly = ProgressiveJPEG.withoutFullResolutionAC(bytes)
+            {
+                decoded = dcOnly
+            }
         }
         var wand = try Wand()
-        try wand.read(bytes, coder: plan.sourceFormat.coder, options: hints)
+        try wand.read(decoded, coder: plan.sourceFormat.coder, options: hints)
         // Never more pixels than the header promised and the limits allowed.
         guard wand.width <= (turned ? plan.sourceHeight : plan.sourceWidth),
             wand.height <= (turned ? plan.sourceWidth : plan.sourceHeight)

@@ -14,10 +14,6 @@ final class ImageHeaderTests {
 
     deinit { scratch.remove() }
 
-    func bytes(_ name: String) throws -> [UInt8] {
-        Array(try Data(contentsOf: URL(fileURLWithPath: scratch.file(name))))
-    }
-
     func segment(_ marker: UInt8, _ payload: [UInt8]) -> [UInt8] {
         let length = payload.count + 2
         return [0xff, marker, UInt8(length >> 8), UInt8(length & 0xff)] + payload
@@ -56,12 +52,12 @@ final class ImageHeaderTests {
             ("baseline.jpg", SourceFormat.jpeg), ("progressive.jpg", .jpeg), ("cmyk.jpg", .jpeg), ("gray.jpg", .jpeg),
             ("lossy.webp", .webp), ("lossless.webp", .webp), ("alpha.webp", .webp), ("animated.webp", .webp),
         ] {
-            let header = try #require(try ImageHeader(try bytes(name), format: format))
+            let header = try #require(try ImageHeader(try scratch.bytes(name), format: format))
             let identified = try sh("identify -format '%W %H|' '\(scratch.file(name))'").split(separator: "|")[0]
             #expect("\(header.width) \(header.height)" == identified, "\(name)")
             #expect(header.orientation == 1, "\(name)")
         }
-        #expect(try ImageHeader(try bytes("baseline.jpg"), format: .png) == nil)
+        #expect(try ImageHeader(try scratch.bytes("baseline.jpg"), format: .png) == nil)
     }
 
     @Test(arguments: [(6, true, UInt8(3)), (8, false, UInt8(3)), (3, true, UInt8(4)), (5, false, UInt8(4))])
@@ -84,7 +80,7 @@ final class ImageHeaderTests {
     @Test func webpOrientationComesFromItsExifChunk() throws {
         // Stored 40x20 with orientation 6: upright it is 20x40.
         try sh("convert -size 40x20 xc:red -quality 90 stored.webp", directory: scratch.path)
-        let stored = try bytes("stored.webp")
+        let stored = try scratch.bytes("stored.webp")
         let image = Array(stored[12...])  // the VP8 chunk
         func chunk(_ kind: String, _ payload: [UInt8]) -> [UInt8] {
             let size = payload.count

@@ -192,6 +192,27 @@ final class RenderingTests {
         }
     }
 
+    /// jpegtran rewrites the same coefficients as a progressive file, so any
+    /// difference between the twins' thumbnails comes from the scans left out
+    /// at 1/8 scale (100x100 here; 400x400 decodes at 1/2 and keeps them all).
+    @Test(arguments: ["-sampling-factor 2x2", "-sampling-factor 1x1", "-colorspace Gray", "-colorspace CMYK"])
+    func progressiveJPEGRendersAsItsBaselineTwin(_ settings: String) throws {
+        try sh(
+            """
+            convert -seed 11 -size 1600x1000 plasma: \(settings) -quality 90 baseline.jpg
+            jpegtran -progressive baseline.jpg > progressive.jpg
+            head -c $(( $(stat -c %s progressive.jpg) - 2000 )) progressive.jpg > truncated.jpg
+            """, directory: scratch.path)
+        for arguments in [["-s", "100x100"], ["-s", "120x50", "--crop"], ["-s", "400x400"], ["-s", "x90", "-f", "png"]] {
+            let baseline = try thumbnail(root + arguments + ["baseline.jpg"])
+            let progressive = try thumbnail(root + arguments + ["progressive.jpg"])
+            #expect(baseline.status == 0 && progressive.status == 0, "\(progressive.error)")
+            #expect(!baseline.output.isEmpty && baseline.output == progressive.output, "\(settings) \(arguments)")
+        }
+        let outcome = try thumbnail(root + ["-s", "100x100", "truncated.jpg"])
+        #expect(outcome.status == 65, "\(outcome.error)")
+    }
+
     @Test func largeDownscalesStayCloseToLanczosOverEveryPixel() throws {
         // Half plasma, half a one-pixel checkerboard that any sampling shortcut aliases.
         try sh(

@@ -74,6 +74,10 @@ struct ScratchDirectory {
 
     func file(_ name: String) -> String { path + "/" + name }
 
+    func bytes(_ name: String) throws -> [UInt8] {
+        Array(try Data(contentsOf: URL(fileURLWithPath: file(name))))
+    }
+
     func contents() throws -> [String] {
         try FileManager.default.contentsOfDirectory(atPath: path).sorted()
     }

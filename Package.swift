@@ -16,11 +16,17 @@ let package = Package(
             pkgConfig: "MagickWand",
             providers: [.apt(["libmagickwand-dev"])]
         ),
+        // Still WebP sources decode through libwebp itself, scaled while decoding.
+        .systemLibrary(
+            name: "CWebP",
+            pkgConfig: "libwebp",
+            providers: [.apt(["libwebp-dev"])]
+        ),
         // Headers only: libcurl itself is loaded at run time (see its shim.h).
         .systemLibrary(name: "CCurl"),
         .target(
             name: "ThumbnailCore",
-            dependencies: ["CMagickWand", "CCurl", .product(name: "Crypto", package: "swift-crypto")]
+            dependencies: ["CMagickWand", "CWebP", "CCurl", .product(name: "Crypto", package: "swift-crypto")]
         ),
         .executableTarget(
             name: "thumbnail",

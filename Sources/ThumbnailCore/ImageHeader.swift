@@ -65,20 +65,16 @@ struct ImageHeader: Equatable {
     init(webp bytes: [UInt8]) throws(ThumbnailError) {
         var size: (width: Int, height: Int)?
         var orientation = 1
-        var index = 12
-        while index + 8 <= bytes.count {
-            let length = readLittleEndian(bytes, at: index + 4, count: 4)
-            let body = index + 8
-            guard body + length <= bytes.count else { break }
-            let chunk = bytes[body..<body + length]
-            switch String(decoding: bytes[index..<index + 4], as: UTF8.self) {
-            case "VP8X" where length >= 10 && size == nil:
+        for (name, chunk) in webpChunks(bytes) {
+            let body = chunk.startIndex
+            switch name {
+            case "VP8X" where chunk.count >= 10 && size == nil:
                 let width = readLittleEndian(bytes, at: body + 4, count: 3) + 1
                 size = (width, readLittleEndian(bytes, at: body + 7, count: 3) + 1)
-            case "VP8 " where length >= 10 && size == nil && chunk.dropFirst(3).starts(with: [0x9d, 0x01, 0x2a]):
+            case "VP8 " where chunk.count >= 10 && size == nil && chunk.dropFirst(3).starts(with: [0x9d, 0x01, 0x2a]):
                 let width = readLittleEndian(bytes, at: body + 6, count: 2) & 0x3fff
                 size = (width, readLittleEndian(bytes, at: body + 8, count: 2) & 0x3fff)
-            case "VP8L" where length >= 5 && size == nil && bytes[body] == 0x2f:
+            case "VP8L" where chunk.count >= 5 && size == nil && bytes[body] == 0x2f:
                 let bits = readLittleEndian(bytes, at: body + 1, count: 4)
                 size = ((bits & 0x3fff) + 1, (bits >> 14 & 0x3fff) + 1)
             case "EXIF":
@@ -86,7 +82,6 @@ struct ImageHeader: Equatable {
                 orientation = exifOrientation(chunk.starts(with: "Exif\0\0".utf8) ? chunk.dropFirst(6) : chunk)
             default: break
             }
-            index = body + length + (length & 1)
         }
         guard let size, size.width > 0, size.height > 0 else {
             throw ThumbnailError(.undecodable, "source", "truncated or corrupt WebP header")

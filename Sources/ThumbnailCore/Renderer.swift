@@ -94,6 +94,19 @@ public enum Renderer {
         return ImageHeader(width: wand.width, height: wand.height, orientation: wand.orientation)
     }
 
+    /// A still WebP decoded by libwebp, which scales as it decodes to twice the
+    /// size (Lanczos does the rest) from four times the size or more, as
+    /// `Wand.resize` would with its box filter; nil for an animation.
+    private static func decodedWebP(_ bytes: [UInt8], plan: RenderPlan) throws(ThumbnailError) -> DecodedPixels? {
+        let turned = plan.orientation >= 5
+        let width = turned ? plan.layout.resizeHeight : plan.layout.resizeWidth
+        let height = turned ? plan.layout.resizeWidth : plan.layout.resizeHeight
+        let storedWidth = turned ? plan.sourceHeight : plan.sourceWidth
+        let storedHeight = turned ? plan.sourceWidth : plan.sourceHeight
+        let shrinks = storedWidth >= 4 * width && storedHeight >= 4 * height
+        return try WebPDecoder.decodeStill(bytes, scaledTo: shrinks ? (2 * width, 2 * height) : nil)
+    }
+
     /// Renders the thumbnail in memory: the same request and bytes always give the same output bytes.
     public static func render(
         _ request: ThumbnailRequest, source bytes: [UInt8], limits: Limits
@@ -123,7 +136,11 @@ public enum Renderer {
             }
         }
         var wand = try Wand()
-        try wand.read(decoded, coder: plan.sourceFormat.coder, options: hints)
+        if plan.sourceFormat == .webp, let pixels = try decodedWebP(bytes, plan: plan) {
+            try wand.constitute(pixels, iccProfile: webpChunks(bytes).first { $0.name == "ICCP" }?.body)
+        } else {
+            try wand.read(decoded, coder: plan.sourceFormat.coder, options: hints)
+        }
         // Never more pixels than the header promised and the limits allowed.
         guard wand.width <= (turned ? plan.sourceHeight : plan.sourceWidth),
             wand.height <= (turned ? plan.sourceWidth : plan.sourceHeight)

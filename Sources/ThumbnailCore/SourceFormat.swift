@@ -84,12 +84,19 @@ private func gifFrameCount(_ bytes: [UInt8]) -> Int {
 }
 
 private func webpFrameCount(_ bytes: [UInt8]) -> Int {
+    max(webpChunks(bytes).filter { $0.name == "ANMF" }.count, 1)
+}
+
+/// The top-level chunks of a WebP (RIFF) file, up to the first that runs past its end.
+func webpChunks(_ bytes: [UInt8]) -> [(name: String, body: ArraySlice<UInt8>)] {
+    var chunks: [(name: String, body: ArraySlice<UInt8>)] = []
     var index = 12
-    var frames = 0
     while index + 8 <= bytes.count {
-        let size = (0..<4).reduce(0) { $0 | Int(bytes[index + 4 + $1]) << (8 * $1) }
-        if bytes[index..<index + 4].elementsEqual("ANMF".utf8) { frames += 1 }
-        index += 8 + size + (size & 1)
+        let length = (0..<4).reduce(0) { $0 | Int(bytes[index + 4 + $1]) << (8 * $1) }
+        let body = index + 8
+        guard body + length <= bytes.count else { break }
+        chunks.append((String(decoding: bytes[index..<body - 4], as: UTF8.self), bytes[body..<body + length]))
+        index = body + length + (length & 1)
     }
-    return max(frames, 1)
+    return chunks
 }

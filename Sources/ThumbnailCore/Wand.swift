@@ -124,6 +124,20 @@ struct Wand: ~Copyable {
         }
     }
 
+    /// Makes the wand's image from pixels decoded outside ImageMagick, with
+    /// their ICC profile, if any, for `convertToSRGB`.
+    mutating func constitute(_ pixels: DecodedPixels, iccProfile: ArraySlice<UInt8>?) throws(ThumbnailError) {
+        let status = pixels.samples.withUnsafeBytes {
+            MagickConstituteImage(
+                wand, pixels.width, pixels.height, pixels.hasAlpha ? "RGBA" : "RGB", CharPixel, $0.baseAddress)
+        }
+        try check(status, "source", .tooLarge)
+        if let iccProfile {
+            let status = iccProfile.withUnsafeBytes { MagickSetImageProfile(wand, "icc", $0.baseAddress, $0.count) }
+            try check(status, "colour profile", .undecodable)
+        }
+    }
+
     var width: Int { Int(MagickGetImageWidth(wand)) }
     var height: Int { Int(MagickGetImageHeight(wand)) }
 

@@ -85,14 +85,17 @@ final class RenderingTests {
         try sh(
             """
             convert -size 64x64 xc:'rgb(0,200,0)' -profile \(profiles)/srgb.icc -profile \(profiles)/a98.icc a98.jpg
+            convert a98.jpg -define webp:lossless=true a98.webp
             """, directory: scratch.path)
         #expect(!close(try pixel(scratch.file("a98.jpg"), 5, 5), [0, 200, 0], within: 30))
-        for format in ["jpeg", "png", "webp"] {
-            let output = scratch.file("a98-out.\(format)")
-            let outcome = try thumbnail(root + ["-o", output, "/thumbnail/32x32/\(format)/a98.jpg"])
-            #expect(outcome.status == 0, "\(outcome.error)")
-            #expect(close(try pixel(output, 5, 5), [0, 200, 0], within: 12))
-            #expect(try sh("identify -verbose '\(output)' | grep -ci -E 'profile|icc|exif' || true") == "0")
+        for source in ["a98.jpg", "a98.webp"] {
+            for format in ["jpeg", "png", "webp"] {
+                let output = scratch.file("a98-out.\(format)")
+                let outcome = try thumbnail(root + ["-o", output, "/thumbnail/32x32/\(format)/\(source)"])
+                #expect(outcome.status == 0, "\(outcome.error)")
+                #expect(close(try pixel(output, 5, 5), [0, 200, 0], within: 12), "\(source) as \(format)")
+                #expect(try sh("identify -verbose '\(output)' | grep -ci -E 'profile|icc|exif' || true") == "0")
+            }
         }
     }
 
@@ -111,10 +114,11 @@ final class RenderingTests {
         #expect(close(try pixel(scratch.file("eight-gray.jpg.png"), 16, 1), [255, 255, 255], within: 20))
     }
 
+    /// Sources ten times the output: WebP decodes scaled by libwebp, PNG and GIF shrink by box first.
     @Test func transparencyFlattensOntoTheBackgroundForJPEGOnly() throws {
         try sh(
             """
-            convert -size 40x40 xc:none -fill red -draw 'rectangle 0,0 19,39' alpha.png
+            convert -size 400x400 xc:none -fill red -draw 'rectangle 0,0 199,399' alpha.png
             convert alpha.png alpha.webp
             convert alpha.png alpha.gif
             """, directory: scratch.path)
@@ -181,9 +185,13 @@ final class RenderingTests {
             head -c 20 whole.jpg > header-only.jpg
             convert -seed 3 -size 400x300 plasma: whole.png
             head -c $(( $(stat -c %s whole.png) / 2 )) whole.png > half.png
+            convert -seed 3 -size 400x300 plasma: -profile /usr/share/color/icc/ghostscript/srgb.icc whole.webp
+            head -c $(( $(stat -c %s whole.webp) / 2 )) whole.webp > half.webp
             """, directory: scratch.path)
-        #expect(try thumbnail(root + ["-s", "50x50", "whole.jpg"]).status == 0)
-        for name in ["half.jpg", "header-only.jpg", "half.png"] {
+        for name in ["whole.jpg", "whole.png", "whole.webp"] {
+            #expect(try thumbnail(root + ["-s", "50x50", name]).status == 0)
+        }
+        for name in ["half.jpg", "header-only.jpg", "half.png", "half.webp"] {
             let output = scratch.file("out-\(name)")
             let outcome = try thumbnail(root + ["-o", output, "-s", "50x50", name])
             #expect(outcome.status == 65, "\(name): \(outcome.error)")
@@ -225,6 +233,22 @@ final class RenderingTests {
         // compare prints the PSNR on stderr and exits 1 when the images differ at all.
         let psnr = try sh("compare -metric PSNR lanczos.png '\(output)' null: 2>&1 || true", directory: scratch.path)
         #expect((Double(psnr) ?? 0) >= 45, "PSNR \(psnr) dB against Lanczos alone")
+    }
+
+    /// libwebp scales while it decodes (area averaging, in YUV): the result
+    /// must stay close to ImageMagick's full decode followed by Lanczos.
+    @Test(arguments: ["-quality 90", "-define webp:lossless=true"])
+    func largeWebPDecodedScaledStaysCloseToAFullDecode(_ settings: String) throws {
+        try sh(
+            """
+            convert -seed 5 -size 1600x1000 plasma: \\( -size 800x1000 pattern:gray50 \\) -geometry +800+0 -composite \(settings) big.webp
+            convert big.webp -filter Lanczos -resize 100x100 lanczos.png
+            """, directory: scratch.path)
+        let output = scratch.file("small.png")
+        #expect(try thumbnail(root + ["-o", output, "/thumbnail/100x100/png/big.webp"]).status == 0)
+        #expect(try dimensions(output) == "100x63")
+        let psnr = try sh("compare -metric PSNR lanczos.png '\(output)' null: 2>&1 || true", directory: scratch.path)
+        #expect((Double(psnr) ?? 0) >= 40, "PSNR \(psnr) dB against a full decode and Lanczos")
     }
 
     /// Runs the binary under GNU time: exit status, seconds, peak memory in KiB.

@@ -41,14 +41,39 @@ url="http://127.0.0.1:$port/thumbnail/100x100/photo.jpg"
 curl -sf -o "$work/thumb.jpg" "$url"
 echo "source: 1920x1080 JPEG ($(stat -c %s "$work/photo.jpg") bytes) -> $(identify -format '%wx%h' "$work/thumb.jpg") JPEG ($(stat -c %s "$work/thumb.jpg") bytes)"
 echo "wrk: ${seconds}s, $connections connections, $(nproc) cores, load before: $(cut -d' ' -f1-3 /proc/loadavg)"
+# CPU seconds of xinetd itself and of its reaped children (the per-connection processes), from /proc.
+xinetd_cpu() { awk -v hz="$(getconf CLK_TCK)" '{ printf "%.2f %.2f", ($14 + $15) / hz, ($16 + $17) / hz }' "/proc/$xinetd_pid/stat"; }
 measure() {
   local label=$1; shift
-  local before after
+  local before after cpu_before cpu_after
   before=$(wc -l < "$work/origin.log")
+  cpu_before=$(xinetd_cpu)
   rate=$(wrk -t 2 -c "$connections" -d "${seconds}s" "$@" "$url" | awk '/Requests\/sec/ { print $2 }')
+  sleep 1  # the last connections' processes exit and are reaped
+  cpu_after=$(xinetd_cpu)
   after=$(wc -l < "$work/origin.log")
-  printf '%-22s %8s requests/s  (%d rendered)\n' "$label" "$rate" $((after - before))
+  printf '%-24s %8s requests/s (%.2f of the ceiling); CPU per request: thumbnail %s ms, xinetd %s ms\n' \
+    "$label" "$rate" "$(awk -v r="$rate" -v c="$ceiling" 'BEGIN { print r / c }')" \
+    $(echo "$cpu_before $cpu_after" | awk -v n=$((after - before)) '{ printf "%.1f %.2f", 1000 * ($4 - $2) / n, 1000 * ($3 - $1) / n }')
 }
+# The ceiling: cores / CPU time of one render of the same request from the
+# command line (user + system from getrusage, median of 21), a process each as
+# under inetd.
+cpu_ms=$(python3 - "$binary" "$work" <<'EOF'
+import resource, statistics, subprocess, sys
+def cpu():
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+samples = []
+for _ in range(21):
+    before = cpu()
+    subprocess.run([sys.argv[1], "-r", sys.argv[2], "/thumbnail/100x100/photo.jpg"], stdout=subprocess.DEVNULL, check=True)
+    samples.append(1000 * (cpu() - before))
+print(f"{statistics.median(samples):.1f}")
+EOF
+)
+ceiling=$(awk -v cores="$(nproc)" -v ms="$cpu_ms" 'BEGIN { printf "%.1f", cores * 1000 / ms }')
+echo "one render from the command line: $cpu_ms ms of CPU; ceiling $(nproc) cores / that = $ceiling requests/s"
 measure "keep-alive:"
 measure "connection per request:" -H "Connection: close"
 if grep -qv ' 200 ' "$work/origin.log"; then

@@ -1,0 +1,67 @@
+import Foundation
+import Testing
+
+@testable import ThumbnailCore
+
+/// The byte-walking code paths (progressive JPEG scans, WebP chunks and
+/// libwebp) against mangled files, in this process: each render either
+/// succeeds or throws a ThumbnailError; an out-of-bounds index would trap and
+/// end the whole test run.
+final class MangledSourceTests {
+    let scratch: ScratchDirectory
+
+    init() throws {
+        scratch = try ScratchDirectory()
+    }
+
+    deinit { scratch.remove() }
+
+    /// A deterministic sequence (a 64-bit LCG), so a failure can be replayed.
+    struct Sequence {
+        var state: UInt64
+        mutating func next(below bound: Int) -> Int {
+            state = state &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
+            return Int((state >> 33) % UInt64(bound))
+        }
+    }
+
+    /// Truncations and overwritten bytes, 300 of each kind, biased to the
+    /// headers and scan boundaries in the first kilobyte.
+    func mangled(_ bytes: [UInt8], seed: UInt64) -> [[UInt8]] {
+        var random = Sequence(state: seed)
+        var variants: [[UInt8]] = []
+        for round in 0..<300 {
+            let span = round % 2 == 0 ? min(bytes.count, 1024) : bytes.count
+            variants.append(Array(bytes.prefix(random.next(below: bytes.count))))
+            var changed = bytes
+            for _ in 0..<(1 + random.next(below: 4)) {
+                changed[random.next(below: span)] = UInt8(random.next(below: 256))
+            }
+            variants.append(changed)
+        }
+        return variants
+    }
+
+    @Test(arguments: [
+        ("mangled.jpg", "convert -seed 4 -size 96x64 plasma: -sampling-factor 2x2 b.jpg && jpegtran -progressive b.jpg > mangled.jpg"),
+        ("mangled.webp", "convert -seed 4 -size 96x64 plasma: -alpha set -channel A -evaluate set 60% -profile /usr/share/color/icc/ghostscript/srgb.icc mangled.webp"),
+    ])
+    func rendersOrRefusesEveryVariant(name: String, make: String) throws {
+        try sh(make, directory: scratch.path)
+        let original = try scratch.bytes(name)
+        // 8x8 from 96x64: the JPEG decodes at 1/8 (scans left out), the WebP scaled by libwebp.
+        let request = ThumbnailRequest(size: BoxSize(width: 8, height: 8), source: try SourcePath(filePath: name))
+        #expect(throws: Never.self) { _ = try Renderer.render(request, source: original, limits: Limits()) }
+        var rendered = 0
+        for variant in mangled(original, seed: 42) {
+            do {
+                _ = try Renderer.render(request, source: variant, limits: Limits())
+                rendered += 1
+            } catch {
+                // Any ThumbnailError is a clean refusal.
+            }
+        }
+        // Some overwritten bytes land where they change nothing or only colours.
+        #expect(rendered > 0)
+    }
+}

@@ -6,6 +6,10 @@ let package = Package(
     products: [
         .executable(name: "thumbnail", targets: ["thumbnail"])
     ],
+    dependencies: [
+        // HMAC-SHA256 for URL signatures and SHA-256 for the origin token.
+        .package(url: "https://github.com/apple/swift-crypto.git", from: "4.5.2")
+    ],
     targets: [
         .systemLibrary(
             name: "CMagickWand",
@@ -22,7 +26,7 @@ let package = Package(
         .systemLibrary(name: "CCurl"),
         .target(
             name: "ThumbnailCore",
-            dependencies: ["CMagickWand", "CWebP", "CCurl"]
+            dependencies: ["CMagickWand", "CWebP", "CCurl", .product(name: "Crypto", package: "swift-crypto")]
         ),
         .executableTarget(
             name: "thumbnail",

@@ -1,3 +1,5 @@
+import Crypto
+
 /// Who may have which thumbnail (SPEC §1 and §4): allowed sizes, URL
 /// signatures and the origin token, each off unless configured. Every front
 /// end asks this before it touches the source, so a refused request costs no
@@ -7,9 +9,9 @@ public struct Access: Sendable {
     /// nil: every size is allowed.
     public let allowedSizes: [BoxSize]?
     /// Newest first: any one verifies, the first signs. Empty: paths carry no signature.
-    let keys: [[UInt8]]
+    let keys: [SymmetricKey]
     /// SHA-256 of the origin token, so comparing it takes the same time whatever the length; nil: no token needed.
-    let originTokenDigest: [UInt8]?
+    let originTokenDigest: SHA256Digest?
     /// The header the CDN puts the origin token in.
     public let originTokenHeader: String
 
@@ -24,8 +26,8 @@ public struct Access: Sendable {
     ) {
         self.grammar = grammar
         self.allowedSizes = allowedSizes
-        self.keys = keys
-        self.originTokenDigest = originToken.map { SHA256.hash($0) }
+        self.keys = keys.map { SymmetricKey(data: $0) }
+        self.originTokenDigest = originToken.map { SHA256.hash(data: $0) }
         self.originTokenHeader = originTokenHeader
     }
 
@@ -113,7 +115,8 @@ public struct Access: Sendable {
             throw ThumbnailError(.forbidden, originTokenHeader, "missing origin token header")
         }
         guard values.count == 1 else { throw ThumbnailError(.forbidden, originTokenHeader, "repeated origin token header") }
-        guard constantTimeEqual(SHA256.hash(Array(value.utf8)), originTokenDigest) else {
+        let given = SHA256.hash(data: Array(value.utf8))
+        guard constantTimeEqual(Array(given), Array(originTokenDigest)) else {
             throw ThumbnailError(.forbidden, originTokenHeader, "wrong origin token")
         }
     }
@@ -136,8 +139,9 @@ public struct Access: Sendable {
     }
 
     /// The signature segment for `signed`: base64url of the first 16 bytes of HMAC-SHA256.
-    func sign(_ signed: Substring, with key: [UInt8]) -> String {
-        base64URL(Array(SHA256.authenticationCode(Array(signed.utf8), key: key).prefix(Self.signatureBytes)))
+    func sign(_ signed: Substring, with key: SymmetricKey) -> String {
+        let mac = HMAC<SHA256>.authenticationCode(for: Array(signed.utf8), using: key)
+        return mac.withUnsafeBytes { base64URL(Array($0.prefix(Self.signatureBytes))) }
     }
 }
 

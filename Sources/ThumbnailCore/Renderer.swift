@@ -43,6 +43,16 @@ public struct RenderPlan: Sendable {
     public var orientation: Int
     public var output: OutputFormat
     public var layout: Layout
+
+    /// The source's size as stored, before the orientation turns it.
+    var storedSource: (width: Int, height: Int) {
+        orientation >= 5 ? (sourceHeight, sourceWidth) : (sourceWidth, sourceHeight)
+    }
+
+    /// The resize target in the source's stored orientation: what a decoder may scale to.
+    var storedResize: (width: Int, height: Int) {
+        orientation >= 5 ? (layout.resizeHeight, layout.resizeWidth) : (layout.resizeWidth, layout.resizeHeight)
+    }
 }
 
 /// What a source may be before anything decodes it.
@@ -94,17 +104,44 @@ public enum Renderer {
         return ImageHeader(width: wand.width, height: wand.height, orientation: wand.orientation)
     }
 
-    /// A still WebP decoded by libwebp, which scales as it decodes to twice the
-    /// size (Lanczos does the rest) from four times the size or more, as
-    /// `Wand.resize` would with its box filter; nil for an animation.
-    private static func decodedWebP(_ bytes: [UInt8], plan: RenderPlan) throws(ThumbnailError) -> DecodedPixels? {
-        let turned = plan.orientation >= 5
-        let width = turned ? plan.layout.resizeHeight : plan.layout.resizeWidth
-        let height = turned ? plan.layout.resizeWidth : plan.layout.resizeHeight
-        let storedWidth = turned ? plan.sourceHeight : plan.sourceWidth
-        let storedHeight = turned ? plan.sourceWidth : plan.sourceHeight
-        let shrinks = storedWidth >= 4 * width && storedHeight >= 4 * height
-        return try WebPDecoder.decodeStill(bytes, scaledTo: shrinks ? (2 * width, 2 * height) : nil)
+    /// The source in a wand, decoded as small as its decoder allows without
+    /// going below the resize target: libjpeg scales by 1/2, 1/4 or 1/8, and
+    /// libwebp averages a still WebP down to twice the target (Lanczos does
+    /// the rest) from four times the target on, as `Wand.resize` would with
+    /// its box filter.
+    private static func decode(_ bytes: [UInt8], plan: RenderPlan) throws(ThumbnailError) -> Wand {
+        let source = plan.storedSource, target = plan.storedResize
+        var wand = try Wand()
+        switch plan.sourceFormat {
+        case .jpeg:
+            // ImageMagick asks libjpeg for 1/floor(min(width/w, height/h)), which is 1/8 from 8 on.
+            let eighth = source.width >= 8 * target.width && source.height >= 8 * target.height
+            let hints = [
+                ("jpeg:size", "\(target.width)x\(target.height)"),
+                // EXIF, XMP and IPTC would be parsed only to be stripped: the header gave the
+                // orientation. The ICC profile (APP2) is still read, for the conversion to sRGB.
+                ("profile:skip", "APP,IPTC"),
+                // Smoothing only ever invents coefficients that scans left out.
+                ("jpeg:block-smoothing", "false"),
+            ]
+            let scans = eighth ? ProgressiveJPEG.withoutFullResolutionAC(bytes) : nil
+            try wand.read(scans ?? bytes, coder: plan.sourceFormat.coder, options: hints)
+        case .webp:
+            let shrinks = source.width >= 4 * target.width && source.height >= 4 * target.height
+            let scaled = shrinks ? (2 * target.width, 2 * target.height) : nil
+            if let pixels = try WebPDecoder.decodeStill(bytes, scaledTo: scaled) {
+                try wand.constitute(pixels, iccProfile: webpChunks(bytes).first { $0.name == "ICCP" }?.body)
+            } else {
+                try wand.read(bytes, coder: plan.sourceFormat.coder)
+            }
+        default:
+            try wand.read(bytes, coder: plan.sourceFormat.coder)
+        }
+        // Never more pixels than the header promised and the limits allowed.
+        guard wand.width <= source.width, wand.height <= source.height else {
+            throw ThumbnailError(.undecodable, "source", "decoded \(wand.width)x\(wand.height), larger than its header says")
+        }
+        return wand
     }
 
     /// Renders the thumbnail in memory: the same request and bytes always give the same output bytes.
@@ -113,40 +150,7 @@ public enum Renderer {
     ) throws(ThumbnailError) -> (bytes: [UInt8], format: OutputFormat) {
         let plan = try plan(request, source: bytes, limits: limits)
         let layout = plan.layout
-        let turned = plan.orientation >= 5
-        var hints: [(String, String)] = []
-        var decoded = bytes
-        if plan.sourceFormat == .jpeg {
-            // libjpeg scales by 1/2, 1/4 or 1/8 while decoding, never below this size.
-            let w = turned ? layout.resizeHeight : layout.resizeWidth
-            let h = turned ? layout.resizeWidth : layout.resizeHeight
-            hints.append(("jpeg:size", "\(w)x\(h)"))
-            // EXIF, XMP and IPTC would be parsed only to be stripped: the header gave the
-            // orientation. The ICC profile (APP2) is still read, for the conversion to sRGB.
-            hints.append(("profile:skip", "APP,IPTC"))
-            // Smoothing only ever invents coefficients that scans left out.
-            hints.append(("jpeg:block-smoothing", "false"))
-            // ImageMagick asks libjpeg for 1/floor(min(width/w, height/h)), which is 1/8 from 8 on.
-            let storedWidth = turned ? plan.sourceHeight : plan.sourceWidth
-            let storedHeight = turned ? plan.sourceWidth : plan.sourceHeight
-            if storedWidth >= 8 * w, storedHeight >= 8 * h,
-                let dcOnly = ProgressiveJPEG.withoutFullResolutionAC(bytes)
-            {
-                decoded = dcOnly
-            }
-        }
-        var wand = try Wand()
-        if plan.sourceFormat == .webp, let pixels = try decodedWebP(bytes, plan: plan) {
-            try wand.constitute(pixels, iccProfile: webpChunks(bytes).first { $0.name == "ICCP" }?.body)
-        } else {
-            try wand.read(decoded, coder: plan.sourceFormat.coder, options: hints)
-        }
-        // Never more pixels than the header promised and the limits allowed.
-        guard wand.width <= (turned ? plan.sourceHeight : plan.sourceWidth),
-            wand.height <= (turned ? plan.sourceWidth : plan.sourceHeight)
-        else {
-            throw ThumbnailError(.undecodable, "source", "decoded \(wand.width)x\(wand.height), larger than its header says")
-        }
+        var wand = try decode(bytes, plan: plan)
         try wand.setOrientation(plan.orientation)
         try wand.autoOrient()
         if wand.width != layout.resizeWidth || wand.height != layout.resizeHeight {

@@ -1,9 +1,10 @@
-/// Dimensions and EXIF orientation of a JPEG or WebP, read from its header
-/// without ImageMagick. ImageMagick 6.9.11's ping costs as much as the render
-/// here: for JPEG it parses every metadata segment (megabytes of XMP, every
-/// EXIF tag printed to text), for WebP it decodes every pixel. Reading the
-/// header ourselves checks the limits truly before decoding, and lets the one
-/// read that follows skip the metadata it would strip anyway.
+/// Dimensions and EXIF orientation of a JPEG, WebP or PNG, read from its
+/// header without ImageMagick. ImageMagick 6.9.11's ping costs as much as the
+/// render here: for JPEG it parses every metadata segment (megabytes of XMP,
+/// every EXIF tag printed to text), for WebP it decodes every pixel; for PNG
+/// it takes the coder's process-wide lock. Reading the header ourselves
+/// checks the limits truly before decoding, and lets the one read that
+/// follows skip the metadata it would strip anyway.
 struct ImageHeader: Equatable {
     var width: Int, height: Int
     /// EXIF orientation 1...8, 1 when absent or out of range.
@@ -15,13 +16,28 @@ struct ImageHeader: Equatable {
         self.orientation = (1...8).contains(orientation) ? orientation : 1
     }
 
-    /// The header of a JPEG or WebP source; nil for the other formats (ImageMagick pings those).
+    /// The header of a JPEG, WebP or PNG source; nil for the other formats (ImageMagick pings those).
     init?(_ bytes: [UInt8], format: SourceFormat) throws(ThumbnailError) {
         switch format {
         case .jpeg: self = try ImageHeader(jpeg: bytes)
         case .webp: self = try ImageHeader(webp: bytes)
+        case .png: self = try ImageHeader(png: bytes)
         default: return nil
         }
+    }
+
+    /// The IHDR chunk, which must come first. ImageMagick 6.9.11 reads no
+    /// orientation from a PNG (not even an eXIf chunk's), so neither does this.
+    init(png bytes: [UInt8]) throws(ThumbnailError) {
+        guard bytes.count >= 24, readBigEndian(bytes, at: 8, count: 4) == 13, bytes[12..<16].elementsEqual("IHDR".utf8)
+        else {
+            throw ThumbnailError(.undecodable, "source", "truncated or corrupt PNG header")
+        }
+        let width = readBigEndian(bytes, at: 16, count: 4), height = readBigEndian(bytes, at: 20, count: 4)
+        guard width > 0, height > 0 else {
+            throw ThumbnailError(.undecodable, "source", "PNG header without a width and height")
+        }
+        self.init(width: width, height: height)
     }
 
     /// Walks the markers from SOI to the first SOF, the frame header libjpeg

@@ -47,17 +47,22 @@ final class ImageHeaderTests {
             convert baseline.jpg -define webp:lossless=true lossless.webp
             convert -size 64x48 xc:none -fill red -draw 'rectangle 0,0 9,9' alpha.webp
             convert -delay 10 -size 60x30 xc:red xc:lime animated.webp
+            convert baseline.jpg plain.png
+            convert baseline.jpg -depth 16 deep.png
+            convert baseline.jpg -colors 16 palette.png
+            convert baseline.jpg -interlace PNG interlaced.png
             """, directory: scratch.path)
         for (name, format) in [
             ("baseline.jpg", SourceFormat.jpeg), ("progressive.jpg", .jpeg), ("cmyk.jpg", .jpeg), ("gray.jpg", .jpeg),
             ("lossy.webp", .webp), ("lossless.webp", .webp), ("alpha.webp", .webp), ("animated.webp", .webp),
+            ("plain.png", .png), ("deep.png", .png), ("palette.png", .png), ("interlaced.png", .png),
         ] {
             let header = try #require(try ImageHeader(try scratch.bytes(name), format: format))
             let identified = try sh("identify -format '%W %H|' '\(scratch.file(name))'").split(separator: "|")[0]
             #expect("\(header.width) \(header.height)" == identified, "\(name)")
             #expect(header.orientation == 1, "\(name)")
         }
-        #expect(try ImageHeader(try scratch.bytes("baseline.jpg"), format: .png) == nil)
+        #expect(try ImageHeader(try scratch.bytes("baseline.jpg"), format: .gif) == nil)
     }
 
     @Test(arguments: [(6, true, UInt8(3)), (8, false, UInt8(3)), (3, true, UInt8(4)), (5, false, UInt8(4))])
@@ -121,6 +126,17 @@ final class ImageHeaderTests {
         for webp in webps {
             #expect(thrown { _ = try ImageHeader(webp: webp) }?.kind == .undecodable, "\(webp)")
         }
+        let signature: [UInt8] = [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]
+        let ihdr = [0, 0, 0, 13] + Array("IHDR".utf8)
+        let pngs: [[UInt8]] = [
+            signature,
+            signature + ihdr + [0, 0, 1, 0x2c, 0, 0],  // truncated
+            signature + ihdr + [0, 0, 1, 0x2c, 0, 0, 0, 0] + [8, 2, 0, 0, 0],  // height 0
+            signature + [0, 0, 0, 13] + Array("IDAT".utf8) + [0, 0, 1, 0x2c, 0, 0, 0, 0xc8] + [8, 2, 0, 0, 0],  // no IHDR first
+        ]
+        for png in pngs {
+            #expect(thrown { _ = try ImageHeader(png: png) }?.kind == .undecodable, "\(png)")
+        }
     }
 
     @Test func bombsAreRefusedFromTheirHeaderBeforeAnyDecoding() throws {
@@ -128,7 +144,9 @@ final class ImageHeaderTests {
         let request = try PathGrammar().parse("/thumbnail/100x100/a.jpg")
         let jpeg = jpegHeader([], width: 20000, height: 20000)
         let webp = Array("RIFF\u{16}\0\0\0WEBPVP8X\u{a}\0\0\0".utf8) + [0, 0, 0, 0, 0x1f, 0x4e, 0, 0x1f, 0x4e, 0]
-        for (source, format) in [(jpeg, "jpeg"), (webp, "webp")] {
+        let png: [UInt8] = [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0, 0, 0, 13] + Array("IHDR".utf8)
+            + [0, 0, 0x4e, 0x20, 0, 0, 0x4e, 0x20, 8, 2, 0, 0, 0]
+        for (source, format) in [(jpeg, "jpeg"), (webp, "webp"), (png, "png")] {
             let error = thrown { _ = try Renderer.plan(request, source: source, limits: Limits()) }
             #expect(error?.kind == .tooLarge, "\(format)")
             #expect(error?.reason == "20000x20000 exceeds the limit of 50000000 pixels", "\(format)")

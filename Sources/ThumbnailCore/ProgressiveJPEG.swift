@@ -13,8 +13,8 @@ enum ProgressiveJPEG {
     /// structure, which ImageMagick then reads whole (and judges).
     static func withoutFullResolutionAC(_ bytes: [UInt8]) -> [UInt8]? {
         guard bytes.starts(with: [0xff, 0xd8]) else { return nil }
-        var kept: [UInt8] = [0xff, 0xd8]
-        kept.reserveCapacity(bytes.count / 4)
+        // Ranges, copied only at the end: most JPEGs turn out not progressive at their frame header.
+        var kept: [Range<Int>] = [0..<2]
         var fullResolution: [UInt8]?  // component identifiers, from the frame header
         var index = 2
         while index + 2 <= bytes.count {
@@ -25,7 +25,12 @@ enum ProgressiveJPEG {
                 continue
             }
             if marker == 0xd9 {  // EOI
-                return fullResolution == nil ? nil : kept + [0xff, 0xd9]
+                guard fullResolution != nil else { return nil }
+                kept.append(index..<index + 2)
+                var stream: [UInt8] = []
+                stream.reserveCapacity(kept.reduce(0) { $0 + $1.count })
+                for range in kept { stream += bytes[range] }
+                return stream
             }
             guard index + 4 <= bytes.count else { return nil }
             let length = Int(bytes[index + 2]) << 8 | Int(bytes[index + 3])
@@ -45,14 +50,14 @@ enum ProgressiveJPEG {
                 guard length == 6 + 2 * count, let scanEnd = entropyCodedEnd(bytes, from: end) else { return nil }
                 let spectralStart = bytes[index + 5 + 2 * count]
                 let isFullResolutionAC = spectralStart > 0 && count == 1 && fullResolution.contains(bytes[index + 5])
-                if !isFullResolutionAC { kept += bytes[index..<scanEnd] }
+                if !isFullResolutionAC { kept.append(index..<scanEnd) }
                 index = scanEnd
                 continue
             case 0xdc:  // DNL: the height comes after the first scan
                 return nil
             default: break
             }
-            kept += bytes[index..<end]
+            kept.append(index..<end)
             index = end
         }
         return nil

@@ -33,15 +33,16 @@ enum WebPDecoder {
             (width, height) = size
         }
         let channels = hasAlpha ? 4 : 3
-        var samples = [UInt8](repeating: 0, count: width * height * channels)
-        // libwebp writes straight into `samples` (external memory), which outlives the call.
+        // libwebp writes every row straight into `samples` (external memory, not zeroed first).
         config.output.colorspace = hasAlpha ? MODE_RGBA : MODE_RGB
         config.output.is_external_memory = 1
-        let status = samples.withUnsafeMutableBufferPointer { buffer in
+        var status = VP8_STATUS_OK
+        let samples = [UInt8](unsafeUninitializedCapacity: width * height * channels) { buffer, count in
             config.output.u.RGBA.rgba = buffer.baseAddress
             config.output.u.RGBA.stride = Int32(width * channels)
             config.output.u.RGBA.size = buffer.count
-            return webp.withUnsafeBufferPointer { WebPDecode($0.baseAddress, $0.count, &config) }
+            status = webp.withUnsafeBufferPointer { WebPDecode($0.baseAddress, $0.count, &config) }
+            count = status == VP8_STATUS_OK ? buffer.count : 0
         }
         WebPFreeDecBuffer(&config.output)
         try check(status)

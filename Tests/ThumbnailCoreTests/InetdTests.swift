@@ -97,6 +97,13 @@ final class InetdTests {
         }
     }
 
+    /// What every error reply carries: its status, the common fields, a plain-text body.
+    func expectErrorReply(_ response: HTTPResponse, _ status: String) {
+        #expect(response.statusLine == "HTTP/1.1 " + status)
+        expectCommonFields(response)
+        #expect(response.field("content-type") == "text/plain; charset=utf-8")
+    }
+
     @Test func thumbnailMatchesTheCommandLine() throws {
         try makeFixtures(in: scratch)
         let path = "/thumbnail/100x100/webp/landscape.jpg"
@@ -130,9 +137,7 @@ final class InetdTests {
         let responses = try serve("GET \(path) HTTP/1.1\r\nHost: origin.test\r\n\r\n" + Self.healthz)
         try #require(responses.count == 2)
         let error = responses[0]
-        #expect(error.statusLine == "HTTP/1.1 " + status)
-        expectCommonFields(error)
-        #expect(error.field("content-type") == "text/plain; charset=utf-8")
+        expectErrorReply(error, status)
         #expect(error.field("cache-control") == "public, max-age=60")
         #expect(String(decoding: error.body, as: UTF8.self) == status + "\n")
         #expect(error.field("connection") == nil)
@@ -197,10 +202,8 @@ final class InetdTests {
         let responses = try serve(request + Self.healthz)
         try #require(responses.count == 1)
         let refusal = responses[0]
-        #expect(refusal.statusLine == "HTTP/1.1 " + status)
-        expectCommonFields(refusal)
+        expectErrorReply(refusal, status)
         #expect(refusal.field("connection") == "close")
-        #expect(refusal.field("content-type") == "text/plain; charset=utf-8")
         #expect(refusal.field("allow") == (status.hasPrefix("405") ? "GET, HEAD" : nil))
         #expect(try logLines().last?.contains(" - - \(status.prefix(3)) ") == true)
     }

@@ -6,10 +6,6 @@ let package = Package(
     products: [
         .executable(name: "thumbnail", targets: ["thumbnail"])
     ],
-    dependencies: [
-        // HMAC-SHA256 for URL signatures and SHA-256 for the origin token.
-        .package(url: "https://github.com/apple/swift-crypto.git", from: "4.5.2")
-    ],
     targets: [
         .systemLibrary(
             name: "CMagickWand",
@@ -22,11 +18,17 @@ let package = Package(
             pkgConfig: "libwebp",
             providers: [.apt(["libwebp-dev"])]
         ),
+        // OpenSSL's libcrypto: HMAC-SHA256 for URL signatures (Access/Digest.swift).
+        .systemLibrary(
+            name: "CCrypto",
+            pkgConfig: "libcrypto",
+            providers: [.apt(["libssl-dev"])]
+        ),
         // Headers only: libcurl itself is loaded at run time (see its shim.h).
         .systemLibrary(name: "CCurl"),
         .target(
             name: "ThumbnailCore",
-            dependencies: ["CMagickWand", "CWebP", "CCurl", .product(name: "Crypto", package: "swift-crypto")]
+            dependencies: ["CMagickWand", "CWebP", "CCurl", "CCrypto"]
         ),
         .executableTarget(
             name: "thumbnail",

@@ -1,6 +1,4 @@
-import Crypto
-
-/// Who may have which thumbnail (SPEC §1 and §4): allowed sizes, URL
+/// Who may have which thumbnail : allowed sizes, URL
 /// signatures and the origin token, each off unless configured. Every front
 /// end asks this before it touches the source, so a refused request costs no
 /// file access and no decoding.
@@ -9,9 +7,9 @@ public struct Access: Sendable {
     /// nil: every size is allowed.
     public let allowedSizes: [BoxSize]?
     /// Newest first: any one verifies, the first signs. Empty: paths carry no signature.
-    let keys: [SymmetricKey]
-    /// SHA-256 of the origin token, so comparing it takes the same time whatever the length; nil: no token needed.
-    let originTokenDigest: SHA256Digest?
+    let keys: [[UInt8]]
+    /// nil: no token needed.
+    let originToken: [UInt8]?
     /// The header the CDN puts the origin token in.
     public let originTokenHeader: String
 
@@ -26,8 +24,8 @@ public struct Access: Sendable {
     ) {
         self.grammar = grammar
         self.allowedSizes = allowedSizes
-        self.keys = keys.map { SymmetricKey(data: $0) }
-        self.originTokenDigest = originToken.map { SHA256.hash(data: $0) }
+        self.keys = keys
+        self.originToken = originToken
         self.originTokenHeader = originTokenHeader
     }
 
@@ -88,7 +86,7 @@ public struct Access: Sendable {
         let given = Array(signature.utf8)
         // Every key is tried, so the time taken does not tell which one matched.
         var matched: Int? = nil
-        for (index, key) in keys.enumerated() where constantTimeEqual(Array(sign(signed, with: key).utf8), given) {
+        for (index, key) in keys.enumerated() where constantTimeEqual(Array(try sign(signed, with: key).utf8), given) {
             matched = matched ?? index
         }
         guard let matched else {
@@ -110,22 +108,22 @@ public struct Access: Sendable {
     /// The HTTP mode's check of the origin token: `values` are those of
     /// every header field named `originTokenHeader`, of which there must be one.
     public func checkOriginToken(_ values: [String]) throws(ThumbnailError) {
-        guard let originTokenDigest else { return }
+        guard let originToken else { return }
         guard let value = values.first else {
             throw ThumbnailError(.forbidden, originTokenHeader, "missing origin token header")
         }
         guard values.count == 1 else { throw ThumbnailError(.forbidden, originTokenHeader, "repeated origin token header") }
-        let given = SHA256.hash(data: Array(value.utf8))
-        guard constantTimeEqual(Array(given), Array(originTokenDigest)) else {
+        // Digests first, so the time taken does not depend on the token's length either.
+        guard constantTimeEqual(try sha256(Array(value.utf8)), try sha256(originToken)) else {
             throw ThumbnailError(.forbidden, originTokenHeader, "wrong origin token")
         }
     }
 
     /// The one spelling of `request`, signed with the first key when there are keys.
-    public func canonicalPath(_ request: ThumbnailRequest) -> String {
+    public func canonicalPath(_ request: ThumbnailRequest) throws(ThumbnailError) -> String {
         guard let key = keys.first else { return request.canonicalPath(prefix: grammar.prefix) }
         let signed = request.canonicalPath(prefix: "")
-        return grammar.prefix + "/" + sign(Substring(signed), with: key) + signed
+        return grammar.prefix + "/" + (try sign(Substring(signed), with: key)) + signed
     }
 
     /// `--sign`: the canonical form of `target`, signed with the first key.
@@ -135,13 +133,12 @@ public struct Access: Sendable {
         guard requiresSignature else { throw ThumbnailError(.usage, "--sign", "needs --key-file") }
         let request = try grammar.parse(signed: try grammar.splitSignature(target).signed)
         _ = try checkSize(request.size)
-        return canonicalPath(request)
+        return try canonicalPath(request)
     }
 
     /// The signature segment for `signed`: base64url of the first 16 bytes of HMAC-SHA256.
-    func sign(_ signed: Substring, with key: SymmetricKey) -> String {
-        let mac = HMAC<SHA256>.authenticationCode(for: Array(signed.utf8), using: key)
-        return mac.withUnsafeBytes { base64URL(Array($0.prefix(Self.signatureBytes))) }
+    func sign(_ signed: Substring, with key: [UInt8]) throws(ThumbnailError) -> String {
+        base64URL(Array(try hmacSHA256(key: key, message: signed.utf8).prefix(Self.signatureBytes)))
     }
 }
 
@@ -177,14 +174,6 @@ public struct AccessReport: Sendable {
         guard let request else { throw ThumbnailError(.internalFailure, "access", "no request and no refusal") }
         return request
     }
-}
-
-/// Equal contents, in a time that depends on the lengths only.
-func constantTimeEqual(_ a: [UInt8], _ b: [UInt8]) -> Bool {
-    guard a.count == b.count else { return false }
-    var difference: UInt8 = 0
-    for index in a.indices { difference |= a[index] ^ b[index] }
-    return difference == 0
 }
 
 private let base64URLAlphabet = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_".utf8)

@@ -143,7 +143,7 @@ private func render(
 ) throws(ThumbnailError) -> BatchResult {
     let request = try access.check(path: path).checkedRequest()
     let source = try engine.load(request.source)
-    let file = directory.map { $0 + outputPath(canonical: access.canonicalPath(request)) }
+    let file = try directory.map { directory throws(ThumbnailError) in directory + outputPath(canonical: try access.canonicalPath(request)) }
     if let file { try checkNotSource(file, sourceFile: source.path) }
     let thumbnail = try gate.render { () throws(ThumbnailError) in try engine.render(request, from: source) }
     if let file {

@@ -83,7 +83,7 @@ private func runCommand(_ arguments: [String], io: ProcessIO) throws(ThumbnailEr
     }
     if settings.explain {
         // The checks print before the source is read, and a refusal stops there.
-        try io.writeOutput(Array(accessExplanation(report, access: access).utf8))
+        try io.writeOutput(Array(try accessExplanation(report, access: access).utf8))
     }
     let request = try report.checkedRequest()
     let engine = Engine(settings: settings)
@@ -119,8 +119,8 @@ func checkNotSource(_ output: String, sourceFile: String?) throws(ThumbnailError
 
 /// What `--explain` prints first: the canonical path (signed when there are
 /// keys) and each access check, one `name: value` a line.
-private func accessExplanation(_ report: AccessReport, access: Access) -> String {
-    let canonical = report.request.map { ["canonical: " + access.canonicalPath($0)] } ?? []
+private func accessExplanation(_ report: AccessReport, access: Access) throws(ThumbnailError) -> String {
+    let canonical = try report.request.map { request throws(ThumbnailError) in ["canonical: " + (try access.canonicalPath(request))] } ?? []
     return (canonical + report.notes).map { $0 + "\n" }.joined()
 }
 

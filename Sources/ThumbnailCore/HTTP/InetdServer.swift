@@ -114,7 +114,7 @@ struct InetdServer {
             // One spelling per image, so the CDN keeps one copy of it.
             guard report.spelledCanonically else {
                 var reply = HTTPReply.text(301, cacheControl: errorCacheControl)
-                reply.fields.append(("Location", access.canonicalPath(thumbnailRequest)))
+                reply.fields.append(("Location", try access.canonicalPath(thumbnailRequest)))
                 return (reply, nil)
             }
             let thumbnail = try engine.thumbnail(for: thumbnailRequest)

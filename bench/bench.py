@@ -2,7 +2,7 @@
 """Whole-process wall time (hyperfine, medians) and peak RSS (GNU time %M,
 medians) of `thumbnail` and its baselines, 100x100 output, one image class
 at a time, all commands measured in the same run. Prints medians and the
-ratios thumbnail/baseline pair by pair, with the issue's targets beside them.
+ratios thumbnail/baseline pair by pair, with the performance targets beside them.
 Never a pass/fail on timing: the exit status only says the commands ran.
 
 usage: bench.py --thumbnail BIN --floor BIN --corpus DIR --out DIR [--runs N] [--rounds R] [--class NAME...]
@@ -18,7 +18,7 @@ import sys
 HERE = os.path.dirname(os.path.abspath(__file__))
 BOX = 100
 
-# Targets from issue 8: (baseline, class prefix or None for every class, highest ratio).
+# Performance targets: (baseline, class prefix or None for every class, highest ratio).
 TIME_TARGETS = [
     ("floor", None, 1.05),
     ("vips", "jpeg-1920x1080", 0.6),

@@ -1,7 +1,8 @@
-/// Every failure in `thumbnail` is one of these. The table below is the only
-/// place that decides exit statuses (sysexits(3)) and HTTP statuses.
+/// Every failure in `thumbnail` is one of these. `ThumbnailError.table` is
+/// the only place that decides exit statuses (sysexits(3)), HTTP statuses
+/// and whether a CDN may keep the error.
 public struct ThumbnailError: Error, Equatable, CustomStringConvertible {
-    public enum Kind: Sendable, CaseIterable {
+    public enum Kind: String, Sendable, CaseIterable {
         case usage
         case badPath
         case unsupportedMedia
@@ -13,7 +14,43 @@ public struct ThumbnailError: Error, Equatable, CustomStringConvertible {
         case cannotCreate
         case ioFailure
         case forbidden
+        /// The origin's own configuration is wrong: an option, a key or token
+        /// file, a storage root that is missing or unreadable.
+        case misconfigured
     }
+
+    /// What one kind of failure answers.
+    public struct Statuses: Equatable, Sendable {
+        public let exit: Int32
+        public let http: Int
+        /// The origin's failure, not the request's: answered `no-store`, so
+        /// a CDN asks again instead of keeping it.
+        public let originFailure: Bool
+        /// What the man page's EXIT STATUS table says of it.
+        public let meaning: String
+    }
+
+    /// Kind → statuses. The man page's and the README's tables are checked against it.
+    public static let table: [(kind: Kind, statuses: Statuses)] = [
+        (.usage, Statuses(exit: 64, http: 400, originFailure: false, meaning: "Bad option or argument")),
+        (.badPath, Statuses(exit: 65, http: 400, originFailure: false, meaning: "Path breaks the grammar")),
+        (.unsupportedMedia, Statuses(exit: 65, http: 415, originFailure: false, meaning: "Not an image type that is read")),
+        (.undecodable, Statuses(exit: 65, http: 422, originFailure: false, meaning: "Undecodable source")),
+        (.tooLarge, Statuses(exit: 65, http: 422, originFailure: false, meaning: "Source over a limit")),
+        (.notFound, Statuses(exit: 66, http: 404, originFailure: false, meaning: "Missing source")),
+        (.encoderMissing, Statuses(exit: 69, http: 503, originFailure: true, meaning: "Missing encoder for the format")),
+        (.internalFailure, Statuses(exit: 70, http: 500, originFailure: true, meaning: "Internal error")),
+        (.cannotCreate, Statuses(exit: 73, http: 500, originFailure: true, meaning: "Cannot create the output file")),
+        (.ioFailure, Statuses(exit: 74, http: 500, originFailure: true, meaning: "Read or write error")),
+        (.forbidden, Statuses(exit: 77, http: 403, originFailure: false, meaning: "Not permitted")),
+        (.misconfigured, Statuses(exit: 78, http: 503, originFailure: true, meaning: "Configuration error")),
+    ]
+
+    /// `--batch --base`: the exit status a server's HTTP status gives. Any
+    /// other status, or no answer, is an I/O error (74).
+    public static let serverStatusExits: [(http: Int, exit: Int32)] = [
+        (400, 65), (403, 77), (404, 66), (415, 65), (422, 65), (500, 70), (502, 69), (503, 69),
+    ]
 
     public let kind: Kind
     /// What failed: a path, an option, a file.
@@ -29,23 +66,17 @@ public struct ThumbnailError: Error, Equatable, CustomStringConvertible {
 
     public var description: String { "\(subject): \(reason)" }
 
-    public var exitStatus: Int32 { Self.statuses(kind).exit }
-    /// The HTTP status; kinds that only the command line can meet answer 500.
-    public var httpStatus: Int { Self.statuses(kind).http }
+    public var statuses: Statuses { Self.statuses(kind) }
+    public var exitStatus: Int32 { statuses.exit }
+    public var httpStatus: Int { statuses.http }
 
-    static func statuses(_ kind: Kind) -> (exit: Int32, http: Int) {
-        switch kind {
-        case .usage: (64, 400)
-        case .badPath: (65, 400)
-        case .unsupportedMedia: (65, 415)
-        case .undecodable: (65, 422)
-        case .tooLarge: (65, 422)
-        case .notFound: (66, 404)
-        case .encoderMissing: (69, 503)
-        case .internalFailure: (70, 500)
-        case .cannotCreate: (73, 500)
-        case .ioFailure: (74, 500)
-        case .forbidden: (77, 403)
-        }
+    public static func statuses(_ kind: Kind) -> Statuses {
+        // Every kind has its row; a test checks the table row by row.
+        table.first { $0.kind == kind }!.statuses
+    }
+
+    /// The exit status for a server's answer `status` (not 2xx).
+    public static func exitStatus(forServerStatus status: Int) -> Int32 {
+        serverStatusExits.first { $0.http == status }?.exit ?? 74
     }
 }

@@ -167,10 +167,20 @@ final class AccessTests {
         #expect(base64URL([0xfb, 0xff, 0xbf]) == "-_-_")
     }
 
-    @Test func constantTimeEqualCompares() {
-        #expect(constantTimeEqual([1, 2, 3], [1, 2, 3]))
-        #expect(!constantTimeEqual([1, 2, 3], [1, 2, 4]))
-        #expect(!constantTimeEqual([1, 2, 3], [1, 2]))
+    /// Its timing is libcrypto's (CRYPTO_memcmp); what is tested here is that
+    /// every byte counts, whichever differs, and the length too.
+    @Test func constantTimeEqualComparesEveryByte() {
+        let mac = Array(0..<UInt8(22))
+        #expect(constantTimeEqual(mac, mac))
+        for index in mac.indices {
+            for flip: UInt8 in [0x01, 0x80] {
+                var other = mac
+                other[index] ^= flip
+                #expect(!constantTimeEqual(mac, other), "byte \(index) ignored")
+            }
+        }
+        #expect(!constantTimeEqual(mac, Array(mac.dropLast())))
+        #expect(!constantTimeEqual(mac, mac + [0]))
         #expect(constantTimeEqual([], []))
     }
 

@@ -216,14 +216,16 @@ final class BatchTests {
     }
 
     @Test(arguments: [
-        (["--batch", "LIST", "-s", "10x10"], "thumbnail: --batch: takes thumbnail paths; size, format and mode flags do not apply"),
+        (["--batch", "LIST", "-s", "10x10"], "thumbnail: --size: does not apply to --batch"),
         (["--batch", "LIST", "extra"], "thumbnail: extra: --batch reads its paths from the list; no other operand"),
-        (["--batch", "LIST", "-o", "x.jpg"], "thumbnail: --output: cannot be combined with --batch; use --output-dir"),
+        (["--batch", "LIST", "-o", "x.jpg"], "thumbnail: --output: does not apply to --batch; it goes with rendering one source (flags or a thumbnail path)"),
         (["--batch", "LIST", "--base", "http://127.0.0.1:1", "--output-dir", "o"],
             "thumbnail: --base: cannot be combined with --output-dir"),
         (["--batch", "LIST", "--max-time", "5"], "thumbnail: --max-time: only applies with --base"),
-        (["--jobs", "2", "/thumbnail/10x10/landscape.jpg"], "thumbnail: --jobs: only applies with --batch"),
-        (["--output-dir", "o", "/thumbnail/10x10/landscape.jpg"], "thumbnail: --output-dir: only applies with --batch"),
+        (["--jobs", "2", "/thumbnail/10x10/landscape.jpg"], "thumbnail: --jobs: does not apply to rendering one source (flags or a thumbnail path); it goes with --batch"),
+        (["--output-dir", "o", "/thumbnail/10x10/landscape.jpg"], "thumbnail: --output-dir: does not apply to rendering one source (flags or a thumbnail path); it goes with --batch"),
+        (["--batch", "LIST", "--inetd"], "thumbnail: --batch: cannot be combined with --inetd"),
+        (["--batch", "LIST", "--cache-control", "no-store"], "thumbnail: --cache-control: does not apply to --batch; it goes with --inetd"),
         (["--batch", "LIST", "--jobs", "0"], "thumbnail: --jobs: '0' is not a whole number from 1 to 1024"),
         (["--batch", "LIST", "--base", "ftp://host"], "thumbnail: --base: 'ftp://host' is not an http:// or https:// URL"),
         (["--batch", "LIST", "--prefix", "/a/../b"], "thumbnail: --prefix: '/a/../b' has an empty, '.' or '..' segment"),

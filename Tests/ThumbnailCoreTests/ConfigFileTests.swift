@@ -12,9 +12,7 @@ final class ConfigFileTests {
 
     func settings(_ text: String, mode: mode_t = 0o644, then arguments: [String] = []) throws -> Settings {
         let config = try writeFile(text, "thumbnail.conf", in: scratch, mode: mode)
-        var settings = Settings()
-        _ = try settings.apply(arguments: ["--config", config] + arguments)
-        return settings
+        return try parseSettings(["--config", config] + arguments).0
     }
 
     @Test func everyOptionACommentAndABlankLine() throws {
@@ -112,7 +110,6 @@ final class ConfigFileTests {
     }
 
     @Test func aMissingConfigFileIsNotFound() {
-        var settings = Settings()
-        #expect(thrown { _ = try settings.apply(arguments: ["--config", scratch.file("none.conf")]) }?.kind == .notFound)
+        #expect(thrown { _ = try parseSettings(["--config", scratch.file("none.conf")]) }?.kind == .notFound)
     }
 }

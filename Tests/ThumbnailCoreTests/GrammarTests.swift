@@ -45,7 +45,10 @@ struct GrammarTests {
         let bare = PathGrammar(prefix: "")
         #expect(try bare.parse("/10x10/a.png").canonicalPath(prefix: "") == "/10x10/a.png")
         let images = PathGrammar(prefix: "/img")
-        #expect(throws: ThumbnailError.self) { try images.parse("/thumbnail/10x10/a.png") }
+        #expect(try images.parse("/img/10x10/a.png").canonicalPath(prefix: "/img") == "/img/10x10/a.png")
+        #expect(throws: ThumbnailError(.badPath, "/thumbnail/10x10/a.png", "does not start with '/img/'")) {
+            try images.parse("/thumbnail/10x10/a.png")
+        }
     }
 
     @Test(arguments: [

@@ -30,12 +30,4 @@ struct LayoutTests {
                     resizeWidth: resize.0, resizeHeight: resize.1, canvasWidth: canvas.0, canvasHeight: canvas.1,
                     x: offset.0, y: offset.1))
     }
-
-    @Test func errorTableCoversEveryKind() {
-        let statuses = ThumbnailError.Kind.allCases.map { ThumbnailError($0, "x", "y").exitStatus }
-        #expect(Set(statuses) == [64, 65, 66, 69, 70, 73, 74, 77])
-        #expect(ThumbnailError(.forbidden, "x", "y").httpStatus == 403)
-        #expect(ThumbnailError(.unsupportedMedia, "x", "y").httpStatus == 415)
-        #expect(ThumbnailError(.notFound, "x", "y").httpStatus == 404)
-    }
 }

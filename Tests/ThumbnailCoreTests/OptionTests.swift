@@ -3,11 +3,7 @@ import Testing
 @testable import ThumbnailCore
 
 struct OptionTests {
-    func settings(_ arguments: [String]) throws -> (Settings, [String]) {
-        var settings = Settings()
-        let operands = try settings.apply(arguments: arguments)
-        return (settings, operands)
-    }
+    func settings(_ arguments: [String]) throws -> (Settings, [String]) { try parseSettings(arguments) }
 
     @Test func spellings() throws {
         for arguments in [
@@ -23,7 +19,7 @@ struct OptionTests {
 
     @Test func bundledFlagsThenValue() throws {
         let (parsed, operands) = try settings(["-hs", "10x10", "-"])
-        #expect(parsed.help)
+        #expect(parsed.modes == [.help])
         #expect(parsed.size == "10x10")
         #expect(operands == ["-"])
     }
@@ -57,26 +53,29 @@ struct OptionTests {
 
     @Test func flagsRequestChecksCombinations() throws {
         let (both, _) = try settings(["-s", "10x10", "--crop", "--pad"])
-        #expect(throws: ThumbnailError(.usage, "--crop", "cannot be combined with --pad")) {
-            try both.flagsRequest(source: SourcePath(filePath: "a.jpg"))
-        }
+        #expect(throws: ThumbnailError(.usage, "--crop", "cannot be combined with --pad")) { try both.requestFlags() }
+        // What the path grammar refuses as a bad path, the flags refuse with the same status.
         let (oneSide, _) = try settings(["-s", "10x", "--pad"])
-        #expect(throws: ThumbnailError(.usage, "--pad", "pad needs both width and height")) {
-            try oneSide.flagsRequest(source: SourcePath(filePath: "a.jpg"))
+        #expect(throws: ThumbnailError(.badPath, "--pad", "pad needs both width and height")) {
+            try oneSide.requestFlags()
         }
         let (zero, _) = try settings(["-s", "0x0"])
-        #expect(throws: ThumbnailError(.usage, "--size", "each side is a whole number from 1, without sign or leading zero")) {
-            try zero.flagsRequest(source: SourcePath(filePath: "a.jpg"))
+        #expect(throws: ThumbnailError(.badPath, "--size", "each side is a whole number from 1, without sign or leading zero")) {
+            try zero.requestFlags()
+        }
+        let (tooLarge, _) = try settings(["-s", "5000x10"])
+        #expect(throws: ThumbnailError(.badPath, "--size", "a side exceeds the maximum of 4096")) {
+            try tooLarge.requestFlags()
         }
         let (large, _) = try settings(["-s", "5000x10", "--max-side", "8000"])
-        #expect(try large.flagsRequest(source: SourcePath(filePath: "a.jpg")).size == BoxSize(width: 5000, height: 10))
+        #expect(try large.requestFlags().size == BoxSize(width: 5000, height: 10))
         let (none, _) = try settings(["a.jpg"])
-        #expect(throws: ThumbnailError.self) { try none.flagsRequest(source: SourcePath(filePath: "a.jpg")) }
+        #expect(throws: ThumbnailError(.usage, "-s", "a size is required: -s WxH, Wx or xH")) { try none.requestFlags() }
     }
 
     @Test func flagsMapToTheSameRequestAsThePath() throws {
         let (flags, _) = try settings(["-s", "300x200", "--crop", "-q", "70", "-f", "jpg", "a/b.png"])
-        let fromFlags = try flags.flagsRequest(source: SourcePath(filePath: "a/b.png"))
+        let fromFlags = try flags.requestFlags().request(source: SourcePath(filePath: "a/b.png"))
         #expect(fromFlags == (try PathGrammar().parse("/thumbnail/300x200,crop,q70/jpeg/a/b.png")))
     }
 

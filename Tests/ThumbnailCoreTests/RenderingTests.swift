@@ -305,11 +305,16 @@ final class RenderingTests {
             directory: scratch.path)
         var first: [String: Data] = [:]
         for format in OutputFormat.allCases.map(\.rawValue) {
-            first[format] = try thumbnail(root + ["/thumbnail/120x120/\(format)/meta.jpg"]).output
+            let outcome = try thumbnail(root + ["/thumbnail/120x120/\(format)/meta.jpg"])
+            #expect(outcome.status == 0, "\(format): \(outcome.error)")
+            #expect(outcome.output.count > 100, "\(format): no image came out")
+            first[format] = outcome.output
         }
         sleep(2)  // a second later, so any timestamp would differ
         for format in OutputFormat.allCases.map(\.rawValue) {
-            let again = try thumbnail(root + ["/thumbnail/120x120/\(format)/meta.jpg"]).output
+            let outcome = try thumbnail(root + ["/thumbnail/120x120/\(format)/meta.jpg"])
+            #expect(outcome.status == 0, "\(format): \(outcome.error)")
+            let again = outcome.output
             #expect(again == first[format], "\(format) differs between runs")
             let text = String(decoding: again, as: UTF8.self)
             for marker in ["secret comment", "date:", "Thumb::", "ImageMagick", "tIME", "Exif", "ICC_PROFILE", "software"] {

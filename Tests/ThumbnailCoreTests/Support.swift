@@ -7,10 +7,12 @@ import Testing
 let packageDirectory = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
     .deletingLastPathComponent().path
 
-/// The built `thumbnail` binary: `$THUMBNAIL_BIN`, or the debug build beside these sources.
+/// The built `thumbnail` binary: `$THUMBNAIL_BIN`, or the one the build put
+/// beside this test bundle (whatever the configuration or scratch path).
 let thumbnailBinary: String = {
     if let path = ProcessInfo.processInfo.environment["THUMBNAIL_BIN"] { return path }
-    return packageDirectory + "/.build/debug/thumbnail"
+    let bundle = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath()
+    return bundle.deletingLastPathComponent().appendingPathComponent("thumbnail").path
 }()
 
 struct Outcome {
@@ -111,4 +113,50 @@ func thrown(_ body: () throws -> Void) -> ThumbnailError? {
         Issue.record("unexpected error \(error)")
         return nil
     }
+}
+
+/// What the option loop and the settings make of `arguments`, as `run` sees them.
+func parseSettings(_ arguments: [String]) throws -> (Settings, [String]) {
+    let parsed = ParsedArguments(arguments)
+    if let error = parsed.error { throw error }
+    var settings = Settings()
+    if let error = settings.apply(parsed.options) { throw error }
+    return (settings, parsed.operands)
+}
+
+/// One in-process `run` at a time: ImageMagick's time limit is the
+/// process's, and a restart read halfway by another render ends it.
+private let inProcessLock = NSLock()
+
+/// Runs `run(arguments, io)` in this process with its streams on files of
+/// its own, standard input holding `input`; `now` is its clock. With
+/// `inputStaysOpen`, standard input is a pipe that `input` (under 64 KiB)
+/// is written to and that stays open until `run` returns, as a slow client's.
+@discardableResult
+func runInProcess(
+    _ arguments: [String], input: Data = Data(), now: Int? = nil, inputStaysOpen: Bool = false
+) throws -> Outcome {
+    let scratch = try ScratchDirectory()
+    defer { scratch.remove() }
+    var inFD: Int32
+    var writer: Int32 = -1
+    if inputStaysOpen {
+        var ends: [Int32] = [0, 0]
+        precondition(pipe(&ends) == 0 && input.count < 65536)
+        (inFD, writer) = (ends[0], ends[1])
+        _ = input.withUnsafeBytes { write(writer, $0.baseAddress, $0.count) }
+    } else {
+        try input.write(to: URL(fileURLWithPath: scratch.file("in")))
+        inFD = open(scratch.file("in"), O_RDONLY)
+    }
+    defer { if writer >= 0 { close(writer) } }
+    let outFD = open(scratch.file("out"), O_WRONLY | O_CREAT | O_TRUNC, 0o644)
+    let errFD = open(scratch.file("err"), O_WRONLY | O_CREAT | O_TRUNC, 0o644)
+    defer { [inFD, outFD, errFD].forEach { close($0) } }
+    var io = ProcessIO(input: inFD, output: outFD, error: errFD)
+    if let now { io.now = { now } }
+    let status = inProcessLock.withLock { ThumbnailCore.run(arguments, io: io) }
+    return Outcome(
+        status: status, output: try Data(contentsOf: URL(fileURLWithPath: scratch.file("out"))),
+        error: String(decoding: try Data(contentsOf: URL(fileURLWithPath: scratch.file("err"))), as: UTF8.self))
 }

@@ -20,7 +20,7 @@ public struct Access: Sendable {
 
     public init(
         grammar: PathGrammar = PathGrammar(), allowedSizes: [BoxSize]? = nil, keys: [[UInt8]] = [],
-        originToken: [UInt8]? = nil, originTokenHeader: String = Settings.defaultOriginTokenHeader
+        originToken: [UInt8]? = nil, originTokenHeader: String = Access.defaultOriginTokenHeader
     ) {
         self.grammar = grammar
         self.allowedSizes = allowedSizes
@@ -29,16 +29,15 @@ public struct Access: Sendable {
         self.originTokenHeader = originTokenHeader
     }
 
-    /// The rules `settings` name, with the key and token files read and checked.
-    public init(settings: Settings) throws(ThumbnailError) {
-        for size in settings.allowedSizes ?? [] where max(size.width ?? 0, size.height ?? 0) > settings.maxSide {
-            throw ThumbnailError(.usage, "--sizes", "'\(size)': a side exceeds --max-side \(settings.maxSide)")
-        }
-        let keys = try settings.keyFile.map { path throws(ThumbnailError) in try readKeys(path) } ?? []
-        let token = try settings.originTokenFile.map { path throws(ThumbnailError) in try readOriginToken(path) }
+    public static let defaultOriginTokenHeader = "X-Origin-Token"
+
+    /// The rules `options` name, with the key and token files read and checked.
+    public init(_ options: AccessOptions) throws(ThumbnailError) {
+        let keys = try options.keyFile.map { path throws(ThumbnailError) in try readKeys(path) } ?? []
+        let token = try options.originTokenFile.map { path throws(ThumbnailError) in try readOriginToken(path) }
         self.init(
-            grammar: settings.grammar, allowedSizes: settings.allowedSizes, keys: keys, originToken: token,
-            originTokenHeader: settings.originTokenHeader)
+            grammar: options.grammar, allowedSizes: options.allowedSizes, keys: keys, originToken: token,
+            originTokenHeader: options.originTokenHeader)
     }
 
     public var requiresSignature: Bool { !keys.isEmpty }

@@ -14,23 +14,23 @@ let batchHelp = """
     discarded (a check), written to --output-dir, or fetched from --base.
     stdout: STATUS, BYTES, MILLISECONDS, PATH, tab-separated, one line per path
     in input order; with --base also X-Cache and Age (- when absent). STATUS is
-    HTTP's: 200, a failure's (400 403 404 415 422 500 503), the server's with
-    --base, 000 when no answer came. stderr: one line per failure, a progress
-    bar when it is a terminal, a summary. Exit status: 0 when every path
-    succeeded, else that of the first failure in input order, as for one path;
-    with --base by the server's status: 400 415 422 give 65, 403 77, 404 66,
-    500 70, 503 69, anything else (and no answer) 74.
+    HTTP's: 200, a failure's, the server's with --base, 000 when no answer
+    came. stderr: one line per failure, a progress bar when it is a terminal,
+    a summary. Exit status: 0 when every path succeeded, else that of the
+    first failure in input order, as for one path; with --base from the
+    server's status (see EXIT STATUS in thumbnail(1)).
 
     """
 
 /// What `--batch` does with each path.
-enum BatchAction: Sendable {
+public enum BatchAction: Sendable {
     /// Render and discard: a check that every path renders.
     case check
     /// Render and write each result at `directory` + its canonical path.
     case write(directory: String)
-    /// GET each path from `base`, warming the cache in front of it; render nothing.
-    case fetch(base: String)
+    /// GET each path from `base`, warming the cache in front of it; render
+    /// nothing. Each request gives up after `maxTime` seconds.
+    case fetch(base: String, maxTime: Int)
 }
 
 /// One path's line of the report.
@@ -42,13 +42,12 @@ struct BatchResult: Sendable {
     /// With `--base`: the `X-Cache` and `Age` headers.
     var cache: String? = nil
     var age: String? = nil
-    var failure: ThumbnailError? = nil
+    /// What failed, and the exit status it gives.
+    var failure: (error: ThumbnailError, exitStatus: Int32)? = nil
 }
 
-/// A list holds at most this many bytes (about half a million paths); split larger ones.
-let maxListBytes = 50 << 20
-/// Each `--base` request's time limit unless `--max-time` says otherwise.
-let defaultMaxTime = 30
+/// A list holds at most this many bytes (about 150,000 paths); split larger ones.
+let maxListBytes = 16 << 20
 
 /// The paths of a list: one a line, surrounding spaces trimmed; blank lines
 /// and lines starting with `#` skipped.
@@ -61,32 +60,30 @@ func batchPaths(_ list: [UInt8]) -> [String] {
 
 var onlineCores: Int { max(1, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN)))) }
 
-/// Runs the batch and reports it; throws after the summary when a path
-/// failed, with the first failure's kind (so its exit status).
-func runBatch(_ list: String, operands: [String], settings: Settings, io: ProcessIO) throws(ThumbnailError) {
-    let action = try settings.batchAction(operands: operands)
-    let listName = list == "-" ? "stdin" : list
-    let paths = batchPaths(try readList(list, io: io))
-    let jobs = settings.jobs ?? onlineCores
+/// Runs the batch and reports it; the exit status is 0, or that of the
+/// first path that failed.
+func runBatch(_ batch: BatchInvocation, io: ProcessIO) throws(ThumbnailError) -> Int32 {
+    let listName = batch.list == "-" ? "stdin" : batch.list
+    let paths = batchPaths(try readList(batch.list, io: io))
+    let jobs = batch.jobs ?? onlineCores
     let makeWorker: @Sendable () -> (Int) -> BatchResult
-    switch action {
-    case .fetch(let base):
+    switch batch.action {
+    case .fetch(let base, let maxTime):
         _ = try HTTPClient.library.get()
-        let timeout = settings.maxTime ?? defaultMaxTime
         makeWorker = {
-            let client = Swift.Result { () throws(ThumbnailError) in try HTTPClient(timeout: timeout) }
+            let client = Swift.Result { () throws(ThumbnailError) in try HTTPClient(timeout: maxTime) }
             return { index in timed { () throws(ThumbnailError) in try fetch(paths[index], base: base, with: client.get()) } }
         }
     case .check, .write:
-        // ImageMagick's own threads share the cores with the jobs instead of multiplying them.
-        Wand.limitThreads(max(1, onlineCores / jobs))
-        // One job keeps the 60 s per render of the command line; several run without it.
-        if jobs > 1 { Wand.liftTimeLimit() }
-        let access = try Access(settings: settings)
-        let engine = Engine(settings: settings)
+        // ImageMagick's own threads share the cores with the jobs instead of
+        // multiplying them; one job keeps the 60 s per render of the command line.
+        let state = try ProcessState(
+            timeLimit: jobs > 1 ? .lifted : .perRender(seconds: 60), threads: max(1, onlineCores / jobs))
+        let access = try Access(batch.access)
+        let engine = Engine(storage: batch.sources.storage, limits: batch.sources.limits, magick: state.magick)
         let gate = RenderGate(concurrent: jobs > 1)
         var directory: String? = nil
-        if case .write(let path) = action { directory = path }
+        if case .write(let path) = batch.action { directory = path }
         makeWorker = { [directory] in
             { index in
                 timed { () throws(ThumbnailError) in
@@ -95,33 +92,29 @@ func runBatch(_ list: String, operands: [String], settings: Settings, io: Proces
             }
         }
     }
-    var report = BatchReport(io: io, total: paths.count, reportsCache: settings.base != nil)
+    var report = BatchReport(io: io, total: paths.count, reportsCache: { if case .fetch = batch.action { true } else { false } }())
     try parallelMapInOrder(
         count: paths.count, threads: jobs, makeWorker: makeWorker,
         progress: { finished in report.progress(finished: finished) },
         deliver: { index, result throws(ThumbnailError) in try report.add(paths[index], result) })
     report.finish()
-    if let first = report.firstFailure {
-        throw ThumbnailError(first.kind, listName, "\(report.failed) of \(paths.count) paths failed")
-    }
+    guard let first = report.firstFailure else { return 0 }
+    io.writeError("thumbnail: \(listName): \(report.failed) of \(paths.count) paths failed\n")
+    return first.exitStatus
 }
 
 /// The list's bytes: `-` is stdin; a file may be any that reads, a pipe
 /// such as `<(grep ...)` too (sources, unlike lists, must be regular files).
 private func readList(_ list: String, io: ProcessIO) throws(ThumbnailError) -> [UInt8] {
-    var bytes: [UInt8]
-    if list == "-" {
-        bytes = try io.readInput()
-    } else {
-        let fd = open(list, O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else { throw ThumbnailError(errno == ENOENT ? .notFound : .ioFailure, list, errnoText()) }
-        defer { close(fd) }
-        bytes = try readAll(fd, limit: maxListBytes, name: list)
+    let name = list == "-" ? "stdin" : list
+    let fd = list == "-" ? io.input : open(list, O_RDONLY | O_CLOEXEC)
+    guard fd >= 0 else { throw ThumbnailError(errno == ENOENT ? .notFound : .ioFailure, list, errnoText()) }
+    defer { if fd != io.input { close(fd) } }
+    do throws(ThumbnailError) {
+        return try readAll(fd, limit: maxListBytes, name: name)
+    } catch where error.kind == .tooLarge {
+        throw ThumbnailError(.tooLarge, name, "more than \(maxListBytes) bytes; split the list")
     }
-    guard bytes.count <= maxListBytes else {
-        throw ThumbnailError(.tooLarge, list == "-" ? "stdin" : list, "more than \(maxListBytes) bytes; split the list")
-    }
-    return bytes
 }
 
 /// Runs `body`, timing it; a failure becomes a result with the error's HTTP status.
@@ -131,7 +124,7 @@ private func timed(_ body: () throws(ThumbnailError) -> BatchResult) -> BatchRes
     do {
         result = try body()
     } catch {
-        result = BatchResult(status: error.httpStatus, failure: error)
+        result = BatchResult(status: error.httpStatus, failure: (error, error.exitStatus))
     }
     result.milliseconds = Int((monotonicNanoseconds() - start) / 1_000_000)
     return result
@@ -144,7 +137,7 @@ private func render(
     let request = try access.check(path: path).checkedRequest()
     let source = try engine.load(request.source)
     let file = try directory.map { directory throws(ThumbnailError) in directory + outputPath(canonical: try access.canonicalPath(request)) }
-    if let file { try checkNotSource(file, sourceFile: source.path) }
+    if let file { try checkNotSource(file, sourceFile: source.localPath) }
     let thumbnail = try gate.render { () throws(ThumbnailError) in try engine.render(request, from: source) }
     if let file {
         try makeDirectories(String(file[..<file.lastIndex(of: "/")!]))
@@ -206,13 +199,13 @@ private func fetch(_ line: String, base: String, with client: HTTPClient) throws
     do {
         answer = try client.get(base + percentEncode(path, keeping: isLiteralInURL))
     } catch {
-        return BatchResult(status: 0, failure: ThumbnailError(error.kind, displayed(line), error.reason))
+        let failure = ThumbnailError(error.kind, displayed(line), error.reason)
+        return BatchResult(status: 0, failure: (failure, failure.exitStatus))
     }
     var result = BatchResult(status: answer.status, bytes: answer.bytes, cache: answer.cache, age: answer.age)
     if !(200...299).contains(answer.status) {
-        // The kind whose HTTP status this is gives the exit status; an unknown status is an I/O error.
-        let kind = ThumbnailError.Kind.allCases.first { $0 != .usage && ThumbnailError.statuses($0).http == answer.status }
-        result.failure = ThumbnailError(kind ?? .ioFailure, displayed(line), "the server answered \(answer.status)")
+        let failure = ThumbnailError(.ioFailure, displayed(line), "the server answered \(answer.status)")
+        result.failure = (failure, ThumbnailError.exitStatus(forServerStatus: answer.status))
     }
     return result
 }
@@ -232,34 +225,4 @@ func monotonicNanoseconds() -> UInt64 {
     var now = timespec()
     clock_gettime(CLOCK_MONOTONIC, &now)
     return UInt64(now.tv_sec) * 1_000_000_000 + UInt64(now.tv_nsec)
-}
-
-extension Settings {
-    /// The first option given that only `--batch` reads, for the error when `--batch` is absent.
-    var batchOnlyOption: String? {
-        if base != nil { return "--base" }
-        if outputDirectory != nil { return "--output-dir" }
-        if jobs != nil { return "--jobs" }
-        if maxTime != nil { return "--max-time" }
-        return nil
-    }
-
-    /// What `--batch` does, once its options are known to go together.
-    func batchAction(operands: [String]) throws(ThumbnailError) -> BatchAction {
-        if let operand = operands.first {
-            throw ThumbnailError(.usage, operand, "--batch reads its paths from the list; no other operand")
-        }
-        if hasRequestFlags {
-            throw ThumbnailError(.usage, "--batch", "takes thumbnail paths; size, format and mode flags do not apply")
-        }
-        if output != nil { throw ThumbnailError(.usage, "--output", "cannot be combined with --batch; use --output-dir") }
-        if explain { throw ThumbnailError(.usage, "--explain", "cannot be combined with --batch") }
-        if maxTime != nil && base == nil { throw ThumbnailError(.usage, "--max-time", "only applies with --base") }
-        switch (base, outputDirectory) {
-        case (_?, _?): throw ThumbnailError(.usage, "--base", "cannot be combined with --output-dir")
-        case (let base?, nil): return .fetch(base: String(base.reversed().drop { $0 == "/" }.reversed()))
-        case (nil, let directory?): return .write(directory: directory == "/" ? "" : directory)
-        case (nil, nil): return .check
-        }
-    }
 }

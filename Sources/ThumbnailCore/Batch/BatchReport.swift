@@ -9,7 +9,8 @@ struct BatchReport {
     private let start = monotonicNanoseconds()
     private(set) var ok = 0
     private(set) var failed = 0
-    private(set) var firstFailure: ThumbnailError? = nil
+    /// The first failure in input order: its error and exit status.
+    private(set) var firstFailure: (error: ThumbnailError, exitStatus: Int32)? = nil
     private var bytes = 0
     private var hits = 0
     private var barShown = false
@@ -32,8 +33,8 @@ struct BatchReport {
             failed += 1
             firstFailure = firstFailure ?? failure
             clearBar()
-            let subject = failure.subject == displayed(path) ? "" : displayed(path) + ": "
-            io.writeError("thumbnail: \(subject)\(failure)\n")
+            let subject = failure.error.subject == displayed(path) ? "" : displayed(path) + ": "
+            io.writeError("thumbnail: \(subject)\(failure.error)\n")
         } else {
             ok += 1
             bytes += result.bytes

@@ -6,45 +6,29 @@
 
 public let toolVersion = "0.1.0"
 
-/// The process's standard streams, swappable so `run` can be tested in-process.
-public struct ProcessIO {
-    public var readInput: () throws(ThumbnailError) -> [UInt8]
-    public var writeOutput: ([UInt8]) throws(ThumbnailError) -> Void
-    public var writeError: (String) -> Void
-    public var outputIsTerminal: Bool
-    /// Whether stderr is a terminal: `--batch` draws its progress bar there.
-    public var errorIsTerminal: Bool
-
-    public init(
-        readInput: @escaping () throws(ThumbnailError) -> [UInt8],
-        writeOutput: @escaping ([UInt8]) throws(ThumbnailError) -> Void,
-        writeError: @escaping (String) -> Void,
-        outputIsTerminal: Bool,
-        errorIsTerminal: Bool = false
-    ) {
-        self.readInput = readInput
-        self.writeOutput = writeOutput
-        self.writeError = writeError
-        self.outputIsTerminal = outputIsTerminal
-        self.errorIsTerminal = errorIsTerminal
-    }
-
-    public static var standard: ProcessIO {
-        ProcessIO(
-            readInput: { () throws(ThumbnailError) in try readAll(0, limit: Int.max, name: "stdin") },
-            writeOutput: { bytes throws(ThumbnailError) in try writeAll(1, bytes, name: "stdout") },
-            writeError: { text in _ = try? writeAll(2, Array(text.utf8), name: "stderr") },
-            outputIsTerminal: isatty(1) == 1, errorIsTerminal: isatty(2) == 1)
-    }
-}
-
-/// The whole command line: `arguments` without the program name; returns the exit status.
+/// Every mode of `thumbnail`: `arguments` without the program name; returns
+/// the exit status. Everything it touches of the process comes through `io`.
 public func run(_ arguments: [String], io: ProcessIO) -> Int32 {
-    signal(SIGPIPE, SIG_IGN)
-    // Under inetd stderr is the socket: that mode reports through its log only.
-    if arguments.contains("--inetd") { return runInetd(arguments) }
-    do {
-        try runCommand(arguments, io: io)
+    let parsed = ParsedInvocation(arguments: arguments)
+    // Under inetd stderr is the socket: that mode reports through its log only,
+    // and answers even a configuration it cannot use.
+    if parsed.mode == .inetd, !parsed.combinesModes, case .failure(let error) = parsed.result {
+        io.silenceErrorStream()
+        return serveMisconfigured(error, logFile: parsed.settings.logFile, io: io)
+    }
+    do throws(ThumbnailError) {
+        switch try parsed.result.get() {
+        case .help: try io.writeOutput(Array(helpText().utf8))
+        case .version: try io.writeOutput(Array("thumbnail \(toolVersion)\n\(ImageMagick.version)\n".utf8))
+        case .sign(let sign):
+            try io.writeOutput(Array((try Access(sign.access).signedPath(sign.path) + "\n").utf8))
+        case .render(let render): try runRender(render, explain: false, io: io)
+        case .explain(let render): try runRender(render, explain: true, io: io)
+        case .inetd(let server):
+            io.silenceErrorStream()
+            return serveInetd(server, io: io)
+        case .batch(let batch): return try runBatch(batch, io: io)
+        }
         return 0
     } catch {
         io.writeError("thumbnail: \(error)\n")
@@ -53,46 +37,49 @@ public func run(_ arguments: [String], io: ProcessIO) -> Int32 {
     }
 }
 
-private func runCommand(_ arguments: [String], io: ProcessIO) throws(ThumbnailError) {
-    var settings = Settings()
-    let operands = try settings.apply(arguments: arguments)
-    if settings.help { return try io.writeOutput(Array(helpText().utf8)) }
-    if settings.version {
-        return try io.writeOutput(Array("thumbnail \(toolVersion)\n\(Wand.version)\n".utf8))
+/// What `thumbnail` changes about its whole process, made once per run:
+/// SIGPIPE ignored (a closed socket or pipe is a write error, not death) and
+/// ImageMagick's limits for this mode.
+struct ProcessState {
+    let magick: ImageMagick
+
+    init(timeLimit: ImageMagick.TimeLimit, threads: Int) throws(ThumbnailError) {
+        signal(SIGPIPE, SIG_IGN)
+        magick = try ImageMagick(timeLimit: timeLimit, threads: threads)
     }
-    if let list = settings.batch { return try runBatch(list, operands: operands, settings: settings, io: io) }
-    if let option = settings.batchOnlyOption { throw ThumbnailError(.usage, option, "only applies with --batch") }
-    guard operands.count == 1, let operand = operands.first else {
-        throw ThumbnailError(.usage, "arguments", operands.isEmpty ? "no source given" : "one source at a time")
+
+    /// One render at a time, each within 60 s.
+    static func oneAtATime() throws(ThumbnailError) -> ProcessState {
+        try ProcessState(timeLimit: .perRender(seconds: 60), threads: onlineCores)
     }
-    let access = try Access(settings: settings)
-    let isPath = operand != "-" && access.grammar.isThumbnailPath(operand)
-    if settings.sign {
-        guard isPath else { throw ThumbnailError(.usage, operand, "--sign takes a thumbnail path or URL") }
-        return try io.writeOutput(Array((try access.signedPath(operand) + "\n").utf8))
-    }
+}
+
+private func runRender(_ render: RenderInvocation, explain: Bool, io: ProcessIO) throws(ThumbnailError) {
+    let access = try Access(render.access)
     let report: AccessReport
-    if isPath {
-        guard !settings.hasRequestFlags else {
-            throw ThumbnailError(.usage, operand, "a thumbnail path already says size, format and options")
-        }
-        report = access.check(path: operand)
-    } else {
+    let operand = render.operand
+    if let flags = render.flags {
         let source = try SourcePath(filePath: operand == "-" ? "stdin" : operand)
-        report = access.check(flags: try settings.flagsRequest(source: source))
+        report = access.check(flags: flags.request(source: source))
+    } else {
+        report = access.check(path: operand)
     }
-    if settings.explain {
+    if explain {
         // The checks print before the source is read, and a refusal stops there.
         try io.writeOutput(Array(try accessExplanation(report, access: access).utf8))
     }
     let request = try report.checkedRequest()
-    let engine = Engine(settings: settings)
-    let source = operand == "-" ? try readStandardInput(io, limit: settings.limits.maxBytes) : try engine.load(request.source)
-    if settings.explain {
-        return try io.writeOutput(Array(try explanation(request, source: source.bytes, limits: settings.limits).utf8))
+    let engine = Engine(
+        storage: render.sources.storage, limits: render.sources.limits, magick: try ProcessState.oneAtATime().magick)
+    let source =
+        operand == "-"
+        ? SourceFile(bytes: try readAll(io.input, limit: engine.limits.maxBytes, name: "stdin", sniff: .imageMagic))
+        : try engine.load(request.source)
+    if explain {
+        return try io.writeOutput(Array(try explanation(request, source: source.bytes, limits: engine.limits).utf8))
     }
-    if let output = settings.output {
-        try checkNotSource(output, sourceFile: source.path)
+    if let output = render.output {
+        try checkNotSource(output, sourceFile: source.localPath)
         try writeAtomically(try engine.render(request, from: source).bytes, to: output)
     } else {
         guard !io.outputIsTerminal else {
@@ -100,15 +87,6 @@ private func runCommand(_ arguments: [String], io: ProcessIO) throws(ThumbnailEr
         }
         try io.writeOutput(try engine.render(request, from: source).bytes)
     }
-}
-
-/// The image on standard input, within the size limit.
-private func readStandardInput(_ io: ProcessIO, limit: Int) throws(ThumbnailError) -> SourceFile {
-    let bytes = try io.readInput()
-    guard bytes.count <= limit else {
-        throw ThumbnailError(.tooLarge, "stdin", "more than \(limit) bytes")
-    }
-    return SourceFile(bytes: bytes)
 }
 
 /// `-o` and `--output-dir` must never replace the source.
@@ -120,8 +98,9 @@ func checkNotSource(_ output: String, sourceFile: String?) throws(ThumbnailError
 /// What `--explain` prints first: the canonical path (signed when there are
 /// keys) and each access check, one `name: value` a line.
 private func accessExplanation(_ report: AccessReport, access: Access) throws(ThumbnailError) -> String {
-    let canonical = try report.request.map { request throws(ThumbnailError) in ["canonical: " + (try access.canonicalPath(request))] } ?? []
-    return (canonical + report.notes).map { $0 + "\n" }.joined()
+    var lines = report.notes
+    if let request = report.request { lines.insert("canonical: " + (try access.canonicalPath(request)), at: 0) }
+    return lines.map { $0 + "\n" }.joined()
 }
 
 /// What `--explain` prints once the source is read: the plan.

@@ -9,10 +9,14 @@ public struct OptionSpec: Sendable {
     public let help: String
     /// Whether a `--config` file may set it.
     public let configurable: Bool
+    /// The modes it applies to; given on the command line with any other
+    /// mode, it is a usage error. A mode option applies to its own mode only.
+    public let modes: Set<Mode>
     let apply: @Sendable (inout Settings, String) throws(ThumbnailError) -> Void
 
     init(
-        _ long: String, _ short: Character? = nil, value: String? = nil, configurable: Bool = true, help: String,
+        _ long: String, _ short: Character? = nil, value: String? = nil, configurable: Bool = true,
+        for modes: Set<Mode>, help: String,
         apply: @escaping @Sendable (inout Settings, String) throws(ThumbnailError) -> Void
     ) {
         self.long = long
@@ -20,8 +24,12 @@ public struct OptionSpec: Sendable {
         self.value = value
         self.help = help
         self.configurable = configurable
+        self.modes = modes
         self.apply = apply
     }
+
+    /// The mode this option selects, if it is one of the mode options.
+    public var selectedMode: Mode? { Mode(rawValue: long) }
 
     /// How `--help` names it: `-s, --size WxH`.
     public var synopsis: String {
@@ -29,105 +37,127 @@ public struct OptionSpec: Sendable {
     }
 }
 
+/// What `thumbnail` does; each mode has its own configuration (`Invocation`).
+public enum Mode: String, CaseIterable, Sendable {
+    /// One thumbnail from flags and a source, or from a path.
+    case render
+    case explain, sign, inetd, batch, help, version
+}
+
+extension Set where Element == Mode {
+    /// The flags form's request: size, format, mode, quality, background.
+    static let request: Set<Mode> = [.render, .explain]
+    /// Where sources come from and what they may be.
+    static let sources: Set<Mode> = [.render, .explain, .inetd, .batch]
+    /// What paths may say: the grammar, sizes and signatures.
+    static let paths: Set<Mode> = [.render, .explain, .sign, .inetd, .batch]
+    /// The HTTP mode's own.
+    static let server: Set<Mode> = [.inetd]
+}
+
 public let optionTable: [OptionSpec] = [
-    OptionSpec("background", value: "RRGGBB", help: "background for pad and JPEG alpha (ffffff)") {
+    OptionSpec("background", value: "RRGGBB", for: .request, help: "background for pad and JPEG alpha (ffffff)") {
         settings, value throws(ThumbnailError) in
         guard let colour = RGB.parse(Substring(value)) else {
             throw ThumbnailError(.usage, "--background", "'\(value)' is not six hex digits")
         }
         settings.background = colour
     },
-    OptionSpec("base", value: "URL", configurable: false, help: "with --batch: GET paths from URL (warm a CDN)") {
+    OptionSpec("base", value: "URL", configurable: false, for: [.batch], help: "with --batch: GET paths from URL (warm a CDN)") {
         settings, value throws(ThumbnailError) in
         guard value.hasPrefix("http://") || value.hasPrefix("https://") else {
             throw ThumbnailError(.usage, "--base", "'\(value)' is not an http:// or https:// URL")
         }
         settings.base = value
     },
-    OptionSpec("batch", value: "FILE", configurable: false, help: "render the paths listed in FILE (- for stdin)") {
-        settings, value in settings.batch = value
+    OptionSpec("batch", value: "FILE", configurable: false, for: [.batch], help: "render the paths listed in FILE (- for stdin)") {
+        settings, value in
+        settings.modes.append(.batch)
+        settings.batchList = value
     },
-    OptionSpec("cache-control", value: "TEXT", help: "inetd: Cache-Control of a thumbnail") {
+    OptionSpec("cache-control", value: "TEXT", for: .server, help: "inetd: Cache-Control of a thumbnail") {
         settings, value throws(ThumbnailError) in
         guard !value.isEmpty, value.utf8.allSatisfy({ (0x20...0x7e).contains($0) }) else {
             throw ThumbnailError(.usage, "--cache-control", "must be printable ASCII, not empty")
         }
         settings.cacheControl = value
     },
-    OptionSpec("config", value: "FILE", configurable: false, help: "read long options from FILE, one a line") {
-        settings, value in settings.configFile = value
+    OptionSpec("config", value: "FILE", configurable: false, for: Set(Mode.allCases), help: "read long options from FILE, one a line") {
+        // Settings.apply reads the file before every other option.
+        _, _ in
     },
-    OptionSpec("crop", help: "fill the box exactly, cropping the overflow") { settings, _ in
+    OptionSpec("crop", for: .request, help: "fill the box exactly, cropping the overflow") { settings, _ in
         settings.crop = true
     },
-    OptionSpec("error-max-age", value: "SEC", help: "inetd: max-age of an error reply (default 60)") {
+    OptionSpec("error-max-age", value: "SEC", for: .server, help: "inetd: max-age of an error reply (default 60)") {
         settings, value throws(ThumbnailError) in settings.errorMaxAge = try count(value, "--error-max-age", from: 0)
     },
-    OptionSpec("explain", configurable: false, help: "print the canonical path, checks and plan only") {
-        settings, _ in settings.explain = true
+    OptionSpec("explain", configurable: false, for: [.explain], help: "print the canonical path, checks and plan only") {
+        settings, _ in settings.modes.append(.explain)
     },
-    OptionSpec("format", "f", value: "FORMAT", help: "jpeg, png, webp, gif or avif (default: source)") {
+    OptionSpec("format", "f", value: "FORMAT", for: .request, help: "jpeg, png, webp, gif or avif (default: source)") {
         settings, value throws(ThumbnailError) in
         guard let format = OutputFormat.named(Substring(value)) else {
             throw ThumbnailError(.usage, "--format", "'\(value)' is not one of jpeg, jpg, png, webp, gif, avif")
         }
         settings.format = format
     },
-    OptionSpec("help", "h", configurable: false, help: "print this help and exit") { settings, _ in
-        settings.help = true
+    OptionSpec("help", "h", configurable: false, for: [.help], help: "print this help and exit") {
+        settings, _ in settings.modes.append(.help)
     },
-    OptionSpec("idle-timeout", value: "SEC", help: "inetd: close after SEC idle seconds (15)") {
+    OptionSpec("idle-timeout", value: "SEC", for: .server, help: "inetd: close after SEC idle seconds (15)") {
         settings, value throws(ThumbnailError) in settings.idleTimeout = try count(value, "--idle-timeout")
     },
-    // `run` looks for --inetd before parsing, so no error can reach fd 2 in that mode.
-    OptionSpec("inetd", configurable: false, help: "serve HTTP on stdin/stdout (inetd, systemd)") { _, _ in },
-    OptionSpec("jobs", "j", value: "N", configurable: false, help: "with --batch: paths at once (default: cores)") {
+    OptionSpec("inetd", configurable: false, for: [.inetd], help: "serve HTTP on stdin/stdout (inetd, systemd)") {
+        settings, _ in settings.modes.append(.inetd)
+    },
+    OptionSpec("jobs", "j", value: "N", configurable: false, for: [.batch], help: "with --batch: paths at once (default: cores)") {
         settings, value throws(ThumbnailError) in settings.jobs = try count(value, "--jobs", to: 1024)
     },
-    OptionSpec("key-file", value: "FILE", help: "URL signing keys, one a line; the first signs") {
+    OptionSpec("key-file", value: "FILE", for: .paths, help: "URL signing keys, one a line; the first signs") {
         settings, value in settings.keyFile = value
     },
-    OptionSpec("log", value: "FILE", help: "inetd: append a line per request (or syslog)") {
+    OptionSpec("log", value: "FILE", for: .server, help: "inetd: append a line per request (or syslog)") {
         settings, value in settings.logFile = value
     },
-    OptionSpec("max-bytes", value: "N", help: "largest source file in bytes (52428800)") {
+    OptionSpec("max-bytes", value: "N", for: .sources, help: "largest source file in bytes (52428800)") {
         settings, value throws(ThumbnailError) in settings.limits.maxBytes = try count(value, "--max-bytes")
     },
-    OptionSpec("max-frames", value: "N", help: "most frames an animated source may have (1000)") {
+    OptionSpec("max-frames", value: "N", for: .sources, help: "most frames an animated source may have (1000)") {
         settings, value throws(ThumbnailError) in settings.limits.maxFrames = try count(value, "--max-frames")
     },
-    OptionSpec("max-pixels", value: "N", help: "largest source in pixels (default 50000000)") {
+    OptionSpec("max-pixels", value: "N", for: .sources, help: "largest source in pixels (default 50000000)") {
         settings, value throws(ThumbnailError) in settings.limits.maxPixels = try count(value, "--max-pixels")
     },
-    OptionSpec("max-requests", value: "N", help: "inetd: requests per connection (default 100)") {
+    OptionSpec("max-requests", value: "N", for: .server, help: "inetd: requests per connection (default 100)") {
         settings, value throws(ThumbnailError) in settings.maxRequests = try count(value, "--max-requests")
     },
-    OptionSpec("max-side", value: "N", help: "largest side a path may ask for (4096)") {
+    OptionSpec("max-side", value: "N", for: .paths, help: "largest side a path may ask for (4096)") {
         settings, value throws(ThumbnailError) in settings.maxSide = try count(value, "--max-side")
     },
-    OptionSpec("max-time", value: "SECONDS", configurable: false, help: "with --base: time limit per request (30)") {
+    OptionSpec("max-time", value: "SECONDS", configurable: false, for: [.batch], help: "with --base: time limit per request (30)") {
         settings, value throws(ThumbnailError) in settings.maxTime = try count(value, "--max-time", to: 3600)
     },
-    OptionSpec("origin-token-file", value: "FILE", help: "HTTP: require the CDN's origin token in FILE") {
+    OptionSpec("origin-token-file", value: "FILE", for: .server, help: "HTTP: require the CDN's origin token in FILE") {
         settings, value in settings.originTokenFile = value
     },
-    OptionSpec("origin-token-header", value: "NAME", help: "origin token header (default X-Origin-Token)") {
+    OptionSpec("origin-token-header", value: "NAME", for: .server, help: "origin token header (default X-Origin-Token)") {
         settings, value throws(ThumbnailError) in
         guard !value.isEmpty, value.utf8.allSatisfy(isTokenByte) else {
             throw ThumbnailError(.usage, "--origin-token-header", "'\(value)' is not an HTTP header name")
         }
         settings.originTokenHeader = value
     },
-    OptionSpec("output", "o", value: "FILE", configurable: false, help: "write to FILE atomically (default: stdout)") {
+    OptionSpec("output", "o", value: "FILE", configurable: false, for: [.render], help: "write to FILE atomically (default: stdout)") {
         settings, value in settings.output = value
     },
-    OptionSpec("output-dir", value: "DIR", configurable: false, help: "with --batch: write DIR/<canonical path>") {
+    OptionSpec("output-dir", value: "DIR", configurable: false, for: [.batch], help: "with --batch: write DIR/<canonical path>") {
         settings, value in settings.outputDirectory = value
     },
-    OptionSpec("pad", help: "fit inside the box, then pad to the box") { settings, _ in
+    OptionSpec("pad", for: .request, help: "fit inside the box, then pad to the box") { settings, _ in
         settings.pad = true
     },
-    OptionSpec("prefix", value: "PATH", help: "URL path prefix (/thumbnail; \"\" for none)") {
+    OptionSpec("prefix", value: "PATH", for: .paths, help: "URL path prefix (/thumbnail; \"\" for none)") {
         settings, value throws(ThumbnailError) in
         guard value.isEmpty || (value.hasPrefix("/") && !value.hasSuffix("/")) else {
             throw ThumbnailError(.usage, "--prefix", "'\(value)' must be empty or start, not end, with '/'")
@@ -139,22 +169,22 @@ public let optionTable: [OptionSpec] = [
         }
         settings.prefix = value
     },
-    OptionSpec("quality", "q", value: "N", help: "encoder quality 1-100 (default 80)") {
+    OptionSpec("quality", "q", value: "N", for: .request, help: "encoder quality 1-100 (default 80)") {
         settings, value throws(ThumbnailError) in settings.quality = try count(value, "--quality", to: 100)
     },
-    OptionSpec("read-timeout", value: "SEC", help: "inetd: seconds to read a request (default 10)") {
+    OptionSpec("read-timeout", value: "SEC", for: .server, help: "inetd: seconds to read a request (default 10)") {
         settings, value throws(ThumbnailError) in settings.readTimeout = try count(value, "--read-timeout")
     },
-    OptionSpec("root", "r", value: "DIR", help: "storage root for sources (default .)") {
+    OptionSpec("root", "r", value: "DIR", for: .sources, help: "storage root for sources (default .)") {
         settings, value in settings.root = value
     },
-    OptionSpec("sign", configurable: false, help: "print URL-PATH canonical and signed; no render") {
-        settings, _ in settings.sign = true
+    OptionSpec("sign", configurable: false, for: [.sign], help: "print URL-PATH canonical and signed; no render") {
+        settings, _ in settings.modes.append(.sign)
     },
-    OptionSpec("size", "s", value: "WxH", help: "box to fit: WxH, Wx or xH") { settings, value in
+    OptionSpec("size", "s", value: "WxH", for: .request, help: "box to fit: WxH, Wx or xH") { settings, value in
         settings.size = value
     },
-    OptionSpec("sizes", value: "LIST", help: "allow only these sizes: 100x100,200x200,x64") {
+    OptionSpec("sizes", value: "LIST", for: .paths, help: "allow only these sizes: 100x100,200x200,x64") {
         settings, value throws(ThumbnailError) in
         // Checked against --max-side once every option is read (Access).
         var sizes: [BoxSize] = []
@@ -167,8 +197,8 @@ public let optionTable: [OptionSpec] = [
         }
         settings.allowedSizes = sizes
     },
-    OptionSpec("version", configurable: false, help: "print versions and exit") {
-        settings, _ in settings.version = true
+    OptionSpec("version", configurable: false, for: [.version], help: "print versions and exit") {
+        settings, _ in settings.modes.append(.version)
     },
 ]
 
@@ -191,19 +221,27 @@ public let usageLine = """
 
 /// The command line split into options (in order) and operands, by a flat
 /// hand-written loop: `-abc` bundles, `-sVALUE`, `-s VALUE`, `--long=VALUE`,
-/// `--long VALUE`, `--` ends options, `-` is an operand (stdin).
+/// `--long VALUE`, `--` ends options, `-` is an operand (stdin). An unknown
+/// option is noted and skipped, so the mode options after it are still seen:
+/// the HTTP mode must know it is one before it can report anything.
 struct ParsedArguments {
     var options: [(spec: OptionSpec, value: String)] = []
     var operands: [String] = []
+    /// The first problem found.
+    var error: ThumbnailError? = nil
 
-    init(_ arguments: [String], table: [OptionSpec] = optionTable) throws(ThumbnailError) {
+    init(_ arguments: [String], table: [OptionSpec] = optionTable) {
         var index = arguments.startIndex
-        func nextValue(for spec: OptionSpec) throws(ThumbnailError) -> String {
-            guard index < arguments.endIndex else {
-                throw ThumbnailError(.usage, "--\(spec.long)", "needs a value (\(spec.value ?? ""))")
+        func note(_ problem: ThumbnailError) { error = error ?? problem }
+        func take(_ spec: OptionSpec, _ value: String?) {
+            if let value {
+                options.append((spec, value))
+            } else if index < arguments.endIndex {
+                options.append((spec, arguments[index]))
+                index += 1
+            } else {
+                note(ThumbnailError(.usage, "--\(spec.long)", "needs a value (\(spec.value ?? ""))"))
             }
-            defer { index += 1 }
-            return arguments[index]
         }
         while index < arguments.endIndex {
             let argument = arguments[index]
@@ -216,29 +254,27 @@ struct ParsedArguments {
                 let name = String(body.prefix { $0 != "=" })
                 let inline: String? = body.contains("=") ? String(body.drop { $0 != "=" }.dropFirst()) : nil
                 guard let spec = table.first(where: { $0.long == name }) else {
-                    throw unknownOption("--" + name, table: table)
-                }
-                if spec.value == nil, inline != nil {
-                    throw ThumbnailError(.usage, "--\(name)", "takes no value")
+                    note(unknownOption("--" + name, table: table))
+                    continue
                 }
                 if spec.value == nil {
+                    if inline != nil { note(ThumbnailError(.usage, "--\(name)", "takes no value")) }
                     options.append((spec, ""))
-                } else if let inline {
-                    options.append((spec, inline))
                 } else {
-                    options.append((spec, try nextValue(for: spec)))
+                    take(spec, inline)
                 }
             } else if argument.hasPrefix("-"), argument != "-" {
                 var letters = argument.dropFirst()
                 while let letter = letters.first {
                     letters = letters.dropFirst()
                     guard let spec = table.first(where: { $0.short == letter }) else {
-                        throw unknownOption("-" + String(letter), table: table)
+                        note(unknownOption("-" + String(letter), table: table))
+                        continue
                     }
                     if spec.value == nil {
                         options.append((spec, ""))
                     } else {
-                        options.append((spec, letters.isEmpty ? try nextValue(for: spec) : String(letters)))
+                        take(spec, letters.isEmpty ? nil : String(letters))
                         break
                     }
                 }

@@ -1,84 +1,58 @@
-/// Everything the options say, after the config file and then the command line.
-public struct Settings: Sendable {
-    public var root = "."
-    public var prefix = "/thumbnail"
-    public var maxSide = 4096
-    public var limits = Limits()
+/// What the options said, from the config file and then the command line:
+/// the parser's working state. `Invocation` takes from it what the chosen
+/// mode needs, and nothing else sees it.
+struct Settings: Sendable {
+    var root = "."
+    var prefix = "/thumbnail"
+    var maxSide = 4096
+    var limits = Limits()
     /// `-s` as given; parsed after every option is read, against the final `maxSide`.
-    public var size: String? = nil
-    public var format: OutputFormat? = nil
-    public var quality: Int? = nil
-    public var crop = false
-    public var pad = false
-    public var background: RGB? = nil
-    public var output: String? = nil
-    public var configFile: String? = nil
+    var size: String? = nil
+    var format: OutputFormat? = nil
+    var quality: Int? = nil
+    var crop = false
+    var pad = false
+    var background: RGB? = nil
+    var output: String? = nil
     /// nil: every size is allowed.
-    public var allowedSizes: [BoxSize]? = nil
-    public var keyFile: String? = nil
-    public var originTokenFile: String? = nil
-    public var originTokenHeader = Settings.defaultOriginTokenHeader
-    public var explain = false
-    public var sign = false
-    /// `--batch`: the list of paths, `-` for stdin, and what the batch options say.
-    public var batch: String? = nil
-    public var base: String? = nil
-    public var outputDirectory: String? = nil
-    public var jobs: Int? = nil
-    public var maxTime: Int? = nil
-    public var help = false
-    public var version = false
-    // The inetd HTTP mode (SPEC §4).
-    public var logFile: String? = nil
-    public var cacheControl = "public, max-age=31536000, immutable"
-    public var errorMaxAge = 60
-    public var idleTimeout = 15
-    public var readTimeout = 10
-    public var maxRequests = 100
+    var allowedSizes: [BoxSize]? = nil
+    var keyFile: String? = nil
+    var originTokenFile: String? = nil
+    var originTokenHeader = Access.defaultOriginTokenHeader
+    /// The mode options given, in order.
+    var modes: [Mode] = []
+    var batchList: String? = nil
+    var base: String? = nil
+    var outputDirectory: String? = nil
+    var jobs: Int? = nil
+    var maxTime: Int? = nil
+    var logFile: String? = nil
+    var cacheControl = "public, max-age=31536000, immutable"
+    var errorMaxAge = 60
+    var idleTimeout = 15
+    var readTimeout = 10
+    var maxRequests = 100
 
-    public static let defaultOriginTokenHeader = "X-Origin-Token"
-
-    public init() {}
-
-    public var grammar: PathGrammar { PathGrammar(prefix: prefix, maxSide: maxSide) }
-
-    /// True when a flag that shapes the thumbnail was given.
-    var hasRequestFlags: Bool {
-        size != nil || format != nil || quality != nil || crop || pad || background != nil
-    }
-
-    /// The request the flags form describes, for `source`.
-    func flagsRequest(source: SourcePath) throws(ThumbnailError) -> ThumbnailRequest {
-        guard let size else { throw ThumbnailError(.usage, "-s", "a size is required: -s WxH, Wx or xH") }
-        guard !(crop && pad) else { throw ThumbnailError(.usage, "--crop", "cannot be combined with --pad") }
-        let box: BoxSize
-        do throws(ThumbnailError) {
-            box = try BoxSize.parse(Substring(size), maxSide: maxSide)
-        } catch {
-            throw ThumbnailError(.usage, "--size", error.reason)
+    /// Applies `options` on top of these settings; a `--config` among them
+    /// is read first, so the command line wins. Every option that can be
+    /// applied is; the first failure is returned.
+    mutating func apply(_ options: [(spec: OptionSpec, value: String)]) -> ThumbnailError? {
+        var failure: ThumbnailError? = nil
+        if let config = options.last(where: { $0.spec.long == "config" }) {
+            do throws(ThumbnailError) {
+                try applyConfigFile(config.value)
+            } catch {
+                failure = error
+            }
         }
-        var request = ThumbnailRequest(size: box, source: source)
-        request.mode = crop ? .crop : pad ? .pad : .fit
-        request.format = format
-        request.quality = quality ?? ThumbnailRequest.defaultQuality
-        request.background = background ?? .white
-        do throws(ThumbnailError) {
-            try PathGrammar.checkMode(request)
-        } catch {
-            throw ThumbnailError(.usage, "--\(request.mode)", error.reason)
+        for (spec, value) in options {
+            do throws(ThumbnailError) {
+                try spec.apply(&self, value)
+            } catch {
+                failure = failure ?? error
+            }
         }
-        return request
-    }
-
-    /// Applies `arguments` on top of these settings; a `--config` among them
-    /// is read first, so the command line wins.
-    mutating func apply(arguments: [String]) throws(ThumbnailError) -> [String] {
-        let parsed = try ParsedArguments(arguments)
-        if let config = parsed.options.last(where: { $0.spec.long == "config" }) {
-            try applyConfigFile(config.value)
-        }
-        for (spec, value) in parsed.options { try spec.apply(&self, value) }
-        return parsed.operands
+        return failure
     }
 
     /// `name = value` or `name` lines of long options, each at most once;

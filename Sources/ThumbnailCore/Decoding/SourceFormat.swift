@@ -4,9 +4,14 @@
 public enum SourceFormat: String, Sendable {
     case jpeg, png, gif, webp, avif, heic, tiff
 
-    public init(sniffing bytes: [UInt8]) throws(ThumbnailError) {
+    /// How many first bytes `init(sniffing:)` needs to tell every format apart.
+    public static let magicLength = 12
+
+    public init(sniffing bytes: [UInt8]) throws(ThumbnailError) { try self.init(sniffing: bytes[...]) }
+
+    public init(sniffing bytes: ArraySlice<UInt8>) throws(ThumbnailError) {
         func starts(_ magic: [UInt8], at offset: Int = 0) -> Bool {
-            bytes.count >= offset + magic.count && Array(bytes[offset..<offset + magic.count]) == magic
+            bytes.count >= offset + magic.count && bytes.dropFirst(offset).prefix(magic.count).elementsEqual(magic)
         }
         let ascii = { (text: String) in Array(text.utf8) }
         if starts([0xff, 0xd8, 0xff]) {
@@ -20,7 +25,7 @@ public enum SourceFormat: String, Sendable {
         } else if starts(ascii("II*\0")) || starts(ascii("MM\0*")) {
             self = .tiff
         } else if starts(ascii("ftyp"), at: 4), bytes.count >= 12 {
-            switch String(decoding: bytes[8..<12], as: UTF8.self) {
+            switch String(decoding: bytes.dropFirst(8).prefix(4), as: UTF8.self) {
             case "avif", "avis": self = .avif
             case "heic", "heix", "heim", "heis", "hevc", "hevx", "mif1", "msf1": self = .heic
             default: throw ThumbnailError(.unsupportedMedia, "source", "an ISO media file that is not AVIF or HEIC")

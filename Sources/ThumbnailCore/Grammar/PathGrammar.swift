@@ -1,4 +1,4 @@
-/// The URL-path grammar of SPEC §1, shared by the command line, the HTTP
+/// The URL-path grammar, shared by the command line, the HTTP
 /// mode and the batch mode:
 ///
 ///     {prefix}/[{signature}/]{size}[,{option}...]/[{format}/]{source}
@@ -100,13 +100,13 @@ public struct PathGrammar: Sendable {
                 throw ThumbnailError(.badPath, String(item), "unknown option (crop, pad, q1..q100, bgRRGGBB)")
             }
         }
-        try Self.checkMode(request)
+        try Self.checkMode(request.mode, size: request.size)
     }
 
     /// crop and pad make an exact box, so they need both sides.
-    static func checkMode(_ request: ThumbnailRequest) throws(ThumbnailError) {
-        if request.mode != .fit, request.size.width == nil || request.size.height == nil {
-            throw ThumbnailError(.badPath, request.size.description, "\(request.mode) needs both width and height")
+    static func checkMode(_ mode: FitMode, size: BoxSize) throws(ThumbnailError) {
+        if mode != .fit, size.width == nil || size.height == nil {
+            throw ThumbnailError(.badPath, size.description, "\(mode) needs both width and height")
         }
     }
 }

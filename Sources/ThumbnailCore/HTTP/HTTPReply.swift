@@ -96,6 +96,36 @@ func httpDate(_ seconds: Int) -> String {
         + "\(twoDigits(t.tm_hour)):\(twoDigits(t.tm_min)):\(twoDigits(t.tm_sec)) GMT"
 }
 
+/// Seconds since the epoch of an HTTP date in any of the three forms a
+/// recipient must accept (RFC 9110 §5.6.7): IMF-fixdate
+/// (`Sun, 06 Nov 1994 08:49:37 GMT`), RFC 850 (`Sunday, 06-Nov-94 08:49:37 GMT`)
+/// and asctime (`Sun Nov  6 08:49:37 1994`); nil for anything else.
+func parseHTTPDate(_ text: String) -> Int? {
+    let words = text.split(separator: " ")
+    var day: Int?, month: Int?, year: Int?, clock: Substring?
+    switch words.count {
+    case 6 where words[0].hasSuffix(",") && words[5] == "GMT":
+        (day, month, year, clock) = (Int(words[1]), months.firstIndex(of: String(words[2])), Int(words[3]), words[4])
+    case 4 where words[0].hasSuffix(",") && words[3] == "GMT":
+        let parts = words[1].split(separator: "-")
+        guard parts.count == 3, let short = Int(parts[2]) else { return nil }
+        // Two-digit years (RFC 9110 §5.6.7): taken as the nearest past, within 50 years.
+        (day, month, year, clock) = (Int(parts[0]), months.firstIndex(of: String(parts[1])), short < 70 ? 2000 + short : 1900 + short, words[2])
+    case 5:
+        (day, month, year, clock) = (Int(words[2]), months.firstIndex(of: String(words[1])), Int(words[4]), words[3])
+    default:
+        return nil
+    }
+    let hms = clock?.split(separator: ":").map { Int($0) } ?? []
+    guard let day, let month, let year, hms.count == 3, let hour = hms[0], let minute = hms[1], let second = hms[2],
+        (1...31).contains(day), (0...23).contains(hour), (0...59).contains(minute), (0...60).contains(second)
+    else { return nil }
+    var fields = tm()
+    (fields.tm_year, fields.tm_mon, fields.tm_mday) = (Int32(year - 1900), Int32(month), Int32(day))
+    (fields.tm_hour, fields.tm_min, fields.tm_sec) = (Int32(hour), Int32(minute), Int32(second))
+    return timegm(&fields)
+}
+
 /// `2024-05-01T12:00:00Z`, for log lines.
 func isoTime(_ seconds: Int) -> String {
     let t = utc(seconds)

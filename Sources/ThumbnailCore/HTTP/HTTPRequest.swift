@@ -32,6 +32,8 @@ struct HTTPRequest {
 struct HTTPRefusal: Error {
     var status: Int
     var reason: String
+    /// The method, when the request line got that far: a HEAD's refusal has no body.
+    var method: String? = nil
 }
 
 /// Limits applied to every request on a connection.
@@ -43,6 +45,11 @@ struct HTTPLimits {
     var readTimeout = 10
     /// Seconds to wait for the first byte of the next request.
     var idleTimeout = 15
+    /// Requests on one connection.
+    var maxRequests = 100
+    /// No method is longer: a request line whose first word runs past it is
+    /// refused as an unknown method at once, not read to the line limit.
+    var method = 32
 }
 
 /// What `RequestReader.next` found.
@@ -106,8 +113,14 @@ struct RequestReader {
                 continue
             }
             scanned = buffer.count
-            if lines.isEmpty, buffer.count > limits.requestLine {
-                return .refused(HTTPRefusal(status: 414, reason: "request line too long"))
+            if lines.isEmpty {
+                let line = buffer[lineStart...].drop { $0 == cr || $0 == lf }
+                if line.count > limits.method, !line.prefix(limits.method + 1).contains(UInt8(ascii: " ")) {
+                    return .refused(HTTPRefusal(status: 501, reason: "method too long"))
+                }
+                if buffer.count > limits.requestLine {
+                    return .refused(HTTPRefusal(status: 414, reason: "request line too long"))
+                }
             }
             if headerBytes + buffer.count - lineStart > limits.headerBlock {
                 return .refused(HTTPRefusal(status: 431, reason: "header block too large"))
@@ -170,21 +183,24 @@ extension HTTPRequest {
     /// Every framing doubt is refused rather than guessed: the bytes after a
     /// doubtful request could be read as a smuggled one.
     init(head: [ArraySlice<UInt8>]) throws(HTTPRefusal) {
-        func refuse(_ status: Int, _ reason: String) -> HTTPRefusal { HTTPRefusal(status: status, reason: reason) }
         let parts = head[0].split(separator: UInt8(ascii: " "), omittingEmptySubsequences: false)
+        var parsedMethod: String? = nil
+        func refuse(_ status: Int, _ reason: String) -> HTTPRefusal {
+            HTTPRefusal(status: status, reason: reason, method: parsedMethod)
+        }
         guard parts.count == 3, !parts[0].isEmpty, parts[0].allSatisfy(isTokenByte), !parts[1].isEmpty,
             parts[1].allSatisfy({ (0x21...0x7e).contains($0) })
         else { throw refuse(400, "malformed request line") }
+        parsedMethod = String(decoding: parts[0], as: UTF8.self)
         let version = Array(parts[2])
         guard version.count == 8, version.starts(with: Array("HTTP/".utf8)), version[6] == UInt8(ascii: "."),
             [version[5], version[7]].allSatisfy({ (UInt8(ascii: "0")...UInt8(ascii: "9")).contains($0) })
         else { throw refuse(400, "malformed HTTP version") }
-        guard version[5] == UInt8(ascii: "1"), version[7] <= UInt8(ascii: "1") else {
-            throw refuse(505, "HTTP version not supported")
-        }
-        method = String(decoding: parts[0], as: UTF8.self)
+        // A later 1.x minor version is answered as 1.1 (RFC 9112 §2.3); another major is not spoken.
+        guard version[5] == UInt8(ascii: "1") else { throw refuse(505, "HTTP version not supported") }
+        method = parsedMethod!
         target = String(decoding: parts[1], as: UTF8.self)
-        minorVersion = Int(version[7] - UInt8(ascii: "0"))
+        minorVersion = min(1, Int(version[7] - UInt8(ascii: "0")))
         guard method == "GET" || method == "HEAD" else {
             throw knownMethods.contains(method) ? refuse(405, "method not allowed") : refuse(501, "unknown method")
         }
@@ -213,10 +229,62 @@ extension HTTPRequest {
         guard hosts.count == 1 || (minorVersion == 0 && hosts.isEmpty) else {
             throw refuse(400, "missing or repeated Host")
         }
+        if let host = hosts.first, !isHostValue(host) { throw refuse(400, "malformed Host") }
         guard values("transfer-encoding").isEmpty else { throw refuse(400, "Transfer-Encoding on GET or HEAD") }
         let lengths = values("content-length")
         guard lengths.isEmpty || lengths == ["0"] else {
             throw refuse(400, lengths.count == 1 ? "a body on GET or HEAD" : "repeated Content-Length")
         }
+    }
+}
+
+/// RFC 9112 §3.2: `uri-host [ ":" port ]`, the host a registered name (or
+/// IPv4 address) or a bracketed IP literal: no userinfo, path or list.
+func isHostValue(_ value: String) -> Bool {
+    let bytes = Array(value.utf8)
+    var hostEnd: Int
+    if bytes.first == UInt8(ascii: "[") {
+        guard let close = bytes.firstIndex(of: UInt8(ascii: "]")), close > 1,
+            bytes[1..<close].allSatisfy({ isHexDigitByte($0) || $0 == UInt8(ascii: ":") || $0 == UInt8(ascii: ".") })
+        else { return false }
+        hostEnd = close + 1
+    } else {
+        hostEnd = bytes.firstIndex(of: UInt8(ascii: ":")) ?? bytes.count
+        guard hostEnd > 0, bytes[..<hostEnd].allSatisfy(isRegNameByte) else { return false }
+    }
+    guard hostEnd < bytes.count else { return true }
+    return bytes[hostEnd] == UInt8(ascii: ":")
+        && bytes[(hostEnd + 1)...].allSatisfy { (UInt8(ascii: "0")...UInt8(ascii: "9")).contains($0) }
+}
+
+/// reg-name's bytes (RFC 3986): unreserved, `%` of pct-encoded, and the
+/// sub-delims but for `,`, which would make the value a list.
+private func isRegNameByte(_ byte: UInt8) -> Bool {
+    switch byte {
+    case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"),
+        UInt8(ascii: "0")...UInt8(ascii: "9"):
+        true
+    default: "-._~%!$&'()*+;=".utf8.contains(byte)
+    }
+}
+
+private func isHexDigitByte(_ byte: UInt8) -> Bool {
+    switch byte {
+    case UInt8(ascii: "0")...UInt8(ascii: "9"), UInt8(ascii: "a")...UInt8(ascii: "f"),
+        UInt8(ascii: "A")...UInt8(ascii: "F"):
+        true
+    default: false
+    }
+}
+
+extension HTTPRequest {
+    /// Whether a 304 answers it: `If-None-Match` naming `tag`, or without
+    /// one, `If-Modified-Since` no earlier than `modified` (RFC 9110 §13.1.3:
+    /// the latter is ignored when the former is present, or unparsable).
+    func isNotModified(tag: String, modified: Int?) -> Bool {
+        let noneMatch = values("if-none-match")
+        if !noneMatch.isEmpty { return noneMatch.contains { noneMatchHits($0, tag: tag) } }
+        guard let modified, let since = values("if-modified-since").first.flatMap(parseHTTPDate) else { return false }
+        return modified <= since
     }
 }

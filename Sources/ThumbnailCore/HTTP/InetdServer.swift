@@ -4,102 +4,124 @@
     import Darwin
 #endif
 
-/// `thumbnail --inetd` (SPEC §4): one connection on stdin/stdout, started by
-/// xinetd or systemd (`Accept=yes`). Under inetd fd 2 is the socket too, so
-/// it is pointed at /dev/null before anything could be written to it, and
-/// failures go to the log, never to stderr.
-func runInetd(_ arguments: [String]) -> Int32 {
-    let null = open("/dev/null", O_WRONLY)
-    if null >= 0 {
-        dup2(null, 2)
-        if null != 2 { close(null) }
-    }
-    var settings = Settings()
-    let access: Access
+/// `thumbnail --inetd`: one connection on `io.input` and `io.output`,
+/// started by xinetd or systemd (`Accept=yes`). Nothing goes to stderr in
+/// this mode (it is the socket too); one line per request goes to the log.
+func serveInetd(_ server: ServerInvocation, io: ProcessIO) -> Int32 {
+    let connection = HTTPConnection(
+        io: io, log: io.openLog(server.logFile), limits: HTTPLimits(server), errorMaxAge: server.errorMaxAge)
     do throws(ThumbnailError) {
-        let operands = try settings.apply(arguments: arguments)
-        guard operands.isEmpty, settings.output == nil, !settings.explain, !settings.sign else {
-            throw ThumbnailError(.usage, "--inetd", "takes no source, -o, --explain or --sign")
-        }
-        access = try Access(settings: settings)
+        let access = try Access(server.access)
+        let storage = server.sources.storage
+        try storage.checkAvailable()
+        let engine = Engine(storage: storage, limits: server.sources.limits, magick: try ProcessState.oneAtATime().magick)
+        return connection.serve(ThumbnailResponder(server: server, access: access, engine: engine), failure: nil)
     } catch {
-        AccessLog(path: nil).write("thumbnail: \(error)")
-        return error.exitStatus
+        return connection.serve(MisconfiguredResponder(error: error), failure: error)
     }
-    var server = InetdServer(settings: settings, access: access)
-    return server.serve()
+}
+
+/// `--inetd` with options it cannot use: every request on the connection is
+/// answered 503, never cached, and logged with the error; then the process
+/// exits with the error's status.
+func serveMisconfigured(_ error: ThumbnailError, logFile: String?, io: ProcessIO) -> Int32 {
+    HTTPConnection(io: io, log: io.openLog(logFile), limits: HTTPLimits(), errorMaxAge: 0)
+        .serve(MisconfiguredResponder(error: error), failure: error)
+}
+
+/// Answers one checked GET or HEAD, with a note for the log.
+protocol Responder {
+    func respond(to request: HTTPRequest) -> (HTTPReply, note: String?)
+}
+
+/// Answers every request with the configuration error, as the origin's own failure.
+struct MisconfiguredResponder: Responder {
+    let error: ThumbnailError
+
+    func respond(to request: HTTPRequest) -> (HTTPReply, note: String?) {
+        (HTTPReply.text(503, cacheControl: "no-store"), "misconfigured: \(error)")
+    }
 }
 
 /// The keep-alive loop: read a request, answer it, until the client closes,
 /// stays idle, asks to close, sends a request it refuses, or reaches the cap.
-struct InetdServer {
-    let settings: Settings
-    let access: Access
-    let engine: Engine
-    let log: AccessLog
-    let peer = peerAddress(of: 0)
-    var reader: RequestReader
+struct HTTPConnection {
+    let io: ProcessIO
+    let log: LogSink
+    let limits: HTTPLimits
+    let errorMaxAge: Int
 
-    init(settings: Settings, access: Access) {
-        self.settings = settings
-        self.access = access
-        engine = Engine(settings: settings)
-        log = AccessLog(path: settings.logFile)
-        reader = RequestReader(
-            fd: 0,
-            limits: HTTPLimits(readTimeout: settings.readTimeout, idleTimeout: settings.idleTimeout))
-    }
-
-    var errorCacheControl: String { "public, max-age=\(settings.errorMaxAge)" }
-
-    mutating func serve() -> Int32 {
+    /// Serves the connection; exits 0, or with `failure`'s status when misconfigured.
+    func serve(_ responder: some Responder, failure: ThumbnailError?) -> Int32 {
+        let peer = peerAddress(of: io.input)
+        var reader = RequestReader(fd: io.input, limits: limits)
         // A client that stops reading must not hold the process forever.
-        var sendTimeout = timeval(tv_sec: settings.readTimeout, tv_usec: 0)
-        setsockopt(1, SOL_SOCKET, SO_SNDTIMEO, &sendTimeout, socklen_t(MemoryLayout<timeval>.size))
-        for count in 1...settings.maxRequests {
+        var sendTimeout = timeval(tv_sec: limits.readTimeout, tv_usec: 0)
+        setsockopt(io.output, SOL_SOCKET, SO_SNDTIMEO, &sendTimeout, socklen_t(MemoryLayout<timeval>.size))
+        let status = failure?.exitStatus ?? 0
+        for count in 1...limits.maxRequests {
             let next = reader.next()
             // The log's milliseconds count from a whole request head, not from the idle wait before it.
             let started = monotonicMilliseconds()
             switch next {
             case .closed:
-                return 0
+                return status
             case .refused(let refusal):
-                var reply = HTTPReply.text(refusal.status, cacheControl: errorCacheControl)
+                var reply = HTTPReply.text(refusal.status, cacheControl: "public, max-age=\(errorMaxAge)")
                 if refusal.status == 405 { reply.fields.append(("Allow", "GET, HEAD")) }
-                _ = send(reply, method: "-", target: "-", close: true, started: started, note: refusal.reason)
-                return 0
+                _ = send(
+                    reply, method: refusal.method ?? "-", target: "-", close: true, started: started,
+                    note: refusal.reason, peer: peer)
+                return status
             case .request(let request):
-                let (reply, note) = respond(to: request)
-                let close = !request.keepAlive || count == settings.maxRequests
-                guard send(reply, method: request.method, target: request.target, close: close, started: started, note: note),
+                let (reply, note) = responder.respond(to: request)
+                let close = !request.keepAlive || count == limits.maxRequests
+                guard
+                    send(
+                        reply, method: request.method, target: request.target, close: close, started: started,
+                        note: note, peer: peer),
                     !close
-                else { return 0 }
+                else { return status }
             }
         }
-        return 0
+        return status
     }
 
     /// Writes the reply and its log line; false when the client is gone.
     private func send(
-        _ reply: HTTPReply, method: String, target: String, close: Bool, started: Int, note: String?
+        _ reply: HTTPReply, method: String, target: String, close: Bool, started: Int, note: String?, peer: String
     ) -> Bool {
         let withBody = method != "HEAD"
-        let bytes = reply.serialized(date: time(nil), withBody: withBody, close: close)
+        let bytes = reply.serialized(date: io.now(), withBody: withBody, close: close)
         var sent = true
         do throws(ThumbnailError) {
-            try writeAll(1, bytes, name: "stdout")
+            try writeAll(io.output, bytes, name: "stdout")
         } catch {
             sent = false
         }
         let body = withBody && reply.status != 304 ? reply.body.count : 0
         log.write(
-            "\(isoTime(time(nil))) \(peer) \(method) \(target) \(reply.status) \(sent ? body : 0) "
+            "\(isoTime(io.now())) \(peer) \(method) \(target) \(reply.status) \(sent ? body : 0) "
                 + "\(monotonicMilliseconds() - started)" + (note.map { " " + $0 } ?? "") + (sent ? "" : " client gone"))
         return sent
     }
+}
 
-    /// The reply to a checked GET or HEAD, with a note for the log.
-    func respond(to request: HTTPRequest) -> (HTTPReply, String?) {
+extension HTTPLimits {
+    init(_ server: ServerInvocation) {
+        self.init(readTimeout: server.readTimeout, idleTimeout: server.idleTimeout, maxRequests: server.maxRequests)
+    }
+}
+
+/// The origin: thumbnails, redirects to canonical paths, the health check.
+struct ThumbnailResponder: Responder {
+    let server: ServerInvocation
+    let access: Access
+    let engine: Engine
+
+    var errorCacheControl: String { "public, max-age=\(server.errorMaxAge)" }
+
+    func respond(to request: HTTPRequest) -> (HTTPReply, note: String?) {
         let path = PathGrammar.pathPart(of: request.target)
         // A load balancer's health check carries no origin token.
         if path == "/healthz" { return (HTTPReply.text(200, "ok\n", cacheControl: "no-store"), nil) }
@@ -119,40 +141,19 @@ struct InetdServer {
             }
             let thumbnail = try engine.thumbnail(for: thumbnailRequest)
             let tag = entityTag(thumbnail.bytes)
-            var fields = [("Cache-Control", settings.cacheControl), ("ETag", tag)]
+            var fields = [("Cache-Control", server.cacheControl), ("ETag", tag)]
             if let modified = thumbnail.sourceModified { fields.append(("Last-Modified", httpDate(modified))) }
-            if request.values("if-none-match").contains(where: { noneMatchHits($0, tag: tag) }) {
+            if request.isNotModified(tag: tag, modified: thumbnail.sourceModified) {
                 return (HTTPReply(status: 304, fields: fields), nil)
             }
-            return (HTTPReply(status: 200, fields: [("Content-Type", thumbnail.format.mediaType)] + fields, body: thumbnail.bytes), nil)
+            let body = HTTPReply(
+                status: 200, fields: [("Content-Type", thumbnail.format.mediaType)] + fields, body: thumbnail.bytes)
+            return (body, nil)
         } catch {
-            return (HTTPReply.text(error.httpStatus, cacheControl: errorCacheControl), error.description)
-        }
-    }
-}
-
-/// One line per request, appended to `--log FILE`, or to syslog without one
-/// (or when the file cannot be opened, which syslog is then told).
-struct AccessLog {
-    private let fd: Int32?
-
-    init(path: String?) {
-        let opened = path.map { open($0, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0o644) } ?? -1
-        let failure = errnoText()
-        fd = opened >= 0 ? opened : nil
-        guard fd == nil else { return }
-        openlog(nil, LOG_PID, LOG_DAEMON)
-        if let path { write("thumbnail: \(path): \(failure); logging to syslog") }
-    }
-
-    /// Writes `line` in one call, control characters replaced: a request
-    /// must not be able to forge log lines.
-    func write(_ line: String) {
-        let clean = String(decoding: line.utf8.map { $0 < 0x20 || $0 == 0x7f ? UInt8(ascii: "?") : $0 }, as: UTF8.self)
-        if let fd {
-            _ = try? writeAll(fd, Array((clean + "\n").utf8), name: "log")
-        } else {
-            clean.withCString { text in withVaList([text]) { vsyslog(LOG_INFO, "%s", $0) } }
+            let statuses = error.statuses
+            // The origin's own failures must never be kept by the CDN.
+            let cacheControl = statuses.originFailure ? "no-store" : errorCacheControl
+            return (HTTPReply.text(statuses.http, cacheControl: cacheControl), error.description)
         }
     }
 }

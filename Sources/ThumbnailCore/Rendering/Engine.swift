@@ -7,23 +7,28 @@ public struct Thumbnail: Sendable {
 }
 
 /// The one path from a request to bytes, shared by the command line, the
-/// HTTP mode and the batch mode so all three give the same output.
+/// HTTP mode and the batch mode so all three give the same output. It reads
+/// sources from its storage and knows nothing else of where they are.
 public struct Engine: Sendable {
-    public var settings: Settings
+    public let storage: any Storage
+    public let limits: Limits
+    let magick: ImageMagick
 
-    public init(settings: Settings) { self.settings = settings }
+    public init(storage: any Storage, limits: Limits, magick: ImageMagick) {
+        self.storage = storage
+        self.limits = limits
+        self.magick = magick
+    }
 
-    /// Resolves `source` under the storage root and reads it, within the size limit.
+    /// Reads `source`, within the size limit, refused on its first bytes unless it is an image.
     public func load(_ source: SourcePath) throws(ThumbnailError) -> SourceFile {
-        let real = try StorageRoot(settings.root).resolve(source)
-        return try readSource(real, limit: settings.limits.maxBytes)
+        try storage.read(source, limit: limits.maxBytes, sniff: .imageMagic)
     }
 
     /// Renders `request` from `source`.
     public func render(_ request: ThumbnailRequest, from source: SourceFile) throws(ThumbnailError) -> Thumbnail {
-        // Per render, not per process: a batch or a kept-alive connection outlives 60 s.
-        Wand.restartTimeLimit()
-        let image = try Renderer.render(request, source: source.bytes, limits: settings.limits)
+        magick.startRender()
+        let image = try Renderer.render(request, source: source.bytes, limits: limits)
         return Thumbnail(bytes: image.bytes, format: image.format, sourceModified: source.modified)
     }
 

@@ -21,8 +21,9 @@ private let securityPolicy = """
     </policymap>
     """
 
-/// Process-wide set-up, run once before the first wand exists; nil when the
-/// security policy did not take effect (then nothing may be decoded).
+/// ImageMagick's process-wide set-up: genesis and the security policy, once
+/// per process; nil when the policy did not take effect (then nothing may be
+/// decoded).
 private let magickGenesis: String? = {
     MagickWandGenesis()
     let exception = AcquireExceptionInfo()
@@ -33,16 +34,58 @@ private let magickGenesis: String? = {
     guard !dangerous.contains(where: mayRead), allowedCoders.allSatisfy(mayRead) else {
         return "ImageMagick's security policy did not take effect"
     }
-    // No pixel cache on disk: an image that does not fit in memory is refused.
-    _ = MagickSetResourceLimit(DiskResource, 0)
-    _ = MagickSetResourceLimit(MemoryResource, 1 << 30)
-    _ = MagickSetResourceLimit(MapResource, 1 << 30)
-    _ = MagickSetResourceLimit(AreaResource, 256_000_000)
-    _ = MagickSetResourceLimit(WidthResource, 65_535)
-    _ = MagickSetResourceLimit(HeightResource, 65_535)
-    _ = MagickSetResourceLimit(TimeResource, 60)
     return nil
 }()
+
+/// ImageMagick's process-wide state: its resource limits, its time limit and
+/// its thread count. `run` makes one for the invocation and hands it to the
+/// engine; nothing else changes that state, and making one sets every limit,
+/// so what a render does never depends on what ran before it.
+public struct ImageMagick: Sendable {
+    /// ImageMagick's time limit runs from the process's first pixel cache
+    /// and, when it expires, ends the process; setting it again restarts it.
+    public enum TimeLimit: Sendable, Equatable {
+        /// Restarted before each render: one render at a time.
+        case perRender(seconds: Int)
+        /// None: renders in several threads cannot each have one, since a
+        /// restart in one thread, read halfway by another, ends the process.
+        case lifted
+    }
+
+    public let timeLimit: TimeLimit
+
+    /// `threads`: how many threads ImageMagick may use inside one image
+    /// operation, so that they times the batch's jobs stay within the cores.
+    public init(timeLimit: TimeLimit, threads: Int) throws(ThumbnailError) {
+        if let failure = magickGenesis { throw ThumbnailError(.internalFailure, "ImageMagick", failure) }
+        self.timeLimit = timeLimit
+        // No pixel cache on disk: an image that does not fit in memory is refused.
+        _ = MagickSetResourceLimit(DiskResource, 0)
+        _ = MagickSetResourceLimit(MemoryResource, 1 << 30)
+        _ = MagickSetResourceLimit(MapResource, 1 << 30)
+        _ = MagickSetResourceLimit(AreaResource, 256_000_000)
+        _ = MagickSetResourceLimit(WidthResource, 65_535)
+        _ = MagickSetResourceLimit(HeightResource, 65_535)
+        _ = MagickSetResourceLimit(ThreadResource, MagickSizeType(max(1, threads)))
+        switch timeLimit {
+        case .perRender(let seconds): _ = MagickSetResourceLimit(TimeResource, MagickSizeType(seconds))
+        case .lifted: _ = MagickSetResourceLimit(TimeResource, MagickSizeType(Int64.max))  // MagickResourceInfinity
+        }
+    }
+
+    /// Called before each render.
+    func startRender() {
+        if case .perRender(let seconds) = timeLimit { _ = MagickSetResourceLimit(TimeResource, MagickSizeType(seconds)) }
+    }
+
+    /// The ImageMagick version line and its delegates, for `--version`.
+    public static var version: String {
+        _ = magickGenesis
+        var number = 0
+        let delegates = MagickQueryConfigureOption("DELEGATES").map { String(cString: $0) } ?? "none"
+        return String(cString: MagickGetVersion(&number)) + "\ndelegates: " + delegates
+    }
+}
 
 struct Wand: ~Copyable {
     private let wand: OpaquePointer
@@ -60,36 +103,6 @@ struct Wand: ~Copyable {
 
     deinit {
         DestroyMagickWand(wand)
-    }
-
-    /// Caps the threads ImageMagick uses inside one image operation, so that
-    /// `count` of them times the batch's jobs stays within the cores.
-    static func limitThreads(_ count: Int) {
-        _ = magickGenesis
-        _ = MagickSetResourceLimit(ThreadResource, MagickSizeType(count))
-    }
-
-    /// ImageMagick's time limit runs from the process's first pixel cache,
-    /// and when it expires the process exits; setting it again restarts it,
-    /// which `Engine.render` does to keep it per render.
-    static func restartTimeLimit() {
-        _ = magickGenesis
-        _ = MagickSetResourceLimit(TimeResource, MagickGetResourceLimit(TimeResource))
-    }
-
-    /// No time limit: renders in several threads cannot each have one, since
-    /// a restart in one thread, read halfway by another, ends the process.
-    static func liftTimeLimit() {
-        _ = magickGenesis
-        _ = MagickSetResourceLimit(TimeResource, MagickSizeType(Int64.max))  // MagickResourceInfinity
-    }
-
-    /// The ImageMagick version line, for `--version`.
-    static var version: String {
-        MagickWandGenesis()
-        var number = 0
-        let delegates = MagickQueryConfigureOption("DELEGATES").map { String(cString: $0) } ?? "none"
-        return String(cString: MagickGetVersion(&number)) + "\ndelegates: " + delegates
     }
 
     /// Reads the first frame of `bytes` with `coder` and no other; with

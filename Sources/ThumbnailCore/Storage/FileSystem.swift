@@ -16,44 +16,6 @@ func realPath(_ path: String) -> String? {
     return String(cString: resolved)
 }
 
-/// The directory sources resolve against.
-public struct StorageRoot: Sendable {
-    public let path: String
-
-    public init(_ path: String) { self.path = path }
-
-    /// The real path of `source`: symlinks followed, still inside the root's real path.
-    public func resolve(_ source: SourcePath) throws(ThumbnailError) -> String {
-        guard let rootReal = realPath(path) else {
-            throw ThumbnailError(.notFound, path, "storage root: \(errnoText())")
-        }
-        let candidate = (rootReal == "/" ? "" : rootReal) + "/" + source.description
-        guard let real = realPath(candidate) else {
-            let code = errno
-            throw ThumbnailError(code == ENOENT || code == ENOTDIR ? .notFound : .ioFailure, source.description, errnoText(code))
-        }
-        guard rootReal == "/" || real.hasPrefix(rootReal + "/") else {
-            throw ThumbnailError(.forbidden, source.description, "resolves outside the storage root")
-        }
-        return real
-    }
-}
-
-/// A source image read whole.
-public struct SourceFile: Sendable {
-    public var bytes: [UInt8]
-    /// Its real path; nil for standard input.
-    public var path: String?
-    /// Modification time, seconds since the epoch; nil for standard input.
-    public var modified: Int?
-
-    public init(bytes: [UInt8], path: String? = nil, modified: Int? = nil) {
-        self.bytes = bytes
-        self.path = path
-        self.modified = modified
-    }
-}
-
 /// A key or token file: refused when group or others may read or change it, as ssh does with its keys.
 func readSecretFile(_ path: String) throws(ThumbnailError) -> [UInt8] {
     try readSource(path, limit: 1 << 16, refusing: (0o077, "group or others may read or change it; chmod go-rwx")).bytes
@@ -65,10 +27,11 @@ func readConfigFile(_ path: String) throws(ThumbnailError) -> [UInt8] {
 }
 
 /// Reads a regular file whole with its modification time; refused first if
-/// larger than `limit` or if its mode has any of the `refusing` bits.
-func readSource(_ path: String, limit: Int, refusing: (bits: mode_t, reason: String) = (0, ""))
-    throws(ThumbnailError) -> SourceFile
-{
+/// larger than `limit` or if its mode has any of the `refusing` bits, and
+/// by `sniff` before more than its first bytes are read.
+func readSource(
+    _ path: String, limit: Int, refusing: (bits: mode_t, reason: String) = (0, ""), sniff: Sniff? = nil
+) throws(ThumbnailError) -> SourceFile {
     let fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)
     guard fd >= 0 else {
         throw ThumbnailError(errno == ENOENT ? .notFound : .ioFailure, path, errnoText())
@@ -83,26 +46,44 @@ func readSource(_ path: String, limit: Int, refusing: (bits: mode_t, reason: Str
     guard Int(info.st_size) <= limit else {
         throw ThumbnailError(.tooLarge, path, "\(info.st_size) bytes exceeds the limit of \(limit)")
     }
-    let bytes = try readAll(fd, limit: limit, name: path, expected: Int(info.st_size))
-    return SourceFile(bytes: bytes, path: path, modified: Int(info.st_mtim.tv_sec))
+    let bytes = try readAll(fd, limit: limit, name: path, sniff: sniff)
+    return SourceFile(bytes: bytes, localPath: path, modified: Int(info.st_mtim.tv_sec))
 }
 
-/// Reads `fd` to its end, at most `limit` bytes; `expected` bytes are
-/// allocated at once, so a file is not copied from buffer to ever larger buffer.
-func readAll(_ fd: Int32, limit: Int, name: String, expected: Int = 0) throws(ThumbnailError) -> [UInt8] {
-    var bytes: [UInt8] = []
-    bytes.reserveCapacity(expected)
-    var chunk = [UInt8](repeating: 0, count: 1 << 16)
-    while true {
-        let count = chunk.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
-        if count == 0 { return bytes }
-        if count < 0 {
-            if errno == EINTR { continue }
-            throw ThumbnailError(.ioFailure, name, errnoText())
+/// Reads `fd` to its end, refused once it holds more than `limit` bytes:
+/// at most `limit` + 1 bytes are ever read. The buffer is reserved whole,
+/// but only the pages read into become memory, and nothing is copied from
+/// buffer to ever larger buffer. `sniff`, if given, sees the first bytes
+/// as soon as they are in, and may refuse them before the rest is read.
+func readAll(_ fd: Int32, limit: Int, name: String, sniff: Sniff? = nil) throws(ThumbnailError) -> [UInt8] {
+    var failure: ThumbnailError? = nil
+    var checked = sniff == nil
+    let bytes = [UInt8](unsafeUninitializedCapacity: limit + 1) { buffer, count in
+        count = 0
+        while count <= limit {
+            let got = read(fd, buffer.baseAddress! + count, limit + 1 - count)
+            if got < 0 && errno == EINTR { continue }
+            if got < 0 {
+                failure = ThumbnailError(.ioFailure, name, errnoText())
+                return
+            }
+            if got == 0 { break }
+            count += got
+            if !checked, let sniff, count >= sniff.count {
+                checked = true
+                do throws(ThumbnailError) {
+                    try sniff.check(Array(UnsafeBufferPointer(rebasing: buffer[..<count]))[...])
+                } catch {
+                    failure = error
+                    return
+                }
+            }
         }
-        bytes += chunk[..<count]
-        if bytes.count > limit { throw ThumbnailError(.tooLarge, name, "more than \(limit) bytes") }
     }
+    if let failure { throw failure }
+    if bytes.count > limit { throw ThumbnailError(.tooLarge, name, "more than \(limit) bytes") }
+    if !checked, let sniff { try sniff.check(bytes[...]) }
+    return bytes
 }
 
 /// Writes all of `bytes` to `fd`.

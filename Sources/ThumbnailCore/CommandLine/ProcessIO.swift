@@ -1,0 +1,82 @@
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Darwin)
+    import Darwin
+#endif
+
+/// Everything `run` touches of the process it runs in: its streams, its
+/// clock and its log. `main.swift` binds them to the real process
+/// (`ProcessIO.standard`); tests bind them to files of their own.
+public struct ProcessIO: Sendable {
+    /// Standard input, output and error, as file descriptors.
+    public var input: Int32
+    public var output: Int32
+    public var error: Int32
+    public var outputIsTerminal: Bool
+    /// `--batch` draws its progress bar on stderr when it is a terminal.
+    public var errorIsTerminal: Bool
+    /// Seconds since the epoch, for `Date` and log lines.
+    public var now: @Sendable () -> Int
+    /// The HTTP mode's log: the `--log` file, or syslog without one.
+    public var openLog: @Sendable (_ path: String?) -> LogSink
+    /// Called once the mode is known to be `--inetd`, before anything else:
+    /// under inetd fd 2 is the socket, and nothing may ever reach it.
+    public var silenceErrorStream: @Sendable () -> Void
+
+    public init(
+        input: Int32, output: Int32, error: Int32, outputIsTerminal: Bool = false, errorIsTerminal: Bool = false,
+        now: @escaping @Sendable () -> Int = { time(nil) },
+        openLog: @escaping @Sendable (String?) -> LogSink = LogSink.open,
+        silenceErrorStream: @escaping @Sendable () -> Void = {}
+    ) {
+        self.input = input
+        self.output = output
+        self.error = error
+        self.outputIsTerminal = outputIsTerminal
+        self.errorIsTerminal = errorIsTerminal
+        self.now = now
+        self.openLog = openLog
+        self.silenceErrorStream = silenceErrorStream
+    }
+
+    /// The process's own fds 0, 1 and 2, its clock and syslog.
+    public static var standard: ProcessIO {
+        ProcessIO(
+            input: 0, output: 1, error: 2, outputIsTerminal: isatty(1) == 1, errorIsTerminal: isatty(2) == 1,
+            silenceErrorStream: {
+                let null = open("/dev/null", O_WRONLY)
+                if null >= 0 {
+                    dup2(null, 2)
+                    if null != 2 { close(null) }
+                }
+            })
+    }
+
+    func writeOutput(_ bytes: [UInt8]) throws(ThumbnailError) { try writeAll(output, bytes, name: "stdout") }
+
+    func writeError(_ text: String) { _ = try? writeAll(error, Array(text.utf8), name: "stderr") }
+}
+
+/// Where the HTTP mode's log lines go. Each line is written in one call,
+/// control characters replaced: a request must not be able to forge lines.
+public struct LogSink: Sendable {
+    private let writeLine: @Sendable (String) -> Void
+
+    public init(_ writeLine: @escaping @Sendable (String) -> Void) { self.writeLine = writeLine }
+
+    public func write(_ line: String) {
+        writeLine(String(decoding: line.utf8.map { $0 < 0x20 || $0 == 0x7f ? UInt8(ascii: "?") : $0 }, as: UTF8.self))
+    }
+
+    /// Appends to `path`, or goes to syslog without one or when it cannot be
+    /// opened (which syslog is then told).
+    @Sendable public static func open(_ path: String?) -> LogSink {
+        let fd = path.map { Glibc.open($0, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0o644) } ?? -1
+        let failure = errnoText()
+        if fd >= 0 { return LogSink { line in _ = try? writeAll(fd, Array((line + "\n").utf8), name: "log") } }
+        openlog(nil, LOG_PID, LOG_DAEMON)
+        let sink = LogSink { line in line.withCString { text in withVaList([text]) { vsyslog(LOG_INFO, "%s", $0) } } }
+        if let path { sink.write("thumbnail: \(path): \(failure); logging to syslog") }
+        return sink
+    }
+}

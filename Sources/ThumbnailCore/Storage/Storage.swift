@@ -1,0 +1,92 @@
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Darwin)
+    import Darwin
+#endif
+
+/// Where sources come from. The engine asks a storage for a source's bytes
+/// and knows nothing else about where they came from.
+public protocol Storage: Sendable {
+    /// The source at `path`, refused once it is over `limit` bytes, and
+    /// refused by `sniff` (which sees its first bytes) before the rest is read.
+    func read(_ path: SourcePath, limit: Int, sniff: Sniff) throws(ThumbnailError) -> SourceFile
+    /// Whether it can serve at all; `misconfigured` when not, so the HTTP
+    /// mode answers 503 to every request rather than a 404 a CDN would keep.
+    func checkAvailable() throws(ThumbnailError)
+    /// How `--explain` names it.
+    var description: String { get }
+}
+
+/// A check of a source's first `count` bytes, made before the rest is read.
+public struct Sniff: Sendable {
+    public let count: Int
+    public let check: @Sendable (ArraySlice<UInt8>) throws(ThumbnailError) -> Void
+
+    /// The magic bytes of the formats that are read.
+    public static let imageMagic = Sniff(count: SourceFormat.magicLength) { bytes throws(ThumbnailError) in
+        _ = try SourceFormat(sniffing: bytes)
+    }
+}
+
+/// A source's bytes, read whole.
+public struct SourceFile: Sendable {
+    public var bytes: [UInt8]
+    /// Its real path when it is a local file: `-o` and `--output-dir` refuse
+    /// to write there. nil for standard input and remote stores.
+    public var localPath: String?
+    /// Modification time, seconds since the epoch; nil when unknown (standard input).
+    public var modified: Int?
+
+    public init(bytes: [UInt8], localPath: String? = nil, modified: Int? = nil) {
+        self.bytes = bytes
+        self.localPath = localPath
+        self.modified = modified
+    }
+}
+
+/// A local directory: a source is the file at the root's real path plus
+/// its path, symlinks followed, and must stay inside the root's real path.
+public struct DirectoryStorage: Storage {
+    public let root: String
+
+    public init(root: String) { self.root = root }
+
+    public var description: String { "directory \(root)" }
+
+    public func checkAvailable() throws(ThumbnailError) {
+        _ = try rootRealPath()
+    }
+
+    public func read(_ path: SourcePath, limit: Int, sniff: Sniff) throws(ThumbnailError) -> SourceFile {
+        try readSource(try resolve(path), limit: limit, sniff: sniff)
+    }
+
+    /// The real path of `source`: symlinks followed, still inside the root's real path.
+    public func resolve(_ source: SourcePath) throws(ThumbnailError) -> String {
+        let rootReal = try rootRealPath()
+        let candidate = (rootReal == "/" ? "" : rootReal) + "/" + source.description
+        guard let real = realPath(candidate) else {
+            let code = errno
+            throw ThumbnailError(
+                code == ENOENT || code == ENOTDIR ? .notFound : .ioFailure, source.description, errnoText(code))
+        }
+        guard rootReal == "/" || real.hasPrefix(rootReal + "/") else {
+            throw ThumbnailError(.forbidden, source.description, "resolves outside the storage root")
+        }
+        return real
+    }
+
+    private func rootRealPath() throws(ThumbnailError) -> String {
+        guard let real = realPath(root) else {
+            throw ThumbnailError(.misconfigured, root, "storage root: \(errnoText())")
+        }
+        var info = stat()
+        guard stat(real, &info) == 0, (info.st_mode & S_IFMT) == S_IFDIR else {
+            throw ThumbnailError(.misconfigured, root, "storage root: not a directory")
+        }
+        guard access(real, R_OK | X_OK) == 0 else {
+            throw ThumbnailError(.misconfigured, root, "storage root: \(errnoText())")
+        }
+        return real
+    }
+}

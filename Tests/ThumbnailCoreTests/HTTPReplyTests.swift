@@ -1,0 +1,157 @@
+import Foundation
+import Testing
+
+@testable import ThumbnailCore
+
+/// The HTTP mode through `run(arguments, io)` in this process, on a fixed
+/// clock: the exact status lines and header blocks it writes.
+final class HTTPReplyTests {
+    let scratch: ScratchDirectory
+    let log: String
+    /// Tue, 14 Nov 2023 22:13:20 GMT.
+    static let now = 1_700_000_000
+    static let date = "Date: Tue, 14 Nov 2023 22:13:20 GMT\r\n"
+
+    init() throws {
+        scratch = try ScratchDirectory()
+        log = scratch.file("access.log")
+        try sh("convert -size 64x40 gradient:red-blue landscape.jpg && touch -d @1600000000 landscape.jpg", directory: scratch.path)
+    }
+
+    deinit { scratch.remove() }
+
+    func serve(_ raw: String, _ options: [String] = [], inputStaysOpen: Bool = false) throws -> Outcome {
+        let outcome = try runInProcess(
+            ["--inetd", "-r", scratch.path, "--log", log] + options, input: Data(raw.utf8), now: Self.now,
+            inputStaysOpen: inputStaysOpen)
+        #expect(outcome.error.isEmpty, "fd 2 was written: \(outcome.error)")
+        return outcome
+    }
+
+    func text(_ outcome: Outcome) -> String { String(decoding: outcome.output, as: UTF8.self) }
+
+    func logLines() throws -> [String] {
+        try String(contentsOfFile: log, encoding: .utf8).split(separator: "\n").map(String.init)
+    }
+
+    /// An error reply's exact bytes.
+    static func errorReply(_ status: String, cacheControl: String = "public, max-age=60", close: Bool = false, extra: String = "", body: Bool = true) -> String {
+        "HTTP/1.1 \(status)\r\n" + date + "Content-Type: text/plain; charset=utf-8\r\nCache-Control: \(cacheControl)\r\n"
+            + extra + "Content-Length: \(status.utf8.count + 1)\r\nX-Content-Type-Options: nosniff\r\n"
+            + (close ? "Connection: close\r\n" : "") + "\r\n" + (body ? status + "\n" : "")
+    }
+
+    static func get(_ target: String, _ fields: String = "", method: String = "GET") -> String {
+        "\(method) \(target) HTTP/1.1\r\nHost: origin.test\r\n\(fields)\r\n"
+    }
+
+    @Test func getHeadAnd304() throws {
+        let path = "/thumbnail/32x32/landscape.jpg"
+        let image = try runInProcess(["-r", scratch.path, path]).output
+        let tag = entityTag(Array(image))
+        let head =
+            "HTTP/1.1 200 OK\r\n" + Self.date + "Content-Type: image/jpeg\r\n"
+            + "Cache-Control: public, max-age=31536000, immutable\r\nETag: \(tag)\r\n"
+            + "Last-Modified: Sun, 13 Sep 2020 12:26:40 GMT\r\nContent-Length: \(image.count)\r\n"
+            + "X-Content-Type-Options: nosniff\r\n\r\n"
+        let notModified =
+            "HTTP/1.1 304 Not Modified\r\n" + Self.date
+            + "Cache-Control: public, max-age=31536000, immutable\r\nETag: \(tag)\r\n"
+            + "Last-Modified: Sun, 13 Sep 2020 12:26:40 GMT\r\nX-Content-Type-Options: nosniff\r\n\r\n"
+        let outcome = try serve(
+            Self.get(path) + Self.get(path, method: "HEAD") + Self.get(path, "If-None-Match: \(tag)\r\n")
+                + Self.get(path, "If-Modified-Since: Sun, 13 Sep 2020 12:26:40 GMT\r\n"))
+        #expect(outcome.status == 0)
+        #expect(outcome.output == Data(head.utf8) + image + Data((head + notModified + notModified).utf8))
+    }
+
+    @Test func ifModifiedSince() throws {
+        let path = "/thumbnail/32x32/landscape.jpg"
+        // The three date forms a recipient must read, at and after the source's time; then earlier, malformed, and with If-None-Match.
+        let conditions = [
+            "If-Modified-Since: Sun, 13 Sep 2020 12:26:40 GMT", "If-Modified-Since: Sunday, 13-Sep-20 12:26:40 GMT",
+            "If-Modified-Since: Sun Sep 13 12:26:40 2020", "If-Modified-Since: Mon, 01 Jan 2024 00:00:00 GMT",
+            "If-Modified-Since: Sun, 13 Sep 2020 12:26:39 GMT", "If-Modified-Since: yesterday",
+            "If-Modified-Since: Mon, 01 Jan 2024 00:00:00 GMT\r\nIf-None-Match: \"other\"",
+        ]
+        let outcome = try serve(conditions.map { Self.get(path, $0 + "\r\n") }.joined())
+        let statuses = readResponses(outcome.output).responses.map(\.statusLine)
+        #expect(statuses == Array(repeating: "HTTP/1.1 304 Not Modified", count: 4) + Array(repeating: "HTTP/1.1 200 OK", count: 3))
+    }
+
+    @Test func redirectAndErrorsAreExact() throws {
+        let outcome = try serve(
+            Self.get("/thumbnail/32x32/jpg/landscape.jpg") + Self.get("/thumbnail/32x32/missing.jpg")
+                + Self.get("/thumbnail/32x32/landscape.jpg", method: "DELETE"))
+        let redirect =
+            "HTTP/1.1 301 Moved Permanently\r\n" + Self.date + "Content-Type: text/plain; charset=utf-8\r\n"
+            + "Cache-Control: public, max-age=60\r\nLocation: /thumbnail/32x32/jpeg/landscape.jpg\r\n"
+            + "Content-Length: 22\r\nX-Content-Type-Options: nosniff\r\n\r\n301 Moved Permanently\n"
+        #expect(
+            text(outcome)
+                == redirect + Self.errorReply("404 Not Found")
+                + Self.errorReply("405 Method Not Allowed", close: true, extra: "Allow: GET, HEAD\r\n"))
+    }
+
+    @Test func limitsAreExact() throws {
+        let longLine = try serve("GET /" + String(repeating: "a", count: 9000) + " HTTP/1.1\r\nHost: o\r\n\r\n")
+        #expect(text(longLine) == Self.errorReply("414 URI Too Long", close: true))
+        let manyFields = try serve(Self.get("/healthz", String(repeating: "X-A: 1\r\n", count: 101)))
+        #expect(text(manyFields) == Self.errorReply("431 Request Header Fields Too Large", close: true))
+        let slow = try serve("GET /healthz HTTP/1.1\r\nHost: o\r\n", ["--read-timeout", "1"], inputStaysOpen: true)
+        #expect(text(slow) == Self.errorReply("408 Request Timeout", close: true))
+    }
+
+    /// A 100 KB first word is no method: refused as soon as it is longer than any.
+    @Test func overLongMethodIs501() throws {
+        let outcome = try serve(String(repeating: "G", count: 100_000) + " / HTTP/1.1\r\nHost: o\r\n\r\n")
+        #expect(text(outcome) == Self.errorReply("501 Not Implemented", close: true))
+    }
+
+    @Test func laterMinorVersionIsAnsweredAs11() throws {
+        let outcome = try serve("GET /healthz HTTP/1.2\r\nHost: o\r\n\r\n" + Self.get("/healthz"))
+        #expect(readResponses(outcome.output).responses.map(\.statusLine) == ["HTTP/1.1 200 OK", "HTTP/1.1 200 OK"])
+    }
+
+    @Test(arguments: ["", "o/path", "user@o", "a, b", "o:80x", "[::1", "o o"])
+    func malformedHostIs400(host: String) throws {
+        let outcome = try serve("GET /healthz HTTP/1.1\r\nHost: \(host)\r\n\r\n")
+        #expect(text(outcome) == Self.errorReply("400 Bad Request", close: true))
+    }
+
+    @Test(arguments: ["o", "origin.test:8080", "127.0.0.1", "[::1]:80", "xn--bcher-kva.example"])
+    func wellFormedHostIsServed(host: String) throws {
+        let outcome = try serve("GET /healthz HTTP/1.1\r\nHost: \(host)\r\n\r\n")
+        #expect(readResponses(outcome.output).responses.map(\.statusLine) == ["HTTP/1.1 200 OK"])
+    }
+
+    /// A HEAD refused on the closing path still gets no body.
+    @Test func refusedHeadHasNoBody() throws {
+        let outcome = try serve("HEAD /healthz HTTP/1.1\r\nHost: o\r\nTransfer-Encoding: chunked\r\n\r\n")
+        #expect(text(outcome) == Self.errorReply("400 Bad Request", close: true, body: false))
+    }
+
+    /// Misconfigured, it answers every request 503, never cached, with one
+    /// log line per request naming the problem; nothing on stderr.
+    @Test(arguments: [
+        (["--origin-token-file", "short"], "holds no token"),
+        (["--origin-token-file", "exposed"], "mode 0640: group or others may read or change it; chmod go-rwx"),
+        (["--origin-token-header", "X:Token"], "--origin-token-header: 'X:Token' is not an HTTP header name"),
+        (["--max-side", "abc"], "--max-side: 'abc' is not a whole number from 1"),
+        (["-r", "/nonexistent"], "/nonexistent: storage root: No such file or directory"),
+    ])
+    func misconfigurationIs503NoStore(options: [String], problem: String) throws {
+        try "".write(toFile: scratch.file("short"), atomically: true, encoding: .utf8)
+        chmod(scratch.file("short"), 0o600)
+        try "token-0123456789abcdef\n".write(toFile: scratch.file("exposed"), atomically: true, encoding: .utf8)
+        chmod(scratch.file("exposed"), 0o640)
+        let arguments = options.map { ["short", "exposed"].contains($0) ? scratch.file($0) : $0 }
+        let outcome = try serve(Self.get("/thumbnail/32x32/landscape.jpg") + Self.get("/healthz"), arguments)
+        let reply = Self.errorReply("503 Service Unavailable", cacheControl: "no-store")
+        #expect(text(outcome) == reply + reply)
+        let lines = try logLines()
+        #expect(lines.count == 2)
+        #expect(lines.allSatisfy { $0.contains(" 503 ") && $0.contains(problem) }, "\(lines)")
+        #expect(outcome.status != 0)
+    }
+}

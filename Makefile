@@ -21,17 +21,19 @@ BENCH_PACKAGES = imagemagick libgs-common time python3 python3-pil libvips-tools
 	webp hyperfine gcc xinetd curl wrk
 SUDO = $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: all build deps test-deps bench-deps test bench bench-inetd bench-batch demo install uninstall clean
+.PHONY: all build deps check-deps test-deps bench-deps test bench bench-inetd bench-batch demo install uninstall clean
 
 all: build
 
-# Installs each listed package that dpkg does not report as installed.
+# The listed packages that dpkg does not report as installed.
+missing = $(strip $(shell for package in $(1); do \
+	dpkg-query -W -f='$${Status}' $$package 2>/dev/null | grep -q "ok installed" || echo $$package; done))
+
+# Installs each listed package that is missing.
 define install_missing
-	@missing=""; for package in $(1); do \
-	  dpkg-query -W -f='$${Status}' $$package 2>/dev/null | grep -q "ok installed" || missing="$$missing $$package"; \
-	done; \
+	@missing="$(call missing,$(1))"; \
 	if [ -n "$$missing" ]; then \
-	  echo "installing:$$missing"; \
+	  echo "installing: $$missing"; \
 	  $(SUDO) apt-get update -qq && \
 	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \
 	fi
@@ -39,6 +41,11 @@ endef
 
 deps:
 	$(call install_missing,$(BUILD_PACKAGES))
+
+# `make` and `make install` install nothing: they say what is missing.
+check-deps:
+	@missing="$(call missing,$(BUILD_PACKAGES))"; \
+	if [ -n "$$missing" ]; then echo "missing Debian packages: $$missing (make deps installs them)" >&2; exit 1; fi
 
 test-deps: deps
 	$(call install_missing,$(TEST_PACKAGES))
@@ -50,8 +57,8 @@ bench-deps: deps
 
 # Runs swift only when a source is newer, so `sudo make install` after
 # `make` needs no Swift toolchain on root's PATH.
-$(RELEASE_BIN): $(SOURCES) | deps
-	$(SWIFT) build $(RELEASE_FLAGS)
+$(RELEASE_BIN): $(SOURCES) | check-deps
+	$(SWIFT) build $(RELEASE_FLAGS) --product thumbnail
 	@touch $@
 
 test: test-deps $(RELEASE_BIN)
@@ -66,7 +73,7 @@ bench: bench-deps $(RELEASE_BIN)
 	bench/inetd.sh $(RELEASE_BIN)
 	bench/batch.sh $(RELEASE_BIN)
 
-demo: build
+demo: deps build
 	@mkdir -p demo
 	@bin=$$($(SWIFT) build $(RELEASE_FLAGS) --show-bin-path)/thumbnail; \
 	$$bin --version; \

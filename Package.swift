@@ -34,9 +34,21 @@ let package = Package(
             name: "thumbnail",
             dependencies: ["ThumbnailCore"]
         ),
+        // What both test targets share: fixtures, processes, in-process runs.
+        .target(
+            name: "TestSupport",
+            dependencies: ["ThumbnailCore"],
+            path: "Tests/TestSupport"
+        ),
+        // Fast, in this process: grammar, options, access, HTTP replies through run(arguments, io).
         .testTarget(
             name: "ThumbnailCoreTests",
-            dependencies: ["ThumbnailCore"]
+            dependencies: ["ThumbnailCore", "TestSupport"]
+        ),
+        // The built binary as a process, and the real programs around it: xinetd, nginx, curl, make.
+        .testTarget(
+            name: "EndToEndTests",
+            dependencies: ["ThumbnailCore", "TestSupport"]
         ),
     ]
 )

@@ -1,27 +1,8 @@
 import Foundation
+import TestSupport
 import Testing
 
 @testable import ThumbnailCore
-
-/// HMAC-SHA256 by openssl, cut to 16 bytes and base64url-encoded by coreutils:
-/// an implementation independent of the one under test.
-func opensslSignature(_ message: String, key: [UInt8], scratch: ScratchDirectory) throws -> String {
-    let file = scratch.file("message-\(UUID().uuidString)")
-    try Data(message.utf8).write(to: URL(fileURLWithPath: file))
-    let hex = key.map { String(format: "%02x", $0) }.joined()
-    return try sh(
-        "openssl dgst -sha256 -mac HMAC -macopt hexkey:\(hex) -binary < '\(file)'"
-            + " | head -c 16 | base64 | tr '+/' '-_' | tr -d '='")
-}
-
-/// Writes `text` to `name` in `scratch` with `mode`, returning the path.
-@discardableResult
-func writeFile(_ text: String, _ name: String, in scratch: ScratchDirectory, mode: mode_t = 0o600) throws -> String {
-    let path = scratch.file(name)
-    try Data(text.utf8).write(to: URL(fileURLWithPath: path))
-    chmod(path, mode)
-    return path
-}
 
 final class AccessTests {
     let scratch: ScratchDirectory

@@ -1,6 +1,16 @@
+import TestSupport
 import Testing
 
 @testable import ThumbnailCore
+
+/// What the option loop and the settings make of `arguments`, as `run` sees them.
+func parseSettings(_ arguments: [String]) throws -> (Settings, [String]) {
+    let parsed = ParsedArguments(arguments)
+    if let error = parsed.error { throw error }
+    var settings = Settings()
+    if let error = settings.apply(parsed.options) { throw error }
+    return (settings, parsed.operands)
+}
 
 struct OptionTests {
     func settings(_ arguments: [String]) throws -> (Settings, [String]) { try parseSettings(arguments) }
@@ -44,6 +54,7 @@ struct OptionTests {
         (["--max-side", "0"], "--max-side: '0' is not a whole number from 1"),
         (["--background", "fff"], "--background: 'fff' is not six hex digits"),
         (["--prefix", "img"], "--prefix: 'img' must be empty or start, not end, with '/'"),
+        (["--cache-control", "a\r\nb"], "--cache-control: must be printable ASCII, not empty"),
     ])
     func usageErrors(arguments: [String], message: String) {
         let error = thrown { _ = try settings(arguments) }

@@ -1,30 +1,34 @@
 import Foundation
 import Testing
 
-@testable import ThumbnailCore
+import ThumbnailCore
 
 /// The package's top directory (Package.swift, man, completions, Makefile).
-let packageDirectory = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+package let packageDirectory = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
     .deletingLastPathComponent().path
 
 /// The built `thumbnail` binary: `$THUMBNAIL_BIN`, or the one the build put
 /// beside this test bundle (whatever the configuration or scratch path).
-let thumbnailBinary: String = {
+package let thumbnailBinary: String = {
     if let path = ProcessInfo.processInfo.environment["THUMBNAIL_BIN"] { return path }
     let bundle = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath()
     return bundle.deletingLastPathComponent().appendingPathComponent("thumbnail").path
 }()
 
-struct Outcome {
-    var status: Int32
-    var output: Data
-    var error: String
+package struct Outcome {
+    package init(status: Int32, output: Data, error: String) {
+        (self.status, self.output, self.error) = (status, output, error)
+    }
+
+    package var status: Int32
+    package var output: Data
+    package var error: String
 }
 
 /// Runs `executable` with `arguments`, killed after `seconds`; stdout and
 /// stderr go through files so neither pipe can fill and stall it.
 @discardableResult
-func runProcess(
+package func runProcess(
     _ executable: String, _ arguments: [String], input: Data? = nil, directory: String? = nil, seconds: Int = 30
 ) throws -> Outcome {
     let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("run-\(UUID().uuidString)")
@@ -51,44 +55,44 @@ func runProcess(
 
 /// Runs the thumbnail binary.
 @discardableResult
-func thumbnail(_ arguments: [String], input: Data? = nil, directory: String? = nil) throws -> Outcome {
+package func thumbnail(_ arguments: [String], input: Data? = nil, directory: String? = nil) throws -> Outcome {
     try runProcess(thumbnailBinary, arguments, input: input, directory: directory)
 }
 
 /// Runs a shell command (fixture generation, identify); fails the test on a non-zero exit.
 @discardableResult
-func sh(_ command: String, directory: String? = nil) throws -> String {
+package func sh(_ command: String, directory: String? = nil) throws -> String {
     let outcome = try runProcess("/bin/sh", ["-c", command], directory: directory)
     #expect(outcome.status == 0, "\(command): \(outcome.error)")
     return String(decoding: outcome.output, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
 }
 
 /// A fresh directory under the system temporary directory, removed by `remove()`.
-struct ScratchDirectory {
-    let path: String
+package struct ScratchDirectory {
+    package let path: String
 
-    init() throws {
+    package init() throws {
         path = FileManager.default.temporaryDirectory.appendingPathComponent("thumbnail-test-\(UUID().uuidString)")
             .path
         try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
         chmod(path, 0o755)
     }
 
-    func file(_ name: String) -> String { path + "/" + name }
+    package func file(_ name: String) -> String { path + "/" + name }
 
-    func bytes(_ name: String) throws -> [UInt8] {
+    package func bytes(_ name: String) throws -> [UInt8] {
         Array(try Data(contentsOf: URL(fileURLWithPath: file(name))))
     }
 
-    func contents() throws -> [String] {
+    package func contents() throws -> [String] {
         try FileManager.default.contentsOfDirectory(atPath: path).sorted()
     }
 
-    func remove() { try? FileManager.default.removeItem(atPath: path) }
+    package func remove() { try? FileManager.default.removeItem(atPath: path) }
 }
 
 /// Source images made by ImageMagick's `convert`, independent of the code under test.
-func makeFixtures(in directory: ScratchDirectory) throws {
+package func makeFixtures(in directory: ScratchDirectory) throws {
     try sh(
         """
         convert -seed 7 -size 640x400 plasma: landscape.jpg
@@ -98,12 +102,12 @@ func makeFixtures(in directory: ScratchDirectory) throws {
 }
 
 /// `WxH` of an image, by `identify`.
-func dimensions(_ path: String) throws -> String {
+package func dimensions(_ path: String) throws -> String {
     try sh("identify -format '%wx%h' '\(path)'")
 }
 
 /// The ThumbnailError `body` throws, or nil when it succeeds.
-func thrown(_ body: () throws -> Void) -> ThumbnailError? {
+package func thrown(_ body: () throws -> Void) -> ThumbnailError? {
     do {
         try body()
         return nil
@@ -115,15 +119,6 @@ func thrown(_ body: () throws -> Void) -> ThumbnailError? {
     }
 }
 
-/// What the option loop and the settings make of `arguments`, as `run` sees them.
-func parseSettings(_ arguments: [String]) throws -> (Settings, [String]) {
-    let parsed = ParsedArguments(arguments)
-    if let error = parsed.error { throw error }
-    var settings = Settings()
-    if let error = settings.apply(parsed.options) { throw error }
-    return (settings, parsed.operands)
-}
-
 /// One in-process `run` at a time: ImageMagick's time limit is the
 /// process's, and a restart read halfway by another render ends it.
 private let inProcessLock = NSLock()
@@ -133,7 +128,7 @@ private let inProcessLock = NSLock()
 /// `inputStaysOpen`, standard input is a pipe that `input` (under 64 KiB)
 /// is written to and that stays open until `run` returns, as a slow client's.
 @discardableResult
-func runInProcess(
+package func runInProcess(
     _ arguments: [String], input: Data = Data(), now: Int? = nil, inputStaysOpen: Bool = false
 ) throws -> Outcome {
     let scratch = try ScratchDirectory()
@@ -160,3 +155,71 @@ func runInProcess(
         status: status, output: try Data(contentsOf: URL(fileURLWithPath: scratch.file("out"))),
         error: String(decoding: try Data(contentsOf: URL(fileURLWithPath: scratch.file("err"))), as: UTF8.self))
 }
+
+/// HMAC-SHA256 by openssl, cut to 16 bytes and base64url-encoded by coreutils:
+/// an implementation independent of the one under test.
+package func opensslSignature(_ message: String, key: [UInt8], scratch: ScratchDirectory) throws -> String {
+    let file = scratch.file("message-\(UUID().uuidString)")
+    try Data(message.utf8).write(to: URL(fileURLWithPath: file))
+    let hex = key.map { String(format: "%02x", $0) }.joined()
+    return try sh(
+        "openssl dgst -sha256 -mac HMAC -macopt hexkey:\(hex) -binary < '\(file)'"
+            + " | head -c 16 | base64 | tr '+/' '-_' | tr -d '='")
+}
+
+/// Writes `text` to `name` in `scratch` with `mode`, returning the path.
+@discardableResult
+package func writeFile(_ text: String, _ name: String, in scratch: ScratchDirectory, mode: mode_t = 0o600) throws -> String {
+    let path = scratch.file(name)
+    try Data(text.utf8).write(to: URL(fileURLWithPath: path))
+    chmod(path, mode)
+    return path
+}
+
+/// One response as a client reads it.
+package struct HTTPResponse {
+    package var statusLine: String
+    /// Names lower-cased, in order.
+    package var fields: [(name: String, value: String)]
+    package var body: Data
+
+    package func field(_ name: String) -> String? { fields.first { $0.name == name }?.value }
+}
+
+/// Splits what a server wrote into responses; a response to HEAD (its index
+/// in `heads`) or a 304 has no body. Bytes that are not a whole response are
+/// returned as `rest`.
+package func readResponses(_ data: Data, heads: Set<Int> = []) -> (responses: [HTTPResponse], rest: Data) {
+    var responses: [HTTPResponse] = []
+    var rest = data
+    while let end = rest.range(of: Data("\r\n\r\n".utf8)) {
+        let lines = String(decoding: rest[rest.startIndex..<end.lowerBound], as: UTF8.self)
+            .components(separatedBy: "\r\n")
+        let fields = lines.dropFirst().map { line in
+            let colon = line.firstIndex(of: ":") ?? line.endIndex
+            return (
+                line[..<colon].lowercased(),
+                line[colon...].dropFirst().trimmingCharacters(in: .whitespaces)
+            )
+        }
+        var response = HTTPResponse(statusLine: lines[0], fields: fields, body: Data())
+        let length =
+            heads.contains(responses.count) || response.statusLine.contains(" 304 ")
+            ? 0 : Int(response.field("content-length") ?? "") ?? 0
+        guard rest.count - (end.upperBound - rest.startIndex) >= length else { break }
+        response.body = rest[end.upperBound..<end.upperBound + length]
+        responses.append(response)
+        rest = rest[(end.upperBound + length)...]
+    }
+    return (responses, Data(rest))
+}
+
+/// The IMF-fixdate parser a client would use.
+package let imfFixdate: DateFormatter = {
+    let formatter = DateFormatter()
+    formatter.locale = Locale(identifier: "en_US_POSIX")
+    formatter.timeZone = TimeZone(identifier: "GMT")
+    formatter.dateFormat = "EEE, dd MMM yyyy HH:mm:ss 'GMT'"
+    return formatter
+}()
+

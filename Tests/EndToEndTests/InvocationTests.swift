@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Testing
 
 @testable import ThumbnailCore
@@ -63,4 +64,26 @@ final class InvocationTests {
             #expect(kib < 64 * 1024, "\(producer) | thumbnail \(arguments): peak \(kib) KiB")
         }
     }
+}
+
+/// The man page's list of the modes each option serves is the table's.
+@Test func manPageListsTheModesOfEveryOption() throws {
+    let man = try String(contentsOfFile: packageDirectory + "/man/thumbnail.1", encoding: .utf8)
+    let list = man.components(separatedBy: "These are the modes each option serves")[1]
+        .components(separatedBy: ".Bl -tag")[1].components(separatedBy: ".El")[0]
+    var documented: [String: Set<Mode>] = [:]
+    var modes: Set<Mode> = []
+    for line in list.split(separator: "\n") {
+        let words = line.split(separator: " ").map { $0.trimmingCharacters(in: CharacterSet(charactersIn: ",")) }
+        if line.hasPrefix(".It ") {
+            modes = Set(words.compactMap { $0.hasPrefix("-") ? Mode(rawValue: String($0.dropFirst())) : nil })
+            if line.contains("one thumbnail") { modes.insert(.render) }
+        } else if line.hasPrefix(".Fl ") {
+            for word in words where word.hasPrefix("-") { documented[String(word.dropFirst())] = modes }
+        }
+    }
+    for spec in optionTable where spec.selectedMode == nil && spec.long != "config" {
+        #expect(documented[spec.long] == spec.modes, "--\(spec.long)")
+    }
+    #expect(Set(documented.keys) == Set(optionTable.filter { $0.selectedMode == nil && $0.long != "config" }.map(\.long)))
 }

@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Testing
 
 /// Access control as a CDN meets it: a real xinetd on a loopback port runs

@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Testing
 
 /// Sizes, signatures, `--sign`, `--explain` and key files through the built binary.

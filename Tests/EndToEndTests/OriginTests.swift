@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Testing
 
 func loopback(port: Int) -> sockaddr_in {

@@ -4,6 +4,7 @@
     import Darwin
 #endif
 
+/// The one in VERSION, which `make deb` uses too; PackageTests checks they agree.
 public let toolVersion = "0.1.0"
 
 /// The process's standard streams, swappable so `run` can be tested in-process.

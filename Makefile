@@ -55,9 +55,10 @@ build: $(RELEASE_BIN)
 bench-deps: deps
 	$(call install_missing,$(BENCH_PACKAGES))
 
-# Runs swift only when a source is newer, so `sudo make install` after
-# `make` needs no Swift toolchain on root's PATH.
-$(RELEASE_BIN): $(SOURCES) | deps
+# Runs swift only when a source (or the Makefile, with RELEASE_FLAGS) is
+# newer, so `sudo make install` after `make` needs no Swift toolchain on
+# root's PATH.
+$(RELEASE_BIN): $(SOURCES) Makefile | deps
 	$(SWIFT) build $(RELEASE_FLAGS)
 	@touch $@
 

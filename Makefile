@@ -115,7 +115,7 @@ clean:
 # (control, changelog, copyright). The version is VERSION's; `Depends` is
 # what dpkg-shlibdeps finds the binary linked with. The examples name the
 # binary where `make install` puts it; this package has it in /usr/bin.
-# lintian reports no errors and no warnings. What `lintian --info --pedantic`
+# lintian reports no errors and no warnings. What `lintian -I --pedantic`
 # adds is kept, for these reasons:
 #   I hardening-no-bindnow: binding every ImageMagick symbol at start would
 #     slow each process, and --inetd starts one per connection.

@@ -8,7 +8,9 @@ FISHCOMPDIR ?= $(PREFIX)/share/fish/vendor_completions.d
 SWIFT ?= swift
 # The release build has its own build directory: `swift test` holds a lock on
 # .build while it runs, and the install test builds and installs this one.
-RELEASE_FLAGS = -c release --static-swift-stdlib --scratch-path .build-release
+# No $ORIGIN run path: the Swift libraries are linked in, and Debian's
+# policy (lintian) refuses a custom library search path.
+RELEASE_FLAGS = -c release --static-swift-stdlib --disable-local-rpath --scratch-path .build-release
 RELEASE_BIN = .build-release/release/thumbnail
 SOURCES = Package.swift $(shell find Sources -type f)
 
@@ -16,12 +18,14 @@ SOURCES = Package.swift $(shell find Sources -type f)
 # libcurl4-openssl-dev: the headers of the CCurl module (--batch --base loads libcurl.so.4 at run time).
 BUILD_PACKAGES = libmagickwand-dev libwebp-dev libssl-dev pkg-config libcurl4-openssl-dev
 TEST_PACKAGES = imagemagick libjpeg-turbo-progs libgs-common time python3 util-linux bsdutils coreutils mandoc bash-completion zsh fish \
-	xinetd nginx-light curl openssl
+	xinetd nginx-light curl openssl lintian man-db systemd
+# dpkg-dev: dpkg-shlibdeps and dpkg-gencontrol; binutils: strip.
+DEB_PACKAGES = dpkg-dev binutils
 BENCH_PACKAGES = imagemagick libgs-common time python3 python3-pil libvips-tools libjpeg-turbo-progs \
 	webp hyperfine gcc xinetd curl wrk
 SUDO = $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: all build deps check-deps test-deps bench-deps test bench bench-inetd bench-batch demo install uninstall clean
+.PHONY: all build deps check-deps test-deps deb-deps deb bench-deps test bench bench-inetd bench-batch demo install uninstall clean
 
 all: build
 
@@ -47,17 +51,21 @@ check-deps:
 	@missing="$(call missing,$(BUILD_PACKAGES))"; \
 	if [ -n "$$missing" ]; then echo "missing Debian packages: $$missing (make deps installs them)" >&2; exit 1; fi
 
-test-deps: deps
+test-deps: deps deb-deps
 	$(call install_missing,$(TEST_PACKAGES))
+
+deb-deps:
+	$(call install_missing,$(DEB_PACKAGES))
 
 build: $(RELEASE_BIN)
 
 bench-deps: deps
 	$(call install_missing,$(BENCH_PACKAGES))
 
-# Runs swift only when a source is newer, so `sudo make install` after
-# `make` needs no Swift toolchain on root's PATH.
-$(RELEASE_BIN): $(SOURCES) | check-deps
+# Runs swift only when a source (or the Makefile, with RELEASE_FLAGS) is
+# newer, so `sudo make install` after `make` needs no Swift toolchain on
+# root's PATH.
+$(RELEASE_BIN): $(SOURCES) Makefile | check-deps
 	$(SWIFT) build $(RELEASE_FLAGS) --product thumbnail
 	@touch $@
 
@@ -108,4 +116,48 @@ bench-batch: bench-deps $(RELEASE_BIN)
 	bench/batch.sh $(RELEASE_BIN)
 
 clean:
-	rm -rf .build .build-release demo
+	rm -rf .build .build-release .build-deb demo thumbnail_*.deb
+
+# The Debian package, built with dpkg's own tools from packaging/debian
+# (control, changelog, copyright). The version is VERSION's; `Depends` is
+# what dpkg-shlibdeps finds the binary linked with. The examples name the
+# binary where `make install` puts it; this package has it in /usr/bin.
+# lintian reports no errors and no warnings. What `lintian -I --pedantic`
+# adds is kept, for these reasons:
+#   I hardening-no-bindnow: binding every ImageMagick symbol at start would
+#     slow each process, and --inetd starts one per connection.
+#   I hardening-no-fortify-functions: the binary is Swift, not C built with
+#     _FORTIFY_SOURCE.
+#   I spelling-error-in-binary: cut-off words among the strings of the Swift
+#     runtime and ICU data linked in, not thumbnail's own text.
+#   P odd-mark-in-description: the comma in the example path
+#     /thumbnail/200x200,crop/webp/... is the grammar's.
+VERSION := $(shell cat VERSION)
+DEB = thumbnail_$(VERSION)_$(shell dpkg --print-architecture).deb
+DEB_ROOT = .build-deb/root
+DEB_DOC = $(DEB_ROOT)/usr/share/doc/thumbnail
+
+deb: $(DEB)
+
+$(DEB): Makefile $(RELEASE_BIN) VERSION man/thumbnail.1 $(wildcard completions/* examples/* examples/*/* packaging/debian/*) | deb-deps
+	@test "$$(dpkg-parsechangelog -l packaging/debian/changelog -S Version)" = "$(VERSION)" || \
+	  { echo "packaging/debian/changelog: the top entry is not version $(VERSION)" >&2; exit 1; }
+	rm -rf .build-deb
+	install -d -m755 $(DEB_ROOT)/DEBIAN
+	install -D -m755 $(RELEASE_BIN) $(DEB_ROOT)/usr/bin/thumbnail
+	strip --strip-unneeded --remove-section=.comment --remove-section=.note $(DEB_ROOT)/usr/bin/thumbnail
+	install -D -m644 man/thumbnail.1 $(DEB_ROOT)/usr/share/man/man1/thumbnail.1
+	gzip -9n $(DEB_ROOT)/usr/share/man/man1/thumbnail.1
+	install -D -m644 completions/thumbnail.bash $(DEB_ROOT)/usr/share/bash-completion/completions/thumbnail
+	install -D -m644 completions/_thumbnail $(DEB_ROOT)/usr/share/zsh/vendor-completions/_thumbnail
+	install -D -m644 completions/thumbnail.fish $(DEB_ROOT)/usr/share/fish/vendor_completions.d/thumbnail.fish
+	cd examples && find . -type f -exec install -D -m644 {} ../$(DEB_DOC)/examples/{} \;
+	sed -i 's#/usr/local/bin/thumbnail#/usr/bin/thumbnail#g' $$(grep -rl /usr/local/bin/thumbnail $(DEB_DOC)/examples)
+	install -m644 packaging/debian/copyright $(DEB_DOC)/copyright
+	gzip -9n < packaging/debian/changelog > $(DEB_DOC)/changelog.gz
+	chmod 644 $(DEB_DOC)/changelog.gz
+	cd packaging && dpkg-shlibdeps -T../.build-deb/substvars -e../$(DEB_ROOT)/usr/bin/thumbnail && \
+	  dpkg-gencontrol -T../.build-deb/substvars -f../.build-deb/files -P../$(DEB_ROOT)
+	cd $(DEB_ROOT) && find usr -type f | LC_ALL=C sort | xargs md5sum > DEBIAN/md5sums
+	chmod 644 $(DEB_ROOT)/DEBIAN/md5sums
+	dpkg-deb --root-owner-group --build $(DEB_ROOT) $@

@@ -137,21 +137,23 @@ struct XinetdOrigin {
         try #require(waitUntilListening(port), "xinetd did not listen: \(xinetdLog)")
     }
 
-    /// How many requests reached the origin, once `expected` are logged or
-    /// five seconds have passed: the log line follows the reply, so the
-    /// client may read the log before it is written.
-    func requests(atLeast expected: Int) throws -> Int {
-        func logged() throws -> Int {
-            guard FileManager.default.fileExists(atPath: log) else { return 0 }
-            return try String(contentsOfFile: log, encoding: .utf8).split(separator: "\n").count
-        }
-        var waits = 0
-        while try logged() < expected, waits < 100 {
-            usleep(50_000)
-            waits += 1
-        }
-        return try logged()
+    func requests(atLeast expected: Int) throws -> Int { try loggedRequests(log, atLeast: expected) }
+}
+
+/// How many requests an origin logged in `log`, once `expected` are or five
+/// seconds have passed: the log line follows the reply, so the client may
+/// read the log before it is written.
+func loggedRequests(_ log: String, atLeast expected: Int) throws -> Int {
+    func logged() throws -> Int {
+        guard FileManager.default.fileExists(atPath: log) else { return 0 }
+        return try String(contentsOfFile: log, encoding: .utf8).split(separator: "\n").count
     }
+    var waits = 0
+    while try logged() < expected, waits < 100 {
+        usleep(50_000)
+        waits += 1
+    }
+    return try logged()
 }
 
 /// nginx from examples/nginx/thumbnail-cache.conf, adapted, in front of the

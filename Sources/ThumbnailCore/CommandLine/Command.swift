@@ -4,6 +4,7 @@
     import Darwin
 #endif
 
+/// The one in VERSION, which `make deb` uses too; PackageTests checks they agree.
 public let toolVersion = "0.1.0"
 
 /// Every mode of `thumbnail`: `arguments` without the program name; returns

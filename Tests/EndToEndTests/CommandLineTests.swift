@@ -130,7 +130,7 @@ final class CommandLineTests {
     @Test(arguments: [
         (["--frobnicate", "a.jpg"], Int32(64), "thumbnail: --frobnicate: unknown option; see --help"),
         (["--for", "webp", "a.jpg"], 64, "thumbnail: --for: unknown option; did you mean --format?"),
-        (["landscape.jpg"], 64, "thumbnail: -s: a size is required: -s WxH, Wx or xH"),
+        (["landscape.jpg"], 64, "thumbnail: -s: a size is required: -s WxH, Wx or xH, or -s N for NxN"),
         (["-s", "10x10"], 64, "thumbnail: arguments: no source given"),
         (["-s", "10x10", "/thumbnail/10x10/landscape.jpg"], 64,
             "thumbnail: /thumbnail/10x10/landscape.jpg: a thumbnail path already says size, format and options"),

@@ -77,7 +77,7 @@ final class InvocationTests {
         let words = line.split(separator: " ").map { $0.trimmingCharacters(in: CharacterSet(charactersIn: ",")) }
         if line.hasPrefix(".It ") {
             modes = Set(words.compactMap { $0.hasPrefix("-") ? Mode(rawValue: String($0.dropFirst())) : nil })
-            if line.contains("one thumbnail") { modes.insert(.render) }
+            if line.contains("rendering") { modes.insert(.render) }
         } else if line.hasPrefix(".Fl ") {
             for word in words where word.hasPrefix("-") { documented[String(word.dropFirst())] = modes }
         }

@@ -81,7 +81,7 @@ struct OptionTests {
         let (large, _) = try settings(["-s", "5000x10", "--max-side", "8000"])
         #expect(try large.requestFlags().size == BoxSize(width: 5000, height: 10))
         let (none, _) = try settings(["a.jpg"])
-        #expect(throws: ThumbnailError(.usage, "-s", "a size is required: -s WxH, Wx or xH")) { try none.requestFlags() }
+        #expect(throws: ThumbnailError(.usage, "-s", "a size is required: -s WxH, Wx or xH, or -s N for NxN")) { try none.requestFlags() }
     }
 
     @Test func flagsMapToTheSameRequestAsThePath() throws {

@@ -170,7 +170,7 @@ final class RenderGate: @unchecked Sendable {
         lock.deallocate()
     }
 
-    func render(_ body: () throws(ThumbnailError) -> Thumbnail) throws(ThumbnailError) -> Thumbnail {
+    func render<Rendered>(_ body: () throws(ThumbnailError) -> Rendered) throws(ThumbnailError) -> Rendered {
         do {
             pthread_rwlock_rdlock(lock)
             defer { pthread_rwlock_unlock(lock) }

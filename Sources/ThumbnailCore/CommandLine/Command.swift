@@ -23,8 +23,8 @@ public func run(_ arguments: [String], io: ProcessIO) -> Int32 {
         case .version: try io.writeOutput(Array("thumbnail \(toolVersion)\n\(ImageMagick.version)\n".utf8))
         case .sign(let sign):
             try io.writeOutput(Array((try Access(sign.access).signedPath(sign.path) + "\n").utf8))
-        case .render(let render): try runRender(render, explain: false, io: io)
-        case .explain(let render): try runRender(render, explain: true, io: io)
+        case .render(let render): return try runRender(render, explain: false, io: io)
+        case .explain(let render): return try runRender(render, explain: true, io: io)
         case .inetd(let server):
             io.silenceErrorStream()
             return serveInetd(server, io: io)
@@ -55,13 +55,65 @@ struct ProcessState {
     }
 }
 
-private func runRender(_ render: RenderInvocation, explain: Bool, io: ProcessIO) throws(ThumbnailError) {
+/// One thumbnail, or one per source with `-o PATTERN`; the exit status is
+/// 0 or the first failure's, in the order the sources were given.
+private func runRender(_ render: RenderInvocation, explain: Bool, io: ProcessIO) throws(ThumbnailError) -> Int32 {
     let access = try Access(render.access)
+    guard case .pattern = render.output else {
+        let state = try ProcessState.oneAtATime()
+        try renderOne(render.operands[0], render, access: access, magick: state.magick, explain: explain, io: io)
+        return 0
+    }
+    let outputs = render.operands.map { render.output!.path(for: $0) }
+    // Checked before anything is written: two sources must not race for one file.
+    var seen: [String: String] = [:]
+    for (operand, output) in zip(render.operands, outputs) {
+        if let other = seen.updateValue(operand, forKey: output) {
+            throw ThumbnailError(.usage, output, "the -o pattern gives \(other) and \(operand) the same output")
+        }
+    }
+    let jobs = min(render.jobs ?? onlineCores, render.operands.count)
+    let state = try ProcessState(
+        timeLimit: jobs > 1 ? .lifted : .perRender(seconds: 60), threads: max(1, onlineCores / jobs))
+    let gate = RenderGate(concurrent: jobs > 1)
+    var firstFailure: ThumbnailError? = nil
+    try parallelMapInOrder(
+        count: render.operands.count, threads: jobs,
+        makeWorker: {
+            { index in
+                Result { () throws(ThumbnailError) in
+                    try gate.render { () throws(ThumbnailError) in
+                        var one = render
+                        one.output = .file(outputs[index])
+                        try renderOne(render.operands[index], one, access: access, magick: state.magick, explain: false, io: io)
+                    }
+                }
+            }
+        },
+        progress: { _ in },
+        deliver: { index, result in
+            if case .failure(let error) = result {
+                firstFailure = firstFailure ?? error
+                io.writeError("thumbnail: \(subjectNaming(render.operands[index], error))\n")
+            }
+        })
+    return firstFailure?.exitStatus ?? 0
+}
+
+/// `error` as a line that names `source`, once.
+private func subjectNaming(_ source: String, _ error: ThumbnailError) -> String {
+    error.subject == source ? error.description : "\(source): \(error)"
+}
+
+/// Renders (or explains) one operand to the invocation's output.
+private func renderOne(
+    _ operand: String, _ render: RenderInvocation, access: Access, magick: ImageMagick, explain: Bool, io: ProcessIO
+) throws(ThumbnailError) {
     let report: AccessReport
-    let operand = render.operand
     if let flags = render.flags {
-        let source = try SourcePath(filePath: operand == "-" ? "stdin" : operand)
-        report = access.check(flags: flags.request(source: source))
+        // A plain file is named by its base name in the request; its bytes come from the path itself.
+        let name = render.plainFiles ? String(operand.split(separator: "/").last ?? "source") : operand
+        report = access.check(flags: flags.request(source: try SourcePath(filePath: operand == "-" ? "stdin" : name)))
     } else {
         report = access.check(path: operand)
     }
@@ -70,19 +122,25 @@ private func runRender(_ render: RenderInvocation, explain: Bool, io: ProcessIO)
         try io.writeOutput(Array(try accessExplanation(report, access: access).utf8))
     }
     let request = try report.checkedRequest()
-    let engine = Engine(
-        storage: render.sources.storage, limits: render.sources.limits, magick: try ProcessState.oneAtATime().magick)
-    let source =
-        operand == "-"
-        ? SourceFile(bytes: try readAll(io.input, limit: engine.limits.maxBytes, name: "stdin", sniff: .imageMagic))
-        : try engine.load(request.source)
+    let engine = Engine(storage: render.sources.storage, limits: render.sources.limits, magick: magick)
+    let source: SourceFile
+    if operand == "-" {
+        source = SourceFile(bytes: try readAll(io.input, limit: engine.limits.maxBytes, name: "stdin", sniff: .imageMagic))
+    } else if render.flags != nil, render.plainFiles {
+        source = try readPlainFile(operand, limit: engine.limits.maxBytes)
+    } else {
+        source = try engine.load(request.source)
+    }
     if explain {
         return try io.writeOutput(Array(try explanation(request, source: source.bytes, limits: engine.limits).utf8))
     }
-    if let output = render.output {
+    switch render.output {
+    case .file(let output)?:
         try checkNotSource(output, sourceFile: source.localPath)
         try writeAtomically(try engine.render(request, from: source).bytes, to: output)
-    } else {
+    case .pattern?:
+        preconditionFailure("runRender gives each source its file")
+    case nil:
         guard !io.outputIsTerminal else {
             throw ThumbnailError(.usage, "stdout", "is a terminal; use -o FILE or redirect the output")
         }

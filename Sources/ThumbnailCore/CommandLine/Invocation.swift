@@ -29,16 +29,58 @@ public struct SourceOptions: Sendable {
     public var storage: any Storage { DirectoryStorage(root: root) }
 }
 
-/// One thumbnail on the command line (or its explanation).
+/// Thumbnails on the command line (or the explanation of one).
 public struct RenderInvocation: Sendable {
-    /// A thumbnail path or URL, a file under the root, or `-` for standard input.
-    public var operand: String
+    /// One thumbnail path or URL; or sources: files, or `-` for standard input.
+    public var operands: [String]
     /// The request the flags describe; nil when the operand is a thumbnail path.
     public var flags: RequestFlags?
-    /// `-o`; nil: standard output.
-    public var output: String?
+    /// No storage root configured: the flags form's sources are the user's
+    /// own file paths, read as any shell tool reads them.
+    public var plainFiles: Bool
+    /// `-o`: a file, or a pattern naming one per source; nil: standard output.
+    public var output: OutputTarget?
+    /// Sources rendered at once; nil: one a core.
+    public var jobs: Int?
     public var access: AccessOptions
     public var sources: SourceOptions
+}
+
+/// Where `-o` writes.
+public enum OutputTarget: Sendable, Equatable {
+    case file(String)
+    /// `%s`: a source's base name without its extension; `%d`: its directory as given.
+    case pattern(String)
+
+    init(_ text: String) { self = text.contains("%s") || text.contains("%d") ? .pattern(text) : .file(text) }
+
+    /// The file that `source` goes to.
+    func path(for source: String) -> String {
+        switch self {
+        case .file(let path): return path
+        case .pattern(let pattern):
+            let slash = source.lastIndex(of: "/")
+            let directory = slash.map { String(source[..<$0]) } ?? "."
+            let name = slash.map { String(source[source.index(after: $0)...]) } ?? source
+            let base = name.lastIndex(of: ".").map { $0 == name.startIndex ? name : String(name[..<$0]) } ?? name
+            return pattern.replacing("%d", with: directory.isEmpty ? "/" : directory).replacing("%s", with: base)
+        }
+    }
+
+    /// The format its extension names: nil without one; a usage error for an unknown one.
+    var format: OutputFormat? {
+        get throws(ThumbnailError) {
+            let text = switch self { case .file(let path), .pattern(let path): path }
+            let name = text.split(separator: "/", omittingEmptySubsequences: false).last ?? ""
+            guard let dot = name.lastIndex(of: "."), dot != name.startIndex else { return nil }
+            let suffix = name[name.index(after: dot)...].lowercased()
+            guard let format = OutputFormat.named(Substring(suffix)) else {
+                throw ThumbnailError(
+                    .usage, text, "'.\(suffix)' names no output format: .jpg, .jpeg, .png, .webp, .gif or .avif (or give -f)")
+            }
+            return format
+        }
+    }
 }
 
 /// `--sign`: a thumbnail path to print canonical and signed.
@@ -145,15 +187,34 @@ struct ParsedInvocation {
         let operands = parsed.operands
         switch mode {
         case .render, .explain:
-            guard operands.count == 1, let operand = operands.first else {
-                throw ThumbnailError(.usage, "arguments", operands.isEmpty ? "no source given" : "one source at a time")
+            guard let operand = operands.first else { throw ThumbnailError(.usage, "arguments", "no source given") }
+            let output = settings.output.map(OutputTarget.init)
+            if let path = operands.first(where: { $0 != "-" && access.grammar.isThumbnailPath($0) }) {
+                guard operands.count == 1 else {
+                    throw ThumbnailError(.usage, path, "one thumbnail path at a time; --batch renders a list of them")
+                }
+                if settings.hasRequestFlags {
+                    throw ThumbnailError(.usage, operand, "a thumbnail path already says size, format and options")
+                }
             }
             let isPath = operand != "-" && access.grammar.isThumbnailPath(operand)
-            if isPath, settings.hasRequestFlags {
-                throw ThumbnailError(.usage, operand, "a thumbnail path already says size, format and options")
+            if operands.count > 1 {
+                if mode == .explain { throw ThumbnailError(.usage, "--explain", "explains one source at a time") }
+                guard case .pattern = output else {
+                    throw ThumbnailError(.usage, "arguments", "several sources need -o PATTERN, with %s for each base name")
+                }
+                if operands.contains("-") { throw ThumbnailError(.usage, "-", "standard input is a source of its own") }
+            }
+            var flags = isPath ? nil : try settings.requestFlags()
+            // `-o cat.webp` asks for WebP, as convert and vipsthumbnail read it.
+            if flags != nil, let named = try output?.format {
+                if let format = flags?.format, format != named {
+                    throw ThumbnailError(.usage, "--format", "\(format) disagrees with the -o file's extension")
+                }
+                flags?.format = named
             }
             let render = RenderInvocation(
-                operand: operand, flags: isPath ? nil : try settings.requestFlags(), output: settings.output,
+                operands: operands, flags: flags, plainFiles: !settings.rootGiven, output: output, jobs: settings.jobs,
                 access: access, sources: sources)
             return mode == .render ? .render(render) : .explain(render)
         case .sign:
@@ -203,7 +264,9 @@ extension Settings {
     /// The flags form's request flags, checked as the path grammar checks
     /// the same things, but reported against the flags.
     func requestFlags() throws(ThumbnailError) -> RequestFlags {
-        guard let size else { throw ThumbnailError(.usage, "-s", "a size is required: -s WxH, Wx or xH") }
+        guard var size else { throw ThumbnailError(.usage, "-s", "a size is required: -s WxH, Wx or xH, or -s N for NxN") }
+        // `-s 128` is a square box, as vipsthumbnail reads it.
+        if decimal(Substring(size)) != nil { size = "\(size)x\(size)" }
         guard !(crop && pad) else { throw ThumbnailError(.usage, "--crop", "cannot be combined with --pad") }
         let box: BoxSize
         do throws(ThumbnailError) {

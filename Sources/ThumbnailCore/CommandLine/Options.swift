@@ -111,7 +111,7 @@ public let optionTable: [OptionSpec] = [
     OptionSpec("inetd", configurable: false, for: [.inetd], help: "serve HTTP on stdin/stdout (inetd, systemd)") {
         settings, _ in settings.modes.append(.inetd)
     },
-    OptionSpec("jobs", "j", value: "N", configurable: false, for: [.batch], help: "with --batch: paths at once (default: cores)") {
+    OptionSpec("jobs", "j", value: "N", configurable: false, for: [.batch, .render], help: "paths or sources at once (default: cores)") {
         settings, value throws(ThumbnailError) in settings.jobs = try count(value, "--jobs", to: 1024)
     },
     OptionSpec("key-file", value: "FILE", for: .paths, help: "URL signing keys, one a line; the first signs") {
@@ -176,7 +176,9 @@ public let optionTable: [OptionSpec] = [
         settings, value throws(ThumbnailError) in settings.readTimeout = try count(value, "--read-timeout")
     },
     OptionSpec("root", "r", value: "DIR", for: .sources, help: "storage root for sources (default .)") {
-        settings, value in settings.root = value
+        settings, value in
+        settings.root = value
+        settings.rootGiven = true
     },
     OptionSpec("sign", configurable: false, for: [.sign], help: "print URL-PATH canonical and signed; no render") {
         settings, _ in settings.modes.append(.sign)
@@ -216,6 +218,7 @@ private func count(
 /// The usage line printed by `--help` and after a usage error.
 public let usageLine = """
     usage: thumbnail [-s WxH] [-f FORMAT] [-o FILE] [options] SOURCE | URL-PATH | -
+           thumbnail -s WxH -o PATTERN [-j N] [options] SOURCE...
            thumbnail --batch FILE|- [-j N] [--output-dir DIR | --base URL] [options]
     """
 

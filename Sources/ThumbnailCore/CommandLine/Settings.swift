@@ -3,6 +3,9 @@
 /// mode needs, and nothing else sees it.
 struct Settings: Sendable {
     var root = "."
+    /// Whether `-r` or a config file named the root: without one, the flags
+    /// form's operands are the user's own file paths.
+    var rootGiven = false
     var prefix = "/thumbnail"
     var maxSide = 4096
     var limits = Limits()

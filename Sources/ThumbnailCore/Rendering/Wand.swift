@@ -221,6 +221,9 @@ struct Wand: ~Copyable {
     /// nil leaves the coder's own default (PNG reads quality as zlib settings).
     mutating func encode(coder: String, quality: Int?) throws(ThumbnailError) -> [UInt8] {
         try check(MagickStripImage(wand), "strip", .internalFailure)
+        // No density either: JPEG's JFIF header then says 1:1 without units, and PNG has no pHYs.
+        try check(MagickSetImageResolution(wand, 0, 0), "strip", .internalFailure)
+        try check(MagickSetImageUnits(wand, UndefinedResolution), "strip", .internalFailure)
         try check(MagickSetImageDepth(wand, 8), "encode", .internalFailure)
         // The read pinned the source's coder in the wand's file name; pin the output's instead.
         try check(MagickSetFilename(wand, "\(coder):"), "encode", .internalFailure)

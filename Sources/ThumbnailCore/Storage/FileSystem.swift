@@ -30,9 +30,10 @@ func readConfigFile(_ path: String) throws(ThumbnailError) -> [UInt8] {
 /// larger than `limit` or if its mode has any of the `refusing` bits, and
 /// by `sniff` before more than its first bytes are read.
 func readSource(
-    _ path: String, limit: Int, refusing: (bits: mode_t, reason: String) = (0, ""), sniff: Sniff? = nil
+    _ path: String, limit: Int, refusing: (bits: mode_t, reason: String) = (0, ""), sniff: Sniff? = nil,
+    followingLinks: Bool = false
 ) throws(ThumbnailError) -> SourceFile {
-    let fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)
+    let fd = open(path, O_RDONLY | O_CLOEXEC | (followingLinks ? 0 : O_NOFOLLOW))
     guard fd >= 0 else {
         throw ThumbnailError(errno == ENOENT ? .notFound : .ioFailure, path, errnoText())
     }

@@ -90,3 +90,12 @@ public struct DirectoryStorage: Storage {
         return real
     }
 }
+
+/// A file named on the command line when no storage root is configured:
+/// the user's own path (absolute, relative, `..`, a symlink), read as any
+/// shell tool reads it, with the same magic-byte check and limits.
+func readPlainFile(_ path: String, limit: Int) throws(ThumbnailError) -> SourceFile {
+    var source = try readSource(path, limit: limit, sniff: .imageMagic, followingLinks: true)
+    source.localPath = realPath(path)
+    return source
+}

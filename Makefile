@@ -18,7 +18,7 @@ SOURCES = Package.swift $(shell find Sources -type f)
 # libcurl4-openssl-dev: the headers of the CCurl module (--batch --base loads libcurl.so.4 at run time).
 BUILD_PACKAGES = libmagickwand-dev libwebp-dev libssl-dev pkg-config libcurl4-openssl-dev
 TEST_PACKAGES = imagemagick libjpeg-turbo-progs libgs-common time python3 util-linux bsdutils coreutils mandoc bash-completion zsh fish \
-	xinetd nginx-light curl openssl lintian man-db systemd
+	xinetd nginx-light curl openssl lintian man-db systemd goaccess
 # dpkg-dev: dpkg-shlibdeps and dpkg-gencontrol; binutils: strip.
 DEB_PACKAGES = dpkg-dev binutils
 BENCH_PACKAGES = imagemagick libgs-common time python3 python3-pil libvips-tools libjpeg-turbo-progs \

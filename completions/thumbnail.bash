@@ -32,6 +32,10 @@ _thumbnail()
             COMPREPLY=($(compgen -W 'jpeg png webp gif avif' -- "$cur"))
             return
             ;;
+        --log-format)
+            COMPREPLY=($(compgen -W 'combined json' -- "$cur"))
+            return
+            ;;
         -s | --size)
             COMPREPLY=($(compgen -W "$(_thumbnail_sizes)" -- "$cur"))
             return
@@ -45,7 +49,7 @@ _thumbnail()
             return
             ;;
         -q | --quality | --background | --prefix | --max-* | --cache-control | --error-max-age | --idle-timeout | \
-            --read-timeout | --origin-token-header | --sizes | -j | --jobs | --base)
+            --read-timeout | --origin-token-header | --sizes | -j | --jobs | --base | --client-ip-header)
             return
             ;;
     esac
@@ -53,8 +57,9 @@ _thumbnail()
 
     if [[ $cur == -* ]]; then
         COMPREPLY=($(compgen -W '--background --base --batch --cache-control
-            --config --crop --error-max-age --explain -f --format -h --help
-            --idle-timeout --inetd -j --jobs --key-file --log --max-bytes
+            --check-config --client-ip-header --config --crop --error-max-age
+            --explain -f --format -h --help --idle-timeout --inetd -j --jobs
+            --key-file --log --log-format --max-bytes
             --max-frames --max-pixels --max-requests --max-side --max-time
             --origin-token-file --origin-token-header -o --output --output-dir
             --pad --prefix -q --quality --read-timeout -r --root --sign -s

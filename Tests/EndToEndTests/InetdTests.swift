@@ -164,7 +164,7 @@ final class InetdTests {
         expectErrorReply(refusal, status)
         #expect(refusal.field("connection") == "close")
         #expect(refusal.field("allow") == (status.hasPrefix("405") ? "GET, HEAD" : nil))
-        #expect(try logLines().last?.contains(" - \(status.prefix(3)) ") == true)
+        #expect(try logLines().last?.contains("\" \(status.prefix(3)) ") == true)
     }
 
     /// Request smuggling shapes: every one refused with 400, the connection
@@ -211,7 +211,7 @@ final class InetdTests {
             #expect(head.field(name) == get.field(name), "\(name)")
         }
         #expect(responses[2].field("content-length") == "3")
-        #expect(try logLines()[1].contains(" HEAD \(path) 200 0 "))
+        #expect(try logLines()[1].contains(" \"HEAD \(path) HTTP/1.1\" 200 0 "))
     }
 
     @Test func ifNoneMatchGives304() throws {
@@ -296,7 +296,7 @@ final class InetdTests {
         #expect(responses[0].statusLine == "HTTP/1.1 408 Request Timeout")
         #expect(responses[0].field("connection") == "close")
         expectCommonFields(responses[0])
-        #expect(try logLines().first?.contains(" - - 408 ") == true)
+        #expect(try logLines().first?.contains(" \"-\" 408 ") == true)
     }
 
     @Test func idleConnectionClosesSilently() throws {
@@ -323,16 +323,42 @@ final class InetdTests {
             cat '\(scratch.file("status"))'
             """
         #expect(try sh(script) == "status 0")
-        #expect(try logLines().first?.hasSuffix(" client gone") == true)
+        #expect(try logLines().first?.hasSuffix(" \"client gone\"") == true)
     }
 
-    @Test func logLineSaysTimePeerMethodPathStatusBytesAndTime() throws {
-        _ = try serve(Self.healthz + "GET /thumbnail/10x10/missing.jpg HTTP/1.1\r\nHost: o\r\n\r\n")
+    @Test func logLinesAreCombinedWithTheRenderFactsAppended() throws {
+        try makeFixtures(in: scratch)
+        _ = try serve(
+            Self.healthz + "GET /thumbnail/10x10/missing.jpg HTTP/1.1\r\nHost: o\r\nUser-Agent: a \"quoted\" \\ agent\r\n\r\n"
+                + "GET /thumbnail/10x10/webp/landscape.jpg HTTP/1.1\r\nHost: o\r\nReferer: http://site.test/\r\n\r\n")
         let lines = try logLines()
-        try #require(lines.count == 2)
-        #expect(lines[0].wholeMatch(of: /\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ - GET \/healthz 200 3 \d+/) != nil, "\(lines[0])")
-        #expect(lines[1].contains(" GET /thumbnail/10x10/missing.jpg 404 14 "))
-        #expect(lines[1].hasSuffix("missing.jpg: No such file or directory"))
+        try #require(lines.count == 3)
+        let time = #"\[\d\d/[A-Z][a-z]{2}/\d{4}:\d\d:\d\d:\d\d \+0000\]"#
+        #expect(lines[0].wholeMatch(of: try Regex(#"- - - "# + time + #" "GET /healthz HTTP/1.1" 200 3 "-" "-" \d+\.\d{3} - - "-""#)) != nil, "\(lines[0])")
+        #expect(lines[1].contains(#" "GET /thumbnail/10x10/missing.jpg HTTP/1.1" 404 14 "-" "a \x22quoted\x22 \x5C agent" "#))
+        #expect(lines[1].hasSuffix(#" - - "missing.jpg: No such file or directory""#))
+        let size = try FileManager.default.attributesOfItem(atPath: scratch.file("landscape.jpg"))[.size] as! Int
+        #expect(lines[2].contains(#" 200 "#) && lines[2].contains(#" "http://site.test/" "-" "#))
+        #expect(lines[2].hasSuffix(#" \#(size) webp "-""#), "\(lines[2])")
+    }
+
+    /// Every JSON line parses with Python's json module and has every field.
+    @Test func jsonLogLinesParse() throws {
+        try makeFixtures(in: scratch)
+        _ = try serve(
+            Self.healthz + "GET /thumbnail/10x10/webp/landscape.jpg HTTP/1.1\r\nHost: o\r\nUser-Agent: \"q\" \\ \u{e9}\r\n\r\n"
+                + "GET /x HTTP/1.1\r\nHost: o\r\nX-Forwarded-For: 192.0.2.1, 198.51.100.7\r\n\r\n",
+            ["--log-format", "json", "--client-ip-header", "X-Forwarded-For"])
+        let check = """
+            import json, sys
+            fields = {"time", "client", "method", "target", "protocol", "status", "bytes", "referer", "user_agent",
+                      "request_time", "source_bytes", "format", "note"}
+            lines = [json.loads(line) for line in open(sys.argv[1])]
+            assert all(set(line) == fields for line in lines), lines
+            print(len(lines), lines[1]["user_agent"], lines[1]["format"], lines[1]["status"], lines[2]["client"], lines[2]["status"])
+            """
+        try check.write(toFile: scratch.file("check.py"), atomically: true, encoding: .utf8)
+        #expect(try sh("python3 '\(scratch.file("check.py"))' '\(log)'") == "3 \"q\" \\ \u{e9} webp 200 198.51.100.7 404")
     }
 
     @Test func withoutALogFileItServesAndStaysSilent() throws {

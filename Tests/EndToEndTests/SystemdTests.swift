@@ -104,4 +104,19 @@ final class SocketActivationTests {
         }
         #expect(try loggedRequests(log, atLeast: 8) == 8)
     }
+
+    /// goaccess, a log tool that knows nginx's format, reads the origin's log
+    /// and counts exactly the requests made, every one valid.
+    @Test func goaccessReadsTheCombinedLog() throws {
+        let base = "http://127.0.0.1:\(port)"
+        let paths = ["/thumbnail/20x20/landscape.jpg", "/thumbnail/30x30/png/portrait.png", "/healthz", "/thumbnail/9x9/missing.jpg", "/nothing"]
+        for path in paths { try sh("curl -sS --max-time 20 -o /dev/null -A 'agent \"x\"' '\(base)\(path)'") }
+        #expect(try loggedRequests(log, atLeast: paths.count) == paths.count)
+        try runTool("goaccess", [log, "--log-format=COMBINED", "--no-global-config", "-o", scratch.file("report.json")])
+        let report = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: scratch.file("report.json"))))
+        let general = try #require((report as? [String: Any])?["general"] as? [String: Any])
+        #expect(general["total_requests"] as? Int == paths.count)
+        #expect(general["valid_requests"] as? Int == paths.count)
+        #expect(general["failed_requests"] as? Int == 0)
+    }
 }

@@ -8,7 +8,7 @@ func parseSettings(_ arguments: [String]) throws -> (Settings, [String]) {
     let parsed = ParsedArguments(arguments)
     if let error = parsed.error { throw error }
     var settings = Settings()
-    if let error = settings.apply(parsed.options) { throw error }
+    if let error = settings.apply(parsed.options).first { throw error }
     return (settings, parsed.operands)
 }
 

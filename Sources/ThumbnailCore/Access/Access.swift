@@ -33,6 +33,7 @@ public struct Access: Sendable {
 
     /// The rules `options` name, with the key and token files read and checked.
     public init(_ options: AccessOptions) throws(ThumbnailError) {
+        try options.checkSizes()
         let keys = try options.keyFile.map { path throws(ThumbnailError) in try readKeys(path) } ?? []
         let token = try options.originTokenFile.map { path throws(ThumbnailError) in try readOriginToken(path) }
         self.init(
@@ -41,6 +42,7 @@ public struct Access: Sendable {
     }
 
     public var requiresSignature: Bool { !keys.isEmpty }
+
 
     /// Every check on a thumbnail path or URL, in order: the signature
     /// (over the raw text it covers), the grammar, the size list.
@@ -224,4 +226,13 @@ func readOriginToken(_ path: String) throws(ThumbnailError) -> [UInt8] {
         throw ThumbnailError(.usage, path, "a token needs at least \(Access.minimumSecretBytes) bytes")
     }
     return token
+}
+
+extension AccessOptions {
+    /// Every size of `--sizes` within `--max-side`.
+    func checkSizes() throws(ThumbnailError) {
+        for size in allowedSizes ?? [] where max(size.width ?? 0, size.height ?? 0) > grammar.maxSide {
+            throw ThumbnailError(.usage, "--sizes", "'\(size)': a side exceeds --max-side \(grammar.maxSide)")
+        }
+    }
 }

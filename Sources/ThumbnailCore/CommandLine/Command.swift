@@ -15,7 +15,7 @@ public func run(_ arguments: [String], io: ProcessIO) -> Int32 {
     // and answers even a configuration it cannot use.
     if parsed.mode == .inetd, !parsed.combinesModes, case .failure(let error) = parsed.result {
         io.silenceErrorStream()
-        return serveMisconfigured(error, logFile: parsed.settings.logFile, io: io)
+        return serveMisconfigured(error, settings: parsed.settings, io: io)
     }
     do throws(ThumbnailError) {
         switch try parsed.result.get() {
@@ -29,6 +29,7 @@ public func run(_ arguments: [String], io: ProcessIO) -> Int32 {
             io.silenceErrorStream()
             return serveInetd(server, io: io)
         case .batch(let batch): return try runBatch(batch, io: io)
+        case .checkConfig(let server, let problems): return runCheckConfig(server, problems: problems, io: io)
         }
         return 0
     } catch {

@@ -6,6 +6,9 @@ public enum Invocation: Sendable {
     case explain(RenderInvocation)
     case sign(SignInvocation)
     case inetd(ServerInvocation)
+    /// `--check-config`: the HTTP mode's configuration, and the problems the
+    /// options themselves already had, to be reported with the others.
+    case checkConfig(ServerInvocation, problems: [ThumbnailError])
     case batch(BatchInvocation)
     case help
     case version
@@ -94,6 +97,8 @@ public struct ServerInvocation: Sendable {
     public var access: AccessOptions
     public var sources: SourceOptions
     public var logFile: String?
+    public var logFormat: LogFormat
+    public var clientIPHeader: String?
     public var cacheControl: String
     public var errorMaxAge: Int
     public var idleTimeout: Int
@@ -134,7 +139,7 @@ extension Mode {
     /// How an error message names it.
     var spelled: String {
         switch self {
-        case .render: "rendering one source (flags or a thumbnail path)"
+        case .render: "rendering (flags or a thumbnail path)"
         default: "--" + rawValue
         }
     }
@@ -158,10 +163,13 @@ struct ParsedInvocation {
         combinesModes = Set(given).count > 1
         var settings = Settings()
         // Every option is applied, so a broken HTTP mode still finds its --log.
-        let failure = settings.apply(parsed.options)
+        let failures = settings.apply(parsed.options)
         do throws(ThumbnailError) {
-            if let error = parsed.error ?? failure { throw error }
-            result = .success(try Self.invocation(mode, given: given, parsed: parsed, settings: settings))
+            if let error = parsed.error { throw error }
+            // --check-config names every problem: the options' own go on with it.
+            if mode != .checkConfig, let error = failures.first { throw error }
+            result = .success(
+                try Self.invocation(mode, given: given, parsed: parsed, settings: settings, problems: failures))
         } catch {
             result = .failure(error)
         }
@@ -169,7 +177,7 @@ struct ParsedInvocation {
     }
 
     private static func invocation(
-        _ mode: Mode, given: [Mode], parsed: ParsedArguments, settings: Settings
+        _ mode: Mode, given: [Mode], parsed: ParsedArguments, settings: Settings, problems: [ThumbnailError]
     ) throws(ThumbnailError) -> Invocation {
         if mode == .help { return .help }
         if mode == .version { return .version }
@@ -182,7 +190,7 @@ struct ParsedInvocation {
             let home = misplaced.spec.modes.count == 1 ? "; it goes with " + misplaced.spec.modes.first!.spelled : ""
             throw ThumbnailError(.usage, option, "does not apply to \(mode.spelled)\(home)")
         }
-        let access = try settings.accessOptions()
+        let access = settings.accessOptions()
         let sources = SourceOptions(root: settings.root, limits: settings.limits)
         let operands = parsed.operands
         switch mode {
@@ -223,15 +231,16 @@ struct ParsedInvocation {
             }
             guard access.keyFile != nil else { throw ThumbnailError(.usage, "--sign", "needs --key-file") }
             return .sign(SignInvocation(path: operand, access: access))
-        case .inetd:
+        case .inetd, .checkConfig:
             if let operand = operands.first {
-                throw ThumbnailError(.usage, operand, "--inetd reads its requests from standard input; no operand")
+                throw ThumbnailError(.usage, operand, "\(mode.spelled) reads its options only; no operand")
             }
-            return .inetd(
-                ServerInvocation(
-                    access: access, sources: sources, logFile: settings.logFile, cacheControl: settings.cacheControl,
-                    errorMaxAge: settings.errorMaxAge, idleTimeout: settings.idleTimeout,
-                    readTimeout: settings.readTimeout, maxRequests: settings.maxRequests))
+            let server = ServerInvocation(
+                access: access, sources: sources, logFile: settings.logFile, logFormat: settings.logFormat,
+                clientIPHeader: settings.clientIPHeader, cacheControl: settings.cacheControl,
+                errorMaxAge: settings.errorMaxAge, idleTimeout: settings.idleTimeout,
+                readTimeout: settings.readTimeout, maxRequests: settings.maxRequests)
+            return mode == .inetd ? .inetd(server) : .checkConfig(server, problems: problems)
         case .batch:
             if let operand = operands.first {
                 throw ThumbnailError(.usage, operand, "--batch reads its paths from the list; no other operand")
@@ -252,11 +261,8 @@ extension Settings {
         size != nil || format != nil || quality != nil || crop || pad || background != nil
     }
 
-    func accessOptions() throws(ThumbnailError) -> AccessOptions {
-        for size in allowedSizes ?? [] where max(size.width ?? 0, size.height ?? 0) > maxSide {
-            throw ThumbnailError(.usage, "--sizes", "'\(size)': a side exceeds --max-side \(maxSide)")
-        }
-        return AccessOptions(
+    func accessOptions() -> AccessOptions {
+        AccessOptions(
             grammar: PathGrammar(prefix: prefix, maxSide: maxSide), allowedSizes: allowedSizes, keyFile: keyFile,
             originTokenFile: originTokenFile, originTokenHeader: originTokenHeader)
     }

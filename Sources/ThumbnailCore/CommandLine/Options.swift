@@ -42,17 +42,18 @@ public enum Mode: String, CaseIterable, Sendable {
     /// One thumbnail from flags and a source, or from a path.
     case render
     case explain, sign, inetd, batch, help, version
+    case checkConfig = "check-config"
 }
 
 extension Set where Element == Mode {
     /// The flags form's request: size, format, mode, quality, background.
     static let request: Set<Mode> = [.render, .explain]
     /// Where sources come from and what they may be.
-    static let sources: Set<Mode> = [.render, .explain, .inetd, .batch]
+    static let sources: Set<Mode> = [.render, .explain, .inetd, .checkConfig, .batch]
     /// What paths may say: the grammar, sizes and signatures.
-    static let paths: Set<Mode> = [.render, .explain, .sign, .inetd, .batch]
-    /// The HTTP mode's own.
-    static let server: Set<Mode> = [.inetd]
+    static let paths: Set<Mode> = [.render, .explain, .sign, .inetd, .checkConfig, .batch]
+    /// The HTTP mode's own, which --check-config checks.
+    static let server: Set<Mode> = [.inetd, .checkConfig]
 }
 
 public let optionTable: [OptionSpec] = [
@@ -81,6 +82,16 @@ public let optionTable: [OptionSpec] = [
             throw ThumbnailError(.usage, "--cache-control", "must be printable ASCII, not empty")
         }
         settings.cacheControl = value
+    },
+    OptionSpec("client-ip-header", value: "NAME", for: .server, help: "inetd: log the client the CDN names in NAME") {
+        settings, value throws(ThumbnailError) in
+        guard !value.isEmpty, value.utf8.allSatisfy(isTokenByte) else {
+            throw ThumbnailError(.usage, "--client-ip-header", "'\(value)' is not an HTTP header name")
+        }
+        settings.clientIPHeader = value
+    },
+    OptionSpec("check-config", configurable: false, for: [.checkConfig], help: "check the inetd options, name every problem") {
+        settings, _ in settings.modes.append(.checkConfig)
     },
     OptionSpec("config", value: "FILE", configurable: false, for: Set(Mode.allCases), help: "read long options from FILE, one a line") {
         // Settings.apply reads the file before every other option.
@@ -119,6 +130,13 @@ public let optionTable: [OptionSpec] = [
     },
     OptionSpec("log", value: "FILE", for: .server, help: "inetd: append a line per request (or syslog)") {
         settings, value in settings.logFile = value
+    },
+    OptionSpec("log-format", value: "FORMAT", for: .server, help: "inetd: combined (default) or json log lines") {
+        settings, value throws(ThumbnailError) in
+        guard let format = LogFormat(rawValue: value) else {
+            throw ThumbnailError(.usage, "--log-format", "'\(value)' is not combined or json")
+        }
+        settings.logFormat = format
     },
     OptionSpec("max-bytes", value: "N", for: .sources, help: "largest source file in bytes (52428800)") {
         settings, value throws(ThumbnailError) in settings.limits.maxBytes = try count(value, "--max-bytes")

@@ -30,6 +30,8 @@ struct Settings: Sendable {
     var jobs: Int? = nil
     var maxTime: Int? = nil
     var logFile: String? = nil
+    var logFormat = LogFormat.combined
+    var clientIPHeader: String? = nil
     var cacheControl = "public, max-age=31536000, immutable"
     var errorMaxAge = 60
     var idleTimeout = 15
@@ -38,24 +40,24 @@ struct Settings: Sendable {
 
     /// Applies `options` on top of these settings; a `--config` among them
     /// is read first, so the command line wins. Every option that can be
-    /// applied is; the first failure is returned.
-    mutating func apply(_ options: [(spec: OptionSpec, value: String)]) -> ThumbnailError? {
-        var failure: ThumbnailError? = nil
+    /// applied is; the failures are returned, in order.
+    mutating func apply(_ options: [(spec: OptionSpec, value: String)]) -> [ThumbnailError] {
+        var failures: [ThumbnailError] = []
         if let config = options.last(where: { $0.spec.long == "config" }) {
             do throws(ThumbnailError) {
                 try applyConfigFile(config.value)
             } catch {
-                failure = error
+                failures.append(error)
             }
         }
         for (spec, value) in options {
             do throws(ThumbnailError) {
                 try spec.apply(&self, value)
             } catch {
-                failure = failure ?? error
+                failures.append(error)
             }
         }
-        return failure
+        return failures
     }
 
     /// `name = value` or `name` lines of long options, each at most once;

@@ -9,7 +9,8 @@
 /// this mode (it is the socket too); one line per request goes to the log.
 func serveInetd(_ server: ServerInvocation, io: ProcessIO) -> Int32 {
     let connection = HTTPConnection(
-        io: io, log: io.openLog(server.logFile), limits: HTTPLimits(server), errorMaxAge: server.errorMaxAge)
+        io: io, log: io.openLog(server.logFile), limits: HTTPLimits(server), errorMaxAge: server.errorMaxAge,
+        logFormat: server.logFormat, clientIPHeader: server.clientIPHeader)
     do throws(ThumbnailError) {
         let access = try Access(server.access)
         let storage = server.sources.storage
@@ -24,22 +25,33 @@ func serveInetd(_ server: ServerInvocation, io: ProcessIO) -> Int32 {
 /// `--inetd` with options it cannot use: every request on the connection is
 /// answered 503, never cached, and logged with the error; then the process
 /// exits with the error's status.
-func serveMisconfigured(_ error: ThumbnailError, logFile: String?, io: ProcessIO) -> Int32 {
-    HTTPConnection(io: io, log: io.openLog(logFile), limits: HTTPLimits(), errorMaxAge: 0)
-        .serve(MisconfiguredResponder(error: error), failure: error)
+func serveMisconfigured(_ error: ThumbnailError, settings: Settings, io: ProcessIO) -> Int32 {
+    HTTPConnection(
+        io: io, log: io.openLog(settings.logFile), limits: HTTPLimits(), errorMaxAge: 0, logFormat: settings.logFormat,
+        clientIPHeader: settings.clientIPHeader
+    ).serve(MisconfiguredResponder(error: error), failure: error)
 }
 
-/// Answers one checked GET or HEAD, with a note for the log.
+/// What a responder answers, with what the log says of it.
+struct Response {
+    var reply: HTTPReply
+    var note: String? = nil
+    /// For a thumbnail: the source's size and the output's format.
+    var sourceBytes: Int? = nil
+    var format: OutputFormat? = nil
+}
+
+/// Answers one checked GET or HEAD.
 protocol Responder {
-    func respond(to request: HTTPRequest) -> (HTTPReply, note: String?)
+    func respond(to request: HTTPRequest) -> Response
 }
 
 /// Answers every request with the configuration error, as the origin's own failure.
 struct MisconfiguredResponder: Responder {
     let error: ThumbnailError
 
-    func respond(to request: HTTPRequest) -> (HTTPReply, note: String?) {
-        (HTTPReply.text(503, cacheControl: "no-store"), "misconfigured: \(error)")
+    func respond(to request: HTTPRequest) -> Response {
+        Response(reply: HTTPReply.text(503, cacheControl: "no-store"), note: "misconfigured: \(error)")
     }
 }
 
@@ -50,6 +62,9 @@ struct HTTPConnection {
     let log: LogSink
     let limits: HTTPLimits
     let errorMaxAge: Int
+    let logFormat: LogFormat
+    /// The trusted CDN's header that names the client; nil: the socket's peer.
+    let clientIPHeader: String?
 
     /// Serves the connection; exits 0, or with `failure`'s status when misconfigured.
     func serve(_ responder: some Responder, failure: ThumbnailError?) -> Int32 {
@@ -69,29 +84,30 @@ struct HTTPConnection {
             case .refused(let refusal):
                 var reply = HTTPReply.text(refusal.status, cacheControl: "public, max-age=\(errorMaxAge)")
                 if refusal.status == 405 { reply.fields.append(("Allow", "GET, HEAD")) }
-                _ = send(
-                    reply, method: refusal.method ?? "-", target: "-", close: true, started: started,
-                    note: refusal.reason, peer: peer)
+                let record = AccessRecord(
+                    time: io.now(), client: peer, method: refusal.method, status: reply.status, bytes: 0,
+                    milliseconds: 0, note: refusal.reason)
+                _ = send(Response(reply: reply), record, close: true, started: started)
                 return status
             case .request(let request):
-                let (reply, note) = responder.respond(to: request)
+                let response = responder.respond(to: request)
                 let close = !request.keepAlive || count == limits.maxRequests
-                guard
-                    send(
-                        reply, method: request.method, target: request.target, close: close, started: started,
-                        note: note, peer: peer),
-                    !close
-                else { return status }
+                let record = AccessRecord(
+                    time: io.now(), client: clientAddress(peer: peer, header: clientIPHeader, in: request),
+                    method: request.method, target: request.target, version: "HTTP/1.\(request.minorVersion)",
+                    status: response.reply.status, bytes: 0, referer: request.values("referer").first,
+                    userAgent: request.values("user-agent").first, milliseconds: 0, sourceBytes: response.sourceBytes,
+                    format: response.format, note: response.note)
+                guard send(response, record, close: close, started: started), !close else { return status }
             }
         }
         return status
     }
 
     /// Writes the reply and its log line; false when the client is gone.
-    private func send(
-        _ reply: HTTPReply, method: String, target: String, close: Bool, started: Int, note: String?, peer: String
-    ) -> Bool {
-        let withBody = method != "HEAD"
+    private func send(_ response: Response, _ record: AccessRecord, close: Bool, started: Int) -> Bool {
+        let reply = response.reply
+        let withBody = record.method != "HEAD"
         let bytes = reply.serialized(date: io.now(), withBody: withBody, close: close)
         var sent = true
         do throws(ThumbnailError) {
@@ -99,10 +115,11 @@ struct HTTPConnection {
         } catch {
             sent = false
         }
-        let body = withBody && reply.status != 304 ? reply.body.count : 0
-        log.write(
-            "\(isoTime(io.now())) \(peer) \(method) \(target) \(reply.status) \(sent ? body : 0) "
-                + "\(monotonicMilliseconds() - started)" + (note.map { " " + $0 } ?? "") + (sent ? "" : " client gone"))
+        var record = record
+        record.bytes = sent && withBody && reply.status != 304 ? reply.body.count : 0
+        record.milliseconds = monotonicMilliseconds() - started
+        if !sent { record.note = [record.note, "client gone"].compactMap { $0 }.joined(separator: "; ") }
+        log.write(logFormat.line(record))
         return sent
     }
 }
@@ -121,10 +138,10 @@ struct ThumbnailResponder: Responder {
 
     var errorCacheControl: String { "public, max-age=\(server.errorMaxAge)" }
 
-    func respond(to request: HTTPRequest) -> (HTTPReply, note: String?) {
+    func respond(to request: HTTPRequest) -> Response {
         let path = PathGrammar.pathPart(of: request.target)
         // A load balancer's health check carries no origin token.
-        if path == "/healthz" { return (HTTPReply.text(200, "ok\n", cacheControl: "no-store"), nil) }
+        if path == "/healthz" { return Response(reply: HTTPReply.text(200, "ok\n", cacheControl: "no-store")) }
         do throws(ThumbnailError) {
             try access.checkOriginToken(request.values(access.originTokenHeader.lowercased()))
             guard path.hasPrefix(access.grammar.prefix + "/") else {
@@ -137,23 +154,23 @@ struct ThumbnailResponder: Responder {
             guard report.spelledCanonically else {
                 var reply = HTTPReply.text(301, cacheControl: errorCacheControl)
                 reply.fields.append(("Location", try access.canonicalPath(thumbnailRequest)))
-                return (reply, nil)
+                return Response(reply: reply)
             }
             let thumbnail = try engine.thumbnail(for: thumbnailRequest)
             let tag = entityTag(thumbnail.bytes)
             var fields = [("Cache-Control", server.cacheControl), ("ETag", tag)]
             if let modified = thumbnail.sourceModified { fields.append(("Last-Modified", httpDate(modified))) }
-            if request.isNotModified(tag: tag, modified: thumbnail.sourceModified) {
-                return (HTTPReply(status: 304, fields: fields), nil)
-            }
-            let body = HTTPReply(
+            let facts = Response(reply: HTTPReply(status: 304, fields: fields), sourceBytes: thumbnail.sourceBytes, format: thumbnail.format)
+            if request.isNotModified(tag: tag, modified: thumbnail.sourceModified) { return facts }
+            var response = facts
+            response.reply = HTTPReply(
                 status: 200, fields: [("Content-Type", thumbnail.format.mediaType)] + fields, body: thumbnail.bytes)
-            return (body, nil)
+            return response
         } catch {
             let statuses = error.statuses
             // The origin's own failures must never be kept by the CDN.
             let cacheControl = statuses.originFailure ? "no-store" : errorCacheControl
-            return (HTTPReply.text(statuses.http, cacheControl: cacheControl), error.description)
+            return Response(reply: HTTPReply.text(statuses.http, cacheControl: cacheControl), note: error.description)
         }
     }
 }

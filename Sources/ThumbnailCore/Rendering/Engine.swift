@@ -4,6 +4,8 @@ public struct Thumbnail: Sendable {
     public var format: OutputFormat
     /// The source's modification time, seconds since the epoch; nil for standard input.
     public var sourceModified: Int?
+    /// The source's size in bytes.
+    public var sourceBytes: Int
 }
 
 /// The one path from a request to bytes, shared by the command line, the
@@ -29,7 +31,8 @@ public struct Engine: Sendable {
     public func render(_ request: ThumbnailRequest, from source: SourceFile) throws(ThumbnailError) -> Thumbnail {
         magick.startRender()
         let image = try Renderer.render(request, source: source.bytes, limits: limits)
-        return Thumbnail(bytes: image.bytes, format: image.format, sourceModified: source.modified)
+        return Thumbnail(
+            bytes: image.bytes, format: image.format, sourceModified: source.modified, sourceBytes: source.bytes.count)
     }
 
     /// Loads and renders.

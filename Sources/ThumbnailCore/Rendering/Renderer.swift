@@ -168,7 +168,21 @@ public enum Renderer {
                 background: background)
         }
         if plan.output == .jpeg { try wand.removeAlpha(background: background) }
-        let quality = plan.output.isLossy ? request.quality : nil
-        return (try wand.encode(coder: plan.output.rawValue.uppercased(), quality: quality), plan.output)
+        return (try encode(&wand, as: plan.output, quality: request.quality), plan.output)
+    }
+
+    /// The encoded bytes of the wand's image; lossless formats take no quality.
+    static func encode(_ wand: inout Wand, as format: OutputFormat, quality: Int) throws(ThumbnailError) -> [UInt8] {
+        try wand.encode(coder: format.rawValue.uppercased(), quality: format.isLossy ? quality : nil)
+    }
+
+    /// Whether `format` can be written here: a 2x2 image through the same
+    /// encoder as every thumbnail.
+    public static func checkEncoder(_ format: OutputFormat) throws(ThumbnailError) {
+        var wand = try Wand()
+        try wand.constitute(
+            DecodedPixels(width: 2, height: 2, hasAlpha: false, samples: [UInt8](repeating: 128, count: 12)),
+            iccProfile: nil)
+        _ = try encode(&wand, as: format, quality: ThumbnailRequest.defaultQuality)
     }
 }

@@ -73,6 +73,19 @@ public struct ImageMagick: Sendable {
         }
     }
 
+    /// What the security policy left of a limit that was asked for: ImageMagick
+    /// never raises one above what /etc/ImageMagick-6/policy.xml says.
+    public struct EffectiveLimits: Sendable {
+        public let area: Int, memory: Int, map: Int, width: Int, height: Int
+    }
+
+    public var effectiveLimits: EffectiveLimits {
+        func limit(_ type: ResourceType) -> Int { Int(clamping: MagickGetResourceLimit(type)) }
+        return EffectiveLimits(
+            area: limit(AreaResource), memory: limit(MemoryResource), map: limit(MapResource),
+            width: limit(WidthResource), height: limit(HeightResource))
+    }
+
     /// Called before each render.
     func startRender() {
         if case .perRender(let seconds) = timeLimit { _ = MagickSetResourceLimit(TimeResource, MagickSizeType(seconds)) }

@@ -1,0 +1,50 @@
+import Foundation
+import TestSupport
+import Testing
+
+/// `--check-config`, as an operator runs it after a change: the built binary.
+final class CheckConfigTests {
+    let scratch: ScratchDirectory
+
+    init() throws { scratch = try ScratchDirectory() }
+    deinit { scratch.remove() }
+
+    @Test func theShippedConfigPointedAtARootPasses() throws {
+        let config = scratch.file("thumbnail.conf")
+        try adapt("thumbnail.conf", ["root": scratch.path, "log": scratch.file("access.log")])
+            .write(toFile: config, atomically: true, encoding: .utf8)
+        chmod(config, 0o644)
+        let outcome = try thumbnail(["--check-config", "--config", config])
+        #expect(outcome.status == 0, "\(outcome.error)")
+        #expect(outcome.error.isEmpty)
+        let lines = String(decoding: outcome.output, as: UTF8.self).split(separator: "\n")
+        #expect(lines.count == 8 && lines.allSatisfy { $0.contains(": ok (") }, "\(lines)")
+    }
+
+    /// Each problem is named, one line each, and none hides another.
+    @Test func everyProblemIsNamed() throws {
+        let keys = try writeFile("key-0123456789abcdef\n", "keys", in: scratch, mode: 0o644)
+        // Only the JPEG coder can be loaded, so every other format lacks its encoder.
+        let jpegCoder = try sh("ls /usr/lib/*/ImageMagick-6*/modules-Q16/coders/jpeg.so | head -1")
+        let coders = scratch.file("coders")
+        try FileManager.default.createDirectory(atPath: coders, withIntermediateDirectories: true)
+        for suffix in [".so", ".la"] {
+            try FileManager.default.createSymbolicLink(
+                atPath: coders + "/jpeg" + suffix, withDestinationPath: String(jpegCoder.dropLast(3)) + suffix)
+        }
+        let outcome = try runProcess(
+            "/usr/bin/env",
+            ["MAGICK_CODER_MODULE_PATH=" + coders, thumbnailBinary, "--check-config", "-r", scratch.file("missing"),
+             "--key-file", keys, "--sizes", "100x100,5O"])
+        #expect(outcome.status != 0)
+        let problems = outcome.error.split(separator: "\n").map(String.init)
+        #expect(problems.contains("thumbnail: --sizes: '5O': size must be WxH, Wx or xH"), "\(problems)")
+        #expect(problems.contains("thumbnail: \(scratch.file("missing")): storage root: No such file or directory"))
+        #expect(problems.contains("thumbnail: \(keys): mode 0644: group or others may read or change it; chmod go-rwx"))
+        for format in ["png", "webp", "gif", "avif"] {
+            #expect(problems.contains { $0.hasPrefix("thumbnail: \(format): cannot be written") }, "\(format)")
+        }
+        #expect(!problems.contains { $0.hasPrefix("thumbnail: jpeg:") })
+        #expect(problems.count == 7, "\(problems)")
+    }
+}

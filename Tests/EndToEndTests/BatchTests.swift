@@ -112,7 +112,7 @@ final class BatchTests {
         // 25 megapixels: ImageMagick's pixel cache (Debian's policy.xml: 256 MiB) holds one, not two at once.
         try sh(
             "convert -size 5000x5000 gradient:red-blue -depth 8 root/big0.png && cp root/big0.png root/big1.png"
-                + " && cp root/big0.png root/big2.png", directory: scratch.path)
+                + " && cp root/big0.png root/big2.png", directory: scratch.path, seconds: 120)
         let alone = try thumbnail(["-r", root, "/thumbnail/50x50/big0.png"])
         #expect(alone.status == 0, "\(alone.error)")
         let paths = (0..<3).map { "/thumbnail/50x50/big\($0).png" }
@@ -217,7 +217,7 @@ final class BatchTests {
     }
 
     @Test(arguments: [
-        (["--batch", "LIST", "-s", "10x10"], "thumbnail: --size: does not apply to --batch"),
+        (["--batch", "LIST", "-s", "10x10"], "thumbnail: --size: does not apply to --batch; it goes with rendering (flags or a thumbnail path) or --explain"),
         (["--batch", "LIST", "extra"], "thumbnail: extra: --batch reads its paths from the list; no other operand"),
         (["--batch", "LIST", "-o", "x.jpg"], "thumbnail: --output: does not apply to --batch; it goes with rendering (flags or a thumbnail path)"),
         (["--batch", "LIST", "--base", "http://127.0.0.1:1", "--output-dir", "o"],
@@ -226,7 +226,7 @@ final class BatchTests {
         (["--max-time", "2", "/thumbnail/10x10/landscape.jpg"], "thumbnail: --max-time: does not apply to rendering (flags or a thumbnail path); it goes with --batch"),
         (["--output-dir", "o", "/thumbnail/10x10/landscape.jpg"], "thumbnail: --output-dir: does not apply to rendering (flags or a thumbnail path); it goes with --batch"),
         (["--batch", "LIST", "--inetd"], "thumbnail: --batch: cannot be combined with --inetd"),
-        (["--batch", "LIST", "--cache-control", "no-store"], "thumbnail: --cache-control: does not apply to --batch; it goes with --inetd"),
+        (["--batch", "LIST", "--cache-control", "no-store"], "thumbnail: --cache-control: does not apply to --batch; it goes with --inetd or --check-config"),
         (["--batch", "LIST", "--jobs", "0"], "thumbnail: --jobs: '0' is not a whole number from 1 to 1024"),
         (["--batch", "LIST", "--base", "ftp://host"], "thumbnail: --base: 'ftp://host' is not an http:// or https:// URL"),
         (["--batch", "LIST", "--prefix", "/a/../b"], "thumbnail: --prefix: '/a/../b' has an empty, '.' or '..' segment"),

@@ -25,13 +25,7 @@ final class CheckConfigTests {
     @Test func everyProblemIsNamed() throws {
         let keys = try writeFile("key-0123456789abcdef\n", "keys", in: scratch, mode: 0o644)
         // Only the JPEG coder can be loaded, so every other format lacks its encoder.
-        let jpegCoder = try sh("ls /usr/lib/*/ImageMagick-6*/modules-Q16/coders/jpeg.so | head -1")
-        let coders = scratch.file("coders")
-        try FileManager.default.createDirectory(atPath: coders, withIntermediateDirectories: true)
-        for suffix in [".so", ".la"] {
-            try FileManager.default.createSymbolicLink(
-                atPath: coders + "/jpeg" + suffix, withDestinationPath: String(jpegCoder.dropLast(3)) + suffix)
-        }
+        let coders = try onlyTheJPEGCoder(in: scratch)
         let outcome = try runProcess(
             "/usr/bin/env",
             ["MAGICK_CODER_MODULE_PATH=" + coders, thumbnailBinary, "--check-config", "-r", scratch.file("missing"),

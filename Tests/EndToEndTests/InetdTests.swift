@@ -107,13 +107,7 @@ final class InetdTests {
     @Test func missingEncoderIs503() throws {
         try makeFixtures(in: scratch)
         // Only the JPEG coder can be loaded, so a WebP output has no encoder.
-        let jpegCoder = try sh("ls /usr/lib/*/ImageMagick-6*/modules-Q16/coders/jpeg.so | head -1")
-        let coders = scratch.file("coders")
-        try FileManager.default.createDirectory(atPath: coders, withIntermediateDirectories: true)
-        for suffix in [".so", ".la"] {
-            try FileManager.default.createSymbolicLink(
-                atPath: coders + "/jpeg" + suffix, withDestinationPath: String(jpegCoder.dropLast(3)) + suffix)
-        }
+        let coders = try onlyTheJPEGCoder(in: scratch)
         let responses = try serve(
             "GET /thumbnail/10x10/webp/landscape.jpg HTTP/1.1\r\nHost: origin.test\r\n\r\n",
             environment: ["MAGICK_CODER_MODULE_PATH=" + coders])

@@ -235,16 +235,7 @@ final class OriginTests {
     }
 
     @Test func concurrentCurlsAllSucceed() throws {
-        let path = "/thumbnail/120x120/landscape.jpg"
-        let script = (1...8).map { index in
-            "curl -sS --max-time 30 -o '\(scratch.file("c\(index)"))' -w '%{http_code}\\n' 'http://127.0.0.1:\(port)\(path)' > '\(scratch.file("code\(index)"))' &"
-        }.joined(separator: "\n") + "\nwait"
-        try sh(script)
-        let expected = try thumbnail(["-r", scratch.path, path]).output
-        for index in 1...8 {
-            #expect(try String(contentsOfFile: scratch.file("code\(index)"), encoding: .utf8) == "200\n", "curl \(index)")
-            #expect(try Data(contentsOf: URL(fileURLWithPath: scratch.file("c\(index)"))) == expected, "curl \(index)")
-        }
+        try expectConcurrentCurls(port: port, root: scratch.path, in: scratch)
         #expect(try originRequests(8) == 8)
     }
 
@@ -279,5 +270,20 @@ final class OriginTests {
         let bytes = try Data(contentsOf: URL(fileURLWithPath: scratch.file("first")))
         #expect(try Data(contentsOf: URL(fileURLWithPath: scratch.file("second"))) == bytes)
         #expect(bytes == (try thumbnail(["-r", scratch.path, "/thumbnail/100x100/webp/landscape.jpg"])).output)
+    }
+}
+
+/// Eight curls at once against the origin on `port`: each gets 200 and the
+/// command line's bytes for the same path under `root`.
+func expectConcurrentCurls(port: Int, root: String, in scratch: ScratchDirectory) throws {
+    let path = "/thumbnail/120x120/landscape.jpg"
+    let script = (1...8).map { index in
+        "curl -sS --max-time 30 -o '\(scratch.file("c\(index)"))' -w '%{http_code}\\n' 'http://127.0.0.1:\(port)\(path)' > '\(scratch.file("code\(index)"))' &"
+    }.joined(separator: "\n") + "\nwait"
+    try sh(script)
+    let expected = try thumbnail(["-r", root, path]).output
+    for index in 1...8 {
+        #expect(try String(contentsOfFile: scratch.file("code\(index)"), encoding: .utf8) == "200\n", "curl \(index)")
+        #expect(try Data(contentsOf: URL(fileURLWithPath: scratch.file("c\(index)"))) == expected, "curl \(index)")
     }
 }

@@ -92,16 +92,7 @@ final class SocketActivationTests {
     }
 
     @Test func concurrentCurlsAllSucceed() throws {
-        let path = "/thumbnail/120x120/landscape.jpg"
-        let script = (1...8).map { index in
-            "curl -sS --max-time 30 -o '\(scratch.file("c\(index)"))' -w '%{http_code}\\n' 'http://127.0.0.1:\(port)\(path)' > '\(scratch.file("code\(index)"))' &"
-        }.joined(separator: "\n") + "\nwait"
-        try sh(script)
-        let expected = try thumbnail(["-r", scratch.path, path]).output
-        for index in 1...8 {
-            #expect(try String(contentsOfFile: scratch.file("code\(index)"), encoding: .utf8) == "200\n", "curl \(index)")
-            #expect(try Data(contentsOf: URL(fileURLWithPath: scratch.file("c\(index)"))) == expected, "curl \(index)")
-        }
+        try expectConcurrentCurls(port: port, root: scratch.path, in: scratch)
         #expect(try loggedRequests(log, atLeast: 8) == 8)
     }
 

@@ -61,8 +61,8 @@ package func thumbnail(_ arguments: [String], input: Data? = nil, directory: Str
 
 /// Runs a shell command (fixture generation, identify); fails the test on a non-zero exit.
 @discardableResult
-package func sh(_ command: String, directory: String? = nil) throws -> String {
-    let outcome = try runProcess("/bin/sh", ["-c", command], directory: directory)
+package func sh(_ command: String, directory: String? = nil, seconds: Int = 30) throws -> String {
+    let outcome = try runProcess("/bin/sh", ["-c", command], directory: directory, seconds: seconds)
     #expect(outcome.status == 0, "\(command): \(outcome.error)")
     return String(decoding: outcome.output, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
 }
@@ -223,3 +223,16 @@ package let imfFixdate: DateFormatter = {
     return formatter
 }()
 
+
+/// A directory of ImageMagick coder modules holding the JPEG coder alone,
+/// for `MAGICK_CODER_MODULE_PATH`: every other format then lacks its encoder.
+package func onlyTheJPEGCoder(in scratch: ScratchDirectory) throws -> String {
+    let jpegCoder = try sh("ls /usr/lib/*/ImageMagick-6*/modules-Q16/coders/jpeg.so | head -1")
+    let coders = scratch.file("coders")
+    try FileManager.default.createDirectory(atPath: coders, withIntermediateDirectories: true)
+    for suffix in [".so", ".la"] {
+        try FileManager.default.createSymbolicLink(
+            atPath: coders + "/jpeg" + suffix, withDestinationPath: String(jpegCoder.dropLast(3)) + suffix)
+    }
+    return coders
+}

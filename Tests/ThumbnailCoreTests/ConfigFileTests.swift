@@ -21,12 +21,14 @@ final class ConfigFileTests {
             # thumbnail origin
             background = 102030
             cache-control = public, max-age=600
+            client-ip-header = CloudFront-Viewer-Address
             crop
             error-max-age = 0
               format=webp   # spaces and inline comments
             idle-timeout = 30
             key-file = /etc/thumbnail/keys
             log = /var/log/thumbnail.log
+            log-format = json
             max-bytes = 1000000
             max-frames = 10
             max-pixels = 2000000
@@ -54,6 +56,7 @@ final class ConfigFileTests {
         #expect(settings.cacheControl == "public, max-age=600" && settings.errorMaxAge == 0)
         #expect(settings.idleTimeout == 30 && settings.readTimeout == 5 && settings.maxRequests == 7)
         #expect(settings.logFile == "/var/log/thumbnail.log")
+        #expect(settings.logFormat == .json && settings.clientIPHeader == "CloudFront-Viewer-Address")
         #expect(settings.crop && settings.pad)
         #expect(settings.format == .webp)
         #expect(settings.keyFile == "/etc/thumbnail/keys")

@@ -187,10 +187,13 @@ struct ParsedInvocation {
         // Only the command line is checked: a config file is shared by the modes.
         if let misplaced = parsed.options.first(where: { !$0.spec.modes.contains(mode) }) {
             let option = "--" + misplaced.spec.long
-            let home = misplaced.spec.modes.count == 1 ? "; it goes with " + misplaced.spec.modes.first!.spelled : ""
-            throw ThumbnailError(.usage, option, "does not apply to \(mode.spelled)\(home)")
+            let homes = Mode.allCases.filter(misplaced.spec.modes.contains).map(\.spelled)
+            throw ThumbnailError(
+                .usage, option, "does not apply to \(mode.spelled); it goes with \(homes.joined(separator: " or "))")
         }
         let access = settings.accessOptions()
+        // --check-config reports it among the other problems.
+        if mode != .checkConfig { try access.checkSizes() }
         let sources = SourceOptions(root: settings.root, limits: settings.limits)
         let operands = parsed.operands
         switch mode {

@@ -66,12 +66,26 @@ public let optionTable: [OptionSpec] = [
     OptionSpec("explain", configurable: false, help: "print the canonical path, checks and plan only") {
         settings, _ in settings.explain = true
     },
+    OptionSpec("focal", value: "X,Y", help: "with --crop: centre on X,Y per cent of the image") {
+        settings, value throws(ThumbnailError) in
+        guard let point = FocalPoint.parse(Substring(value), separator: ",") else {
+            throw ThumbnailError(.usage, "--focal", "'\(value)' is not X,Y, each a whole number from 0 to 100")
+        }
+        settings.focalPoint = point
+    },
     OptionSpec("format", "f", value: "FORMAT", help: "jpeg, png, webp, gif or avif (default: source)") {
         settings, value throws(ThumbnailError) in
         guard let format = OutputFormat.named(Substring(value)) else {
             throw ThumbnailError(.usage, "--format", "'\(value)' is not one of jpeg, jpg, png, webp, gif, avif")
         }
         settings.format = format
+    },
+    OptionSpec("gravity", value: "NAME", help: "crop or pad towards n, ne, e, se, s, sw, w, nw or c") {
+        settings, value throws(ThumbnailError) in
+        guard let gravity = Gravity(rawValue: value) else {
+            throw ThumbnailError(.usage, "--gravity", "'\(value)' is not one of n, ne, e, se, s, sw, w, nw, c")
+        }
+        settings.gravity = gravity
     },
     OptionSpec("help", "h", configurable: false, help: "print this help and exit") { settings, _ in
         settings.help = true
@@ -150,6 +164,9 @@ public let optionTable: [OptionSpec] = [
     },
     OptionSpec("sign", configurable: false, help: "print URL-PATH canonical and signed; no render") {
         settings, _ in settings.sign = true
+    },
+    OptionSpec("smart", help: "with --crop: keep the most interesting part") { settings, _ in
+        settings.smart = true
     },
     OptionSpec("size", "s", value: "WxH", help: "box to fit: WxH, Wx or xH") { settings, value in
         settings.size = value

@@ -10,6 +10,10 @@ public struct Settings: Sendable {
     public var quality: Int? = nil
     public var crop = false
     public var pad = false
+    /// `--gravity`, `--focal` and `--smart`: at most one of them.
+    public var gravity: Gravity? = nil
+    public var focalPoint: FocalPoint? = nil
+    public var smart = false
     public var background: RGB? = nil
     public var output: String? = nil
     public var configFile: String? = nil
@@ -44,7 +48,8 @@ public struct Settings: Sendable {
 
     /// True when a flag that shapes the thumbnail was given.
     var hasRequestFlags: Bool {
-        size != nil || format != nil || quality != nil || crop || pad || background != nil
+        size != nil || format != nil || quality != nil || crop || pad || background != nil || gravity != nil
+            || focalPoint != nil || smart
     }
 
     /// The request the flags form describes, for `source`.
@@ -66,6 +71,21 @@ public struct Settings: Sendable {
             try PathGrammar.checkMode(request)
         } catch {
             throw ThumbnailError(.usage, "--\(request.mode)", error.reason)
+        }
+        let placements: [(flag: String, placement: Placement)] = [
+            gravity.map { ("--gravity", .gravity($0)) }, focalPoint.map { ("--focal", .focalPoint($0)) },
+            smart ? ("--smart", .smart) : nil,
+        ].compactMap { $0 }
+        guard placements.count <= 1 else {
+            throw ThumbnailError(.usage, placements[1].flag, "cannot be combined with \(placements[0].flag)")
+        }
+        if let (flag, placement) = placements.first {
+            request.placement = placement
+            do throws(ThumbnailError) {
+                try PathGrammar.checkPlacement(request, placed: true)
+            } catch {
+                throw ThumbnailError(.usage, flag, error.reason)
+            }
         }
         return request
     }

@@ -79,8 +79,12 @@ public struct PathGrammar: Sendable {
     ) throws(ThumbnailError) {
         var seen: Set<String> = []
         for item in items {
-            let name = item.hasPrefix("q") ? "q" : item.hasPrefix("bg") ? "bg" : String(item)
-            guard seen.insert(name == "pad" ? "crop" : name).inserted else {
+            let gravity = Gravity(rawValue: String(item))
+            let name =
+                item.hasPrefix("q") ? "q" : item.hasPrefix("bg") ? "bg" : item.hasPrefix("fp") ? "fp" : String(item)
+            // One mode and one placement: a second one conflicts as a repeat does.
+            let slot = name == "pad" ? "crop" : gravity != nil || name == "fp" || name == "smart" ? "placement" : name
+            guard seen.insert(slot).inserted else {
                 throw ThumbnailError(.badPath, String(segment), "option '\(item)' repeats or conflicts")
             }
             switch name {
@@ -96,17 +100,45 @@ public struct PathGrammar: Sendable {
                     throw ThumbnailError(.badPath, String(item), "background is bg and six hex digits")
                 }
                 request.background = colour
+            case "fp":
+                guard let point = FocalPoint.parse(item.dropFirst(2), separator: ".") else {
+                    throw ThumbnailError(.badPath, String(item), "focal point is fpX.Y, each 0 to 100 per cent")
+                }
+                // The centre is the default placement, whichever way it is spelled.
+                request.placement = point == FocalPoint(x: 50, y: 50) ? .gravity(.centre) : .focalPoint(point)
+            case "smart": request.placement = .smart
             default:
-                throw ThumbnailError(.badPath, String(item), "unknown option (crop, pad, q1..q100, bgRRGGBB)")
+                guard let gravity else {
+                    throw ThumbnailError(
+                        .badPath, String(item),
+                        "unknown option (crop, pad, q1..q100, bgRRGGBB, n ne e se s sw w nw, fpX.Y, smart)")
+                }
+                request.placement = .gravity(gravity)
             }
         }
         try Self.checkMode(request)
+        try Self.checkPlacement(request, placed: seen.contains("placement"))
     }
 
     /// crop and pad make an exact box, so they need both sides.
     static func checkMode(_ request: ThumbnailRequest) throws(ThumbnailError) {
         if request.mode != .fit, request.size.width == nil || request.size.height == nil {
             throw ThumbnailError(.badPath, request.size.description, "\(request.mode) needs both width and height")
+        }
+    }
+
+    /// A placement (`placed`: one was given, even the default) needs crop or
+    /// pad, and a focal point or smart needs crop: pad has no window to place.
+    static func checkPlacement(_ request: ThumbnailRequest, placed: Bool) throws(ThumbnailError) {
+        let needsCrop: Bool
+        switch request.placement {
+        case .gravity: needsCrop = false
+        case .focalPoint, .smart: needsCrop = true
+        }
+        if placed && request.mode == .fit || needsCrop && request.mode == .pad {
+            let what = needsCrop ? "a focal point or smart" : "a gravity"
+            throw ThumbnailError(
+                .badPath, request.canonicalSizeSegment, "\(what) needs crop\(needsCrop ? "" : " or pad")")
         }
     }
 }

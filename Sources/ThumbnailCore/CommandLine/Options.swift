@@ -66,7 +66,7 @@ public let optionTable: [OptionSpec] = [
     OptionSpec("explain", configurable: false, help: "print the canonical path, checks and plan only") {
         settings, _ in settings.explain = true
     },
-    OptionSpec("focal", value: "X,Y", help: "with --crop: centre on X,Y per cent of the image") {
+    OptionSpec("focal", value: "X,Y", help: "with --crop: centre on X,Y (per cent)") {
         settings, value throws(ThumbnailError) in
         guard let point = FocalPoint.parse(Substring(value), separator: ",") else {
             throw ThumbnailError(.usage, "--focal", "'\(value)' is not X,Y, each a whole number from 0 to 100")
@@ -80,7 +80,7 @@ public let optionTable: [OptionSpec] = [
         }
         settings.format = format
     },
-    OptionSpec("gravity", value: "NAME", help: "crop or pad towards n, ne, e, se, s, sw, w, nw or c") {
+    OptionSpec("gravity", value: "NAME", help: "where crop or pad goes: n ne e se s sw w nw") {
         settings, value throws(ThumbnailError) in
         guard let gravity = Gravity(rawValue: value) else {
             throw ThumbnailError(.usage, "--gravity", "'\(value)' is not one of n, ne, e, se, s, sw, w, nw, c")

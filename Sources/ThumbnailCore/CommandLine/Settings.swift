@@ -86,6 +86,7 @@ public struct Settings: Sendable {
             } catch {
                 throw ThumbnailError(.usage, flag, error.reason)
             }
+            request.placement = placement.canonical
         }
         return request
     }

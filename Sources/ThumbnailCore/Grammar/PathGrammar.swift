@@ -104,8 +104,7 @@ public struct PathGrammar: Sendable {
                 guard let point = FocalPoint.parse(item.dropFirst(2), separator: ".") else {
                     throw ThumbnailError(.badPath, String(item), "focal point is fpX.Y, each 0 to 100 per cent")
                 }
-                // The centre is the default placement, whichever way it is spelled.
-                request.placement = point == FocalPoint(x: 50, y: 50) ? .gravity(.centre) : .focalPoint(point)
+                request.placement = .focalPoint(point)
             case "smart": request.placement = .smart
             default:
                 guard let gravity else {
@@ -118,6 +117,7 @@ public struct PathGrammar: Sendable {
         }
         try Self.checkMode(request)
         try Self.checkPlacement(request, placed: seen.contains("placement"))
+        request.placement = request.placement.canonical
     }
 
     /// crop and pad make an exact box, so they need both sides.

@@ -107,6 +107,9 @@ public enum Placement: Equatable, Sendable {
     case focalPoint(FocalPoint)
     /// The crop window holding the most visual interest (`SmartCrop`).
     case smart
+
+    /// The same placement, one way: a focal point at the centre is the centred window.
+    var canonical: Placement { self == .focalPoint(FocalPoint(x: 50, y: 50)) ? .gravity(.centre) : self }
 }
 
 /// The compass points and the centre, spelled as the grammar spells them.

@@ -59,15 +59,13 @@ public struct Layout: Equatable, Sendable {
         }
     }
 
-    /// The crop window in the coordinates of the upright source, `width` x `height`.
+    /// The crop window in the coordinates of the upright source, `width` x
+    /// `height`, at the scale of the side that bound the resize (the other was rounded).
     public func sourceWindow(width: Int, height: Int) -> (x: Int, y: Int, width: Int, height: Int) {
-        func scaled(_ value: Int, _ source: Int, _ resized: Int) -> Int {
-            Int((Double(value) * Double(source) / Double(resized)).rounded())
-        }
-        return (
-            scaled(x, width, resizeWidth), scaled(y, height, resizeHeight), scaled(canvasWidth, width, resizeWidth),
-            scaled(canvasHeight, height, resizeHeight)
-        )
+        let scale = max(Double(resizeWidth) / Double(width), Double(resizeHeight) / Double(height))
+        func source(_ value: Int) -> Int { Int((Double(value) / scale).rounded()) }
+        let x = source(self.x), y = source(self.y)
+        return (x, y, min(source(canvasWidth), width - x), min(source(canvasHeight), height - y))
     }
 }
 

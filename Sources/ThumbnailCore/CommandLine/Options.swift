@@ -165,9 +165,6 @@ public let optionTable: [OptionSpec] = [
     OptionSpec("sign", configurable: false, help: "print URL-PATH canonical and signed; no render") {
         settings, _ in settings.sign = true
     },
-    OptionSpec("smart", help: "with --crop: keep the most interesting part") { settings, _ in
-        settings.smart = true
-    },
     OptionSpec("size", "s", value: "WxH", help: "box to fit: WxH, Wx or xH") { settings, value in
         settings.size = value
     },
@@ -183,6 +180,9 @@ public let optionTable: [OptionSpec] = [
             }
         }
         settings.allowedSizes = sizes
+    },
+    OptionSpec("smart", help: "with --crop: keep the most interesting part") { settings, _ in
+        settings.smart = true
     },
     OptionSpec("version", configurable: false, help: "print versions and exit") {
         settings, _ in settings.version = true

@@ -44,7 +44,9 @@ def vips_window(args, image, source_size):
     """(x, y, w, h) in the upright source of vips' attention crop, checked against vipsthumbnail's output."""
     source = os.path.join(args.corpus, image)
     cover = os.path.join(args.out, "cover.v")
-    crop = os.path.join(args.out, "vips-window.png")
+    # The .v format keeps the crop's offsets; PNG would not.
+    crop = os.path.join(args.out, "vips-window.v")
+    crop_png = os.path.join(args.out, "vips-window.png")
     reference = os.path.join(args.out, "vipsthumbnail.png")
     width, height = source_size
     # The side that binds when covering the (square) box is set; the other may be anything.
@@ -56,8 +58,9 @@ def vips_window(args, image, source_size):
     run(["vips", "smartcrop", cover, crop, str(BOX), str(BOX), "--interesting", "attention"])
     left = -int(run(["vipsheader", "-f", "xoffset", crop]))
     top = -int(run(["vipsheader", "-f", "yoffset", crop]))
+    run(["vips", "copy", crop, crop_png])
     run(["vipsthumbnail", source, "-s", f"{BOX}x{BOX}", "--smartcrop", "attention", "-o", reference])
-    differ = subprocess.run(["compare", "-metric", "AE", crop, reference, "null:"], capture_output=True, text=True)
+    differ = subprocess.run(["compare", "-metric", "AE", crop_png, reference, "null:"], capture_output=True, text=True)
     if differ.stderr.strip() != "0":
         sys.exit(f"smartcrop: {image}: the window found is not vipsthumbnail's crop ({differ.stderr.strip()} pixels differ)")
     sx, sy = width / cover_width, height / cover_height

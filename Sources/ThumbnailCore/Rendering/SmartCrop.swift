@@ -17,8 +17,9 @@ public struct SmartChoice: Equatable, Sendable {
 /// nearest the centre.
 enum SmartCrop {
     /// Beyond this many pixels the image is averaged down in square blocks
-    /// first, which bounds the map's memory and time whatever the box.
-    static let maxCells = 1 << 20
+    /// first, which bounds the map's memory and time whatever the box: a
+    /// 200x200 window then moves in steps of 2 pixels.
+    static let maxCells = 1 << 15
 
     /// The best `window` in the wand's image, which is seen composited onto `background`.
     static func choose(
@@ -65,75 +66,106 @@ enum SmartCrop {
 
     /// A box blur of `radius` along the rows, then along the columns; the edges are extended.
     static func blurred(_ values: [Float], _ width: Int, _ height: Int, _ radius: Int) -> [Float] {
-        func pass(_ input: [Float], count: Int, lines: Int, at: (Int, Int) -> Int) -> [Float] {
+        /// `lines` lines of `count` values, `step` apart, each line `stride` after the last.
+        func pass(_ input: [Float], count: Int, step: Int, lines: Int, stride: Int) -> [Float] {
             var output = input
             let scale = 1 / Float(2 * radius + 1)
-            for line in 0..<lines {
-                var sum: Float = 0
-                for i in -radius...radius { sum += input[at(line, min(max(i, 0), count - 1))] }
-                for i in 0..<count {
-                    output[at(line, i)] = sum * scale
-                    sum += input[at(line, min(i + radius + 1, count - 1))] - input[at(line, max(i - radius, 0))]
+            input.withUnsafeBufferPointer { input in
+                output.withUnsafeMutableBufferPointer { output in
+                    for line in 0..<lines {
+                        let start = line * stride
+                        func value(_ i: Int) -> Float { input[start + min(max(i, 0), count - 1) * step] }
+                        var sum: Float = 0
+                        for i in -radius...radius { sum += value(i) }
+                        for i in 0..<count {
+                            output[start + i * step] = sum * scale
+                            sum += value(i + radius + 1) - value(i - radius)
+                        }
+                    }
                 }
             }
             return output
         }
-        let rows = pass(values, count: width, lines: height) { $0 * width + $1 }
-        return pass(rows, count: height, lines: width) { $1 * width + $0 }
+        let rows = pass(values, count: width, step: 1, lines: height, stride: width)
+        return pass(rows, count: height, step: width, lines: width, stride: 1)
     }
 }
 
 /// The image's colours, averaged in `block`x`block` cells, composited onto the background.
 struct ColourMap {
     let width: Int, height: Int
-    /// Red, green and blue of each cell, 0 to 255, row by row.
-    var red: [Float], green: [Float], blue: [Float]
+    /// Red, green and blue of each cell, 0 to 255, interleaved, row by row.
+    var colours: [Float]
 
     init(_ wand: borrowing Wand, block: Int, background: RGB) throws(ThumbnailError) {
         let imageWidth = wand.width, imageHeight = wand.height
-        width = SmartCrop.cells(imageWidth, block)
-        height = SmartCrop.cells(imageHeight, block)
-        red = Array(repeating: 0, count: width * height)
-        green = red
-        blue = red
-        let under = (Float(background.red), Float(background.green), Float(background.blue))
+        let width = SmartCrop.cells(imageWidth, block), height = SmartCrop.cells(imageHeight, block)
+        var colours = [Float](repeating: 0, count: width * height * 3)
+        let under = (Int(background.red), Int(background.green), Int(background.blue))
         for row in 0..<height {
             let top = row * block, rows = min(block, imageHeight - top)
             let pixels = try wand.rgbaRows(from: top, count: rows)
-            for line in 0..<rows {
-                for x in 0..<imageWidth {
-                    let pixel = (line * imageWidth + x) * 4, cell = row * width + x / block
-                    let alpha = Float(pixels[pixel + 3]) / 255
-                    red[cell] += Float(pixels[pixel]) * alpha + under.0 * (1 - alpha)
-                    green[cell] += Float(pixels[pixel + 1]) * alpha + under.1 * (1 - alpha)
-                    blue[cell] += Float(pixels[pixel + 2]) * alpha + under.2 * (1 - alpha)
+            pixels.withUnsafeBufferPointer { pixels in
+                colours.withUnsafeMutableBufferPointer { colours in
+                    for column in 0..<width {
+                        let cell = (row * width + column) * 3, left = column * block
+                        let right = min(left + block, imageWidth)
+                        // In whole numbers, 255 times the composited colour.
+                        var sum = (0, 0, 0)
+                        for line in 0..<rows {
+                            for x in left..<right {
+                                let pixel = (line * imageWidth + x) * 4
+                                let alpha = Int(pixels[pixel + 3]), rest = 255 - alpha
+                                sum.0 += Int(pixels[pixel]) * alpha + under.0 * rest
+                                sum.1 += Int(pixels[pixel + 1]) * alpha + under.1 * rest
+                                sum.2 += Int(pixels[pixel + 2]) * alpha + under.2 * rest
+                            }
+                        }
+                        let count = Float(rows * (right - left) * 255)
+                        colours[cell] = Float(sum.0) / count
+                        colours[cell + 1] = Float(sum.1) / count
+                        colours[cell + 2] = Float(sum.2) / count
+                    }
                 }
             }
-            for column in 0..<width {
-                let cell = row * width + column
-                let count = Float(rows * min(block, imageWidth - column * block))
-                red[cell] /= count
-                green[cell] /= count
-                blue[cell] /= count
-            }
         }
+        self.width = width
+        self.height = height
+        self.colours = colours
     }
 
-    /// Each cell's interest: edges, colourfulness and skin, on one scale of 0 to about 255 each.
+    /// Each cell's interest: edges, colourfulness and skin, each on a scale of 0 to about 255, weighed.
     func interest() -> [Float] {
-        let luma = (0..<red.count).map { 0.2126 * red[$0] + 0.7152 * green[$0] + 0.0722 * blue[$0] }
-        func at(_ x: Int, _ y: Int) -> Float { luma[min(max(y, 0), height - 1) * width + min(max(x, 0), width - 1)] }
-        var result = [Float](repeating: 0, count: red.count)
-        for y in 0..<height {
-            for x in 0..<width {
-                let gx = at(x + 1, y - 1) + 2 * at(x + 1, y) + at(x + 1, y + 1) - at(x - 1, y - 1) - 2 * at(x - 1, y)
-                    - at(x - 1, y + 1)
-                let gy = at(x - 1, y + 1) + 2 * at(x, y + 1) + at(x + 1, y + 1) - at(x - 1, y - 1) - 2 * at(x, y - 1)
-                    - at(x + 1, y - 1)
-                let cell = y * width + x
-                let r = red[cell], g = green[cell], b = blue[cell]
-                let chroma = max(r, g, b) - min(r, g, b)
-                result[cell] = (abs(gx) + abs(gy)) / 8 + 0.25 * chroma + 0.5 * skin(r, g, b)
+        // Luminance with a border of one cell, its edge repeated, so every cell has eight neighbours.
+        let stride = width + 2
+        var luma = [Float](repeating: 0, count: stride * (height + 2))
+        for y in -1...height {
+            for x in -1...width {
+                let cell = (min(max(y, 0), height - 1) * width + min(max(x, 0), width - 1)) * 3
+                luma[(y + 1) * stride + x + 1] =
+                    0.2126 * colours[cell] + 0.7152 * colours[cell + 1] + 0.0722 * colours[cell + 2]
+            }
+        }
+        var result = [Float](repeating: 0, count: width * height)
+        luma.withUnsafeBufferPointer { luma in
+            colours.withUnsafeBufferPointer { colours in
+                result.withUnsafeMutableBufferPointer { result in
+                    for y in 0..<height {
+                        for x in 0..<width {
+                            let centre = (y + 1) * stride + x + 1
+                            let above = centre - stride, below = centre + stride
+                            let gx = luma[above + 1] + 2 * luma[centre + 1] + luma[below + 1] - luma[above - 1]
+                                - 2 * luma[centre - 1] - luma[below - 1]
+                            let gy = luma[below - 1] + 2 * luma[below] + luma[below + 1] - luma[above - 1]
+                                - 2 * luma[above] - luma[above + 1]
+                            let cell = y * width + x
+                            let r = colours[3 * cell], g = colours[3 * cell + 1], b = colours[3 * cell + 2]
+                            // Only strong colour counts: a blue sky or a tinted background is not a subject.
+                            let colourfulness = max(0, max(r, g, b) - min(r, g, b) - 60)
+                            result[cell] = (abs(gx) + abs(gy)) / 8 + 0.25 * colourfulness + 0.5 * skin(r, g, b)
+                        }
+                    }
+                }
             }
         }
         return result
@@ -159,11 +191,13 @@ struct SummedArea {
     init(_ values: [Float], width: Int, height: Int) {
         self.width = width
         var table = [Double](repeating: 0, count: (width + 1) * (height + 1))
-        for y in 0..<height {
-            var row: Double = 0
-            for x in 0..<width {
-                row += Double(values[y * width + x])
-                table[(y + 1) * (width + 1) + x + 1] = table[y * (width + 1) + x + 1] + row
+        table.withUnsafeMutableBufferPointer { table in
+            for y in 0..<height {
+                var row: Double = 0
+                for x in 0..<width {
+                    row += Double(values[y * width + x])
+                    table[(y + 1) * (width + 1) + x + 1] = table[y * (width + 1) + x + 1] + row
+                }
             }
         }
         self.table = table

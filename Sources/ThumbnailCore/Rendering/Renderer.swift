@@ -60,9 +60,12 @@ public struct Layout: Equatable, Sendable {
     }
 
     /// The crop window in the coordinates of the upright source, `width` x
-    /// `height`, at the scale of the side that bound the resize (the other was rounded).
+    /// `height`, at the scale of the side that bound the resize, the one the
+    /// window spans (the other was rounded).
     public func sourceWindow(width: Int, height: Int) -> (x: Int, y: Int, width: Int, height: Int) {
-        let scale = max(Double(resizeWidth) / Double(width), Double(resizeHeight) / Double(height))
+        let scale =
+            resizeWidth == canvasWidth
+            ? Double(resizeWidth) / Double(width) : Double(resizeHeight) / Double(height)
         func source(_ value: Int) -> Int { Int((Double(value) / scale).rounded()) }
         let x = source(self.x), y = source(self.y)
         return (x, y, min(source(canvasWidth), width - x), min(source(canvasHeight), height - y))

@@ -24,7 +24,9 @@ final class ConfigFileTests {
             cache-control = public, max-age=600
             crop
             error-max-age = 0
+            focal = 10,20
               format=webp   # spaces and inline comments
+            gravity = ne
             idle-timeout = 30
             key-file = /etc/thumbnail/keys
             log = /var/log/thumbnail.log
@@ -43,6 +45,7 @@ final class ConfigFileTests {
             root = /srv/images
             size = 300x200
             sizes = 100x100, 200x200 ,x64
+            smart
             """
         let settings = try settings(text)
         let configurable = optionTable.filter(\.configurable).map(\.long)
@@ -57,6 +60,7 @@ final class ConfigFileTests {
         #expect(settings.logFile == "/var/log/thumbnail.log")
         #expect(settings.crop && settings.pad)
         #expect(settings.format == .webp)
+        #expect(settings.focalPoint == FocalPoint(x: 10, y: 20) && settings.gravity == .northEast && settings.smart)
         #expect(settings.keyFile == "/etc/thumbnail/keys")
         #expect(settings.originTokenFile == "/etc/thumbnail/token")
         #expect(settings.originTokenHeader == "X-From-CDN")

@@ -99,6 +99,8 @@ def main():
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--class", dest="classes", action="append", help="image file name(s) to measure")
     args = parser.parse_args()
+    # vipsthumbnail reads a relative -o against the source's directory.
+    args.out = os.path.abspath(args.out)
     os.makedirs(args.out, exist_ok=True)
     images = args.classes or sorted(f for f in os.listdir(args.corpus) if not f.startswith("."))
 

@@ -67,8 +67,9 @@ public struct Layout: Equatable, Sendable {
             resizeWidth == canvasWidth
             ? Double(resizeWidth) / Double(width) : Double(resizeHeight) / Double(height)
         func source(_ value: Int) -> Int { Int((Double(value) / scale).rounded()) }
-        let x = source(self.x), y = source(self.y)
-        return (x, y, min(source(canvasWidth), width - x), min(source(canvasHeight), height - y))
+        // The rounded side may overshoot the source by a pixel or two: the window stays inside it.
+        let w = min(source(canvasWidth), width), h = min(source(canvasHeight), height)
+        return (min(source(x), width - w), min(source(y), height - h), w, h)
     }
 }
 

@@ -25,7 +25,7 @@ BENCH_PACKAGES = imagemagick libgs-common time python3 python3-pil libvips-tools
 	webp hyperfine gcc xinetd curl wrk
 SUDO = $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: all build deps check-deps test-deps deb-deps deb bench-deps test bench bench-inetd bench-batch demo install uninstall clean
+.PHONY: all build deps check-deps test-deps deb-deps deb bench-deps test bench bench-inetd bench-batch bench-smartcrop demo install uninstall clean
 
 all: build
 
@@ -75,11 +75,12 @@ test: test-deps $(RELEASE_BIN)
 
 # Medians and ratios against the baselines (bench/README.md); BENCH_ARGS passes
 # options to bench/bench.py, e.g. BENCH_ARGS="--runs 5 --class jpeg-1920x1080.jpg".
-# Then the inetd mode and the batch mode.
+# Then the inetd mode, the batch mode and smart crops.
 bench: bench-deps $(RELEASE_BIN)
 	bench/run.sh $(RELEASE_BIN) $(BENCH_ARGS)
 	bench/inetd.sh $(RELEASE_BIN)
 	bench/batch.sh $(RELEASE_BIN)
+	$(MAKE) bench-smartcrop
 
 demo: deps build
 	@mkdir -p demo
@@ -114,6 +115,11 @@ bench-inetd: bench-deps $(RELEASE_BIN)
 # Batch throughput against vipsthumbnail over a generated corpus (bench/batch.sh says how).
 bench-batch: bench-deps $(RELEASE_BIN)
 	bench/batch.sh $(RELEASE_BIN)
+
+# smart's window against vipsthumbnail's attention crop, and its cost against a plain crop.
+bench-smartcrop: bench-deps $(RELEASE_BIN)
+	bench/corpus.sh bench/.corpus >/dev/null
+	bench/smartcrop.py --thumbnail $(RELEASE_BIN) --corpus bench/.corpus/images --out bench/.out
 
 clean:
 	rm -rf .build .build-release .build-deb demo thumbnail_*.deb

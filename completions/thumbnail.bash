@@ -36,6 +36,10 @@ _thumbnail()
             COMPREPLY=($(compgen -W 'combined json' -- "$cur"))
             return
             ;;
+        --gravity)
+            COMPREPLY=($(compgen -W 'n ne e se s sw w nw c' -- "$cur"))
+            return
+            ;;
         -s | --size)
             COMPREPLY=($(compgen -W "$(_thumbnail_sizes)" -- "$cur"))
             return
@@ -48,7 +52,7 @@ _thumbnail()
             _filedir -d
             return
             ;;
-        -q | --quality | --background | --prefix | --max-* | --cache-control | --error-max-age | --idle-timeout | \
+        -q | --quality | --background | --focal | --prefix | --max-* | --cache-control | --error-max-age | --idle-timeout | \
             --read-timeout | --origin-token-header | --sizes | -j | --jobs | --base | --client-ip-header)
             return
             ;;
@@ -58,12 +62,12 @@ _thumbnail()
     if [[ $cur == -* ]]; then
         COMPREPLY=($(compgen -W '--background --base --batch --cache-control
             --check-config --client-ip-header --config --crop --error-max-age
-            --explain -f --format -h --help --idle-timeout --inetd -j --jobs
-            --key-file --log --log-format --max-bytes
+            --explain --focal -f --format --gravity -h --help --idle-timeout
+            --inetd -j --jobs --key-file --log --log-format --max-bytes
             --max-frames --max-pixels --max-requests --max-side --max-time
             --origin-token-file --origin-token-header -o --output --output-dir
             --pad --prefix -q --quality --read-timeout -r --root --sign -s
-            --size --sizes --version' -- "$cur"))
+            --size --sizes --smart --version' -- "$cur"))
         return
     fi
     _filedir

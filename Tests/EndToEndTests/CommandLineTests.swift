@@ -188,6 +188,7 @@ final class CommandLineTests {
                 source: portrait.png (png 300x500, orientation 1)
                 mode: crop
                 resize: 100x167
+                window: 100x100+0+33 of the resized image, 300x300+0+99 of the source
                 output: webp 100x100 quality 80
 
                 """)

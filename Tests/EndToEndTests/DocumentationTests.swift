@@ -106,6 +106,7 @@ struct DocumentationTests {
             ("thumbnail --config \(config) --sizes 8x8 --size ", ["8x8"]),
             ("thumbnail --config \(configWithoutSizes) -s ", []), ("thumbnail -r ", ["photos"]),
             ("thumbnail -o ", ["cat.jpg", "photos"]), ("thumbnail -q ", []),
+            ("thumbnail --gravity n", ["n", "ne", "nw"]), ("thumbnail --focal ", []),
         ] {
             #expect(try shell.complete(line, in: work) == Set(expected), "completions/\(shell.file): '\(line)'")
         }

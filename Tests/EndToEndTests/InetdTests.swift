@@ -237,6 +237,10 @@ final class InetdTests {
         ("/thumbnail/100x100,bgffffff,crop/landscape.jpg", "/thumbnail/100x100,crop/landscape.jpg"),
         ("/thumbnail/100x100/%6Candscape.jpg?x=1", "/thumbnail/100x100/landscape.jpg"),
         ("http://origin.test/thumbnail/100x100/jpg/landscape.jpg", "/thumbnail/100x100/jpeg/landscape.jpg"),
+        ("/thumbnail/100x100,crop,c/landscape.jpg", "/thumbnail/100x100,crop/landscape.jpg"),
+        ("/thumbnail/100x100,crop,fp50.50/landscape.jpg", "/thumbnail/100x100,crop/landscape.jpg"),
+        ("/thumbnail/100x100,smart,crop/landscape.jpg", "/thumbnail/100x100,crop,smart/landscape.jpg"),
+        ("/thumbnail/100x100,ne,q70,crop/landscape.jpg", "/thumbnail/100x100,crop,q70,ne/landscape.jpg"),
     ])
     func nonCanonicalSpellingsRedirect(path: String, canonical: String) throws {
         try makeFixtures(in: scratch)

@@ -26,19 +26,6 @@ final class RenderingTests {
         actual.count == expected.count && zip(actual, expected).allSatisfy { abs($0 - $1) <= tolerance }
     }
 
-    /// A JPEG with an EXIF APP1 segment holding only `Orientation = value`, inserted after SOI.
-    func settingOrientation(_ jpeg: Data, _ value: UInt8) -> Data {
-        let tiff: [UInt8] =
-            Array("MM".utf8) + [0, 42, 0, 0, 0, 8]  // big-endian header, IFD at 8
-            + [0, 1]  // one entry
-            + [0x01, 0x12, 0, 3, 0, 0, 0, 1, 0, value, 0, 0]  // Orientation, SHORT, 1, value
-            + [0, 0, 0, 0]  // no next IFD
-        let payload = Array("Exif".utf8) + [0, 0] + tiff
-        let length = payload.count + 2
-        let segment: [UInt8] = [0xff, 0xe1, UInt8(length >> 8), UInt8(length & 0xff)] + payload
-        return Data(jpeg.prefix(2)) + Data(segment) + Data(jpeg.dropFirst(2))
-    }
-
     @Test(arguments: [
         (1, ""), (2, "-flop"), (3, "-rotate 180"), (4, "-flip"), (5, "-transpose"), (6, "-rotate 270"),
         (7, "-transverse"), (8, "-rotate 90"),

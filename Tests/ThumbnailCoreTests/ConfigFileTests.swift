@@ -24,7 +24,9 @@ final class ConfigFileTests {
             client-ip-header = CloudFront-Viewer-Address
             crop
             error-max-age = 0
+            focal = 10,20
               format=webp   # spaces and inline comments
+            gravity = ne
             idle-timeout = 30
             key-file = /etc/thumbnail/keys
             log = /var/log/thumbnail.log
@@ -44,6 +46,7 @@ final class ConfigFileTests {
             root = /srv/images
             size = 300x200
             sizes = 100x100, 200x200 ,x64
+            smart
             """
         let settings = try settings(text)
         let configurable = optionTable.filter(\.configurable).map(\.long)
@@ -59,6 +62,7 @@ final class ConfigFileTests {
         #expect(settings.logFormat == .json && settings.clientIPHeader == "CloudFront-Viewer-Address")
         #expect(settings.crop && settings.pad)
         #expect(settings.format == .webp)
+        #expect(settings.focalPoint == FocalPoint(x: 10, y: 20) && settings.gravity == .northEast && settings.smart)
         #expect(settings.keyFile == "/etc/thumbnail/keys")
         #expect(settings.originTokenFile == "/etc/thumbnail/token")
         #expect(settings.originTokenHeader == "X-From-CDN")

@@ -21,6 +21,15 @@ struct GrammarTests {
         ("/thumbnail/100x100/WEBP/a.jpg", "/thumbnail/100x100/WEBP/a.jpg"),
         ("/thumbnail/100x100/%252e%252e/a.jpg", "/thumbnail/100x100/%252e%252e/a.jpg"),
         ("/thumbnail/1x1/gif/%E2%82%AC.png", "/thumbnail/1x1/gif/%E2%82%AC.png"),
+        // The default placement, spelled either way, is left out; the placement goes last.
+        ("/thumbnail/100x100,crop,c/a.png", "/thumbnail/100x100,crop/a.png"),
+        ("/thumbnail/100x100,c,pad/a.png", "/thumbnail/100x100,pad/a.png"),
+        ("/thumbnail/100x100,crop,fp50.50/a.png", "/thumbnail/100x100,crop/a.png"),
+        ("/thumbnail/100x100,ne,crop/a.png", "/thumbnail/100x100,crop,ne/a.png"),
+        ("/thumbnail/100x100,sw,bg000000,pad/a.png", "/thumbnail/100x100,pad,bg000000,sw/a.png"),
+        ("/thumbnail/100x100,smart,q70,crop/a.png", "/thumbnail/100x100,crop,q70,smart/a.png"),
+        ("/thumbnail/100x100,fp0.100,crop/a.png", "/thumbnail/100x100,crop,fp0.100/a.png"),
+        ("/thumbnail/100x100,crop,fp50.51/a.png", "/thumbnail/100x100,crop,fp50.51/a.png"),
     ])
     func canonicalForm(path: String, canonical: String) throws {
         let request = try grammar.parse(path)
@@ -40,6 +49,17 @@ struct GrammarTests {
         #expect(heightOnly.size == BoxSize(width: nil, height: 64))
         #expect(heightOnly.format == nil)
         #expect(heightOnly.mode == .fit)
+    }
+
+    @Test func placements() throws {
+        for gravity in Gravity.allCases where gravity != .centre {
+            let request = try grammar.parse("/thumbnail/10x10,crop,\(gravity.rawValue)/a.png")
+            #expect(request.placement == .gravity(gravity))
+            #expect(try grammar.parse("/thumbnail/10x10,pad,\(gravity.rawValue)/a.png").placement == .gravity(gravity))
+        }
+        #expect(try grammar.parse("/thumbnail/10x10,crop,fp7.93/a.png").placement == .focalPoint(FocalPoint(x: 7, y: 93)))
+        #expect(try grammar.parse("/thumbnail/10x10,crop,smart/a.png").placement == .smart)
+        #expect(try grammar.parse("/thumbnail/10x10,crop/a.png").placement == .gravity(.centre))
     }
 
     @Test func customPrefix() throws {
@@ -62,6 +82,19 @@ struct GrammarTests {
         "/thumbnail/100x100,bg12345/a.png", "/thumbnail/100x100,bgzzzzzz/a.png", "/thumbnail/100x,crop/a.png",
         "/thumbnail/x100,pad/a.png", "/thumbnail/100x100,/a.png", "/thumbnail/100x100", "/thumbnail/100x100/",
         "/thumbnail/100x100/webp", "/thumbnail/100x100/webp/", "/thumb/100x100/a.png", "thumbnail/100x100/a.png",
+        // A placement needs crop (or pad, for a gravity), and there is one at most.
+        "/thumbnail/100x100,n/a.png", "/thumbnail/100x100,c/a.png", "/thumbnail/100x100,fp10.10/a.png",
+        "/thumbnail/100x100,smart/a.png", "/thumbnail/100x100,pad,smart/a.png", "/thumbnail/100x100,pad,fp10.10/a.png",
+        "/thumbnail/100x100,pad,fp50.50/a.png", "/thumbnail/100x100,crop,n,n/a.png", "/thumbnail/100x100,crop,n,s/a.png",
+        "/thumbnail/100x100,crop,c,c/a.png", "/thumbnail/100x100,crop,smart,n/a.png",
+        "/thumbnail/100x100,crop,fp10.10,smart/a.png", "/thumbnail/100x100,crop,smart,smart/a.png",
+        "/thumbnail/100x100,crop,fp1.1,fp1.1/a.png", "/thumbnail/100x,crop,n/a.png",
+        // Spellings: lower-case compass points only; a focal point is two whole per-cents.
+        "/thumbnail/100x100,crop,N/a.png", "/thumbnail/100x100,crop,north/a.png", "/thumbnail/100x100,crop,ce/a.png",
+        "/thumbnail/100x100,crop,en/a.png", "/thumbnail/100x100,crop,Smart/a.png", "/thumbnail/100x100,crop,fp/a.png",
+        "/thumbnail/100x100,crop,fp101.5/a.png", "/thumbnail/100x100,crop,fp05.5/a.png", "/thumbnail/100x100,crop,fp5/a.png",
+        "/thumbnail/100x100,crop,fp5.5.5/a.png", "/thumbnail/100x100,crop,fp-1.5/a.png", "/thumbnail/100x100,crop,fp5./a.png",
+        "/thumbnail/100x100,crop,fp.5/a.png", "/thumbnail/100x100,crop,fp5,5/a.png", "/thumbnail/100x100,crop,fp0.5x0.3/a.png",
     ])
     func invalidPaths(path: String) {
         let error = thrown { _ = try grammar.parse(path) }

@@ -31,4 +31,38 @@ struct LayoutTests {
                     resizeWidth: resize.0, resizeHeight: resize.1, canvasWidth: canvas.0, canvasHeight: canvas.1,
                     x: offset.0, y: offset.1))
     }
+
+    @Test(arguments: [
+        // source, box, mode, placement -> offset; crop 640x400 to 100x100 scales to 160x100, 300x500 to 100x167.
+        ((640, 400), box, FitMode.crop, Placement.gravity(.west), (0, 0)),
+        ((640, 400), box, .crop, .gravity(.east), (60, 0)),
+        ((640, 400), box, .crop, .gravity(.northEast), (60, 0)),
+        ((640, 400), box, .crop, .gravity(.north), (30, 0)),
+        ((300, 500), box, .crop, .gravity(.north), (0, 0)),
+        ((300, 500), box, .crop, .gravity(.south), (0, 67)),
+        ((300, 500), box, .crop, .gravity(.southWest), (0, 67)),
+        ((300, 500), box, .crop, .gravity(.east), (0, 33)),
+        ((640, 400), box, .crop, .focalPoint(FocalPoint(x: 60, y: 50)), (46, 0)),
+        ((640, 400), box, .crop, .focalPoint(FocalPoint(x: 50, y: 50)), (30, 0)),
+        ((640, 400), box, .crop, .focalPoint(FocalPoint(x: 90, y: 10)), (60, 0)),
+        ((640, 400), box, .crop, .focalPoint(FocalPoint(x: 0, y: 100)), (0, 0)),
+        ((300, 500), box, .crop, .focalPoint(FocalPoint(x: 5, y: 95)), (0, 67)),
+        ((300, 500), box, .crop, .focalPoint(FocalPoint(x: 100, y: 40)), (0, 16)),
+        ((300, 500), box, .crop, .focalPoint(FocalPoint(x: 50, y: 50)), (0, 33)),
+        ((300, 500), box, .crop, .smart, (0, 33)),
+        // pad: 640x400 fits as 100x63, 300x500 as 60x100, 20x10 stays.
+        ((640, 400), box, .pad, .gravity(.north), (0, 0)),
+        ((640, 400), box, .pad, .gravity(.southEast), (0, 37)),
+        ((300, 500), box, .pad, .gravity(.west), (0, 0)),
+        ((300, 500), box, .pad, .gravity(.northEast), (40, 0)),
+        ((20, 10), box, .pad, .gravity(.southEast), (80, 90)),
+        ((20, 10), box, .pad, .gravity(.northWest), (0, 0)),
+        ((20, 10), box, .pad, .gravity(.south), (40, 90)),
+        ((20, 10), box, .pad, .gravity(.centre), (40, 45)),
+    ])
+    func placement(source: (Int, Int), box: BoxSize, mode: FitMode, placement: Placement, offset: (Int, Int)) {
+        let layout = Layout.plan(width: source.0, height: source.1, box: box, mode: mode, placement: placement)
+        #expect((layout.x, layout.y) == offset, "\(placement)")
+        #expect(layout.canvasWidth == 100 && layout.canvasHeight == 100)
+    }
 }

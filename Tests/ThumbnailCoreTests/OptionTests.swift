@@ -55,6 +55,10 @@ struct OptionTests {
         (["--background", "fff"], "--background: 'fff' is not six hex digits"),
         (["--prefix", "img"], "--prefix: 'img' must be empty or start, not end, with '/'"),
         (["--cache-control", "a\r\nb"], "--cache-control: must be printable ASCII, not empty"),
+        (["--gravity", "north"], "--gravity: 'north' is not one of n, ne, e, se, s, sw, w, nw, c"),
+        (["--focal", "50.30"], "--focal: '50.30' is not X,Y, each a whole number from 0 to 100"),
+        (["--focal", "50,101"], "--focal: '50,101' is not X,Y, each a whole number from 0 to 100"),
+        (["--smart=yes"], "--smart: takes no value"),
     ])
     func usageErrors(arguments: [String], message: String) {
         let error = thrown { _ = try settings(arguments) }
@@ -82,6 +86,35 @@ struct OptionTests {
         #expect(try large.requestFlags().size == BoxSize(width: 5000, height: 10))
         let (none, _) = try settings(["a.jpg"])
         #expect(throws: ThumbnailError(.usage, "-s", "a size is required: -s WxH, Wx or xH, or -s N for NxN")) { try none.requestFlags() }
+    }
+
+    @Test(arguments: [
+        (["--crop", "--gravity", "n", "--smart"], ThumbnailError(.usage, "--smart", "cannot be combined with --gravity")),
+        (["--crop", "--focal", "1,2", "--smart"], ThumbnailError(.usage, "--smart", "cannot be combined with --focal")),
+        (["--gravity", "n"], ThumbnailError(.usage, "--gravity", "a gravity needs crop or pad")),
+        (["--gravity", "c"], ThumbnailError(.usage, "--gravity", "a gravity needs crop or pad")),
+        (["--smart"], ThumbnailError(.usage, "--smart", "a focal point or smart needs crop")),
+        (["--pad", "--focal", "1,2"], ThumbnailError(.usage, "--focal", "a focal point or smart needs crop")),
+        (["--pad", "--smart"], ThumbnailError(.usage, "--smart", "a focal point or smart needs crop")),
+    ])
+    func placementFlagsNeedTheirMode(arguments: [String], expected: ThumbnailError) throws {
+        let (parsed, _) = try settings(["-s", "10x10"] + arguments)
+        #expect(throws: expected) { try parsed.requestFlags() }
+    }
+
+    @Test(arguments: [
+        (["--crop", "--gravity", "se"], "/thumbnail/300x200,crop,se/a.png"),
+        (["--pad", "--gravity", "w", "--background", "000000"], "/thumbnail/300x200,pad,bg000000,w/a.png"),
+        (["--crop", "--gravity", "c"], "/thumbnail/300x200,crop/a.png"),
+        (["--crop", "--focal", "10,90"], "/thumbnail/300x200,crop,fp10.90/a.png"),
+        (["--crop", "--focal", "50,50"], "/thumbnail/300x200,crop/a.png"),
+        (["--crop", "--smart"], "/thumbnail/300x200,crop,smart/a.png"),
+    ])
+    func placementFlagsMapToThePath(arguments: [String], path: String) throws {
+        let (flags, _) = try settings(["-s", "300x200"] + arguments)
+        let request = try flags.requestFlags().request(source: SourcePath(filePath: "a.png"))
+        #expect(request.canonicalPath(prefix: "/thumbnail") == path)
+        #expect(request == (try PathGrammar().parse(path)))
     }
 
     @Test func flagsMapToTheSameRequestAsThePath() throws {

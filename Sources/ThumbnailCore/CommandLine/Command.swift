@@ -163,17 +163,40 @@ private func accessExplanation(_ report: AccessReport, access: Access) throws(Th
     return lines.map { $0 + "\n" }.joined()
 }
 
-/// What `--explain` prints once the source is read: the plan.
+/// What `--explain` prints once the source is read: the plan. A crop names
+/// its window in the resized image and in the upright source; smart has to
+/// decode and scale the source to choose it, and prints the score that did.
 private func explanation(_ request: ThumbnailRequest, source: [UInt8], limits: Limits) throws(ThumbnailError)
     -> String
 {
-    let plan = try Renderer.plan(request, source: source, limits: limits)
+    var plan = try Renderer.plan(request, source: source, limits: limits)
+    var smart: SmartChoice? = nil
+    if request.placement == .smart { (plan, smart) = try Renderer.smartPlan(request, source: source, limits: limits) }
     let layout = plan.layout
-    return """
-        source: \(request.source) (\(plan.sourceFormat.rawValue) \(plan.sourceWidth)x\(plan.sourceHeight), orientation \(plan.orientation))
-        mode: \(request.mode.rawValue)
-        resize: \(layout.resizeWidth)x\(layout.resizeHeight)
-        output: \(plan.output.rawValue) \(layout.canvasWidth)x\(layout.canvasHeight) quality \(request.quality)
+    var lines = [
+        "source: \(request.source) (\(plan.sourceFormat.rawValue) \(plan.sourceWidth)x\(plan.sourceHeight), orientation \(plan.orientation))",
+        "mode: \(request.mode.rawValue)",
+        "resize: \(layout.resizeWidth)x\(layout.resizeHeight)",
+    ]
+    if request.mode == .crop {
+        let window = layout.sourceWindow(width: plan.sourceWidth, height: plan.sourceHeight)
+        lines.append(
+            "window: \(layout.canvasWidth)x\(layout.canvasHeight)+\(layout.x)+\(layout.y) of the resized image, "
+                + "\(window.width)x\(window.height)+\(window.x)+\(window.y) of the source")
+    }
+    if request.mode == .pad {
+        lines.append("image: \(layout.resizeWidth)x\(layout.resizeHeight)+\(layout.x)+\(layout.y) of the canvas")
+    }
+    if let smart {
+        lines.append("smart: score \(fraction(smart.share)) of the image's interest (centred window \(fraction(smart.centreShare)))")
+    }
+    lines.append("output: \(plan.output.rawValue) \(layout.canvasWidth)x\(layout.canvasHeight) quality \(request.quality)")
+    return lines.map { $0 + "\n" }.joined()
+}
 
-        """
+/// 0.123: three decimals, the same on every machine.
+private func fraction(_ value: Double) -> String {
+    let thousandths = Int((value * 1000).rounded())
+    let digits = String(thousandths % 1000)
+    return "\(thousandths / 1000)." + String(repeating: "0", count: 3 - digits.count) + digits
 }

@@ -120,6 +120,7 @@ public struct BatchInvocation: Sendable {
 public struct RequestFlags: Sendable, Equatable {
     public var size: BoxSize
     public var mode: FitMode = .fit
+    public var placement: Placement = .gravity(.centre)
     public var format: OutputFormat? = nil
     public var quality: Int? = nil
     public var background: RGB? = nil
@@ -128,6 +129,7 @@ public struct RequestFlags: Sendable, Equatable {
     public func request(source: SourcePath) -> ThumbnailRequest {
         var request = ThumbnailRequest(size: size, source: source)
         request.mode = mode
+        request.placement = placement
         request.format = format
         request.quality = quality ?? ThumbnailRequest.defaultQuality
         request.background = background ?? .white
@@ -261,7 +263,8 @@ struct ParsedInvocation {
 extension Settings {
     /// True when a flag that shapes the thumbnail was given.
     var hasRequestFlags: Bool {
-        size != nil || format != nil || quality != nil || crop || pad || background != nil
+        size != nil || format != nil || quality != nil || crop || pad || background != nil || gravity != nil
+            || focalPoint != nil || smart
     }
 
     func accessOptions() -> AccessOptions {
@@ -284,13 +287,28 @@ extension Settings {
             // The same status as the path form gives the same size.
             throw ThumbnailError(error.kind, "--size", error.reason)
         }
-        let flags = RequestFlags(
+        var flags = RequestFlags(
             size: box, mode: crop ? .crop : pad ? .pad : .fit, format: format, quality: quality,
             background: background)
         do throws(ThumbnailError) {
             try PathGrammar.checkMode(flags.mode, size: box)
         } catch {
             throw ThumbnailError(error.kind, "--\(flags.mode)", error.reason)
+        }
+        let placements: [(flag: String, placement: Placement)] = [
+            gravity.map { ("--gravity", .gravity($0)) }, focalPoint.map { ("--focal", .focalPoint($0)) },
+            smart ? ("--smart", .smart) : nil,
+        ].compactMap { $0 }
+        guard placements.count <= 1 else {
+            throw ThumbnailError(.usage, placements[1].flag, "cannot be combined with \(placements[0].flag)")
+        }
+        if let (flag, placement) = placements.first {
+            do throws(ThumbnailError) {
+                try PathGrammar.checkPlacement(placement, mode: flags.mode, placed: true)
+            } catch {
+                throw ThumbnailError(.usage, flag, error.reason)
+            }
+            flags.placement = placement.canonical
         }
         return flags
     }

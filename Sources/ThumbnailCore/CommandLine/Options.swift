@@ -106,12 +106,26 @@ public let optionTable: [OptionSpec] = [
     OptionSpec("explain", configurable: false, for: [.explain], help: "print the canonical path, checks and plan only") {
         settings, _ in settings.modes.append(.explain)
     },
+    OptionSpec("focal", value: "X,Y", for: .request, help: "with --crop: centre on X,Y (per cent)") {
+        settings, value throws(ThumbnailError) in
+        guard let point = FocalPoint.parse(Substring(value), separator: ",") else {
+            throw ThumbnailError(.usage, "--focal", "'\(value)' is not X,Y, each a whole number from 0 to 100")
+        }
+        settings.focalPoint = point
+    },
     OptionSpec("format", "f", value: "FORMAT", for: .request, help: "jpeg, png, webp, gif or avif (default: source)") {
         settings, value throws(ThumbnailError) in
         guard let format = OutputFormat.named(Substring(value)) else {
             throw ThumbnailError(.usage, "--format", "'\(value)' is not one of jpeg, jpg, png, webp, gif, avif")
         }
         settings.format = format
+    },
+    OptionSpec("gravity", value: "NAME", for: .request, help: "where crop or pad goes: n ne e se s sw w nw") {
+        settings, value throws(ThumbnailError) in
+        guard let gravity = Gravity(rawValue: value) else {
+            throw ThumbnailError(.usage, "--gravity", "'\(value)' is not one of n, ne, e, se, s, sw, w, nw, c")
+        }
+        settings.gravity = gravity
     },
     OptionSpec("help", "h", configurable: false, for: [.help], help: "print this help and exit") {
         settings, _ in settings.modes.append(.help)
@@ -216,6 +230,9 @@ public let optionTable: [OptionSpec] = [
             }
         }
         settings.allowedSizes = sizes
+    },
+    OptionSpec("smart", for: .request, help: "with --crop: keep the most interesting part") { settings, _ in
+        settings.smart = true
     },
     OptionSpec("version", configurable: false, for: [.version], help: "print versions and exit") {
         settings, _ in settings.modes.append(.version)

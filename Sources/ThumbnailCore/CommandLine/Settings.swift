@@ -15,6 +15,10 @@ struct Settings: Sendable {
     var quality: Int? = nil
     var crop = false
     var pad = false
+    /// `--gravity`, `--focal` and `--smart`: at most one of them.
+    var gravity: Gravity? = nil
+    var focalPoint: FocalPoint? = nil
+    var smart = false
     var background: RGB? = nil
     var output: String? = nil
     /// nil: every size is allowed.

@@ -79,8 +79,12 @@ public struct PathGrammar: Sendable {
     ) throws(ThumbnailError) {
         var seen: Set<String> = []
         for item in items {
-            let name = item.hasPrefix("q") ? "q" : item.hasPrefix("bg") ? "bg" : String(item)
-            guard seen.insert(name == "pad" ? "crop" : name).inserted else {
+            let gravity = Gravity(rawValue: String(item))
+            let name =
+                item.hasPrefix("q") ? "q" : item.hasPrefix("bg") ? "bg" : item.hasPrefix("fp") ? "fp" : String(item)
+            // One mode and one placement: a second one conflicts as a repeat does.
+            let slot = name == "pad" ? "crop" : gravity != nil || name == "fp" || name == "smart" ? "placement" : name
+            guard seen.insert(slot).inserted else {
                 throw ThumbnailError(.badPath, String(segment), "option '\(item)' repeats or conflicts")
             }
             switch name {
@@ -96,17 +100,48 @@ public struct PathGrammar: Sendable {
                     throw ThumbnailError(.badPath, String(item), "background is bg and six hex digits")
                 }
                 request.background = colour
+            case "fp":
+                guard let point = FocalPoint.parse(item.dropFirst(2), separator: ".") else {
+                    throw ThumbnailError(.badPath, String(item), "focal point is fpX.Y, each 0 to 100 per cent")
+                }
+                request.placement = .focalPoint(point)
+            case "smart": request.placement = .smart
             default:
-                throw ThumbnailError(.badPath, String(item), "unknown option (crop, pad, q1..q100, bgRRGGBB)")
+                guard let gravity else {
+                    throw ThumbnailError(
+                        .badPath, String(item),
+                        "unknown option (crop, pad, q1..q100, bgRRGGBB, n ne e se s sw w nw, fpX.Y, smart)")
+                }
+                request.placement = .gravity(gravity)
             }
         }
         try Self.checkMode(request.mode, size: request.size)
+        do throws(ThumbnailError) {
+            try Self.checkPlacement(request.placement, mode: request.mode, placed: seen.contains("placement"))
+        } catch {
+            throw ThumbnailError(error.kind, request.canonicalSizeSegment, error.reason)
+        }
+        request.placement = request.placement.canonical
     }
 
     /// crop and pad make an exact box, so they need both sides.
     static func checkMode(_ mode: FitMode, size: BoxSize) throws(ThumbnailError) {
         if mode != .fit, size.width == nil || size.height == nil {
             throw ThumbnailError(.badPath, size.description, "\(mode) needs both width and height")
+        }
+    }
+
+    /// A placement (`placed`: one was given, even the default) needs crop or
+    /// pad, and a focal point or smart needs crop: pad has no window to place.
+    static func checkPlacement(_ placement: Placement, mode: FitMode, placed: Bool) throws(ThumbnailError) {
+        let needsCrop: Bool
+        switch placement {
+        case .gravity: needsCrop = false
+        case .focalPoint, .smart: needsCrop = true
+        }
+        if placed && mode == .fit || needsCrop && mode == .pad {
+            let what = needsCrop ? "a focal point or smart" : "a gravity"
+            throw ThumbnailError(.badPath, "\(mode)", "\(what) needs crop\(needsCrop ? "" : " or pad")")
         }
     }
 }

@@ -4,6 +4,8 @@ public struct ThumbnailRequest: Equatable, Sendable {
     public var mode: FitMode = .fit
     public var quality = ThumbnailRequest.defaultQuality
     public var background: RGB = .white
+    /// Where the crop window, or the image on the pad canvas, goes.
+    public var placement: Placement = .gravity(.centre)
     /// nil: the source's own format when it can be written, else JPEG.
     public var format: OutputFormat? = nil
     /// The storage path, decoded, relative to the root, checked by `SourcePath`.
@@ -27,6 +29,12 @@ public struct ThumbnailRequest: Equatable, Sendable {
         }
         if quality != Self.defaultQuality { parts.append("q\(quality)") }
         if background != .white { parts.append("bg\(background)") }
+        switch placement {
+        case .gravity(.centre): break
+        case .gravity(let gravity): parts.append(gravity.rawValue)
+        case .focalPoint(let point): parts.append("fp\(point.x).\(point.y)")
+        case .smart: parts.append("smart")
+        }
         return parts.joined(separator: ",")
     }
 
@@ -89,6 +97,60 @@ public enum FitMode: String, Sendable {
     case crop
     /// Fit, then padded to exactly the box with the background.
     case pad
+}
+
+/// Where the crop window goes in the scaled image (crop), or the image on the canvas (pad).
+public enum Placement: Equatable, Sendable {
+    /// Flush with the edges it names; centred on the axes it does not.
+    case gravity(Gravity)
+    /// The crop window centred on this point as far as the image allows.
+    case focalPoint(FocalPoint)
+    /// The crop window holding the most visual interest (`SmartCrop`).
+    case smart
+
+    /// The same placement, one way: a focal point at the centre is the centred window.
+    var canonical: Placement { self == .focalPoint(FocalPoint(x: 50, y: 50)) ? .gravity(.centre) : self }
+}
+
+/// The compass points and the centre, spelled as the grammar spells them.
+public enum Gravity: String, CaseIterable, Sendable {
+    case centre = "c", north = "n", northEast = "ne", east = "e", southEast = "se"
+    case south = "s", southWest = "sw", west = "w", northWest = "nw"
+
+    /// -1 flush left, 0 centred, 1 flush right.
+    var horizontal: Int { rawValue.contains("w") ? -1 : rawValue.contains("e") ? 1 : 0 }
+    /// -1 flush with the top, 0 centred, 1 flush with the bottom.
+    var vertical: Int { rawValue.hasPrefix("n") ? -1 : rawValue.hasPrefix("s") ? 1 : 0 }
+
+    /// The offset along one axis where `free` pixels are left over.
+    func offset(free: Int, along direction: Int) -> Int {
+        direction < 0 ? 0 : direction > 0 ? free : free / 2
+    }
+}
+
+/// A point of the upright source, in per cent of its width and height from its top left corner.
+public struct FocalPoint: Equatable, Sendable {
+    public var x: Int, y: Int
+
+    public init(x: Int, y: Int) {
+        self.x = x
+        self.y = y
+    }
+
+    /// `X` and `Y`, each 0 to 100, joined by `separator`.
+    static func parse(_ text: Substring, separator: Character) -> FocalPoint? {
+        let parts = text.split(separator: separator, omittingEmptySubsequences: false)
+        guard parts.count == 2, let x = decimal(parts[0]), let y = decimal(parts[1]), x <= 100, y <= 100 else {
+            return nil
+        }
+        return FocalPoint(x: x, y: y)
+    }
+
+    /// The window's offset along one axis: centred on `percent` of `image`, within the image.
+    static func offset(percent: Int, image: Int, window: Int) -> Int {
+        // Whole numbers only: fp50.50 is exactly the centred window.
+        min(max(0, (2 * percent * image - 100 * window) / 200), image - window)
+    }
 }
 
 public enum OutputFormat: String, CaseIterable, Sendable {

@@ -7,8 +7,11 @@ public struct Layout: Equatable, Sendable {
 
     /// Fit (Pillow's `thumbnail()`: inside the box, aspect kept, never
     /// upscaled, each side rounded, at least 1), crop (cover the box, upscaling
-    /// if need be, centre window) or pad (fit, centred on the box).
-    public static func plan(width: Int, height: Int, box: BoxSize, mode: FitMode) -> Layout {
+    /// if need be, the window placed) or pad (fit, placed on the box). Smart
+    /// plans the centred window: the renderer moves it once it has the pixels.
+    public static func plan(
+        width: Int, height: Int, box: BoxSize, mode: FitMode, placement: Placement = .gravity(.centre)
+    ) -> Layout {
         let scaleX = box.width.map { Double($0) / Double(width) }
         let scaleY = box.height.map { Double($0) / Double(height) }
         func scaled(_ scale: Double) -> (Int, Int) {
@@ -21,17 +24,52 @@ public struct Layout: Equatable, Sendable {
             guard mode == .pad, let boxWidth = box.width, let boxHeight = box.height else {
                 return Layout(resizeWidth: w, resizeHeight: h, canvasWidth: w, canvasHeight: h)
             }
+            let (x, y) = offsets(placement, outer: (boxWidth, boxHeight), inner: (w, h))
             return Layout(
-                resizeWidth: w, resizeHeight: h, canvasWidth: boxWidth, canvasHeight: boxHeight,
-                x: (boxWidth - w) / 2, y: (boxHeight - h) / 2)
+                resizeWidth: w, resizeHeight: h, canvasWidth: boxWidth, canvasHeight: boxHeight, x: x, y: y)
         case .crop:
             let boxWidth = box.width ?? width, boxHeight = box.height ?? height
             let (w, h) = scaled(max(scaleX ?? 0, scaleY ?? 0))
             let coverWidth = max(w, boxWidth), coverHeight = max(h, boxHeight)
+            let (x, y) = offsets(placement, outer: (coverWidth, coverHeight), inner: (boxWidth, boxHeight))
             return Layout(
                 resizeWidth: coverWidth, resizeHeight: coverHeight, canvasWidth: boxWidth, canvasHeight: boxHeight,
-                x: (coverWidth - boxWidth) / 2, y: (coverHeight - boxHeight) / 2)
+                x: x, y: y)
         }
+    }
+
+    /// Where `inner` goes in `outer`: the crop window in the scaled image, or
+    /// the scaled image on the pad canvas (whose offset `Wand.pad` negates).
+    private static func offsets(
+        _ placement: Placement, outer: (width: Int, height: Int), inner: (width: Int, height: Int)
+    ) -> (Int, Int) {
+        let free = (outer.width - inner.width, outer.height - inner.height)
+        switch placement {
+        case .gravity(let gravity):
+            return (
+                gravity.offset(free: free.0, along: gravity.horizontal),
+                gravity.offset(free: free.1, along: gravity.vertical)
+            )
+        case .focalPoint(let point):
+            return (
+                FocalPoint.offset(percent: point.x, image: outer.width, window: inner.width),
+                FocalPoint.offset(percent: point.y, image: outer.height, window: inner.height)
+            )
+        case .smart: return (free.0 / 2, free.1 / 2)
+        }
+    }
+
+    /// The crop window in the coordinates of the upright source, `width` x
+    /// `height`, at the scale of the side that bound the resize, the one the
+    /// window spans (the other was rounded).
+    public func sourceWindow(width: Int, height: Int) -> (x: Int, y: Int, width: Int, height: Int) {
+        let scale =
+            resizeWidth == canvasWidth
+            ? Double(resizeWidth) / Double(width) : Double(resizeHeight) / Double(height)
+        func source(_ value: Int) -> Int { Int((Double(value) / scale).rounded()) }
+        // The rounded side may overshoot the source by a pixel or two: the window stays inside it.
+        let w = min(source(canvasWidth), width), h = min(source(canvasHeight), height)
+        return (min(source(x), width - w), min(source(y), height - h), w, h)
     }
 }
 
@@ -94,7 +132,8 @@ public enum Renderer {
         return RenderPlan(
             sourceFormat: format, sourceWidth: width, sourceHeight: height, orientation: orientation,
             output: request.format ?? format.defaultOutput,
-            layout: Layout.plan(width: width, height: height, box: request.size, mode: request.mode))
+            layout: Layout.plan(
+                width: width, height: height, box: request.size, mode: request.mode, placement: request.placement))
     }
 
     /// What ImageMagick reads from the header of the formats `ImageHeader` does not know.
@@ -144,11 +183,8 @@ public enum Renderer {
         return wand
     }
 
-    /// Renders the thumbnail in memory: the same request and bytes always give the same output bytes.
-    public static func render(
-        _ request: ThumbnailRequest, source bytes: [UInt8], limits: Limits
-    ) throws(ThumbnailError) -> (bytes: [UInt8], format: OutputFormat) {
-        let plan = try plan(request, source: bytes, limits: limits)
+    /// The source decoded, upright, scaled as planned and in sRGB: what each mode then crops or pads.
+    private static func resized(_ bytes: [UInt8], plan: RenderPlan) throws(ThumbnailError) -> Wand {
         let layout = plan.layout
         var wand = try decode(bytes, plan: plan)
         try wand.setOrientation(plan.orientation)
@@ -158,6 +194,37 @@ public enum Renderer {
         }
         // After the resize, as vipsthumbnail does: a colour transform costs per pixel.
         try wand.convertToSRGB()
+        return wand
+    }
+
+    /// The plan of a `smart` request with its window moved where `render`
+    /// puts it, and the choice: it decodes and scales the source to find it.
+    public static func smartPlan(
+        _ request: ThumbnailRequest, source bytes: [UInt8], limits: Limits
+    ) throws(ThumbnailError) -> (plan: RenderPlan, choice: SmartChoice) {
+        var plan = try plan(request, source: bytes, limits: limits)
+        let wand = try resized(bytes, plan: plan)
+        let window = (plan.layout.canvasWidth, plan.layout.canvasHeight)
+        let choice = try SmartCrop.choose(in: wand, window: window, background: request.background)
+        plan.layout.x = choice.x
+        plan.layout.y = choice.y
+        return (plan, choice)
+    }
+
+    /// Renders the thumbnail in memory: the same request and bytes always give the same output bytes.
+    public static func render(
+        _ request: ThumbnailRequest, source bytes: [UInt8], limits: Limits
+    ) throws(ThumbnailError) -> (bytes: [UInt8], format: OutputFormat) {
+        let plan = try plan(request, source: bytes, limits: limits)
+        var layout = plan.layout
+        var wand = try resized(bytes, plan: plan)
+        // The smart window is chosen on the scaled image, never on the source.
+        if request.placement == .smart {
+            let window = (layout.canvasWidth, layout.canvasHeight)
+            let choice = try SmartCrop.choose(in: wand, window: window, background: request.background)
+            layout.x = choice.x
+            layout.y = choice.y
+        }
         let background = "#\(request.background)"
         switch request.mode {
         case .fit: break

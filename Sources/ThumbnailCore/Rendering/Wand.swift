@@ -210,6 +210,16 @@ struct Wand: ~Copyable {
         try check(MagickResizeImage(wand, width, height, LanczosFilter, 1.0), "resize", .internalFailure)
     }
 
+    /// `count` rows of pixels from row `y`, 8-bit RGBA (alpha 255 where the image has none), for `SmartCrop`.
+    func rgbaRows(from y: Int, count: Int) throws(ThumbnailError) -> [UInt8] {
+        var rows = [UInt8](repeating: 0, count: width * count * 4)
+        let status = rows.withUnsafeMutableBytes {
+            MagickExportImagePixels(wand, 0, y, width, count, "RGBA", CharPixel, $0.baseAddress)
+        }
+        try check(status, "smart crop", .internalFailure)
+        return rows
+    }
+
     /// Keeps a `width`x`height` window at (`x`, `y`) and forgets the old canvas.
     mutating func crop(width: Int, height: Int, x: Int, y: Int) throws(ThumbnailError) {
         try check(MagickCropImage(wand, width, height, x, y), "crop", .internalFailure)

@@ -134,7 +134,7 @@ private func explanation(_ request: ThumbnailRequest, source: [UInt8], limits: L
         source: \(request.source) (\(plan.sourceFormat.rawValue) \(plan.sourceWidth)x\(plan.sourceHeight), orientation \(plan.orientation))
         mode: \(request.mode.rawValue)
         resize: \(layout.resizeWidth)x\(layout.resizeHeight)
-        output: \(plan.output.rawValue) \(layout.canvasWidth)x\(layout.canvasHeight) quality \(request.quality)
+        output: \(plan.output.rawValue) \(layout.canvasWidth)x\(layout.canvasHeight)\(plan.quality.map { " quality \($0)" } ?? "")
 
         """
 }

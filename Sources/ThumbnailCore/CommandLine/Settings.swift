@@ -60,7 +60,7 @@ public struct Settings: Sendable {
         var request = ThumbnailRequest(size: box, source: source)
         request.mode = crop ? .crop : pad ? .pad : .fit
         request.format = format
-        request.quality = quality ?? ThumbnailRequest.defaultQuality
+        request.quality = quality
         request.background = background ?? .white
         do throws(ThumbnailError) {
             try PathGrammar.checkMode(request)

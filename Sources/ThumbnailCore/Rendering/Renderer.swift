@@ -42,6 +42,8 @@ public struct RenderPlan: Sendable {
     public var sourceWidth: Int, sourceHeight: Int
     public var orientation: Int
     public var output: OutputFormat
+    /// The request's quality, else the output format's default; nil for a lossless format.
+    public var quality: Int?
     public var layout: Layout
 
     /// The source's size as stored, before the orientation turns it.
@@ -91,9 +93,10 @@ public enum Renderer {
         let turned = orientation >= 5
         let width = turned ? header.height : header.width
         let height = turned ? header.width : header.height
+        let output = request.format ?? format.defaultOutput
         return RenderPlan(
             sourceFormat: format, sourceWidth: width, sourceHeight: height, orientation: orientation,
-            output: request.format ?? format.defaultOutput,
+            output: output, quality: output.defaultQuality.map { request.quality ?? $0 },
             layout: Layout.plan(width: width, height: height, box: request.size, mode: request.mode))
     }
 
@@ -168,7 +171,15 @@ public enum Renderer {
                 background: background)
         }
         if plan.output == .jpeg { try wand.removeAlpha(background: background) }
-        let quality = plan.output.isLossy ? request.quality : nil
-        return (try wand.encode(coder: plan.output.rawValue.uppercased(), quality: quality), plan.output)
+        return (try encode(&wand, plan: plan), plan.output)
+    }
+
+    /// The output bytes: AVIF through libheif, the other formats through
+    /// ImageMagick's coders with the settings that pay at thumbnail sizes.
+    private static func encode(_ wand: inout Wand, plan: RenderPlan) throws(ThumbnailError) -> [UInt8] {
+        if plan.output == .avif, let quality = plan.quality {
+            return try AVIFEncoder.encode(try wand.exportPixels(), quality: quality)
+        }
+        return try wand.encode(coder: plan.output.rawValue.uppercased(), quality: plan.quality)
     }
 }

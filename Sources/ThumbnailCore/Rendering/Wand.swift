@@ -126,7 +126,7 @@ struct Wand: ~Copyable {
 
     /// Makes the wand's image from pixels decoded outside ImageMagick, with
     /// their ICC profile, if any, for `convertToSRGB`.
-    mutating func constitute(_ pixels: DecodedPixels, iccProfile: ArraySlice<UInt8>?) throws(ThumbnailError) {
+    mutating func constitute(_ pixels: Pixels, iccProfile: ArraySlice<UInt8>?) throws(ThumbnailError) {
         let status = pixels.samples.withUnsafeBytes {
             MagickConstituteImage(
                 wand, pixels.width, pixels.height, pixels.hasAlpha ? "RGBA" : "RGB", CharPixel, $0.baseAddress)
@@ -136,6 +136,28 @@ struct Wand: ~Copyable {
             let status = iccProfile.withUnsafeBytes { MagickSetImageProfile(wand, "icc", $0.baseAddress, $0.count) }
             try check(status, "colour profile", .undecodable)
         }
+    }
+
+    /// The pixels as RGB, or RGBA when some pixel is not opaque: an encoder
+    /// outside ImageMagick takes them from here.
+    func exportPixels() throws(ThumbnailError) -> Pixels {
+        let width = self.width, height = self.height
+        func export(_ map: String) throws(ThumbnailError) -> [UInt8] {
+            var status = MagickFalse
+            let samples = [UInt8](unsafeUninitializedCapacity: width * height * map.count) { buffer, count in
+                status = MagickExportImagePixels(wand, 0, 0, width, height, map, CharPixel, buffer.baseAddress)
+                count = status == MagickTrue ? buffer.count : 0
+            }
+            try check(status, "export", .internalFailure)
+            return samples
+        }
+        if MagickGetImageAlphaChannel(wand) == MagickTrue {
+            let samples = try export("RGBA")
+            if stride(from: 3, to: samples.count, by: 4).contains(where: { samples[$0] != 255 }) {
+                return Pixels(width: width, height: height, hasAlpha: true, samples: samples)
+            }
+        }
+        return Pixels(width: width, height: height, hasAlpha: false, samples: try export("RGB"))
     }
 
     var width: Int { Int(MagickGetImageWidth(wand)) }

@@ -14,14 +14,21 @@ SOURCES = Package.swift $(shell find Sources -type f)
 
 # Debian packages, installed by `deps` only when missing.
 # libcurl4-openssl-dev: the headers of the CCurl module (--batch --base loads libcurl.so.4 at run time).
-BUILD_PACKAGES = libmagickwand-dev libwebp-dev libssl-dev pkg-config libcurl4-openssl-dev
+# libheif-dev: AVIF output; Debian's libheif1 encodes AV1 with libaom3, linked in, no plugin package.
+BUILD_PACKAGES = libmagickwand-dev libwebp-dev libssl-dev pkg-config libcurl4-openssl-dev libheif-dev
+# libheif-examples: heif-convert and heif-info read AVIF alpha back (ImageMagick 6.9.11 drops it).
 TEST_PACKAGES = imagemagick libjpeg-turbo-progs libgs-common time python3 util-linux bsdutils coreutils mandoc bash-completion zsh fish \
-	xinetd nginx-light curl openssl
-BENCH_PACKAGES = imagemagick libgs-common time python3 python3-pil libvips-tools libjpeg-turbo-progs \
+	xinetd nginx-light curl openssl libheif-examples
+BENCH_PACKAGES = imagemagick libgs-common time python3 python3-pil python3-venv libvips-tools libjpeg-turbo-progs \
 	webp hyperfine gcc xinetd curl wrk
+# `make quality`: scikit-image's SSIM and a Pillow that writes AVIF, from PyPI, in a venv.
+BENCH_VENV = .build-bench/venv
+BENCH_PYTHON_PACKAGES = scikit-image==0.26.0 pillow==13.0.0 numpy==2.4.6 scipy==1.17.1
+QUALITY = bench/corpus.sh bench/.corpus >/dev/null && \
+	$(BENCH_VENV)/bin/python bench/quality.py --thumbnail $(RELEASE_BIN) --corpus bench/.corpus/images
 SUDO = $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: all build deps test-deps bench-deps test bench bench-inetd bench-batch demo install uninstall clean
+.PHONY: all build deps test-deps bench-deps test bench bench-inetd bench-batch quality demo install uninstall clean
 
 all: build
 
@@ -60,11 +67,21 @@ test: test-deps $(RELEASE_BIN)
 
 # Medians and ratios against the baselines (bench/README.md); BENCH_ARGS passes
 # options to bench/bench.py, e.g. BENCH_ARGS="--runs 5 --class jpeg-1920x1080.jpg".
-# Then the inetd mode and the batch mode.
-bench: bench-deps $(RELEASE_BIN)
+# Then the inetd mode, the batch mode and the output formats' bytes and SSIM.
+bench: bench-deps $(RELEASE_BIN) $(BENCH_VENV)/.installed
 	bench/run.sh $(RELEASE_BIN) $(BENCH_ARGS)
 	bench/inetd.sh $(RELEASE_BIN)
 	bench/batch.sh $(RELEASE_BIN)
+	$(QUALITY)
+
+$(BENCH_VENV)/.installed: | bench-deps
+	/usr/bin/python3 -m venv $(BENCH_VENV)
+	$(BENCH_VENV)/bin/pip install -q $(BENCH_PYTHON_PACKAGES)
+	@touch $@
+
+# Bytes and SSIM of each lossy format at its default against vipsthumbnail and Pillow (bench/README.md).
+quality: bench-deps $(RELEASE_BIN) $(BENCH_VENV)/.installed
+	$(QUALITY)
 
 demo: build
 	@mkdir -p demo
@@ -101,4 +118,4 @@ bench-batch: bench-deps $(RELEASE_BIN)
 	bench/batch.sh $(RELEASE_BIN)
 
 clean:
-	rm -rf .build .build-release demo
+	rm -rf .build .build-release .build-bench demo

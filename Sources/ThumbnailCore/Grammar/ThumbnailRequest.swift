@@ -24,7 +24,7 @@ public struct ThumbnailRequest: Equatable, Sendable {
         case .crop: parts.append("crop")
         case .pad: parts.append("pad")
         }
-        if let quality = spelledQuality { parts.append("q\(quality)") }
+        if let quality = canonicalQuality { parts.append("q\(quality)") }
         if background != .white { parts.append("bg\(background)") }
         return parts.joined(separator: ",")
     }
@@ -33,7 +33,7 @@ public struct ThumbnailRequest: Equatable, Sendable {
     /// default of the format named, or the format named is lossless; kept as
     /// given when no format is named, since the output format then depends
     /// on the source.
-    var spelledQuality: Int? {
+    var canonicalQuality: Int? {
         guard let quality, let format else { return quality }
         guard let formatDefault = format.defaultQuality, formatDefault != quality else { return nil }
         return quality

@@ -228,12 +228,18 @@ struct Wand: ~Copyable {
 
     /// Encodes with every profile, comment and property left out; `quality`
     /// nil leaves the coder's own default (PNG reads quality as zlib settings).
-    mutating func encode(coder: String, quality: Int?) throws(ThumbnailError) -> [UInt8] {
+    /// `options` are coder settings such as `jpeg:optimize-coding`.
+    mutating func encode(
+        coder: String, quality: Int?, options: [(String, String)] = []
+    ) throws(ThumbnailError) -> [UInt8] {
         try check(MagickStripImage(wand), "strip", .internalFailure)
         try check(MagickSetImageDepth(wand, 8), "encode", .internalFailure)
         // The read pinned the source's coder in the wand's file name; pin the output's instead.
         try check(MagickSetFilename(wand, "\(coder):"), "encode", .internalFailure)
         try check(MagickSetImageFormat(wand, coder), "encode", .encoderMissing)
+        for (key, value) in options {
+            try check(MagickSetOption(wand, key, value), "encode", .internalFailure)
+        }
         if let quality {
             try check(MagickSetImageCompressionQuality(wand, quality), "encode", .internalFailure)
         }

@@ -115,8 +115,8 @@ public enum OutputFormat: String, CaseIterable, Sendable {
     public var defaultQuality: Int? {
         switch self {
         case .jpeg: 80
-        case .webp: 80
-        case .avif: 80
+        case .webp: 81
+        case .avif: 47
         case .png, .gif: nil
         }
     }

@@ -5,11 +5,11 @@ import CHeif
 // this encodes the wand's pixels through libheif (libaom on Debian) itself.
 
 enum AVIFEncoder {
-    /// 4:4:4: at thumbnail sizes 4:2:0 needs about a fifth more bytes for
+    /// 4:4:4: at thumbnail sizes 4:2:0 needs about a quarter more bytes for
     /// the same mean SSIM (the man page has the figures).
     static let chroma = "444"
-    /// libaom's speed, 0 (slowest) to 9: libheif's default, the knee; 5 takes
-    /// three times as long for 0.003 of SSIM, 7 loses 0.004 for half the time.
+    /// libaom's speed, 0 (slowest) to 9: libheif's default, the knee; 4 takes
+    /// four times as long for 0.006 of SSIM, 7 loses 0.004 for half the time.
     static let speed = 6
 
     /// An AVIF of `pixels` at lossy `quality` (1...100), the alpha plane, if

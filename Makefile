@@ -16,16 +16,23 @@ SOURCES = Package.swift $(shell find Sources -type f)
 
 # Debian packages, installed by `deps` only when missing.
 # libcurl4-openssl-dev: the headers of the CCurl module (--batch --base loads libcurl.so.4 at run time).
-BUILD_PACKAGES = libmagickwand-dev libwebp-dev libssl-dev pkg-config libcurl4-openssl-dev
+# libheif-dev: AVIF output; Debian's libheif1 encodes AV1 with libaom3, linked in, no plugin package.
+BUILD_PACKAGES = libmagickwand-dev libwebp-dev libssl-dev pkg-config libcurl4-openssl-dev libheif-dev
+# libheif-examples: heif-convert and heif-info read AVIF alpha back (ImageMagick 6.9.11 drops it).
 TEST_PACKAGES = imagemagick libjpeg-turbo-progs libgs-common time python3 util-linux bsdutils coreutils mandoc bash-completion zsh fish \
-	xinetd nginx-light curl openssl lintian man-db systemd goaccess
+	xinetd nginx-light curl openssl lintian man-db systemd goaccess libheif-examples
 # dpkg-dev: dpkg-shlibdeps and dpkg-gencontrol; binutils: strip.
 DEB_PACKAGES = dpkg-dev binutils
-BENCH_PACKAGES = imagemagick libgs-common time python3 python3-pil libvips-tools libjpeg-turbo-progs \
+BENCH_PACKAGES = imagemagick libgs-common time python3 python3-pil python3-venv libvips-tools libjpeg-turbo-progs \
 	webp hyperfine gcc xinetd curl wrk
+# `make quality`: scikit-image's SSIM and a Pillow that writes AVIF, from PyPI, in a venv.
+BENCH_VENV = .build-bench/venv
+BENCH_PYTHON_PACKAGES = scikit-image==0.26.0 pillow==13.0.0 numpy==2.4.6 scipy==1.17.1
+QUALITY = bench/corpus.sh bench/.corpus >/dev/null && \
+	$(BENCH_VENV)/bin/python bench/quality.py --thumbnail $(RELEASE_BIN) --corpus bench/.corpus/images
 SUDO = $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: all build deps check-deps test-deps deb-deps deb bench-deps test bench bench-inetd bench-batch bench-smartcrop demo install uninstall clean
+.PHONY: all build deps check-deps test-deps deb-deps deb bench-deps test bench bench-inetd bench-batch bench-smartcrop quality demo install uninstall clean
 
 all: build
 
@@ -75,12 +82,22 @@ test: test-deps $(RELEASE_BIN)
 
 # Medians and ratios against the baselines (bench/README.md); BENCH_ARGS passes
 # options to bench/bench.py, e.g. BENCH_ARGS="--runs 5 --class jpeg-1920x1080.jpg".
-# Then the inetd mode, the batch mode and smart crops.
-bench: bench-deps $(RELEASE_BIN)
+# Then the inetd mode, the batch mode, smart crops and the output formats' bytes and SSIM.
+bench: bench-deps $(RELEASE_BIN) $(BENCH_VENV)/.installed
 	bench/run.sh $(RELEASE_BIN) $(BENCH_ARGS)
 	bench/inetd.sh $(RELEASE_BIN)
 	bench/batch.sh $(RELEASE_BIN)
 	$(MAKE) bench-smartcrop
+	$(QUALITY)
+
+$(BENCH_VENV)/.installed: | bench-deps
+	/usr/bin/python3 -m venv $(BENCH_VENV)
+	$(BENCH_VENV)/bin/pip install -q $(BENCH_PYTHON_PACKAGES)
+	@touch $@
+
+# Bytes and SSIM of each lossy format at its default against vipsthumbnail and Pillow (bench/README.md).
+quality: bench-deps $(RELEASE_BIN) $(BENCH_VENV)/.installed
+	$(QUALITY)
 
 demo: deps build
 	@mkdir -p demo
@@ -122,7 +139,7 @@ bench-smartcrop: bench-deps $(RELEASE_BIN)
 	bench/smartcrop.py --thumbnail $(RELEASE_BIN) --corpus bench/.corpus/images --out bench/.out
 
 clean:
-	rm -rf .build .build-release .build-deb demo thumbnail_*.deb
+	rm -rf .build .build-release .build-deb .build-bench demo thumbnail_*.deb
 
 # The Debian package, built with dpkg's own tools from packaging/debian
 # (control, changelog, copyright). The version is VERSION's; `Depends` is

@@ -18,6 +18,12 @@ let package = Package(
             pkgConfig: "libwebp",
             providers: [.apt(["libwebp-dev"])]
         ),
+        // libheif: AVIF output (Rendering/AVIFEncoder.swift).
+        .systemLibrary(
+            name: "CHeif",
+            pkgConfig: "libheif",
+            providers: [.apt(["libheif-dev"])]
+        ),
         // OpenSSL's libcrypto: HMAC-SHA256 for URL signatures (Access/Digest.swift).
         .systemLibrary(
             name: "CCrypto",
@@ -28,7 +34,7 @@ let package = Package(
         .systemLibrary(name: "CCurl"),
         .target(
             name: "ThumbnailCore",
-            dependencies: ["CMagickWand", "CWebP", "CCurl", "CCrypto"]
+            dependencies: ["CMagickWand", "CWebP", "CHeif", "CCurl", "CCrypto"]
         ),
         .executableTarget(
             name: "thumbnail",

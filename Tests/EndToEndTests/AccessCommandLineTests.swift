@@ -114,7 +114,7 @@ final class AccessCommandLineTests {
                 source: portrait.png (png 300x500, orientation 1)
                 mode: fit
                 resize: 60x100
-                output: png 60x100 quality 80
+                output: png 60x100
 
                 """)
         let failing = try thumbnail(root + ["--key-file", keys, "--sizes", "x64", "--explain", "/thumbnail/100x100/portrait.png"])

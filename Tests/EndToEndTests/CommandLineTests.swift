@@ -182,7 +182,7 @@ final class CommandLineTests {
         #expect(outcome.status == 0)
         #expect(
             String(decoding: outcome.output, as: UTF8.self) == """
-                canonical: /thumbnail/100x100,crop/webp/portrait.png
+                canonical: /thumbnail/100x100,crop,q80/webp/portrait.png
                 signature: not required (no --key-file)
                 size: any (no --sizes)
                 source: portrait.png (png 300x500, orientation 1)

@@ -233,7 +233,7 @@ final class InetdTests {
 
     @Test(arguments: [
         ("/thumbnail/100x100/jpg/landscape.jpg", "/thumbnail/100x100/jpeg/landscape.jpg"),
-        ("/thumbnail/100x100,q80/landscape.jpg", "/thumbnail/100x100/landscape.jpg"),
+        ("/thumbnail/100x100,q80/jpeg/landscape.jpg", "/thumbnail/100x100/jpeg/landscape.jpg"),
         ("/thumbnail/100x100,bgffffff,crop/landscape.jpg", "/thumbnail/100x100,crop/landscape.jpg"),
         ("/thumbnail/100x100/%6Candscape.jpg?x=1", "/thumbnail/100x100/landscape.jpg"),
         ("http://origin.test/thumbnail/100x100/jpg/landscape.jpg", "/thumbnail/100x100/jpeg/landscape.jpg"),

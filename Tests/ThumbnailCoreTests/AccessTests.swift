@@ -71,10 +71,10 @@ final class AccessTests {
 
     @Test func theSignatureCoversTheRawTextNotTheDecodedRequest() throws {
         let access = Access(keys: [newKey])
-        let canonical = try access.signedPath("/thumbnail/100x100/cat.jpg")
+        let canonical = try access.signedPath("/thumbnail/100x100/jpeg/cat.jpg")
         let signature = canonical.split(separator: "/")[1]
         // Same request, other spellings: each needs its own signature.
-        for other in ["/100x100/c%61t.jpg", "/100x100,q80/cat.jpg", "/100x100,bgFFFFFF/cat.jpg"] {
+        for other in ["/100x100/jpeg/c%61t.jpg", "/100x100,q80/jpeg/cat.jpg", "/100x100,bgFFFFFF/jpg/cat.jpg"] {
             #expect(access.check(path: "/thumbnail/\(signature)\(other)").refusal?.kind == .forbidden, "\(other)")
             let signed = "/thumbnail/" + (try opensslSignature(other, key: newKey, scratch: scratch)) + other
             #expect(try access.check(path: signed).checkedRequest() == (try access.check(path: canonical).checkedRequest()))

@@ -190,7 +190,9 @@ private func explanation(_ request: ThumbnailRequest, source: [UInt8], limits: L
     if let smart {
         lines.append("smart: score \(fraction(smart.share)) of the image's interest (centred window \(fraction(smart.centreShare)))")
     }
-    lines.append("output: \(plan.output.rawValue) \(layout.canvasWidth)x\(layout.canvasHeight) quality \(request.quality)")
+    lines.append(
+        "output: \(plan.output.rawValue) \(layout.canvasWidth)x\(layout.canvasHeight)"
+            + (plan.quality.map { " quality \($0)" } ?? ""))
     return lines.map { $0 + "\n" }.joined()
 }
 

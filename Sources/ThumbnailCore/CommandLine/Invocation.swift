@@ -131,7 +131,7 @@ public struct RequestFlags: Sendable, Equatable {
         request.mode = mode
         request.placement = placement
         request.format = format
-        request.quality = quality ?? ThumbnailRequest.defaultQuality
+        request.quality = quality
         request.background = background ?? .white
         return request
     }

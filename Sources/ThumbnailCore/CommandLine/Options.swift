@@ -201,7 +201,7 @@ public let optionTable: [OptionSpec] = [
         }
         settings.prefix = value
     },
-    OptionSpec("quality", "q", value: "N", for: .request, help: "encoder quality 1-100 (default 80)") {
+    OptionSpec("quality", "q", value: "N", for: .request, help: "encoder quality 1-100 (default: the format's)") {
         settings, value throws(ThumbnailError) in settings.quality = try count(value, "--quality", to: 100)
     },
     OptionSpec("read-timeout", value: "SEC", for: .server, help: "inetd: seconds to read a request (default 10)") {

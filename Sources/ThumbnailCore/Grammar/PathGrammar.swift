@@ -70,6 +70,8 @@ public struct PathGrammar: Sendable {
         var request = ThumbnailRequest(size: size, source: try SourcePath(encodedSegments: segments))
         request.format = format
         try parseOptions(items, of: sizeSegment, into: &request)
+        // Spellings that mean the same give the same request.
+        request.quality = request.canonicalQuality
         return request
     }
 

@@ -2,7 +2,8 @@
 public struct ThumbnailRequest: Equatable, Sendable {
     public var size: BoxSize
     public var mode: FitMode = .fit
-    public var quality = ThumbnailRequest.defaultQuality
+    /// nil: the output format's default (`OutputFormat.defaultQuality`).
+    public var quality: Int? = nil
     public var background: RGB = .white
     /// Where the crop window, or the image on the pad canvas, goes.
     public var placement: Placement = .gravity(.centre)
@@ -10,8 +11,6 @@ public struct ThumbnailRequest: Equatable, Sendable {
     public var format: OutputFormat? = nil
     /// The storage path, decoded, relative to the root, checked by `SourcePath`.
     public var source: SourcePath
-
-    public static let defaultQuality = 80
 
     public init(size: BoxSize, source: SourcePath) {
         self.size = size
@@ -27,7 +26,7 @@ public struct ThumbnailRequest: Equatable, Sendable {
         case .crop: parts.append("crop")
         case .pad: parts.append("pad")
         }
-        if quality != Self.defaultQuality { parts.append("q\(quality)") }
+        if let quality = canonicalQuality { parts.append("q\(quality)") }
         if background != .white { parts.append("bg\(background)") }
         switch placement {
         case .gravity(.centre): break
@@ -36,6 +35,16 @@ public struct ThumbnailRequest: Equatable, Sendable {
         case .smart: parts.append("smart")
         }
         return parts.joined(separator: ",")
+    }
+
+    /// The quality as the canonical path spells it: left out when it is the
+    /// default of the format named, or the format named is lossless; kept as
+    /// given when no format is named, since the output format then depends
+    /// on the source.
+    var canonicalQuality: Int? {
+        guard let quality, let format else { return quality }
+        guard let formatDefault = format.defaultQuality, formatDefault != quality else { return nil }
+        return quality
     }
 
     /// The one spelling of this request, with `prefix` in front and no signature.
@@ -162,7 +171,17 @@ public enum OutputFormat: String, CaseIterable, Sendable {
     }
 
     public var mediaType: String { "image/" + rawValue }
-    var isLossy: Bool { self != .png && self != .gif }
+    /// The quality a request without `q` gets; nil for the lossless formats.
+    /// Each is chosen so that the formats' outputs look alike (mean SSIM
+    /// against a Lanczos reference; `make quality` measures it).
+    public var defaultQuality: Int? {
+        switch self {
+        case .jpeg: 80
+        case .webp: 81
+        case .avif: 47
+        case .png, .gif: nil
+        }
+    }
 }
 
 /// An sRGB colour written as six hex digits.

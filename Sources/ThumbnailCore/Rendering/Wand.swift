@@ -152,7 +152,7 @@ struct Wand: ~Copyable {
 
     /// Makes the wand's image from pixels decoded outside ImageMagick, with
     /// their ICC profile, if any, for `convertToSRGB`.
-    mutating func constitute(_ pixels: DecodedPixels, iccProfile: ArraySlice<UInt8>?) throws(ThumbnailError) {
+    mutating func constitute(_ pixels: Pixels, iccProfile: ArraySlice<UInt8>?) throws(ThumbnailError) {
         let status = pixels.samples.withUnsafeBytes {
             MagickConstituteImage(
                 wand, pixels.width, pixels.height, pixels.hasAlpha ? "RGBA" : "RGB", CharPixel, $0.baseAddress)
@@ -162,6 +162,28 @@ struct Wand: ~Copyable {
             let status = iccProfile.withUnsafeBytes { MagickSetImageProfile(wand, "icc", $0.baseAddress, $0.count) }
             try check(status, "colour profile", .undecodable)
         }
+    }
+
+    /// The pixels as RGB, or RGBA when some pixel is not opaque: an encoder
+    /// outside ImageMagick takes them from here.
+    func exportPixels() throws(ThumbnailError) -> Pixels {
+        let width = self.width, height = self.height
+        func export(_ map: String) throws(ThumbnailError) -> [UInt8] {
+            var status = MagickFalse
+            let samples = [UInt8](unsafeUninitializedCapacity: width * height * map.count) { buffer, count in
+                status = MagickExportImagePixels(wand, 0, 0, width, height, map, CharPixel, buffer.baseAddress)
+                count = status == MagickTrue ? buffer.count : 0
+            }
+            try check(status, "export", .internalFailure)
+            return samples
+        }
+        if MagickGetImageAlphaChannel(wand) == MagickTrue {
+            let samples = try export("RGBA")
+            if stride(from: 3, to: samples.count, by: 4).contains(where: { samples[$0] != 255 }) {
+                return Pixels(width: width, height: height, hasAlpha: true, samples: samples)
+            }
+        }
+        return Pixels(width: width, height: height, hasAlpha: false, samples: try export("RGB"))
     }
 
     var width: Int { Int(MagickGetImageWidth(wand)) }
@@ -242,7 +264,10 @@ struct Wand: ~Copyable {
 
     /// Encodes with every profile, comment and property left out; `quality`
     /// nil leaves the coder's own default (PNG reads quality as zlib settings).
-    mutating func encode(coder: String, quality: Int?) throws(ThumbnailError) -> [UInt8] {
+    /// `options` are coder settings such as `jpeg:optimize-coding`.
+    mutating func encode(
+        coder: String, quality: Int?, options: [(String, String)] = []
+    ) throws(ThumbnailError) -> [UInt8] {
         try check(MagickStripImage(wand), "strip", .internalFailure)
         // No density either: JPEG's JFIF header then says 1:1 without units, and PNG has no pHYs.
         try check(MagickSetImageResolution(wand, 0, 0), "strip", .internalFailure)
@@ -251,6 +276,9 @@ struct Wand: ~Copyable {
         // The read pinned the source's coder in the wand's file name; pin the output's instead.
         try check(MagickSetFilename(wand, "\(coder):"), "encode", .internalFailure)
         try check(MagickSetImageFormat(wand, coder), "encode", .encoderMissing)
+        for (key, value) in options {
+            try check(MagickSetOption(wand, key, value), "encode", .internalFailure)
+        }
         if let quality {
             try check(MagickSetImageCompressionQuality(wand, quality), "encode", .internalFailure)
         }

@@ -18,6 +18,17 @@ let package = Package(
             pkgConfig: "libwebp",
             providers: [.apt(["libwebp-dev"])]
         ),
+        // PNG and TIFF sources decode row by row through libspng and libtiff, averaged down as they come.
+        .systemLibrary(
+            name: "CSpng",
+            pkgConfig: "spng",
+            providers: [.apt(["libspng-dev"])]
+        ),
+        .systemLibrary(
+            name: "CTiff",
+            pkgConfig: "libtiff-4",
+            providers: [.apt(["libtiff-dev"])]
+        ),
         // OpenSSL's libcrypto: HMAC-SHA256 for URL signatures (Access/Digest.swift).
         .systemLibrary(
             name: "CCrypto",
@@ -28,7 +39,7 @@ let package = Package(
         .systemLibrary(name: "CCurl"),
         .target(
             name: "ThumbnailCore",
-            dependencies: ["CMagickWand", "CWebP", "CCurl", "CCrypto"]
+            dependencies: ["CMagickWand", "CWebP", "CSpng", "CTiff", "CCurl", "CCrypto"]
         ),
         .executableTarget(
             name: "thumbnail",

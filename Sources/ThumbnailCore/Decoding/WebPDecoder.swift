@@ -6,13 +6,6 @@ import CWebP
 // it do. Still images decode here; animations stay with ImageMagick's coder,
 // whose demuxer finds the first frame.
 
-/// Decoded pixels: rows of RGB, or RGBA when `hasAlpha`, 8 bits a sample.
-struct DecodedPixels {
-    var width: Int, height: Int
-    var hasAlpha: Bool
-    var samples: [UInt8]
-}
-
 enum WebPDecoder {
     /// Decodes a still WebP, scaled to `size` when given; nil for an animation.
     static func decodeStill(_ webp: [UInt8], scaledTo size: (width: Int, height: Int)?) throws(ThumbnailError)
@@ -46,7 +39,8 @@ enum WebPDecoder {
         }
         WebPFreeDecBuffer(&config.output)
         try check(status)
-        return DecodedPixels(width: width, height: height, hasAlpha: hasAlpha, samples: samples)
+        return DecodedPixels(
+            width: width, height: height, channels: hasAlpha ? "RGBA" : "RGB", bitsPerSample: 8, samples: samples)
     }
 
     private static func check(_ status: VP8StatusCode) throws(ThumbnailError) {

@@ -129,7 +129,8 @@ struct Wand: ~Copyable {
     mutating func constitute(_ pixels: DecodedPixels, iccProfile: ArraySlice<UInt8>?) throws(ThumbnailError) {
         let status = pixels.samples.withUnsafeBytes {
             MagickConstituteImage(
-                wand, pixels.width, pixels.height, pixels.hasAlpha ? "RGBA" : "RGB", CharPixel, $0.baseAddress)
+                wand, pixels.width, pixels.height, pixels.channels, pixels.bitsPerSample == 16 ? ShortPixel : CharPixel,
+                $0.baseAddress)
         }
         try check(status, "source", .tooLarge)
         if let iccProfile {

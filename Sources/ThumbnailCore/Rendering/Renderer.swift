@@ -106,7 +106,7 @@ public enum Renderer {
 
     /// The source in a wand, decoded as small as its decoder allows without
     /// going below the resize target: libjpeg scales by 1/2, 1/4 or 1/8;
-    /// libwebp, and libspng's rows through `BoxReducer`, average a source
+    /// libwebp, and libspng's and libtiff's rows through `BoxReducer`, average a source
     /// down to twice the target (Lanczos does the rest) from four times the
     /// target on, as `Wand.resize` would with its box filter.
     private static func decode(_ bytes: [UInt8], plan: RenderPlan) throws(ThumbnailError) -> Wand {
@@ -136,6 +136,12 @@ public enum Renderer {
             }
         case .png:
             if let (pixels, iccProfile) = try PNGDecoder.decode(bytes, scaledTo: halfway) {
+                try wand.constitute(pixels, iccProfile: iccProfile?[...])
+            } else {
+                try wand.read(bytes, coder: plan.sourceFormat.coder)
+            }
+        case .tiff:
+            if let (pixels, iccProfile) = try TIFFDecoder.decode(bytes, scaledTo: halfway) {
                 try wand.constitute(pixels, iccProfile: iccProfile?[...])
             } else {
                 try wand.read(bytes, coder: plan.sourceFormat.coder)

@@ -92,21 +92,20 @@ enum PNGDecoder {
 
     /// What libspng converts to, and ImageMagick's names of the channels:
     /// gray stays gray, palettes become RGB, tRNS becomes an alpha channel,
-    /// 16 bits stay 16.
+    /// 16 bits stay 16. Samples of 8 or 16 bits come as stored (SPNG_FMT_PNG,
+    /// which libspng copies without converting pixel by pixel).
     private static func outputFormat(_ header: spng_ihdr, hasTransparency: Bool) -> (spng_format, String) {
-        let sixteen = header.bit_depth == 16
+        let sixteen = header.bit_depth == 16, whole = header.bit_depth >= 8
         switch Int(header.color_type) {
         case Int(SPNG_COLOR_TYPE_GRAYSCALE.rawValue):
-            if sixteen { return hasTransparency ? (SPNG_FMT_GA16, "IA") : (SPNG_FMT_PNG, "I") }
-            return hasTransparency ? (SPNG_FMT_GA8, "IA") : (SPNG_FMT_G8, "I")
-        case Int(SPNG_COLOR_TYPE_GRAYSCALE_ALPHA.rawValue):
-            // As stored (8 or 16 bits), which libspng's GA formats do not take.
-            return (SPNG_FMT_PNG, "IA")
-        case Int(SPNG_COLOR_TYPE_TRUECOLOR_ALPHA.rawValue):
-            return (sixteen ? SPNG_FMT_RGBA16 : SPNG_FMT_RGBA8, "RGBA")
-        default:  // truecolour, palette
+            if hasTransparency { return (sixteen ? SPNG_FMT_GA16 : SPNG_FMT_GA8, "IA") }
+            return (whole ? SPNG_FMT_PNG : SPNG_FMT_G8, "I")
+        case Int(SPNG_COLOR_TYPE_GRAYSCALE_ALPHA.rawValue): return (SPNG_FMT_PNG, "IA")
+        case Int(SPNG_COLOR_TYPE_TRUECOLOR_ALPHA.rawValue): return (SPNG_FMT_PNG, "RGBA")
+        case Int(SPNG_COLOR_TYPE_TRUECOLOR.rawValue) where !hasTransparency: return (SPNG_FMT_PNG, "RGB")
+        default:  // palette, or truecolour with tRNS
             if hasTransparency { return (sixteen ? SPNG_FMT_RGBA16 : SPNG_FMT_RGBA8, "RGBA") }
-            return sixteen ? (SPNG_FMT_PNG, "RGB") : (SPNG_FMT_RGB8, "RGB")
+            return (SPNG_FMT_RGB8, "RGB")
         }
     }
 

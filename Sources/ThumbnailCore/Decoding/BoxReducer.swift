@@ -38,6 +38,8 @@ struct BoxReducer {
     private var open: [Float]
     private let openRows: Int
     private var run: [Float]
+    /// Whole source pixels of a run without alpha, summed exactly before they are weighted.
+    private var wholes: [UInt32]
     private var flushedRows = 0
     private var samples: [UInt8]
 
@@ -60,6 +62,7 @@ struct BoxReducer {
         openRows = min(height, (rowsAtOnce * height + sourceHeight - 1) / sourceHeight + 1) + 1
         open = [Float](repeating: 0, count: openRows * (width + 1) * self.channels)
         run = [Float](repeating: 0, count: (width + 1) * self.channels)
+        wholes = [UInt32](repeating: 0, count: (width + 1) * self.channels)
         samples = [UInt8](repeating: 0, count: width * height * self.channels * bitsPerSample / 8)
     }
 
@@ -85,31 +88,12 @@ struct BoxReducer {
         guard count > 0, row >= 0, row < sourceHeight, first >= 0, first + (count - 1) * step < sourceWidth else {
             return
         }
-        let channels = channels, alpha = channels - 1, hasAlpha = hasAlpha, scale = 1 / maximum
+        let channels = channels
         let low = columnIndex[first], high = columnIndex[first + (count - 1) * step] + 1
-        columnIndex.withUnsafeBufferPointer { columnIndex in
-            columnWeights.withUnsafeBufferPointer { columnWeights in
-                run.withUnsafeMutableBufferPointer { run in
-                    for k in 0..<count {
-                        let x = first + k * step
-                        let target = columnIndex[x] * channels
-                        var (inFirst, inNext) = columnWeights[x]
-                        let pixel = pixels + k * channels
-                        if hasAlpha {
-                            let opacity = Float(pixel[alpha])
-                            run[target + alpha] += inFirst * opacity
-                            run[target + channels + alpha] += inNext * opacity
-                            inFirst *= opacity * scale
-                            inNext *= opacity * scale
-                        }
-                        for c in 0..<(hasAlpha ? alpha : channels) {
-                            let value = Float(pixel[c])
-                            run[target + c] += inFirst * value
-                            run[target + channels + c] += inNext * value
-                        }
-                    }
-                }
-            }
+        if hasAlpha {
+            sumAcross(first: first, step: step, count: count, pixels: pixels)
+        } else {
+            sumWholesAcross(first: first, step: step, count: count, pixels: pixels, columns: low...high)
         }
         // Spread the run over the output row it falls in and the next.
         let (inFirst, inNext) = rowWeights[row]
@@ -122,6 +106,70 @@ struct BoxReducer {
                     open[firstRow + i] += inFirst * run[i]
                     open[nextRow + i] += inNext * run[i]
                     run[i] = 0
+                }
+            }
+        }
+    }
+
+    /// Sums a run with alpha into `run`: colours weighted by opacity.
+    private mutating func sumAcross<Sample: FixedWidthInteger & UnsignedInteger>(
+        first: Int, step: Int, count: Int, pixels: UnsafePointer<Sample>
+    ) {
+        let channels = channels, alpha = channels - 1, scale = 1 / maximum
+        columnIndex.withUnsafeBufferPointer { columnIndex in
+            columnWeights.withUnsafeBufferPointer { columnWeights in
+                run.withUnsafeMutableBufferPointer { run in
+                    for k in 0..<count {
+                        let x = first + k * step
+                        let target = columnIndex[x] * channels
+                        let pixel = pixels + k * channels
+                        let opacity = Float(pixel[alpha])
+                        let (inFirst, inNext) = columnWeights[x]
+                        run[target + alpha] += inFirst * opacity
+                        run[target + channels + alpha] += inNext * opacity
+                        let first = inFirst * opacity * scale, next = inNext * opacity * scale
+                        for c in 0..<alpha {
+                            let value = Float(pixel[c])
+                            run[target + c] += first * value
+                            run[target + channels + c] += next * value
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// Sums a run without alpha into `run`. A source pixel inside one output
+    /// column always weighs the same there: those are added up as integers,
+    /// and weighted once; only pixels across two columns are weighted each.
+    private mutating func sumWholesAcross<Sample: FixedWidthInteger & UnsignedInteger>(
+        first: Int, step: Int, count: Int, pixels: UnsafePointer<Sample>, columns: ClosedRange<Int>
+    ) {
+        let channels = channels, whole = Float(width) / Float(sourceWidth)
+        columnIndex.withUnsafeBufferPointer { columnIndex in
+            columnWeights.withUnsafeBufferPointer { columnWeights in
+                run.withUnsafeMutableBufferPointer { run in
+                    wholes.withUnsafeMutableBufferPointer { wholes in
+                        for k in 0..<count {
+                            let x = first + k * step
+                            let target = columnIndex[x] * channels
+                            let pixel = pixels + k * channels
+                            let (inFirst, inNext) = columnWeights[x]
+                            if inNext == 0 {
+                                for c in 0..<channels { wholes[target + c] &+= UInt32(pixel[c]) }
+                            } else {
+                                for c in 0..<channels {
+                                    let value = Float(pixel[c])
+                                    run[target + c] += inFirst * value
+                                    run[target + channels + c] += inNext * value
+                                }
+                            }
+                        }
+                        for i in (columns.lowerBound * channels)..<(min(columns.upperBound + 1, width + 1) * channels) {
+                            run[i] += whole * Float(wholes[i])
+                            wholes[i] = 0
+                        }
+                    }
                 }
             }
         }

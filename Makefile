@@ -14,7 +14,7 @@ SOURCES = Package.swift $(shell find Sources -type f)
 
 # Debian packages, installed by `deps` only when missing.
 # libcurl4-openssl-dev: the headers of the CCurl module (--batch --base loads libcurl.so.4 at run time).
-BUILD_PACKAGES = libmagickwand-dev libwebp-dev libssl-dev pkg-config libcurl4-openssl-dev
+BUILD_PACKAGES = libmagickwand-dev libwebp-dev libspng-dev libtiff-dev libssl-dev pkg-config libcurl4-openssl-dev
 TEST_PACKAGES = imagemagick libjpeg-turbo-progs libgs-common time python3 util-linux bsdutils coreutils mandoc bash-completion zsh fish \
 	xinetd nginx-light curl openssl
 BENCH_PACKAGES = imagemagick libgs-common time python3 python3-pil libvips-tools libjpeg-turbo-progs \
@@ -60,11 +60,13 @@ test: test-deps $(RELEASE_BIN)
 
 # Medians and ratios against the baselines (bench/README.md); BENCH_ARGS passes
 # options to bench/bench.py, e.g. BENCH_ARGS="--runs 5 --class jpeg-1920x1080.jpg".
-# Then the inetd mode and the batch mode.
+# Then the inetd mode and the batch mode, over the wallpapers and over a
+# generated corpus with a PNG in four files.
 bench: bench-deps $(RELEASE_BIN)
 	bench/run.sh $(RELEASE_BIN) $(BENCH_ARGS)
 	bench/inetd.sh $(RELEASE_BIN)
 	bench/batch.sh $(RELEASE_BIN)
+	CORPUS=bench/.corpus/mixed bench/batch.sh $(RELEASE_BIN)
 
 demo: build
 	@mkdir -p demo
@@ -99,6 +101,7 @@ bench-inetd: bench-deps $(RELEASE_BIN)
 # Batch throughput against vipsthumbnail over a generated corpus (bench/batch.sh says how).
 bench-batch: bench-deps $(RELEASE_BIN)
 	bench/batch.sh $(RELEASE_BIN)
+	CORPUS=bench/.corpus/mixed bench/batch.sh $(RELEASE_BIN)
 
 clean:
 	rm -rf .build .build-release demo

@@ -30,6 +30,8 @@ final class RowDecoderTests {
         ("gray-alpha.png", "\(plasma) -colorspace Gray \(ramp) -depth 8 -define png:color-type=4 gray-alpha.png"),
         ("palette.png", "\(plasma) -colors 200 PNG8:palette.png"),
         ("palette-trns.png", "\(plasma) -alpha set -channel A -fx 'i<w/3?0:1' +channel -colors 64 PNG8:palette-trns.png"),
+        ("rgb16-trns.png", "\(plasma) -depth 16 -fill white -draw 'rectangle 0,0 200,200' -transparent white -define png:color-type=2 rgb16-trns.png"),
+        ("gray16-trns.png", "\(plasma) -colorspace Gray -depth 16 -fill white -draw 'rectangle 0,0 200,200' -transparent white -define png:color-type=0 gray16-trns.png"),
         ("rgba8.png", "\(plasma) \(ramp) PNG32:rgba8.png"),
         ("rgba16.png", "\(plasma) \(ramp) PNG64:rgba16.png"),
         ("adam7.png", "\(plasma) -interlace PNG PNG24:adam7.png"),

@@ -38,8 +38,9 @@ struct BoxReducer {
     private var open: [Float]
     private let openRows: Int
     private var run: [Float]
-    /// Whole source pixels of a run without alpha, summed exactly before they are weighted.
-    private var wholes: [UInt32]
+    /// Per output column: where the source pixels wholly inside it end (the
+    /// one across it and the next, if any, is there).
+    private let wholeEnd: [Int]
     private var flushedRows = 0
     private var samples: [UInt8]
 
@@ -62,7 +63,12 @@ struct BoxReducer {
         openRows = min(height, (rowsAtOnce * height + sourceHeight - 1) / sourceHeight + 1) + 1
         open = [Float](repeating: 0, count: openRows * (width + 1) * self.channels)
         run = [Float](repeating: 0, count: (width + 1) * self.channels)
-        wholes = [UInt32](repeating: 0, count: (width + 1) * self.channels)
+        var wholeEnd = [Int](repeating: -1, count: width + 1)
+        for (x, column) in columnIndex.enumerated() {
+            if wholeEnd[column] < 0 { wholeEnd[column] = x }
+            if columnWeights[x].1 == 0 { wholeEnd[column] = x + 1 }
+        }
+        self.wholeEnd = wholeEnd
         samples = [UInt8](repeating: 0, count: width * height * self.channels * bitsPerSample / 8)
     }
 
@@ -93,7 +99,7 @@ struct BoxReducer {
         if hasAlpha {
             sumAcross(first: first, step: step, count: count, pixels: pixels)
         } else {
-            sumWholesAcross(first: first, step: step, count: count, pixels: pixels, columns: low...high)
+            sumWholesAcross(first: first, step: step, count: count, pixels: pixels)
         }
         // Spread the run over the output row it falls in and the next.
         let (inFirst, inNext) = rowWeights[row]
@@ -139,35 +145,54 @@ struct BoxReducer {
         }
     }
 
-    /// Sums a run without alpha into `run`. A source pixel inside one output
-    /// column always weighs the same there: those are added up as integers,
-    /// and weighted once; only pixels across two columns are weighted each.
+    /// Sums a run without alpha (gray or RGB) into `run`. The source pixels
+    /// wholly inside one output column all weigh the same there: they are
+    /// added up as integers and weighted once; only a pixel across two
+    /// columns is weighted on its own.
     private mutating func sumWholesAcross<Sample: FixedWidthInteger & UnsignedInteger>(
-        first: Int, step: Int, count: Int, pixels: UnsafePointer<Sample>, columns: ClosedRange<Int>
+        first: Int, step: Int, count: Int, pixels: UnsafePointer<Sample>
     ) {
         let channels = channels, whole = Float(width) / Float(sourceWidth)
         columnIndex.withUnsafeBufferPointer { columnIndex in
             columnWeights.withUnsafeBufferPointer { columnWeights in
-                run.withUnsafeMutableBufferPointer { run in
-                    wholes.withUnsafeMutableBufferPointer { wholes in
-                        for k in 0..<count {
-                            let x = first + k * step
-                            let target = columnIndex[x] * channels
-                            let pixel = pixels + k * channels
-                            let (inFirst, inNext) = columnWeights[x]
-                            if inNext == 0 {
-                                for c in 0..<channels { wholes[target + c] &+= UInt32(pixel[c]) }
-                            } else {
-                                for c in 0..<channels {
-                                    let value = Float(pixel[c])
-                                    run[target + c] += inFirst * value
-                                    run[target + channels + c] += inNext * value
+                wholeEnd.withUnsafeBufferPointer { wholeEnd in
+                    run.withUnsafeMutableBufferPointer { run in
+                        var k = 0
+                        while k < count {
+                            let column = columnIndex[first + k * step], target = column * channels
+                            let stop = min(count, max(k, (wholeEnd[column] - first + step - 1) / step))
+                            var pixel = pixels + k * channels
+                            if channels == 3 {
+                                var red: UInt32 = 0, green: UInt32 = 0, blue: UInt32 = 0
+                                for _ in k..<stop {
+                                    red &+= UInt32(pixel[0])
+                                    green &+= UInt32(pixel[1])
+                                    blue &+= UInt32(pixel[2])
+                                    pixel += channels
                                 }
+                                run[target] += whole * Float(red)
+                                run[target + 1] += whole * Float(green)
+                                run[target + 2] += whole * Float(blue)
+                            } else {
+                                var gray: UInt32 = 0
+                                for _ in k..<stop {
+                                    gray &+= UInt32(pixel[0])
+                                    pixel += channels
+                                }
+                                run[target] += whole * Float(gray)
                             }
-                        }
-                        for i in (columns.lowerBound * channels)..<(min(columns.upperBound + 1, width + 1) * channels) {
-                            run[i] += whole * Float(wholes[i])
-                            wholes[i] = 0
+                            k = stop
+                            guard k < count else { break }
+                            // Next: the pixel across this column and the next, or one further on.
+                            let x = first + k * step
+                            let (inFirst, inNext) = columnWeights[x]
+                            guard columnIndex[x] == column, inNext != 0 else { continue }
+                            for c in 0..<channels {
+                                let value = Float(pixel[c])
+                                run[target + c] += inFirst * value
+                                run[target + channels + c] += inNext * value
+                            }
+                            k += 1
                         }
                     }
                 }

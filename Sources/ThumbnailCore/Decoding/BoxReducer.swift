@@ -28,6 +28,7 @@ struct BoxReducer {
     let hasAlpha: Bool
     let bitsPerSample: Int
     private let channelNames: String
+    private let copiesThrough: Bool
 
     /// Per source column and row: the first output column or row it falls
     /// in, and its weights there and in the next one (zero when it fits).
@@ -58,11 +59,12 @@ struct BoxReducer {
         hasAlpha = channels.hasSuffix("A")
         self.bitsPerSample = bitsPerSample
         maximum = bitsPerSample == 16 ? 65535 : 255
+        copiesThrough = width == sourceWidth && height == sourceHeight
         (columnIndex, columnWeights) = Self.spans(from: sourceWidth, to: width)
         (rowIndex, rowWeights) = Self.spans(from: sourceHeight, to: height)
         openRows = min(height, (rowsAtOnce * height + sourceHeight - 1) / sourceHeight + 1) + 1
-        open = [Float](repeating: 0, count: openRows * (width + 1) * self.channels)
-        run = [Float](repeating: 0, count: (width + 1) * self.channels)
+        open = [Float](repeating: 0, count: copiesThrough ? 0 : openRows * (width + 1) * self.channels)
+        run = [Float](repeating: 0, count: copiesThrough ? 0 : (width + 1) * self.channels)
         var wholeEnd = [Int](repeating: -1, count: width + 1)
         for (x, column) in columnIndex.enumerated() {
             if wholeEnd[column] < 0 { wholeEnd[column] = x }
@@ -95,6 +97,16 @@ struct BoxReducer {
             return
         }
         let channels = channels
+        if copiesThrough {
+            guard MemoryLayout<Sample>.size * 8 == bitsPerSample else { return }
+            samples.withUnsafeMutableBytes { bytes in
+                let row = bytes.baseAddress!.assumingMemoryBound(to: Sample.self) + row * width * channels
+                for k in 0..<count {
+                    (row + (first + k * step) * channels).update(from: pixels + k * channels, count: channels)
+                }
+            }
+            return
+        }
         let low = columnIndex[first], high = columnIndex[first + (count - 1) * step] + 1
         if hasAlpha {
             sumAcross(first: first, step: step, count: count, pixels: pixels)
@@ -117,27 +129,63 @@ struct BoxReducer {
         }
     }
 
-    /// Sums a run with alpha into `run`: colours weighted by opacity.
+    /// Sums a run with alpha (gray or RGB and alpha) into `run`, colours
+    /// weighted by opacity. As without alpha, the pixels wholly inside a
+    /// column are summed as integers (colour times opacity, and opacity).
     private mutating func sumAcross<Sample: FixedWidthInteger & UnsignedInteger>(
         first: Int, step: Int, count: Int, pixels: UnsafePointer<Sample>
     ) {
         let channels = channels, alpha = channels - 1, scale = 1 / maximum
+        let whole = Float(width) / Float(sourceWidth), wholeColour = whole * scale
         columnIndex.withUnsafeBufferPointer { columnIndex in
             columnWeights.withUnsafeBufferPointer { columnWeights in
-                run.withUnsafeMutableBufferPointer { run in
-                    for k in 0..<count {
-                        let x = first + k * step
-                        let target = columnIndex[x] * channels
-                        let pixel = pixels + k * channels
-                        let opacity = Float(pixel[alpha])
-                        let (inFirst, inNext) = columnWeights[x]
-                        run[target + alpha] += inFirst * opacity
-                        run[target + channels + alpha] += inNext * opacity
-                        let first = inFirst * opacity * scale, next = inNext * opacity * scale
-                        for c in 0..<alpha {
-                            let value = Float(pixel[c])
-                            run[target + c] += first * value
-                            run[target + channels + c] += next * value
+                wholeEnd.withUnsafeBufferPointer { wholeEnd in
+                    run.withUnsafeMutableBufferPointer { run in
+                        var k = 0
+                        while k < count {
+                            let column = columnIndex[first + k * step], target = column * channels
+                            let stop = min(count, max(k, (wholeEnd[column] - first + step - 1) / step))
+                            var pixel = pixels + k * channels
+                            if channels == 4 {
+                                var red: UInt64 = 0, green: UInt64 = 0, blue: UInt64 = 0, opacity: UInt64 = 0
+                                for _ in k..<stop {
+                                    let a = UInt64(pixel[3])
+                                    red &+= UInt64(pixel[0]) &* a
+                                    green &+= UInt64(pixel[1]) &* a
+                                    blue &+= UInt64(pixel[2]) &* a
+                                    opacity &+= a
+                                    pixel += channels
+                                }
+                                run[target] += wholeColour * Float(red)
+                                run[target + 1] += wholeColour * Float(green)
+                                run[target + 2] += wholeColour * Float(blue)
+                                run[target + 3] += whole * Float(opacity)
+                            } else {
+                                var gray: UInt64 = 0, opacity: UInt64 = 0
+                                for _ in k..<stop {
+                                    let a = UInt64(pixel[1])
+                                    gray &+= UInt64(pixel[0]) &* a
+                                    opacity &+= a
+                                    pixel += channels
+                                }
+                                run[target] += wholeColour * Float(gray)
+                                run[target + 1] += whole * Float(opacity)
+                            }
+                            k = stop
+                            guard k < count else { break }
+                            let x = first + k * step
+                            let (inFirst, inNext) = columnWeights[x]
+                            guard columnIndex[x] == column, inNext != 0 else { continue }
+                            let opacity = Float(pixel[alpha])
+                            run[target + alpha] += inFirst * opacity
+                            run[target + channels + alpha] += inNext * opacity
+                            let first = inFirst * opacity * scale, next = inNext * opacity * scale
+                            for c in 0..<alpha {
+                                let value = Float(pixel[c])
+                                run[target + c] += first * value
+                                run[target + channels + c] += next * value
+                            }
+                            k += 1
                         }
                     }
                 }
@@ -204,6 +252,7 @@ struct BoxReducer {
     /// `completeRows`, have come.
     mutating func flush(completeRows: Int) {
         let done = completeRows >= sourceHeight ? height : completeRows * height / sourceHeight
+        if copiesThrough { return }
         let channels = channels, alpha = channels - 1, hasAlpha = hasAlpha, maximum = maximum
         let rowLength = (width + 1) * channels
         while flushedRows < done {

@@ -17,7 +17,8 @@ SOURCES = Package.swift $(shell find Sources -type f)
 # Debian packages, installed by `deps` only when missing.
 # libcurl4-openssl-dev: the headers of the CCurl module (--batch --base loads libcurl.so.4 at run time).
 # libheif-dev: AVIF output; Debian's libheif1 encodes AV1 with libaom3, linked in, no plugin package.
-BUILD_PACKAGES = libmagickwand-dev libwebp-dev libssl-dev pkg-config libcurl4-openssl-dev libheif-dev
+# libspng-dev, libtiff-dev: PNG and TIFF sources decoded row by row.
+BUILD_PACKAGES = libmagickwand-dev libwebp-dev libspng-dev libtiff-dev libssl-dev pkg-config libcurl4-openssl-dev libheif-dev
 # libheif-examples: heif-convert and heif-info read AVIF alpha back (ImageMagick 6.9.11 drops it).
 TEST_PACKAGES = imagemagick libjpeg-turbo-progs libgs-common time python3 util-linux bsdutils coreutils mandoc bash-completion zsh fish \
 	xinetd nginx-light curl openssl lintian man-db systemd goaccess libheif-examples
@@ -82,11 +83,13 @@ test: test-deps $(RELEASE_BIN)
 
 # Medians and ratios against the baselines (bench/README.md); BENCH_ARGS passes
 # options to bench/bench.py, e.g. BENCH_ARGS="--runs 5 --class jpeg-1920x1080.jpg".
-# Then the inetd mode, the batch mode, smart crops and the output formats' bytes and SSIM.
+# Then the inetd mode, the batch mode (over the wallpapers and over a generated
+# corpus with a PNG in four files), smart crops and the output formats' bytes and SSIM.
 bench: bench-deps $(RELEASE_BIN) $(BENCH_VENV)/.installed
 	bench/run.sh $(RELEASE_BIN) $(BENCH_ARGS)
 	bench/inetd.sh $(RELEASE_BIN)
 	bench/batch.sh $(RELEASE_BIN)
+	CORPUS=bench/.corpus/mixed bench/batch.sh $(RELEASE_BIN)
 	$(MAKE) bench-smartcrop
 	$(QUALITY)
 
@@ -132,6 +135,7 @@ bench-inetd: bench-deps $(RELEASE_BIN)
 # Batch throughput against vipsthumbnail over a generated corpus (bench/batch.sh says how).
 bench-batch: bench-deps $(RELEASE_BIN)
 	bench/batch.sh $(RELEASE_BIN)
+	CORPUS=bench/.corpus/mixed bench/batch.sh $(RELEASE_BIN)
 
 # smart's window against vipsthumbnail's attention crop, and its cost against a plain crop.
 bench-smartcrop: bench-deps $(RELEASE_BIN)

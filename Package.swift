@@ -24,6 +24,17 @@ let package = Package(
             pkgConfig: "libheif",
             providers: [.apt(["libheif-dev"])]
         ),
+        // PNG and TIFF sources decode row by row through libspng and libtiff, averaged down as they come.
+        .systemLibrary(
+            name: "CSpng",
+            pkgConfig: "spng",
+            providers: [.apt(["libspng-dev"])]
+        ),
+        .systemLibrary(
+            name: "CTiff",
+            pkgConfig: "libtiff-4",
+            providers: [.apt(["libtiff-dev"])]
+        ),
         // OpenSSL's libcrypto: HMAC-SHA256 for URL signatures (Access/Digest.swift).
         .systemLibrary(
             name: "CCrypto",
@@ -34,7 +45,7 @@ let package = Package(
         .systemLibrary(name: "CCurl"),
         .target(
             name: "ThumbnailCore",
-            dependencies: ["CMagickWand", "CWebP", "CHeif", "CCurl", "CCrypto"]
+            dependencies: ["CMagickWand", "CWebP", "CHeif", "CSpng", "CTiff", "CCurl", "CCrypto"]
         ),
         .executableTarget(
             name: "thumbnail",

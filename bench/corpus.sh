@@ -31,6 +31,8 @@ crop_storm() { jpegtran -copy all -crop 1920x1080+0+96 "$backgrounds/mate/nature
 progressive() { jpegtran -copy all -progressive "$images/$1" > "$out"; }
 copy() { cp "$1" "$out"; }
 to_png() { convert "$1" -strip "png:$out"; }
+to_tiff() { source=$images/$1; shift; convert "$source" "$@" "tiff:$out"; }
+to_7000_png() { convert "$1" -resize '7000x7000!' -strip "png:$out"; }
 to_webp() { cwebp -quiet -q 80 -metadata none "$1" -o "$out"; }
 with_metadata() { "$here/add_metadata.py" "$images/$1" /usr/share/color/icc/ghostscript/srgb.icc 3 "$out"; }
 
@@ -45,6 +47,11 @@ make_image jpeg-5640x3172.jpg copy "$backgrounds/mate/abstract/Elephants_5640x31
 make_image jpeg-metadata.jpg with_metadata jpeg-1920x1080.jpg
 make_image png-3640x2400.png copy "$backgrounds/goldfish.png"
 make_image png-5640x3172.png to_png "$backgrounds/mate/abstract/Elephants_5640x3172.jpg"
+# 49 megapixels (37 MB), over what Debian's ImageMagick policy lets a whole-file decode hold.
+make_image png-7000x7000.png to_7000_png "$backgrounds/gnome/adwaita-l.webp"
+# The 3840x2400 photograph as TIFF: LZW in strips (ImageMagick's layout), deflate in 256x256 tiles.
+make_image tiff-3840x2400.tif to_tiff jpeg-3840x2400.jpg -compress lzw
+make_image tiff-3840x2400-tiles.tif to_tiff jpeg-3840x2400.jpg -compress zip -define tiff:tile-geometry=256x256
 make_image webp-1920x1080.webp to_webp "$images/jpeg-1920x1080.jpg"
 make_image webp-4096x4096.webp copy "$backgrounds/gnome/adwaita-l.webp"
 ls "$images"

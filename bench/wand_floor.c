@@ -2,9 +2,9 @@
  * and nothing else. Reads IN whole, decodes it with its coder pinned (and the
  * jpeg:size hint for JPEG), turns it upright, resizes it the same way (a box
  * filter to twice the size from four times or more, then Lanczos) to exactly
- * WIDTHxHEIGHT, strips it and writes it in the same format.
+ * WIDTHxHEIGHT, strips it and writes it with OUTPUT's coder.
  *
- * usage: wand_floor JPEG|PNG|WEBP|GIF IN OUT WIDTH HEIGHT
+ * usage: wand_floor SOURCE OUTPUT IN OUT WIDTH HEIGHT (coders: JPEG, PNG, WEBP, GIF, TIFF)
  * The bench passes the output size that `thumbnail --explain` plans. */
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,12 +20,12 @@ static int fail(MagickWand *wand, const char *what) {
 }
 
 int main(int argc, char **argv) {
-  if (argc != 6) {
-    fprintf(stderr, "usage: wand_floor JPEG|PNG|WEBP|GIF IN OUT WIDTH HEIGHT\n");
+  if (argc != 7) {
+    fprintf(stderr, "usage: wand_floor SOURCE OUTPUT IN OUT WIDTH HEIGHT\n");
     return 64;
   }
-  const char *coder = argv[1], *in = argv[2], *out = argv[3];
-  size_t width = strtoul(argv[4], NULL, 10), height = strtoul(argv[5], NULL, 10);
+  const char *coder = argv[1], *output = argv[2], *in = argv[3], *out = argv[4];
+  size_t width = strtoul(argv[5], NULL, 10), height = strtoul(argv[6], NULL, 10);
 
   FILE *file = fopen(in, "rb");
   if (file == NULL) { perror(in); return 66; }
@@ -52,8 +52,8 @@ int main(int argc, char **argv) {
       MagickResizeImage(wand, 2 * width, 2 * height, BoxFilter, 1.0) == MagickFalse) return fail(wand, "resize");
   if (MagickResizeImage(wand, width, height, LanczosFilter, 1.0) == MagickFalse) return fail(wand, "resize");
   if (MagickStripImage(wand) == MagickFalse) return fail(wand, "strip");
-  if (strcmp(coder, "PNG") != 0) MagickSetImageCompressionQuality(wand, 80);
-  MagickSetImageFormat(wand, coder);
+  if (strcmp(output, "PNG") != 0) MagickSetImageCompressionQuality(wand, 80);
+  MagickSetImageFormat(wand, output);
   size_t size = 0;
   unsigned char *blob = MagickGetImageBlob(wand, &size);
   if (blob == NULL) return fail(wand, "encode");

@@ -132,9 +132,18 @@ package func thrown(_ body: () throws -> Void) -> ThumbnailError? {
     }
 }
 
-/// One in-process `run` at a time: ImageMagick's time limit is the
+/// One in-process use of ImageMagick at a time: its time limit is the
 /// process's, and a restart read halfway by another render ends it.
 private let inProcessLock = NSLock()
+
+/// Runs `body`, which renders in this process, alone and without a time
+/// limit: tests render for longer than one render's 60 seconds.
+package func imageMagickAlone<Result>(_ body: () throws -> Result) throws -> Result {
+    try inProcessLock.withLock {
+        _ = try ImageMagick(timeLimit: .lifted, threads: 2)
+        return try body()
+    }
+}
 
 /// Runs `run(arguments, io)` in this process with its streams on files of
 /// its own, standard input holding `input`; `now` is its clock. With

@@ -39,7 +39,8 @@ enum WebPDecoder {
         }
         WebPFreeDecBuffer(&config.output)
         try check(status)
-        return Pixels(width: width, height: height, hasAlpha: hasAlpha, samples: samples)
+        return Pixels(
+            width: width, height: height, channels: hasAlpha ? "RGBA" : "RGB", bitsPerSample: 8, samples: samples)
     }
 
     private static func check(_ status: VP8StatusCode) throws(ThumbnailError) {

@@ -147,12 +147,14 @@ public enum Renderer {
     }
 
     /// The source in a wand, decoded as small as its decoder allows without
-    /// going below the resize target: libjpeg scales by 1/2, 1/4 or 1/8, and
-    /// libwebp averages a still WebP down to twice the target (Lanczos does
-    /// the rest) from four times the target on, as `Wand.resize` would with
-    /// its box filter.
+    /// going below the resize target: libjpeg scales by 1/2, 1/4 or 1/8;
+    /// libwebp, and libspng's and libtiff's rows through `BoxReducer`, average a source
+    /// down to twice the target (Lanczos does the rest) from four times the
+    /// target on, as `Wand.resize` would with its box filter.
     private static func decode(_ bytes: [UInt8], plan: RenderPlan) throws(ThumbnailError) -> Wand {
         let source = plan.storedSource, target = plan.storedResize
+        let shrinks = source.width >= 4 * target.width && source.height >= 4 * target.height
+        let halfway = shrinks ? (2 * target.width, 2 * target.height) : nil
         var wand = try Wand()
         switch plan.sourceFormat {
         case .jpeg:
@@ -169,10 +171,20 @@ public enum Renderer {
             let scans = eighth ? ProgressiveJPEG.withoutFullResolutionAC(bytes) : nil
             try wand.read(scans ?? bytes, coder: plan.sourceFormat.coder, options: hints)
         case .webp:
-            let shrinks = source.width >= 4 * target.width && source.height >= 4 * target.height
-            let scaled = shrinks ? (2 * target.width, 2 * target.height) : nil
-            if let pixels = try WebPDecoder.decodeStill(bytes, scaledTo: scaled) {
+            if let pixels = try WebPDecoder.decodeStill(bytes, scaledTo: halfway) {
                 try wand.constitute(pixels, iccProfile: webpChunks(bytes).first { $0.name == "ICCP" }?.body)
+            } else {
+                try wand.read(bytes, coder: plan.sourceFormat.coder)
+            }
+        case .png:
+            if let (pixels, iccProfile) = try PNGDecoder.decode(bytes, scaledTo: halfway) {
+                try wand.constitute(pixels, iccProfile: iccProfile?[...])
+            } else {
+                try wand.read(bytes, coder: plan.sourceFormat.coder)
+            }
+        case .tiff:
+            if let (pixels, iccProfile) = try TIFFDecoder.decode(bytes, scaledTo: halfway) {
+                try wand.constitute(pixels, iccProfile: iccProfile?[...])
             } else {
                 try wand.read(bytes, coder: plan.sourceFormat.coder)
             }
@@ -267,7 +279,7 @@ public enum Renderer {
     public static func checkEncoder(_ format: OutputFormat) throws(ThumbnailError) {
         var wand = try Wand()
         try wand.constitute(
-            Pixels(width: 2, height: 2, hasAlpha: false, samples: [UInt8](repeating: 128, count: 12)), iccProfile: nil)
+            Pixels(width: 2, height: 2, channels: "RGB", bitsPerSample: 8, samples: [UInt8](repeating: 128, count: 12)), iccProfile: nil)
         _ = try encode(&wand, as: format, quality: format.defaultQuality)
     }
 }

@@ -155,7 +155,8 @@ struct Wand: ~Copyable {
     mutating func constitute(_ pixels: Pixels, iccProfile: ArraySlice<UInt8>?) throws(ThumbnailError) {
         let status = pixels.samples.withUnsafeBytes {
             MagickConstituteImage(
-                wand, pixels.width, pixels.height, pixels.hasAlpha ? "RGBA" : "RGB", CharPixel, $0.baseAddress)
+                wand, pixels.width, pixels.height, pixels.channels, pixels.bitsPerSample == 16 ? ShortPixel : CharPixel,
+                $0.baseAddress)
         }
         try check(status, "source", .tooLarge)
         if let iccProfile {
@@ -180,10 +181,10 @@ struct Wand: ~Copyable {
         if MagickGetImageAlphaChannel(wand) == MagickTrue {
             let samples = try export("RGBA")
             if stride(from: 3, to: samples.count, by: 4).contains(where: { samples[$0] != 255 }) {
-                return Pixels(width: width, height: height, hasAlpha: true, samples: samples)
+                return Pixels(width: width, height: height, channels: "RGBA", bitsPerSample: 8, samples: samples)
             }
         }
-        return Pixels(width: width, height: height, hasAlpha: false, samples: try export("RGB"))
+        return Pixels(width: width, height: height, channels: "RGB", bitsPerSample: 8, samples: try export("RGB"))
     }
 
     var width: Int { Int(MagickGetImageWidth(wand)) }

@@ -61,7 +61,7 @@ final class ConfigFileTests {
         #expect(settings.originTokenHeader == "X-From-CDN")
         #expect(settings.prefix == "")
         #expect(settings.quality == 70)
-        #expect(settings.root == "/srv/images")
+        #expect(settings.root == .directory("/srv/images"))
         #expect(settings.limits.maxBytes == 1_000_000 && settings.limits.maxFrames == 10)
         #expect(settings.limits.maxPixels == 2_000_000 && settings.maxSide == 2000)
         #expect(settings.size == "300x200")
@@ -73,7 +73,7 @@ final class ConfigFileTests {
 
     @Test func theCommandLineWins() throws {
         let settings = try settings("root = /srv\nsizes = 10x10\n", then: ["--sizes", "20x20", "-r", "/tmp"])
-        #expect(settings.root == "/tmp")
+        #expect(settings.root == .directory("/tmp"))
         #expect(settings.allowedSizes == [BoxSize(width: 20, height: 20)])
     }
 

@@ -71,13 +71,15 @@ private func runRender(_ render: RenderInvocation, explain: Bool, io: ProcessIO)
     }
     let request = try report.checkedRequest()
     let engine = Engine(
-        storage: render.sources.storage, limits: render.sources.limits, magick: try ProcessState.oneAtATime().magick)
+        storage: render.sources.storage(environment: io.environment), limits: render.sources.limits, magick: try ProcessState.oneAtATime().magick)
     let source =
         operand == "-"
         ? SourceFile(bytes: try readAll(io.input, limit: engine.limits.maxBytes, name: "stdin", sniff: .imageMagic))
         : try engine.load(request.source)
     if explain {
-        return try io.writeOutput(Array(try explanation(request, source: source.bytes, limits: engine.limits).utf8))
+        let store = (source.location.map { ["object: " + $0] } ?? []) + source.facts
+        let storeLines = store.map { $0 + "\n" }.joined()
+        return try io.writeOutput(Array((storeLines + (try explanation(request, source: source.bytes, limits: engine.limits))).utf8))
     }
     if let output = render.output {
         try checkNotSource(output, sourceFile: source.localPath)

@@ -23,10 +23,19 @@ public struct AccessOptions: Sendable {
 
 /// Where sources come from and what they may be.
 public struct SourceOptions: Sendable {
-    public var root = "."
+    public var root = StorageRoot.directory(".")
     public var limits = Limits()
+    public var remote = RemoteOptions()
 
-    public var storage: any Storage { DirectoryStorage(root: root) }
+    /// The storage `root` names; S3 finds its region and credentials in `environment`.
+    public func storage(environment: [String: String]) -> any Storage {
+        switch root {
+        case .directory(let path): DirectoryStorage(root: path)
+        case .s3(let bucket, let prefix):
+            S3Storage(bucket: bucket, prefix: prefix, options: remote, environment: environment)
+        case .web(let origin, let prefix): WebStorage(origin: origin, prefix: prefix, options: remote)
+        }
+    }
 }
 
 /// One thumbnail on the command line (or its explanation).
@@ -141,7 +150,7 @@ struct ParsedInvocation {
             throw ThumbnailError(.usage, option, "does not apply to \(mode.spelled)\(home)")
         }
         let access = try settings.accessOptions()
-        let sources = SourceOptions(root: settings.root, limits: settings.limits)
+        let sources = SourceOptions(root: settings.root, limits: settings.limits, remote: settings.remote)
         let operands = parsed.operands
         switch mode {
         case .render, .explain:

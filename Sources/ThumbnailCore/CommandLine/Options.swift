@@ -75,6 +75,9 @@ public let optionTable: [OptionSpec] = [
         settings.modes.append(.batch)
         settings.batchList = value
     },
+    OptionSpec("ca-file", value: "FILE", for: .sources, help: "trust the CA certificates in FILE for URL roots") {
+        settings, value in settings.remote.caFile = value
+    },
     OptionSpec("cache-control", value: "TEXT", for: .server, help: "inetd: Cache-Control of a thumbnail") {
         settings, value throws(ThumbnailError) in
         guard !value.isEmpty, value.utf8.allSatisfy({ (0x20...0x7e).contains($0) }) else {
@@ -175,8 +178,18 @@ public let optionTable: [OptionSpec] = [
     OptionSpec("read-timeout", value: "SEC", for: .server, help: "inetd: seconds to read a request (default 10)") {
         settings, value throws(ThumbnailError) in settings.readTimeout = try count(value, "--read-timeout")
     },
-    OptionSpec("root", "r", value: "DIR", for: .sources, help: "storage root for sources (default .)") {
-        settings, value in settings.root = value
+    OptionSpec("root", "r", value: "DIR|URL", for: .sources, help: "sources: DIR, s3://BUCKET[/PREFIX], https://HOST[/PREFIX]") {
+        settings, value throws(ThumbnailError) in settings.root = try StorageRoot(parsing: value)
+    },
+    OptionSpec("s3-endpoint", value: "URL", for: .sources, help: "an S3-compatible store at URL, path-style (default AWS)") {
+        settings, value throws(ThumbnailError) in settings.remote.endpoint = try RemoteOptions.endpoint(value)
+    },
+    OptionSpec("s3-region", value: "REGION", for: .sources, help: "the bucket's region (AWS_REGION, else us-east-1)") {
+        settings, value throws(ThumbnailError) in
+        guard !value.isEmpty, value.utf8.allSatisfy({ isTokenByte($0) && $0 != UInt8(ascii: ":") }) else {
+            throw ThumbnailError(.usage, "--s3-region", "'\(value)' is not a region name")
+        }
+        settings.remote.region = value
     },
     OptionSpec("sign", configurable: false, for: [.sign], help: "print URL-PATH canonical and signed; no render") {
         settings, _ in settings.modes.append(.sign)
@@ -196,6 +209,9 @@ public let optionTable: [OptionSpec] = [
             }
         }
         settings.allowedSizes = sizes
+    },
+    OptionSpec("source-timeout", value: "SEC", for: .sources, help: "URL roots: seconds to connect and read a source (30)") {
+        settings, value throws(ThumbnailError) in settings.remote.timeout = try count(value, "--source-timeout", to: 3600)
     },
     OptionSpec("version", configurable: false, for: [.version], help: "print versions and exit") {
         settings, _ in settings.modes.append(.version)

@@ -2,7 +2,8 @@
 /// the parser's working state. `Invocation` takes from it what the chosen
 /// mode needs, and nothing else sees it.
 struct Settings: Sendable {
-    var root = "."
+    var root = StorageRoot.directory(".")
+    var remote = RemoteOptions()
     var prefix = "/thumbnail"
     var maxSide = 4096
     var limits = Limits()

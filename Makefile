@@ -18,7 +18,7 @@ SOURCES = Package.swift $(shell find Sources -type f)
 # libcurl4-openssl-dev: the headers of the CCurl module (--batch --base loads libcurl.so.4 at run time).
 BUILD_PACKAGES = libmagickwand-dev libwebp-dev libssl-dev pkg-config libcurl4-openssl-dev
 TEST_PACKAGES = imagemagick libjpeg-turbo-progs libgs-common time python3 util-linux bsdutils coreutils mandoc bash-completion zsh fish \
-	xinetd nginx-light curl openssl lintian man-db systemd
+	xinetd nginx-light curl openssl lintian man-db systemd python3-venv
 # dpkg-dev: dpkg-shlibdeps and dpkg-gencontrol; binutils: strip.
 DEB_PACKAGES = dpkg-dev binutils
 BENCH_PACKAGES = imagemagick libgs-common time python3 python3-pil libvips-tools libjpeg-turbo-progs \
@@ -53,6 +53,18 @@ check-deps:
 
 test-deps: deps deb-deps
 	$(call install_missing,$(TEST_PACKAGES))
+	$(MAKE) $(MOTO_SERVER)
+
+# The S3 tests' store: moto's server and boto3 (which seeds it), pinned, in
+# a venv of Debian's python3 under the build directories.
+MOTO_VENV = .build-venv
+MOTO_SERVER = $(MOTO_VENV)/bin/moto_server
+MOTO_PACKAGES = moto[server]==5.2.5 boto3==1.44.8 botocore==1.44.8
+
+$(MOTO_SERVER):
+	rm -rf $(MOTO_VENV)
+	/usr/bin/python3 -m venv $(MOTO_VENV)
+	$(MOTO_VENV)/bin/pip install -q --disable-pip-version-check '$(word 1,$(MOTO_PACKAGES))' $(wordlist 2,9,$(MOTO_PACKAGES))
 
 deb-deps:
 	$(call install_missing,$(DEB_PACKAGES))
@@ -116,7 +128,7 @@ bench-batch: bench-deps $(RELEASE_BIN)
 	bench/batch.sh $(RELEASE_BIN)
 
 clean:
-	rm -rf .build .build-release .build-deb demo thumbnail_*.deb
+	rm -rf .build .build-release .build-deb .build-venv demo thumbnail_*.deb
 
 # The Debian package, built with dpkg's own tools from packaging/debian
 # (control, changelog, copyright). The version is VERSION's; `Depends` is

@@ -68,7 +68,7 @@ struct Settings: Sendable {
             let name = text.prefix { $0 != "=" }.trimmingSpaces
             let value = text.contains("=") ? text.drop { $0 != "=" }.dropFirst().trimmingSpaces : nil
             let place = "\(path):\(index + 1)"
-            guard !name.isEmpty, name.allSatisfy({ ("a"..."z").contains($0) || $0 == "-" }) else {
+            guard !name.isEmpty, name.allSatisfy({ ("a"..."z").contains($0) || ("0"..."9").contains($0) || $0 == "-" }) else {
                 throw ThumbnailError(.usage, place, "expected 'name = value' or 'name', not '\(text)'")
             }
             guard let spec = optionTable.first(where: { $0.long == name }), spec.configurable else {

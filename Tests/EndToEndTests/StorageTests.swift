@@ -219,3 +219,209 @@ final class StorageTests {
         }
     }
 }
+
+/// A store that misbehaves: limits hold before the bytes, failures are the
+/// store's (502, never kept), never a thumbnail of part of an image.
+final class StoreFailureTests {
+    let scratch: ScratchDirectory
+    let store: MisbehavingStore
+
+    init() throws {
+        scratch = try ScratchDirectory()
+        try sh("convert -seed 7 -size 640x400 plasma: landscape.jpg", directory: scratch.path)
+        store = try MisbehavingStore(image: scratch.file("landscape.jpg"), directory: scratch.path)
+    }
+
+    deinit {
+        store.daemon.stop()
+        scratch.remove()
+    }
+
+    func root(_ kind: String) -> [String] { ["-r", "http://127.0.0.1:\(store.port)/\(kind)"] }
+
+    @Test func aDeclaredLengthOverTheLimitIsRefusedOnTheHeaders() throws {
+        let outcome = try thumbnail(root("big") + ["--max-bytes", "200000", "-s", "10x10", "a.jpg"])
+        #expect(outcome.status == 65 && outcome.error.contains("exceeds the limit of 200000"), "\(outcome.error)")
+        #expect(try #require(try store.bytesSent("/big/a.jpg")) < 64 << 10)
+    }
+
+    @Test func aBodyWithoutALengthIsCutAtTheLimit() throws {
+        let outcome = try thumbnail(root("chunked") + ["--max-bytes", "200000", "-s", "10x10", "a.jpg"])
+        #expect(outcome.status == 65 && outcome.error.contains("more than 200000 bytes"), "\(outcome.error)")
+        #expect(try #require(try store.bytesSent("/chunked/a.jpg")) < 200000 + (64 << 10))
+    }
+
+    @Test func aNonImageIsRefusedOnItsFirstBytes() throws {
+        let outcome = try thumbnail(root("text") + ["-s", "10x10", "a.jpg"])
+        #expect(outcome.status == 65, "\(outcome.error)")
+        #expect(try #require(try store.bytesSent("/text/a.jpg")) < 64 << 10)
+    }
+
+    @Test func aHangingStoreIsCutAtTheSourceTimeout() throws {
+        let start = Date()
+        let outcome = try thumbnail(root("hang") + ["--source-timeout", "2", "-s", "10x10", "a.jpg"])
+        let seconds = Date().timeIntervalSince(start)
+        #expect(outcome.status == 69 && outcome.error.contains("timed out"), "\(outcome.error)")
+        #expect(seconds >= 1.9 && seconds < 8, "\(seconds) s")
+    }
+
+    @Test(arguments: ["cut", "redirect", "nolength"])
+    func aBrokenAnswerIsTheStoresFailure(kind: String) throws {
+        let outcome = try thumbnail(root(kind) + ["-s", "10x10", "a.jpg"])
+        #expect(outcome.status == 69, "\(kind): \(outcome.error)")
+        #expect(outcome.output.isEmpty)
+        let (reply, log) = try inetdGet("/thumbnail/10x10/a.jpg", root(kind), environment: baseEnvironment, scratch: scratch)
+        #expect(reply?.statusLine == "HTTP/1.1 502 Bad Gateway", "\(kind)")
+        #expect(reply?.field("cache-control") == "no-store")
+        #expect(reply?.field("content-type")?.hasPrefix("text/plain") == true)
+        #expect(log.contains(" 502 "), "\(log)")
+        // The redirect's target was never asked for.
+        if kind == "redirect" { #expect(try store.bytesSent("/big/x.jpg") == nil) }
+    }
+}
+
+/// Origins on an s3:// root: a cache in front, connections kept, two hosts
+/// behind one load balancer.
+final class S3OriginTests {
+    let scratch: ScratchDirectory
+    let images: String
+    let moto: MotoStore
+
+    init() throws {
+        scratch = try ScratchDirectory()
+        images = scratch.file("images")
+        try FileManager.default.createDirectory(atPath: images, withIntermediateDirectories: true)
+        try sh("convert -seed 7 -size 160x100 plasma: small.jpg", directory: images)
+        moto = try MotoStore(objects: images, directory: scratch.path)
+    }
+
+    deinit {
+        moto.daemon.stop()
+        scratch.remove()
+    }
+
+    /// An xinetd origin on the bucket, credentials from a file named in xinetd's env.
+    func origin(_ name: String) throws -> XinetdOrigin {
+        let credentials = try writeFile(
+            "[default]\naws_access_key_id = \(moto.keyID)\naws_secret_access_key = \(moto.secret)\n",
+            "aws-credentials", in: scratch)
+        let directory = scratch.file(name)
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        return try XinetdOrigin(
+            root: "s3://images", directory: directory, example: "thumbnail-s3.conf",
+            extraConfig: "s3-endpoint = \(moto.endpoint)\n",
+            environment: ["AWS_SHARED_CREDENTIALS_FILE": credentials, "HOME": "/nonexistent"])
+    }
+
+    func local(_ path: String) throws -> Data { try thumbnail(["-r", images, path]).output }
+
+    @Test func aCacheInFrontAsksTheOriginAndTheStoreOnce() throws {
+        let origin = try origin("origin")
+        defer { origin.daemon.stop() }
+        let (nginx, proxyPort) = try startCachingProxy(originPort: origin.port, prefix: scratch.file("nginx"))
+        defer { nginx.stop() }
+        let url = "http://127.0.0.1:\(proxyPort)/thumbnail/100x100/webp/small.jpg"
+        let headers = scratch.file("headers")
+        var statuses: [String] = []
+        for name in ["first", "second"] {
+            #expect(try sh("curl -sS --max-time 20 -D '\(headers)' -o '\(scratch.file(name))' -w '%{http_code}' '\(url)'") == "200")
+            let cache = try String(contentsOfFile: headers, encoding: .utf8).components(separatedBy: "\r\n")
+                .first { $0.lowercased().hasPrefix("x-cache:") }
+            statuses.append(cache?.dropFirst(8).trimmingCharacters(in: .whitespaces) ?? "-")
+        }
+        #expect(statuses == ["MISS", "HIT"])
+        #expect(try origin.requests(atLeast: 1) == 1)
+        #expect(try moto.objectRequests() == ["small.jpg"])
+        let first = try Data(contentsOf: URL(fileURLWithPath: scratch.file("first")))
+        #expect(first == (try local("/thumbnail/100x100/webp/small.jpg")))
+        #expect(try Data(contentsOf: URL(fileURLWithPath: scratch.file("second"))) == first)
+    }
+
+    @Test func aBatchKeepsOneConnectionAJob() throws {
+        let paths = (0..<200).map { "/thumbnail/\(10 + $0)x\(10 + $0 % 7)/small.jpg" }
+        let list = try writeFile(paths.joined(separator: "\n") + "\n", "list", in: scratch)
+        let proxy = try keepAliveProxy(to: moto.port, prefix: scratch.file("proxy"))
+        defer { proxy.nginx.stop() }
+        let root = ["-r", "s3://images", "--s3-endpoint", "http://127.0.0.1:\(proxy.port)"]
+        let outcome = try thumbnail(root + ["--batch", list, "-j", "2"], environment: moto.environment())
+        #expect(outcome.status == 0, "\(outcome.error)")
+        let lines = String(decoding: outcome.output, as: UTF8.self).split(separator: "\n")
+        #expect(lines.count == 200)
+        #expect(lines.map { $0.split(separator: "\t").last.map(String.init) ?? "" } == paths)
+        #expect(lines.allSatisfy { $0.hasPrefix("200\t") })
+        let summary = try #require(outcome.error.split(separator: "\n").last { $0.hasPrefix("batch:") })
+        let connections = try #require(
+            summary.split(separator: ";").last { $0.hasSuffix("store connections") }?
+                .split(separator: " ").first.flatMap { Int($0) }, "\(summary)")
+        #expect(connections >= 1 && connections <= 3, "\(summary)")
+        #expect(try moto.objectRequests().count == 200)
+        // What the proxy saw agrees: at most three client connections.
+        let logged = try String(contentsOfFile: proxy.log, encoding: .utf8).split(separator: "\n")
+        #expect(logged.count == 200)
+        #expect(Set(logged.map { $0.split(separator: " ").last ?? "" }).count <= 3)
+    }
+
+    @Test func aKeepAliveConnectionMakesOneToTheStore() throws {
+        let web = try WebStore(serving: images, files: scratch.file("web"))
+        defer { web.nginx.stop() }
+        let paths = ["/thumbnail/20x20/small.jpg", "/thumbnail/30x30/small.jpg", "/thumbnail/40x40/small.jpg"]
+        let requests = paths.map { "GET \($0) HTTP/1.1\r\nHost: t\r\n\r\n" }.joined()
+        let outcome = try thumbnail(
+            ["--inetd", "--log", scratch.file("keepalive.log"), "-r", "http://127.0.0.1:\(web.port)"],
+            input: Data(requests.utf8))
+        let responses = readResponses(outcome.output).responses
+        #expect(responses.map(\.statusLine) == Array(repeating: "HTTP/1.1 200 OK", count: 3))
+        let logged = try web.requests(atLeast: 3)
+        #expect(logged.map(\.path) == ["/small.jpg", "/small.jpg", "/small.jpg"])
+        #expect(Set(logged.map(\.connection)).count == 1, "\(logged)")
+    }
+
+    @Test func twoHostsBehindALoadBalancerAnswerAlike() throws {
+        let first = try origin("first")
+        defer { first.daemon.stop() }
+        let second = try origin("second")
+        defer { second.daemon.stop() }
+        let prefix = scratch.file("balancer")
+        try FileManager.default.createDirectory(atPath: prefix + "/temp", withIntermediateDirectories: true)
+        let port = try freePort()
+        let temp = ["client_body", "proxy", "fastcgi", "uwsgi", "scgi"].map { "\($0)_temp_path \(prefix)/temp/\($0);" }
+        try """
+            daemon off;
+            \(getuid() == 0 ? "user root;" : "")
+            pid \(prefix)/nginx.pid;
+            error_log \(prefix)/error.log;
+            events { worker_connections 64; }
+            http {
+                access_log off;
+                \(temp.joined(separator: "\n    "))
+                upstream origins {
+                    server 127.0.0.1:\(first.port);
+                    server 127.0.0.1:\(second.port);
+                }
+                server {
+                    listen 127.0.0.1:\(port);
+                    location / { proxy_pass http://origins; }
+                }
+            }
+            """.write(toFile: prefix + "/nginx.conf", atomically: true, encoding: .utf8)
+        let nginx = try Daemon(
+            "/usr/sbin/nginx", ["-p", prefix, "-c", prefix + "/nginx.conf", "-e", prefix + "/error.log"],
+            output: prefix + "/nginx.out")
+        defer { nginx.stop() }
+        try #require(waitUntilListening(port))
+        let path = "/thumbnail/100x100/webp/small.jpg"
+        let expected = try local(path)
+        var tags: Set<String> = []
+        for index in 0..<6 {
+            let headers = scratch.file("headers\(index)"), body = scratch.file("body\(index)")
+            #expect(try sh("curl -sS --max-time 20 -D '\(headers)' -o '\(body)' -w '%{http_code}' 'http://127.0.0.1:\(port)\(path)'") == "200")
+            #expect(try Data(contentsOf: URL(fileURLWithPath: body)) == expected, "response \(index)")
+            let tag = try String(contentsOfFile: headers, encoding: .utf8).components(separatedBy: "\r\n")
+                .first { $0.lowercased().hasPrefix("etag:") }
+            tags.insert(tag ?? "none")
+        }
+        #expect(tags.count == 1 && !tags.contains("none"), "\(tags)")
+        let (a, b) = (try first.requests(atLeast: 3), try second.requests(atLeast: 3))
+        #expect(a + b == 6 && a > 0 && b > 0, "\(a) and \(b)")
+    }
+}

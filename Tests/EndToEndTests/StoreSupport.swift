@@ -196,3 +196,42 @@ func inetdGet(
     let logged = (try? String(contentsOfFile: log, encoding: .utf8)) ?? ""
     return (readResponses(outcome.output).responses.first, logged)
 }
+
+/// nginx on a free loopback port passing every request to `port` with its
+/// Host header as sent (so S3 signatures still verify), keeping its own
+/// clients' connections open: moto's server closes each one after a reply.
+/// Its access log has a line per request: the path and the client
+/// connection's serial number.
+func keepAliveProxy(to port: Int, prefix: String) throws -> (nginx: Daemon, port: Int, log: String) {
+    try FileManager.default.createDirectory(atPath: prefix + "/temp", withIntermediateDirectories: true)
+    let proxyPort = try freePort()
+    let log = prefix + "/access.log"
+    let temp = ["client_body", "proxy", "fastcgi", "uwsgi", "scgi"].map { "\($0)_temp_path \(prefix)/temp/\($0);" }
+    try """
+        daemon off;
+        \(getuid() == 0 ? "user root;" : "")
+        pid \(prefix)/nginx.pid;
+        error_log \(prefix)/error.log;
+        events { worker_connections 64; }
+        http {
+            log_format store '$uri $connection';
+            access_log \(log) store;
+            \(temp.joined(separator: "\n    "))
+            server {
+                listen 127.0.0.1:\(proxyPort);
+                keepalive_requests 10000;
+                location / {
+                    proxy_pass http://127.0.0.1:\(port);
+                    proxy_set_header Host $http_host;
+                }
+            }
+        }
+        """.write(toFile: prefix + "/nginx.conf", atomically: true, encoding: .utf8)
+    let nginx = try Daemon(
+        "/usr/sbin/nginx", ["-p", prefix, "-c", prefix + "/nginx.conf", "-e", prefix + "/error.log"],
+        output: prefix + "/nginx.out")
+    let listening = waitUntilListening(proxyPort)
+    if !listening { nginx.stop() }
+    try #require(listening, "nginx did not listen")
+    return (nginx, proxyPort, log)
+}

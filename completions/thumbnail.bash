@@ -36,7 +36,7 @@ _thumbnail()
             COMPREPLY=($(compgen -W "$(_thumbnail_sizes)" -- "$cur"))
             return
             ;;
-        -o | --output | --config | --log | --key-file | --origin-token-file | --batch)
+        -o | --output | --config | --log | --key-file | --origin-token-file | --batch | --ca-file)
             _filedir
             return
             ;;
@@ -45,20 +45,22 @@ _thumbnail()
             return
             ;;
         -q | --quality | --background | --prefix | --max-* | --cache-control | --error-max-age | --idle-timeout | \
-            --read-timeout | --origin-token-header | --sizes | -j | --jobs | --base)
+            --read-timeout | --origin-token-header | --sizes | -j | --jobs | --base | --s3-endpoint | --s3-region | \
+            --source-timeout)
             return
             ;;
     esac
     $split && return
 
     if [[ $cur == -* ]]; then
-        COMPREPLY=($(compgen -W '--background --base --batch --cache-control
-            --config --crop --error-max-age --explain -f --format -h --help
-            --idle-timeout --inetd -j --jobs --key-file --log --max-bytes
-            --max-frames --max-pixels --max-requests --max-side --max-time
-            --origin-token-file --origin-token-header -o --output --output-dir
-            --pad --prefix -q --quality --read-timeout -r --root --sign -s
-            --size --sizes --version' -- "$cur"))
+        COMPREPLY=($(compgen -W '--background --base --batch --ca-file
+            --cache-control --config --crop --error-max-age --explain -f
+            --format -h --help --idle-timeout --inetd -j --jobs --key-file --log
+            --max-bytes --max-frames --max-pixels --max-requests --max-side
+            --max-time --origin-token-file --origin-token-header -o --output
+            --output-dir --pad --prefix -q --quality --read-timeout -r --root
+            --s3-endpoint --s3-region --sign -s --size --sizes --source-timeout
+            --version' -- "$cur"))
         return
     fi
     _filedir

@@ -20,6 +20,7 @@ final class ConfigFileTests {
         let text = """
             # thumbnail origin
             background = 102030
+            ca-file = /etc/thumbnail/ca.pem
             cache-control = public, max-age=600
             crop
             error-max-age = 0
@@ -40,8 +41,11 @@ final class ConfigFileTests {
             quality = 70
             read-timeout = 5
             root = /srv/images
+            s3-endpoint = https://minio.internal:9000
+            s3-region = eu-west-1
             size = 300x200
             sizes = 100x100, 200x200 ,x64
+            source-timeout = 12
             """
         let settings = try settings(text)
         let configurable = optionTable.filter(\.configurable).map(\.long)
@@ -54,6 +58,8 @@ final class ConfigFileTests {
         #expect(settings.cacheControl == "public, max-age=600" && settings.errorMaxAge == 0)
         #expect(settings.idleTimeout == 30 && settings.readTimeout == 5 && settings.maxRequests == 7)
         #expect(settings.logFile == "/var/log/thumbnail.log")
+        #expect(settings.remote.caFile == "/etc/thumbnail/ca.pem" && settings.remote.timeout == 12)
+        #expect(settings.remote.endpoint == "https://minio.internal:9000" && settings.remote.region == "eu-west-1")
         #expect(settings.crop && settings.pad)
         #expect(settings.format == .webp)
         #expect(settings.keyFile == "/etc/thumbnail/keys")

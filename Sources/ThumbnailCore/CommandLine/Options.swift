@@ -75,7 +75,7 @@ public let optionTable: [OptionSpec] = [
         settings.modes.append(.batch)
         settings.batchList = value
     },
-    OptionSpec("ca-file", value: "FILE", for: .sources, help: "trust the CA certificates in FILE for URL roots") {
+    OptionSpec("ca-file", value: "FILE", for: .sources, help: "URL roots: trust the CAs in FILE") {
         settings, value in settings.remote.caFile = value
     },
     OptionSpec("cache-control", value: "TEXT", for: .server, help: "inetd: Cache-Control of a thumbnail") {
@@ -178,13 +178,13 @@ public let optionTable: [OptionSpec] = [
     OptionSpec("read-timeout", value: "SEC", for: .server, help: "inetd: seconds to read a request (default 10)") {
         settings, value throws(ThumbnailError) in settings.readTimeout = try count(value, "--read-timeout")
     },
-    OptionSpec("root", "r", value: "DIR|URL", for: .sources, help: "sources: DIR, s3://BUCKET[/PREFIX], https://HOST[/PREFIX]") {
+    OptionSpec("root", "r", value: "ROOT", for: .sources, help: "DIR, s3://BUCKET[/P] or https://HOST[/P]") {
         settings, value throws(ThumbnailError) in settings.root = try StorageRoot(parsing: value)
     },
-    OptionSpec("s3-endpoint", value: "URL", for: .sources, help: "an S3-compatible store at URL, path-style (default AWS)") {
+    OptionSpec("s3-endpoint", value: "URL", for: .sources, help: "S3-compatible store (default AWS)") {
         settings, value throws(ThumbnailError) in settings.remote.endpoint = try RemoteOptions.endpoint(value)
     },
-    OptionSpec("s3-region", value: "REGION", for: .sources, help: "the bucket's region (AWS_REGION, else us-east-1)") {
+    OptionSpec("s3-region", value: "REGION", for: .sources, help: "bucket region (AWS_REGION; us-east-1)") {
         settings, value throws(ThumbnailError) in
         guard !value.isEmpty, value.utf8.allSatisfy({ isTokenByte($0) && $0 != UInt8(ascii: ":") }) else {
             throw ThumbnailError(.usage, "--s3-region", "'\(value)' is not a region name")
@@ -210,7 +210,7 @@ public let optionTable: [OptionSpec] = [
         }
         settings.allowedSizes = sizes
     },
-    OptionSpec("source-timeout", value: "SEC", for: .sources, help: "URL roots: seconds to connect and read a source (30)") {
+    OptionSpec("source-timeout", value: "SEC", for: .sources, help: "URL roots: seconds per source (30)") {
         settings, value throws(ThumbnailError) in settings.remote.timeout = try count(value, "--source-timeout", to: 3600)
     },
     OptionSpec("version", configurable: false, for: [.version], help: "print versions and exit") {

@@ -68,6 +68,11 @@ static inline CURLcode thumbnail_curl_set_list(
     return curl->easy_setopt(handle, option, value);
 }
 
+static inline CURLcode thumbnail_curl_get_string(
+    const struct thumbnail_curl *curl, CURL *handle, CURLINFO info, const char **value) {
+    return curl->easy_getinfo(handle, info, value);
+}
+
 static inline CURLcode thumbnail_curl_get_long(
     const struct thumbnail_curl *curl, CURL *handle, CURLINFO info, long *value) {
     return curl->easy_getinfo(handle, info, value);

@@ -28,6 +28,8 @@ final class HTTPClient {
     private let handle: UnsafeMutableRawPointer
     private let reception = Reception()
     private let errorText = UnsafeMutablePointer<CChar>.allocate(capacity: Int(CURL_ERROR_SIZE))
+    /// The CA bundle libcurl was built to trust, restored after a request that named its own.
+    private let systemCAFile: String?
 
     /// libcurl, loaded on first use; the main thread touches this before
     /// any client exists, since curl_global_init is not thread-safe.
@@ -49,6 +51,9 @@ final class HTTPClient {
         }
         self.handle = handle
         errorText[0] = 0
+        var bundle: UnsafePointer<CChar>? = nil
+        _ = thumbnail_curl_get_string(curl, handle, CURLINFO_CAINFO, &bundle)
+        systemCAFile = bundle.map { String(cString: $0) }
         let settings: [CURLcode] = [
             thumbnail_curl_set_long(curl, handle, CURLOPT_NOSIGNAL, 1),
             thumbnail_curl_set_long(curl, handle, CURLOPT_TIMEOUT_MS, seconds * 1000),
@@ -122,7 +127,7 @@ final class HTTPClient {
                 ? thumbnail_curl_set_long(curl, handle, CURLOPT_HTTPGET, 1)
                 : thumbnail_curl_set_string(curl, handle, CURLOPT_CUSTOMREQUEST, request.method),
             thumbnail_curl_set_list(curl, handle, CURLOPT_HTTPHEADER, headers),
-            setOptionalString(CURLOPT_CAINFO, request.caFile),
+            setOptionalString(CURLOPT_CAINFO, request.caFile ?? systemCAFile),
             setOptionalString(CURLOPT_AWS_SIGV4, request.signature?.scheme),
             setOptionalString(CURLOPT_USERPWD, request.signature.map { $0.keyID + ":" + $0.secret }),
             thumbnail_curl_set_receiver(curl, handle, CURLOPT_WRITEFUNCTION, keepBody),
@@ -134,9 +139,11 @@ final class HTTPClient {
             throw ThumbnailError(.internalFailure, "libcurl", describe(failed))
         }
         let result = curl.pointee.easy_perform(handle)
-        // The secret is not left in the handle for the next request.
+        // Nothing of this request is left in the handle for the next: not the
+        // secret, not the method, not the header list freed below.
         _ = setOptionalString(CURLOPT_USERPWD, nil)
         _ = setOptionalString(CURLOPT_CUSTOMREQUEST, nil)
+        _ = thumbnail_curl_set_list(curl, handle, CURLOPT_HTTPHEADER, nil)
         var connects = 0
         _ = thumbnail_curl_get_long(curl, handle, CURLINFO_NUM_CONNECTS, &connects)
         HTTPClient.count(connections: connects)

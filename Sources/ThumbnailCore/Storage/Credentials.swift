@@ -100,9 +100,10 @@ final class CredentialChain: @unchecked Sendable {
         }
         let client = try HTTPClient.ofThisThread()
         func ask(_ path: String, method: String = "GET", header: String) throws(ThumbnailError) -> String {
+            let headers = method == "PUT" ? [header, "Content-Length: 0"] : [header]
             let answer = try client.fetch(
                 StoreRequest(
-                    url: base + path, method: method, headers: [header], caFile: caFile, timeout: 2, limit: 1 << 16))
+                    url: base + path, method: method, headers: headers, caFile: caFile, timeout: 2, limit: 1 << 16))
             guard answer.status == 200 else {
                 throw ThumbnailError(.misconfigured, base + path, "instance metadata answered \(answer.status)")
             }

@@ -78,8 +78,7 @@ private func splitBaseURL(_ text: String, option: String) throws(ThumbnailError)
     let path = rest.dropFirst(authority.count)
     var host = authority[...]
     var port: Substring = ""
-    if authority.hasPrefix("[") {
-        let close = authority.firstIndex(of: "]") ?? authority.endIndex
+    if authority.hasPrefix("["), let close = authority.firstIndex(of: "]") {
         host = authority[...close]
         port = authority[close...].dropFirst()
     } else if let colon = authority.lastIndex(of: ":") {

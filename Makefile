@@ -22,10 +22,10 @@ TEST_PACKAGES = imagemagick libjpeg-turbo-progs libgs-common time python3 util-l
 # dpkg-dev: dpkg-shlibdeps and dpkg-gencontrol; binutils: strip.
 DEB_PACKAGES = dpkg-dev binutils
 BENCH_PACKAGES = imagemagick libgs-common time python3 python3-pil libvips-tools libjpeg-turbo-progs \
-	webp hyperfine gcc xinetd curl wrk
+	webp hyperfine gcc xinetd curl wrk nginx-light openssl python3-venv
 SUDO = $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: all build deps check-deps test-deps deb-deps deb bench-deps test bench bench-inetd bench-batch demo install uninstall clean
+.PHONY: all build deps check-deps test-deps deb-deps deb bench-deps test bench bench-inetd bench-batch bench-storage demo install uninstall clean
 
 all: build
 
@@ -73,6 +73,7 @@ build: $(RELEASE_BIN)
 
 bench-deps: deps
 	$(call install_missing,$(BENCH_PACKAGES))
+	$(MAKE) $(MOTO_SERVER)
 
 # Runs swift only when a source (or the Makefile, with RELEASE_FLAGS) is
 # newer, so `sudo make install` after `make` needs no Swift toolchain on
@@ -92,6 +93,7 @@ bench: bench-deps $(RELEASE_BIN)
 	bench/run.sh $(RELEASE_BIN) $(BENCH_ARGS)
 	bench/inetd.sh $(RELEASE_BIN)
 	bench/batch.sh $(RELEASE_BIN)
+	bench/storage.sh $(RELEASE_BIN)
 
 demo: deps build
 	@mkdir -p demo
@@ -122,6 +124,10 @@ uninstall:
 # Requests per second through xinetd, with and without keep-alive.
 bench-inetd: bench-deps $(RELEASE_BIN)
 	bench/inetd.sh $(RELEASE_BIN)
+
+# Rendering from https:// (nginx) and s3:// (moto) roots against disk (bench/storage.sh says how).
+bench-storage: bench-deps $(RELEASE_BIN)
+	bench/storage.sh $(RELEASE_BIN)
 
 # Batch throughput against vipsthumbnail over a generated corpus (bench/batch.sh says how).
 bench-batch: bench-deps $(RELEASE_BIN)

@@ -78,6 +78,13 @@ final class StorageTests {
             "/thumbnail/10x10/nothere.jpg", moto.root, environment: moto.environment(), scratch: scratch)
         #expect(missingReply?.statusLine == "HTTP/1.1 404 Not Found")
         #expect(missingReply?.field("cache-control") == "public, max-age=60")
+
+        // The limits hold for objects too: the length on the headers, the magic on the first bytes.
+        let large = try thumbnail(moto.root + ["--max-bytes", "1000", path], environment: moto.environment())
+        #expect(large.status == 65 && large.error.contains("exceeds the limit of 1000"), "\(large.error)")
+        let (noise, _) = try inetdGet(
+            "/thumbnail/10x10/noise.jpg", moto.root, environment: moto.environment(), scratch: scratch)
+        #expect(noise?.statusLine == "HTTP/1.1 415 Unsupported Media Type")
     }
 
     @Test func credentialsFileAndProfile() throws {
@@ -211,11 +218,22 @@ final class StorageTests {
             extraConfig: "s3-endpoint = \(moto.endpoint)\n",
             environment: ["AWS_SHARED_CREDENTIALS_FILE": credentials, "AWS_REGION": "us-east-1", "HOME": "/nonexistent"])
         defer { origin.daemon.stop() }
-        for path in paths {
-            let body = scratch.file("curl-body")
-            let code = try sh("curl -sS --max-time 20 -o '\(body)' -w '%{http_code}' 'http://127.0.0.1:\(origin.port)\(path)'")
-            #expect(code == "200", "\(path)")
-            #expect(try Data(contentsOf: URL(fileURLWithPath: body)) == (try local(path)), "xinetd \(path)")
+        let webDirectory = scratch.file("origin-https")
+        try FileManager.default.createDirectory(atPath: webDirectory, withIntermediateDirectories: true)
+        let webOrigin = try XinetdOrigin(
+            root: "https://127.0.0.1:\(web.tlsPort)", directory: webDirectory, extraConfig: "ca-file = \(web.caFile)\n")
+        defer { webOrigin.daemon.stop() }
+        let localDirectory = scratch.file("origin-disk")
+        try FileManager.default.createDirectory(atPath: localDirectory, withIntermediateDirectories: true)
+        let localOrigin = try XinetdOrigin(root: images, directory: localDirectory)
+        defer { localOrigin.daemon.stop() }
+        for (name, port) in [("s3", origin.port), ("https", webOrigin.port), ("disk", localOrigin.port)] {
+            for path in paths {
+                let body = scratch.file("curl-body")
+                let code = try sh("curl -sS --max-time 20 -o '\(body)' -w '%{http_code}' 'http://127.0.0.1:\(port)\(path)'")
+                #expect(code == "200", "\(name) \(path)")
+                #expect(try Data(contentsOf: URL(fileURLWithPath: body)) == (try local(path)), "xinetd \(name) \(path)")
+            }
         }
     }
 }

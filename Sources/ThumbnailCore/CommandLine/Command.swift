@@ -77,7 +77,7 @@ private func runRender(_ render: RenderInvocation, explain: Bool, io: ProcessIO)
         ? SourceFile(bytes: try readAll(io.input, limit: engine.limits.maxBytes, name: "stdin", sniff: .imageMagic))
         : try engine.load(request.source)
     if explain {
-        let store = (source.location.map { ["object: " + $0] } ?? []) + source.facts
+        let store = (source.location.map { ["storage: " + engine.storage.description, "object: " + $0] } ?? []) + source.facts
         let storeLines = store.map { $0 + "\n" }.joined()
         return try io.writeOutput(Array((storeLines + (try explanation(request, source: source.bytes, limits: engine.limits))).utf8))
     }

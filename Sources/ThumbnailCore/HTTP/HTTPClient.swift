@@ -31,8 +31,8 @@ final class HTTPClient {
     /// The CA bundle libcurl was built to trust, restored after a request that named its own.
     private let systemCAFile: String?
 
-    /// libcurl, loaded on first use; the main thread touches this before
-    /// any client exists, since curl_global_init is not thread-safe.
+    /// libcurl, loaded on first use. curl_global_init is not thread-safe, but
+    /// a static is made once: threads that reach it together wait for the one.
     nonisolated(unsafe) static let library: Result<UnsafePointer<thumbnail_curl>, ThumbnailError> = {
         let curl = UnsafeMutablePointer<thumbnail_curl>.allocate(capacity: 1)
         curl.initialize(to: thumbnail_curl())
@@ -266,11 +266,12 @@ private final class StoreReception {
 
     /// Takes a piece of body; false stops the transfer.
     func take(_ piece: UnsafeRawBufferPointer) -> Bool {
-        let most = succeeded ? limit : errorBodyLimit
-        guard body.count + piece.count <= most else {
-            if succeeded { failure = ThumbnailError(.tooLarge, subject, "more than \(limit) bytes") }
-            body += piece.prefix(most - body.count)
-            return !succeeded
+        guard body.count + piece.count <= (succeeded ? limit : errorBodyLimit) else {
+            failure =
+                succeeded
+                ? ThumbnailError(.tooLarge, subject, "more than \(limit) bytes")
+                : ThumbnailError(.storeFailure, subject, "answered \(status) with an error body over \(errorBodyLimit) bytes")
+            return false
         }
         body += piece
         if succeeded, !sniffed, let sniff, body.count >= sniff.count {

@@ -5,7 +5,7 @@
 // redirect is followed: nothing outside the prefix can be named.
 
 /// What `--root` names.
-public enum StorageRoot: Sendable, Equatable, CustomStringConvertible {
+public enum StorageRoot: Sendable, Equatable {
     case directory(String)
     /// `s3://BUCKET[/PREFIX]`.
     case s3(bucket: String, prefix: [String])
@@ -28,14 +28,6 @@ public enum StorageRoot: Sendable, Equatable, CustomStringConvertible {
             self = .web(origin: origin, prefix: try prefixSegments(path, root: text))
         } else {
             self = .directory(text)
-        }
-    }
-
-    public var description: String {
-        switch self {
-        case .directory(let path): path
-        case .s3(let bucket, let prefix): "s3://" + ([bucket] + prefix).joined(separator: "/")
-        case .web(let origin, let prefix): ([origin] + prefix).joined(separator: "/")
         }
     }
 }

@@ -21,11 +21,11 @@ SOURCES = Package.swift $(shell find Sources -type f)
 BUILD_PACKAGES = libmagickwand-dev libwebp-dev libspng-dev libtiff-dev libssl-dev pkg-config libcurl4-openssl-dev libheif-dev
 # libheif-examples: heif-convert and heif-info read AVIF alpha back (ImageMagick 6.9.11 drops it).
 TEST_PACKAGES = imagemagick libjpeg-turbo-progs libgs-common time python3 util-linux bsdutils coreutils mandoc bash-completion zsh fish \
-	xinetd nginx-light curl openssl lintian man-db systemd goaccess libheif-examples
+	xinetd nginx-light curl openssl lintian man-db systemd goaccess libheif-examples python3-venv
 # dpkg-dev: dpkg-shlibdeps and dpkg-gencontrol; binutils: strip.
 DEB_PACKAGES = dpkg-dev binutils
 BENCH_PACKAGES = imagemagick libgs-common time python3 python3-pil python3-venv libvips-tools libjpeg-turbo-progs \
-	webp hyperfine gcc xinetd curl wrk
+	webp hyperfine gcc xinetd curl wrk nginx-light openssl
 # `make quality`: scikit-image's SSIM and a Pillow that writes AVIF, from PyPI, in a venv.
 BENCH_VENV = .build-bench/venv
 BENCH_PYTHON_PACKAGES = scikit-image==0.26.0 pillow==13.0.0 numpy==2.4.6 scipy==1.17.1
@@ -33,7 +33,7 @@ QUALITY = bench/corpus.sh bench/.corpus >/dev/null && \
 	$(BENCH_VENV)/bin/python bench/quality.py --thumbnail $(RELEASE_BIN) --corpus bench/.corpus/images
 SUDO = $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: all build deps check-deps test-deps deb-deps deb bench-deps test bench bench-inetd bench-batch bench-smartcrop quality demo install uninstall clean
+.PHONY: all build deps check-deps test-deps deb-deps deb bench-deps test bench bench-inetd bench-batch bench-smartcrop bench-storage quality demo install uninstall clean
 
 all: build
 
@@ -61,6 +61,18 @@ check-deps:
 
 test-deps: deps deb-deps
 	$(call install_missing,$(TEST_PACKAGES))
+	$(MAKE) $(MOTO_SERVER)
+
+# The S3 tests' store: moto's server and boto3 (which seeds it), pinned, in
+# a venv of Debian's python3 under the build directories.
+MOTO_VENV = .build-venv
+MOTO_SERVER = $(MOTO_VENV)/bin/moto_server
+MOTO_PACKAGES = moto[server]==5.2.5 boto3==1.44.8 botocore==1.44.8
+
+$(MOTO_SERVER):
+	rm -rf $(MOTO_VENV)
+	/usr/bin/python3 -m venv $(MOTO_VENV)
+	$(MOTO_VENV)/bin/pip install -q --disable-pip-version-check '$(word 1,$(MOTO_PACKAGES))' $(wordlist 2,9,$(MOTO_PACKAGES))
 
 deb-deps:
 	$(call install_missing,$(DEB_PACKAGES))
@@ -69,6 +81,7 @@ build: $(RELEASE_BIN)
 
 bench-deps: deps
 	$(call install_missing,$(BENCH_PACKAGES))
+	$(MAKE) $(MOTO_SERVER)
 
 # Runs swift only when a source (or the Makefile, with RELEASE_FLAGS) is
 # newer, so `sudo make install` after `make` needs no Swift toolchain on
@@ -91,6 +104,7 @@ bench: bench-deps $(RELEASE_BIN) $(BENCH_VENV)/.installed
 	bench/batch.sh $(RELEASE_BIN)
 	CORPUS=bench/.corpus/mixed bench/batch.sh $(RELEASE_BIN)
 	$(MAKE) bench-smartcrop
+	bench/storage.sh $(RELEASE_BIN)
 	$(QUALITY)
 
 $(BENCH_VENV)/.installed: | bench-deps
@@ -132,6 +146,10 @@ uninstall:
 bench-inetd: bench-deps $(RELEASE_BIN)
 	bench/inetd.sh $(RELEASE_BIN)
 
+# Rendering from https:// (nginx) and s3:// (moto) roots against disk (bench/storage.sh says how).
+bench-storage: bench-deps $(RELEASE_BIN)
+	bench/storage.sh $(RELEASE_BIN)
+
 # Batch throughput against vipsthumbnail over a generated corpus (bench/batch.sh says how).
 bench-batch: bench-deps $(RELEASE_BIN)
 	bench/batch.sh $(RELEASE_BIN)
@@ -143,7 +161,7 @@ bench-smartcrop: bench-deps $(RELEASE_BIN)
 	bench/smartcrop.py --thumbnail $(RELEASE_BIN) --corpus bench/.corpus/images --out bench/.out
 
 clean:
-	rm -rf .build .build-release .build-deb .build-bench demo thumbnail_*.deb
+	rm -rf .build .build-release .build-deb .build-bench .build-venv demo thumbnail_*.deb
 
 # The Debian package, built with dpkg's own tools from packaging/debian
 # (control, changelog, copyright). The version is VERSION's; `Depends` is

@@ -44,7 +44,7 @@ _thumbnail()
             COMPREPLY=($(compgen -W "$(_thumbnail_sizes)" -- "$cur"))
             return
             ;;
-        -o | --output | --config | --log | --key-file | --origin-token-file | --batch)
+        -o | --output | --config | --log | --key-file | --origin-token-file | --batch | --ca-file)
             _filedir
             return
             ;;
@@ -53,21 +53,23 @@ _thumbnail()
             return
             ;;
         -q | --quality | --background | --focal | --prefix | --max-* | --cache-control | --error-max-age | --idle-timeout | \
-            --read-timeout | --origin-token-header | --sizes | -j | --jobs | --base | --client-ip-header)
+            --read-timeout | --origin-token-header | --sizes | -j | --jobs | --base | --client-ip-header | --s3-endpoint | \
+            --s3-region | --source-timeout)
             return
             ;;
     esac
     $split && return
 
     if [[ $cur == -* ]]; then
-        COMPREPLY=($(compgen -W '--background --base --batch --cache-control
-            --check-config --client-ip-header --config --crop --error-max-age
-            --explain --focal -f --format --gravity -h --help --idle-timeout
-            --inetd -j --jobs --key-file --log --log-format --max-bytes
-            --max-frames --max-pixels --max-requests --max-side --max-time
-            --origin-token-file --origin-token-header -o --output --output-dir
-            --pad --prefix -q --quality --read-timeout -r --root --sign -s
-            --size --sizes --smart --version' -- "$cur"))
+        COMPREPLY=($(compgen -W '--background --base --batch --ca-file
+            --cache-control --check-config --client-ip-header --config --crop
+            --error-max-age --explain --focal -f --format --gravity -h --help
+            --idle-timeout --inetd -j --jobs --key-file --log --log-format
+            --max-bytes --max-frames --max-pixels --max-requests --max-side
+            --max-time --origin-token-file --origin-token-header -o --output
+            --output-dir --pad --prefix -q --quality --read-timeout -r --root
+            --s3-endpoint --s3-region --sign -s --size --sizes --smart
+            --source-timeout --version' -- "$cur"))
         return
     fi
     _filedir

@@ -17,6 +17,9 @@ public struct ThumbnailError: Error, Equatable, CustomStringConvertible {
         /// The origin's own configuration is wrong: an option, a key or token
         /// file, a storage root that is missing or unreadable.
         case misconfigured
+        /// The store behind an s3:// or https:// root failed or refused:
+        /// denied, a bad signature, a 5xx, a redirect, a time-out, a cut-off body.
+        case storeFailure
     }
 
     /// What one kind of failure answers.
@@ -44,6 +47,7 @@ public struct ThumbnailError: Error, Equatable, CustomStringConvertible {
         (.ioFailure, Statuses(exit: 74, http: 500, originFailure: true, meaning: "Read or write error")),
         (.forbidden, Statuses(exit: 77, http: 403, originFailure: false, meaning: "Not permitted")),
         (.misconfigured, Statuses(exit: 78, http: 503, originFailure: true, meaning: "Configuration error")),
+        (.storeFailure, Statuses(exit: 69, http: 502, originFailure: true, meaning: "Source store failed or refused")),
     ]
 
     /// `--batch --base`: the exit status a server's HTTP status gives. Any

@@ -104,22 +104,26 @@ func adapt(_ example: String, _ values: [String: String]) throws -> String {
 }
 
 /// A real xinetd on a free loopback port, configured from `examples/` with
-/// the paths adapted, running the built binary under `--inetd` on `root`;
-/// its request log at `log`; `extraConfig` lines are added to its config.
-/// Files go in `directory`.
+/// the paths adapted (the `example` config), running the built binary under `--inetd` on `root`;
+/// its request log at `log`; `extraConfig` lines are added to its config,
+/// `environment` is what xinetd's `env` gives the server. Files go in `directory`.
 struct XinetdOrigin {
     let port: Int
     let log: String
     let daemon: Daemon
 
-    init(root: String, directory: String, extraConfig: String = "") throws {
+    init(
+        root: String, directory: String, example: String = "thumbnail.conf", extraConfig: String = "",
+        environment: [String: String] = [:]
+    ) throws {
         log = directory + "/origin.log"
         let config = directory + "/thumbnail.conf"
-        try (adapt("thumbnail.conf", ["root": root, "log": log]) + "\n" + extraConfig)
+        try (adapt(example, ["root": root, "log": log]) + "\n" + extraConfig)
             .write(toFile: config, atomically: true, encoding: .utf8)
         // A config file others may write is refused, whatever the umask.
         chmod(config, 0o644)
         port = try freePort()
+        let env = environment.isEmpty ? [:] : ["env": environment.map { "\($0.key)=\($0.value)" }.sorted().joined(separator: " ")]
         let user = String(cString: getpwuid(getuid()).pointee.pw_name)
         let group = String(cString: getgrgid(getgid()).pointee.gr_name)
         try adapt(
@@ -127,7 +131,7 @@ struct XinetdOrigin {
             [
                 "port": String(port), "user": user, "group": group, "server": thumbnailBinary,
                 "server_args": "--inetd --config \(directory)/thumbnail.conf",
-            ]
+            ].merging(env) { $1 }
         ).write(toFile: directory + "/xinetd.conf", atomically: true, encoding: .utf8)
         daemon = try Daemon(
             "/usr/sbin/xinetd",

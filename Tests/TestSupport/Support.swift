@@ -26,10 +26,12 @@ package struct Outcome {
 }
 
 /// Runs `executable` with `arguments`, killed after `seconds`; stdout and
-/// stderr go through files so neither pipe can fill and stall it.
+/// stderr go through files so neither pipe can fill and stall it. Its
+/// environment is this process's, or `environment` when given.
 @discardableResult
 package func runProcess(
-    _ executable: String, _ arguments: [String], input: Data? = nil, directory: String? = nil, seconds: Int = 30
+    _ executable: String, _ arguments: [String], input: Data? = nil, directory: String? = nil, seconds: Int = 30,
+    environment: [String: String]? = nil
 ) throws -> Outcome {
     let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("run-\(UUID().uuidString)")
     try FileManager.default.createDirectory(at: scratch, withIntermediateDirectories: true)
@@ -43,6 +45,7 @@ package func runProcess(
     process.executableURL = URL(fileURLWithPath: "/usr/bin/timeout")
     process.arguments = ["-s", "KILL", String(seconds), executable] + arguments
     if let directory { process.currentDirectoryURL = URL(fileURLWithPath: directory) }
+    if let environment { process.environment = environment }
     process.standardInput = try FileHandle(forReadingFrom: inFile)
     process.standardOutput = try FileHandle(forWritingTo: out)
     process.standardError = try FileHandle(forWritingTo: err)
@@ -55,8 +58,10 @@ package func runProcess(
 
 /// Runs the thumbnail binary.
 @discardableResult
-package func thumbnail(_ arguments: [String], input: Data? = nil, directory: String? = nil) throws -> Outcome {
-    try runProcess(thumbnailBinary, arguments, input: input, directory: directory)
+package func thumbnail(
+    _ arguments: [String], input: Data? = nil, directory: String? = nil, environment: [String: String]? = nil
+) throws -> Outcome {
+    try runProcess(thumbnailBinary, arguments, input: input, directory: directory, environment: environment)
 }
 
 /// Runs a shell command (fixture generation, identify); fails the test on a non-zero exit.
@@ -151,7 +156,8 @@ package func imageMagickAlone<Result>(_ body: () throws -> Result) throws -> Res
 /// is written to and that stays open until `run` returns, as a slow client's.
 @discardableResult
 package func runInProcess(
-    _ arguments: [String], input: Data = Data(), now: Int? = nil, inputStaysOpen: Bool = false
+    _ arguments: [String], input: Data = Data(), now: Int? = nil, inputStaysOpen: Bool = false,
+    environment: [String: String] = [:]
 ) throws -> Outcome {
     let scratch = try ScratchDirectory()
     defer { scratch.remove() }
@@ -170,7 +176,7 @@ package func runInProcess(
     let outFD = open(scratch.file("out"), O_WRONLY | O_CREAT | O_TRUNC, 0o644)
     let errFD = open(scratch.file("err"), O_WRONLY | O_CREAT | O_TRUNC, 0o644)
     defer { [inFD, outFD, errFD].forEach { close($0) } }
-    var io = ProcessIO(input: inFD, output: outFD, error: errFD)
+    var io = ProcessIO(input: inFD, output: outFD, error: errFD, environment: environment)
     if let now { io.now = { now } }
     let status = inProcessLock.withLock { ThumbnailCore.run(arguments, io: io) }
     return Outcome(

@@ -20,6 +20,7 @@ final class ConfigFileTests {
         let text = """
             # thumbnail origin
             background = 102030
+            ca-file = /etc/thumbnail/ca.pem
             cache-control = public, max-age=600
             client-ip-header = CloudFront-Viewer-Address
             crop
@@ -44,9 +45,12 @@ final class ConfigFileTests {
             quality = 70
             read-timeout = 5
             root = /srv/images
+            s3-endpoint = https://minio.internal:9000
+            s3-region = eu-west-1
             size = 300x200
             sizes = 100x100, 200x200 ,x64
             smart
+            source-timeout = 12
             """
         let settings = try settings(text)
         let configurable = optionTable.filter(\.configurable).map(\.long)
@@ -60,6 +64,8 @@ final class ConfigFileTests {
         #expect(settings.idleTimeout == 30 && settings.readTimeout == 5 && settings.maxRequests == 7)
         #expect(settings.logFile == "/var/log/thumbnail.log")
         #expect(settings.logFormat == .json && settings.clientIPHeader == "CloudFront-Viewer-Address")
+        #expect(settings.remote.caFile == "/etc/thumbnail/ca.pem" && settings.remote.timeout == 12)
+        #expect(settings.remote.endpoint == "https://minio.internal:9000" && settings.remote.region == "eu-west-1")
         #expect(settings.crop && settings.pad)
         #expect(settings.format == .webp)
         #expect(settings.focalPoint == FocalPoint(x: 10, y: 20) && settings.gravity == .northEast && settings.smart)
@@ -68,7 +74,7 @@ final class ConfigFileTests {
         #expect(settings.originTokenHeader == "X-From-CDN")
         #expect(settings.prefix == "")
         #expect(settings.quality == 70)
-        #expect(settings.root == "/srv/images")
+        #expect(settings.root == .directory("/srv/images"))
         #expect(settings.limits.maxBytes == 1_000_000 && settings.limits.maxFrames == 10)
         #expect(settings.limits.maxPixels == 2_000_000 && settings.maxSide == 2000)
         #expect(settings.size == "300x200")
@@ -80,7 +86,7 @@ final class ConfigFileTests {
 
     @Test func theCommandLineWins() throws {
         let settings = try settings("root = /srv\nsizes = 10x10\n", then: ["--sizes", "20x20", "-r", "/tmp"])
-        #expect(settings.root == "/tmp")
+        #expect(settings.root == .directory("/tmp"))
         #expect(settings.allowedSizes == [BoxSize(width: 20, height: 20)])
     }
 

@@ -15,6 +15,7 @@ struct StatusTableTests {
             (.undecodable, 65, 422, false), (.tooLarge, 65, 422, false), (.notFound, 66, 404, false),
             (.encoderMissing, 69, 503, true), (.internalFailure, 70, 500, true), (.cannotCreate, 73, 500, true),
             (.ioFailure, 74, 500, true), (.forbidden, 77, 403, false), (.misconfigured, 78, 503, true),
+            (.storeFailure, 69, 502, true),
         ]
         #expect(ThumbnailError.Kind.allCases.count == expected.count)
         for (kind, exit, http, originFailure) in expected {

@@ -80,7 +80,7 @@ func runBatch(_ batch: BatchInvocation, io: ProcessIO) throws(ThumbnailError) ->
         let state = try ProcessState(
             timeLimit: jobs > 1 ? .lifted : .perRender(seconds: 60), threads: max(1, onlineCores / jobs))
         let access = try Access(batch.access)
-        let engine = Engine(storage: batch.sources.storage, limits: batch.sources.limits, magick: state.magick)
+        let engine = Engine(storage: batch.sources.storage(environment: io.environment), limits: batch.sources.limits, magick: state.magick)
         let gate = RenderGate(concurrent: jobs > 1)
         var directory: String? = nil
         if case .write(let path) = batch.action { directory = path }

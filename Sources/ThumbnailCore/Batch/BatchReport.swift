@@ -69,6 +69,8 @@ struct BatchReport {
         if reportsCache {
             summary += "; cache hits \(hits) of \(ok)" + (ok > 0 ? " (\(100 * hits / ok)%)" : "")
         }
+        // Sources from an s3:// or https:// root: connections are reused, one a job.
+        if HTTPClient.storeConnections > 0 { summary += "; \(HTTPClient.storeConnections) store connections" }
         io.writeError(summary + "\n")
     }
 

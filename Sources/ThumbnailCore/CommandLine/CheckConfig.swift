@@ -12,7 +12,7 @@ func runCheckConfig(_ server: ServerInvocation, problems: [ThumbnailError], io: 
             problems.append(error)
         }
     }
-    let storage = server.sources.storage
+    let storage = server.sources.storage(environment: io.environment)
     check("storage") { () throws(ThumbnailError) in
         try storage.checkAvailable()
         return storage.description

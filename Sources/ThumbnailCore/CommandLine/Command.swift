@@ -123,7 +123,8 @@ private func renderOne(
         try io.writeOutput(Array(try accessExplanation(report, access: access).utf8))
     }
     let request = try report.checkedRequest()
-    let engine = Engine(storage: render.sources.storage, limits: render.sources.limits, magick: magick)
+    let engine = Engine(
+        storage: render.sources.storage(environment: io.environment), limits: render.sources.limits, magick: magick)
     let source: SourceFile
     if operand == "-" {
         source = SourceFile(bytes: try readAll(io.input, limit: engine.limits.maxBytes, name: "stdin", sniff: .imageMagic))
@@ -133,7 +134,9 @@ private func renderOne(
         source = try engine.load(request.source)
     }
     if explain {
-        return try io.writeOutput(Array(try explanation(request, source: source.bytes, limits: engine.limits).utf8))
+        let store = (source.location.map { ["storage: " + engine.storage.description, "object: " + $0] } ?? []) + source.facts
+        let storeLines = store.map { $0 + "\n" }.joined()
+        return try io.writeOutput(Array((storeLines + (try explanation(request, source: source.bytes, limits: engine.limits))).utf8))
     }
     switch render.output {
     case .file(let output)?:

@@ -26,10 +26,19 @@ public struct AccessOptions: Sendable {
 
 /// Where sources come from and what they may be.
 public struct SourceOptions: Sendable {
-    public var root = "."
+    public var root = StorageRoot.directory(".")
     public var limits = Limits()
+    public var remote = RemoteOptions()
 
-    public var storage: any Storage { DirectoryStorage(root: root) }
+    /// The storage `root` names; S3 finds its region and credentials in `environment`.
+    public func storage(environment: [String: String]) -> any Storage {
+        switch root {
+        case .directory(let path): DirectoryStorage(root: path)
+        case .s3(let bucket, let prefix):
+            S3Storage(bucket: bucket, prefix: prefix, options: remote, environment: environment)
+        case .web(let origin, let prefix): WebStorage(origin: origin, prefix: prefix, options: remote)
+        }
+    }
 }
 
 /// Thumbnails on the command line (or the explanation of one).
@@ -196,7 +205,7 @@ struct ParsedInvocation {
         let access = settings.accessOptions()
         // --check-config reports it among the other problems.
         if mode != .checkConfig { try access.checkSizes() }
-        let sources = SourceOptions(root: settings.root, limits: settings.limits)
+        let sources = SourceOptions(root: settings.root, limits: settings.limits, remote: settings.remote)
         let operands = parsed.operands
         switch mode {
         case .render, .explain:

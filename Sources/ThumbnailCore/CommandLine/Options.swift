@@ -76,6 +76,9 @@ public let optionTable: [OptionSpec] = [
         settings.modes.append(.batch)
         settings.batchList = value
     },
+    OptionSpec("ca-file", value: "FILE", for: .sources, help: "URL roots: trust the CAs in FILE") {
+        settings, value in settings.remote.caFile = value
+    },
     OptionSpec("cache-control", value: "TEXT", for: .server, help: "inetd: Cache-Control of a thumbnail") {
         settings, value throws(ThumbnailError) in
         guard !value.isEmpty, value.utf8.allSatisfy({ (0x20...0x7e).contains($0) }) else {
@@ -207,10 +210,20 @@ public let optionTable: [OptionSpec] = [
     OptionSpec("read-timeout", value: "SEC", for: .server, help: "inetd: seconds to read a request (default 10)") {
         settings, value throws(ThumbnailError) in settings.readTimeout = try count(value, "--read-timeout")
     },
-    OptionSpec("root", "r", value: "DIR", for: .sources, help: "storage root for sources (default .)") {
-        settings, value in
-        settings.root = value
+    OptionSpec("root", "r", value: "ROOT", for: .sources, help: "DIR, s3://BUCKET[/P] or https://HOST[/P]") {
+        settings, value throws(ThumbnailError) in
+        settings.root = try StorageRoot(parsing: value)
         settings.rootGiven = true
+    },
+    OptionSpec("s3-endpoint", value: "URL", for: .sources, help: "S3-compatible store (default AWS)") {
+        settings, value throws(ThumbnailError) in settings.remote.endpoint = try RemoteOptions.endpoint(value)
+    },
+    OptionSpec("s3-region", value: "REGION", for: .sources, help: "bucket region (AWS_REGION; us-east-1)") {
+        settings, value throws(ThumbnailError) in
+        guard !value.isEmpty, value.utf8.allSatisfy({ isTokenByte($0) && $0 != UInt8(ascii: ":") }) else {
+            throw ThumbnailError(.usage, "--s3-region", "'\(value)' is not a region name")
+        }
+        settings.remote.region = value
     },
     OptionSpec("sign", configurable: false, for: [.sign], help: "print URL-PATH canonical and signed; no render") {
         settings, _ in settings.modes.append(.sign)
@@ -233,6 +246,9 @@ public let optionTable: [OptionSpec] = [
     },
     OptionSpec("smart", for: .request, help: "with --crop: keep the most interesting part") { settings, _ in
         settings.smart = true
+    },
+    OptionSpec("source-timeout", value: "SEC", for: .sources, help: "URL roots: seconds per source (30)") {
+        settings, value throws(ThumbnailError) in settings.remote.timeout = try count(value, "--source-timeout", to: 3600)
     },
     OptionSpec("version", configurable: false, for: [.version], help: "print versions and exit") {
         settings, _ in settings.modes.append(.version)

@@ -19,6 +19,8 @@ public struct ProcessIO: Sendable {
     public var now: @Sendable () -> Int
     /// The HTTP mode's log: the `--log` file, or syslog without one.
     public var openLog: @Sendable (_ path: String?) -> LogSink
+    /// The process environment: the S3 root's region and credentials.
+    public var environment: [String: String]
     /// Called once the mode is known to be `--inetd`, before anything else:
     /// under inetd fd 2 is the socket, and nothing may ever reach it.
     public var silenceErrorStream: @Sendable () -> Void
@@ -27,6 +29,7 @@ public struct ProcessIO: Sendable {
         input: Int32, output: Int32, error: Int32, outputIsTerminal: Bool = false, errorIsTerminal: Bool = false,
         now: @escaping @Sendable () -> Int = { time(nil) },
         openLog: @escaping @Sendable (String?) -> LogSink = LogSink.open,
+        environment: [String: String] = [:],
         silenceErrorStream: @escaping @Sendable () -> Void = {}
     ) {
         self.input = input
@@ -36,6 +39,7 @@ public struct ProcessIO: Sendable {
         self.errorIsTerminal = errorIsTerminal
         self.now = now
         self.openLog = openLog
+        self.environment = environment
         self.silenceErrorStream = silenceErrorStream
     }
 
@@ -43,6 +47,7 @@ public struct ProcessIO: Sendable {
     public static var standard: ProcessIO {
         ProcessIO(
             input: 0, output: 1, error: 2, outputIsTerminal: isatty(1) == 1, errorIsTerminal: isatty(2) == 1,
+            environment: processEnvironment(),
             silenceErrorStream: {
                 let null = open("/dev/null", O_WRONLY)
                 if null >= 0 {
@@ -55,6 +60,21 @@ public struct ProcessIO: Sendable {
     func writeOutput(_ bytes: [UInt8]) throws(ThumbnailError) { try writeAll(output, bytes, name: "stdout") }
 
     func writeError(_ text: String) { _ = try? writeAll(error, Array(text.utf8), name: "stderr") }
+}
+
+/// `environ` as a dictionary; the first of a name given twice wins, as getenv(3) has it.
+private func processEnvironment() -> [String: String] {
+    var result: [String: String] = [:]
+    var entry = environ
+    while let pointer = entry.pointee {
+        let text = String(cString: pointer)
+        if let equals = text.firstIndex(of: "=") {
+            let name = String(text[..<equals])
+            if result[name] == nil { result[name] = String(text[text.index(after: equals)...]) }
+        }
+        entry += 1
+    }
+    return result
 }
 
 /// Where the HTTP mode's log lines go. Each line is written in one call,

@@ -2,7 +2,8 @@
 /// the parser's working state. `Invocation` takes from it what the chosen
 /// mode needs, and nothing else sees it.
 struct Settings: Sendable {
-    var root = "."
+    var root = StorageRoot.directory(".")
+    var remote = RemoteOptions()
     /// Whether `-r` or a config file named the root: without one, the flags
     /// form's operands are the user's own file paths.
     var rootGiven = false
@@ -76,7 +77,7 @@ struct Settings: Sendable {
             let name = text.prefix { $0 != "=" }.trimmingSpaces
             let value = text.contains("=") ? text.drop { $0 != "=" }.dropFirst().trimmingSpaces : nil
             let place = "\(path):\(index + 1)"
-            guard !name.isEmpty, name.allSatisfy({ ("a"..."z").contains($0) || $0 == "-" }) else {
+            guard !name.isEmpty, name.allSatisfy({ ("a"..."z").contains($0) || ("0"..."9").contains($0) || $0 == "-" }) else {
                 throw ThumbnailError(.usage, place, "expected 'name = value' or 'name', not '\(text)'")
             }
             guard let spec = optionTable.first(where: { $0.long == name }), spec.configurable else {

@@ -1,8 +1,16 @@
 import CCurl
+import Synchronization
+
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Darwin)
+    import Darwin
+#endif
 
 // The only file that imports libcurl: `--batch --base` GETs paths from a
-// CDN, which in real life means https, redirects not followed, keep-alive.
-// libcurl is loaded at run time, by `--base` alone (see CCurl/shim.h).
+// CDN, and the s3:// and https:// roots read sources from a store; both
+// mean https, redirects not followed, keep-alive. libcurl is loaded at run
+// time, by those alone (see CCurl/shim.h).
 
 /// What one GET answered; the body is counted, not kept.
 struct HTTPAnswer: Sendable {
@@ -20,9 +28,11 @@ final class HTTPClient {
     private let handle: UnsafeMutableRawPointer
     private let reception = Reception()
     private let errorText = UnsafeMutablePointer<CChar>.allocate(capacity: Int(CURL_ERROR_SIZE))
+    /// The CA bundle libcurl was built to trust, restored after a request that named its own.
+    private let systemCAFile: String?
 
-    /// libcurl, loaded on first use; the main thread touches this before
-    /// any client exists, since curl_global_init is not thread-safe.
+    /// libcurl, loaded on first use. curl_global_init is not thread-safe, but
+    /// a static is made once: threads that reach it together wait for the one.
     nonisolated(unsafe) static let library: Result<UnsafePointer<thumbnail_curl>, ThumbnailError> = {
         let curl = UnsafeMutablePointer<thumbnail_curl>.allocate(capacity: 1)
         curl.initialize(to: thumbnail_curl())
@@ -41,7 +51,9 @@ final class HTTPClient {
         }
         self.handle = handle
         errorText[0] = 0
-        let context = Unmanaged.passUnretained(reception).toOpaque()
+        var bundle: UnsafePointer<CChar>? = nil
+        _ = thumbnail_curl_get_string(curl, handle, CURLINFO_CAINFO, &bundle)
+        systemCAFile = bundle.map { String(cString: $0) }
         let settings: [CURLcode] = [
             thumbnail_curl_set_long(curl, handle, CURLOPT_NOSIGNAL, 1),
             thumbnail_curl_set_long(curl, handle, CURLOPT_TIMEOUT_MS, seconds * 1000),
@@ -50,10 +62,6 @@ final class HTTPClient {
             thumbnail_curl_set_long(curl, handle, CURLOPT_PATH_AS_IS, 1),
             thumbnail_curl_set_string(curl, handle, CURLOPT_USERAGENT, "thumbnail/\(toolVersion)"),
             thumbnail_curl_set_pointer(curl, handle, CURLOPT_ERRORBUFFER, errorText),
-            thumbnail_curl_set_receiver(curl, handle, CURLOPT_WRITEFUNCTION, countBody),
-            thumbnail_curl_set_pointer(curl, handle, CURLOPT_WRITEDATA, context),
-            thumbnail_curl_set_receiver(curl, handle, CURLOPT_HEADERFUNCTION, readHeader),
-            thumbnail_curl_set_pointer(curl, handle, CURLOPT_HEADERDATA, context),
         ]
         if let failed = settings.first(where: { $0 != CURLE_OK }) {
             curl.pointee.easy_cleanup(handle)
@@ -72,7 +80,13 @@ final class HTTPClient {
     func get(_ url: String) throws(ThumbnailError) -> HTTPAnswer {
         reception.reset()
         errorText[0] = 0
-        guard thumbnail_curl_set_string(curl, handle, CURLOPT_URL, url) == CURLE_OK else {
+        let context = Unmanaged.passUnretained(reception).toOpaque()
+        guard thumbnail_curl_set_receiver(curl, handle, CURLOPT_WRITEFUNCTION, countBody) == CURLE_OK,
+            thumbnail_curl_set_pointer(curl, handle, CURLOPT_WRITEDATA, context) == CURLE_OK,
+            thumbnail_curl_set_receiver(curl, handle, CURLOPT_HEADERFUNCTION, readHeader) == CURLE_OK,
+            thumbnail_curl_set_pointer(curl, handle, CURLOPT_HEADERDATA, context) == CURLE_OK,
+            thumbnail_curl_set_string(curl, handle, CURLOPT_URL, url) == CURLE_OK
+        else {
             throw ThumbnailError(.badPath, url, "not a URL libcurl accepts")
         }
         let result = curl.pointee.easy_perform(handle)
@@ -86,9 +100,219 @@ final class HTTPClient {
         return HTTPAnswer(status: status, bytes: reception.bytes, cache: reception.cache, age: reception.age)
     }
 
+    /// Makes `request` to a store, within its limits, the connection kept
+    /// for the next one. A transfer that fails (refused, timed out, cut off,
+    /// TLS) throws `storeFailure`; a body over the limit, or refused by the
+    /// sniff, stops the transfer and throws that error.
+    func fetch(_ request: StoreRequest) throws(ThumbnailError) -> StoreAnswer {
+        let reception = StoreReception(limit: request.limit, sniff: request.sniff, subject: request.url)
+        errorText[0] = 0
+        var headers: UnsafeMutablePointer<curl_slist>? = nil
+        for line in request.headers {
+            guard let longer = curl.pointee.slist_append(headers, line) else {
+                curl.pointee.slist_free_all(headers)
+                throw ThumbnailError(.internalFailure, "libcurl", "cannot add a header")
+            }
+            headers = longer
+        }
+        defer { curl.pointee.slist_free_all(headers) }
+        let context = Unmanaged.passUnretained(reception).toOpaque()
+        let settings: [CURLcode] = [
+            thumbnail_curl_set_string(curl, handle, CURLOPT_URL, request.url),
+            // Only these: a store's address never becomes file:// or anything else.
+            thumbnail_curl_set_string(curl, handle, CURLOPT_PROTOCOLS_STR, "http,https"),
+            thumbnail_curl_set_long(curl, handle, CURLOPT_TIMEOUT_MS, request.timeout * 1000),
+            thumbnail_curl_set_long(curl, handle, CURLOPT_CONNECTTIMEOUT_MS, request.timeout * 1000),
+            request.method == "GET"
+                ? thumbnail_curl_set_long(curl, handle, CURLOPT_HTTPGET, 1)
+                : thumbnail_curl_set_string(curl, handle, CURLOPT_CUSTOMREQUEST, request.method),
+            thumbnail_curl_set_list(curl, handle, CURLOPT_HTTPHEADER, headers),
+            setOptionalString(CURLOPT_CAINFO, request.caFile ?? systemCAFile),
+            setOptionalString(CURLOPT_AWS_SIGV4, request.signature?.scheme),
+            setOptionalString(CURLOPT_USERPWD, request.signature.map { $0.keyID + ":" + $0.secret }),
+            thumbnail_curl_set_receiver(curl, handle, CURLOPT_WRITEFUNCTION, keepBody),
+            thumbnail_curl_set_pointer(curl, handle, CURLOPT_WRITEDATA, context),
+            thumbnail_curl_set_receiver(curl, handle, CURLOPT_HEADERFUNCTION, readStoreHeader),
+            thumbnail_curl_set_pointer(curl, handle, CURLOPT_HEADERDATA, context),
+        ]
+        if let failed = settings.first(where: { $0 != CURLE_OK }) {
+            throw ThumbnailError(.internalFailure, "libcurl", describe(failed))
+        }
+        let result = curl.pointee.easy_perform(handle)
+        // Nothing of this request is left in the handle for the next: not the
+        // secret, not the method, not the header list freed below.
+        _ = setOptionalString(CURLOPT_USERPWD, nil)
+        _ = setOptionalString(CURLOPT_CUSTOMREQUEST, nil)
+        _ = thumbnail_curl_set_list(curl, handle, CURLOPT_HTTPHEADER, nil)
+        var connects = 0
+        _ = thumbnail_curl_get_long(curl, handle, CURLINFO_NUM_CONNECTS, &connects)
+        HTTPClient.count(connections: connects)
+        if let failure = reception.failure { throw failure }
+        guard result == CURLE_OK else {
+            let detail = String(cString: errorText)
+            throw ThumbnailError(.storeFailure, request.url, detail.isEmpty ? describe(result) : detail)
+        }
+        var status = 0
+        _ = thumbnail_curl_get_long(curl, handle, CURLINFO_RESPONSE_CODE, &status)
+        return StoreAnswer(status: status, headers: reception.headers, body: reception.body)
+    }
+
+    private func setOptionalString(_ option: CURLoption, _ value: String?) -> CURLcode {
+        if let value { return thumbnail_curl_set_string(curl, handle, option, value) }
+        return thumbnail_curl_set_pointer(curl, handle, option, nil)
+    }
+
+    /// This thread's client for stores: made on first use, kept (with its
+    /// open connection) until the thread ends, so a keep-alive connection or
+    /// a batch job makes one connection to the store, not one per source.
+    static func ofThisThread() throws(ThumbnailError) -> HTTPClient {
+        if let raw = pthread_getspecific(threadClientKey) {
+            return Unmanaged<HTTPClient>.fromOpaque(raw).takeUnretainedValue()
+        }
+        let client = try HTTPClient(timeout: 30)
+        pthread_setspecific(threadClientKey, Unmanaged.passRetained(client).toOpaque())
+        return client
+    }
+
+    private static let connectionsOpened = Atomic<Int>(0)
+
+    private static func count(connections: Int) {
+        connectionsOpened.add(connections, ordering: .relaxed)
+    }
+
+    /// Connections opened to stores so far, by every thread.
+    static var storeConnections: Int { connectionsOpened.load(ordering: .relaxed) }
+
     private func describe(_ code: CURLcode) -> String {
         curl.pointee.easy_strerror(code).map { String(cString: $0) } ?? "libcurl error \(code.rawValue)"
     }
+}
+
+/// Each thread's store client, released when the thread ends.
+private let threadClientKey: pthread_key_t = {
+    var key = pthread_key_t()
+    pthread_key_create(&key) { raw in
+        if let raw { Unmanaged<HTTPClient>.fromOpaque(raw).release() }
+    }
+    return key
+}()
+
+/// One request to a store.
+struct StoreRequest {
+    var url: String
+    var method = "GET"
+    /// Whole header lines, `Name: value`.
+    var headers: [String] = []
+    /// AWS Signature Version 4, made by libcurl: `aws:amz:REGION:SERVICE`.
+    var signature: (scheme: String, keyID: String, secret: String)? = nil
+    /// A CA bundle to trust instead of the system's.
+    var caFile: String? = nil
+    /// Seconds for the connection and the whole transfer.
+    var timeout: Int
+    /// Most bytes a successful body may have.
+    var limit: Int
+    /// Checks a successful body's first bytes as soon as they arrive.
+    var sniff: Sniff? = nil
+}
+
+/// A store's answer: its status, header fields (names lowercased) and body.
+struct StoreAnswer {
+    var status: Int
+    var headers: [(name: String, value: String)]
+    var body: [UInt8]
+
+    func header(_ name: String) -> String? { headers.last { $0.name == name }?.value }
+}
+
+/// An error body is kept only this far: enough for a store's error code.
+private let errorBodyLimit = 1 << 16
+
+/// What the store callbacks collect during one transfer, and why they stopped it.
+private final class StoreReception {
+    let limit: Int
+    let sniff: Sniff?
+    let subject: String
+    var status = 0
+    var headers: [(name: String, value: String)] = []
+    var body: [UInt8] = []
+    var sniffed = false
+    var failure: ThumbnailError? = nil
+
+    init(limit: Int, sniff: Sniff?, subject: String) {
+        self.limit = limit
+        self.sniff = sniff
+        self.subject = subject
+    }
+
+    var succeeded: Bool { (200...299).contains(status) }
+
+    /// At the end of the header block: a declared length over the limit, or
+    /// a body that only the connection's end would delimit (so a cut-off one
+    /// could not be told from a whole one), is refused before any body.
+    func headersEnded() -> Bool {
+        guard succeeded else { return true }
+        let length = headers.last { $0.name == "content-length" }.flatMap { Int($0.value) }
+        let chunked = headers.contains { $0.name == "transfer-encoding" && $0.value.lowercased().contains("chunked") }
+        if let length, length > limit {
+            failure = ThumbnailError(.tooLarge, subject, "\(length) bytes exceeds the limit of \(limit)")
+            return false
+        }
+        if length == nil && !chunked {
+            failure = ThumbnailError(.storeFailure, subject, "no Content-Length: a cut-off body could not be detected")
+            return false
+        }
+        return true
+    }
+
+    /// Takes a piece of body; false stops the transfer.
+    func take(_ piece: UnsafeRawBufferPointer) -> Bool {
+        guard body.count + piece.count <= (succeeded ? limit : errorBodyLimit) else {
+            failure =
+                succeeded
+                ? ThumbnailError(.tooLarge, subject, "more than \(limit) bytes")
+                : ThumbnailError(.storeFailure, subject, "answered \(status) with an error body over \(errorBodyLimit) bytes")
+            return false
+        }
+        body += piece
+        if succeeded, !sniffed, let sniff, body.count >= sniff.count {
+            sniffed = true
+            do throws(ThumbnailError) {
+                try sniff.check(body[...])
+            } catch {
+                failure = error
+                return false
+            }
+        }
+        return true
+    }
+}
+
+private func keepBody(
+    _ data: UnsafeMutablePointer<CChar>?, _ size: Int, _ count: Int, _ context: UnsafeMutableRawPointer?
+) -> Int {
+    let reception = Unmanaged<StoreReception>.fromOpaque(context!).takeUnretainedValue()
+    // Anything but the whole piece stops the transfer.
+    return reception.take(UnsafeRawBufferPointer(start: data, count: size * count)) ? size * count : 0
+}
+
+private func readStoreHeader(
+    _ data: UnsafeMutablePointer<CChar>?, _ size: Int, _ count: Int, _ context: UnsafeMutableRawPointer?
+) -> Int {
+    let reception = Unmanaged<StoreReception>.fromOpaque(context!).takeUnretainedValue()
+    var bytes = UnsafeRawBufferPointer(start: data, count: size * count)[...]
+    while let last = bytes.last, last == UInt8(ascii: "\n") || last == UInt8(ascii: "\r") { bytes = bytes.dropLast() }
+    let line = String(decoding: bytes, as: UTF8.self)
+    if line.hasPrefix("HTTP/") {
+        // A new block (after `100 Continue`) replaces the last.
+        reception.status = line.split(separator: " ").dropFirst().first.flatMap { Int($0) } ?? 0
+        reception.headers = []
+    } else if line.isEmpty {
+        if !(100...199).contains(reception.status), !reception.headersEnded() { return 0 }
+    } else if let colon = line.firstIndex(of: ":") {
+        reception.headers.append(
+            (line[..<colon].lowercased(), String(line[line.index(after: colon)...].trimmingSpaces)))
+    }
+    return size * count
 }
 
 /// What the callbacks collect during one transfer.

@@ -48,6 +48,7 @@ func reasonPhrase(_ status: Int) -> String {
     case 422: "Unprocessable Content"
     case 431: "Request Header Fields Too Large"
     case 501: "Not Implemented"
+    case 502: "Bad Gateway"
     case 503: "Service Unavailable"
     case 505: "HTTP Version Not Supported"
     default: "Internal Server Error"

@@ -13,7 +13,7 @@ func serveInetd(_ server: ServerInvocation, io: ProcessIO) -> Int32 {
         logFormat: server.logFormat, clientIPHeader: server.clientIPHeader)
     do throws(ThumbnailError) {
         let access = try Access(server.access)
-        let storage = server.sources.storage
+        let storage = server.sources.storage(environment: io.environment)
         try storage.checkAvailable()
         let engine = Engine(storage: storage, limits: server.sources.limits, magick: try ProcessState.oneAtATime().magick)
         return connection.serve(ThumbnailResponder(server: server, access: access, engine: engine), failure: nil)

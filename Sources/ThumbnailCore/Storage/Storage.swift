@@ -36,6 +36,9 @@ public struct SourceFile: Sendable {
     public var localPath: String?
     /// Modification time, seconds since the epoch; nil when unknown (standard input).
     public var modified: Int?
+    /// A store's URL for it, and `--explain`'s lines on the store's answer.
+    public var location: String? = nil
+    public var facts: [String] = []
 
     public init(bytes: [UInt8], localPath: String? = nil, modified: Int? = nil) {
         self.bytes = bytes

@@ -1,0 +1,89 @@
+#!/bin/sh
+# Rendering from URL roots against the same image on disk, in the same run:
+# nginx over TLS on loopback (https://) and moto's S3 (s3://, signatures
+# checked), a 1920x1080 JPEG to a 100x100 thumbnail, whole process, medians
+# of hyperfine runs taken in alternating rounds. Prints each median and the
+# ratios to disk; the target for https:// is at most 1.10x; moto's figure is
+# for information only (it is a Python server, far slower than S3 itself).
+# The machine's load is printed too: figures taken while other work runs are noisy.
+# usage: storage.sh THUMBNAIL_BINARY [RUNS]
+set -eu
+here=$(cd "$(dirname "$0")" && pwd)
+thumbnail=$(cd "$(dirname "$1")" && pwd)/$(basename "$1")
+runs=${2:-30}
+venv=$here/../.build-venv
+work=$(mktemp -d)
+pids=""
+cleanup() { for pid in $pids; do kill "$pid" 2>/dev/null || true; done; rm -rf "$work"; }
+trap cleanup EXIT INT TERM
+
+free_port() { python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
+# Waits until `curl ARGUMENTS...` gets any answer.
+wait_port() { for _ in $(seq 100); do curl -s -o /dev/null "$@" && return 0; sleep 0.1; done; echo "nothing at $*" >&2; exit 1; }
+
+mkdir -p "$work/images" "$work/nginx/temp"
+convert -seed 3 -size 1920x1080 plasma: -quality 90 "$work/images/photo.jpg"
+
+cd "$work/nginx"
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -keyout ca.key -out ca.pem \
+  -days 1 -subj /CN=bench-ca 2>/dev/null
+openssl req -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -keyout server.key -out server.csr \
+  -subj /CN=127.0.0.1 2>/dev/null
+printf 'subjectAltName=IP:127.0.0.1\n' > server.ext
+openssl x509 -req -in server.csr -CA ca.pem -CAkey ca.key -CAcreateserial -out server.pem -days 1 \
+  -extfile server.ext 2>/dev/null
+https_port=$(free_port)
+cat > nginx.conf <<CONF
+daemon off;
+$( [ "$(id -u)" = 0 ] && echo "user root;" )
+pid $work/nginx/nginx.pid;
+error_log $work/nginx/error.log;
+events { worker_connections 64; }
+http {
+    access_log off;
+    client_body_temp_path $work/nginx/temp/body;
+    proxy_temp_path $work/nginx/temp/proxy;
+    fastcgi_temp_path $work/nginx/temp/fastcgi;
+    uwsgi_temp_path $work/nginx/temp/uwsgi;
+    scgi_temp_path $work/nginx/temp/scgi;
+    server {
+        listen 127.0.0.1:$https_port ssl;
+        ssl_certificate $work/nginx/server.pem;
+        ssl_certificate_key $work/nginx/server.key;
+        root $work/images;
+    }
+}
+CONF
+/usr/sbin/nginx -p "$work/nginx" -c "$work/nginx/nginx.conf" -e "$work/nginx/error.log" &
+pids="$pids $!"
+wait_port --cacert "$work/nginx/ca.pem" "https://127.0.0.1:$https_port/photo.jpg"
+
+moto_port=$(free_port)
+"$venv/bin/moto_server" -H 127.0.0.1 -p "$moto_port" > "$work/moto.log" 2>&1 &
+pids="$pids $!"
+wait_port "http://127.0.0.1:$moto_port/moto-api/"
+"$venv/bin/python" "$here/../Tests/stores/seed-moto.py" "http://127.0.0.1:$moto_port" images "$work/images" > "$work/keys"
+read -r key secret < "$work/keys"
+
+path=/thumbnail/100x100/jpeg/photo.jpg
+cd "$work"
+export AWS_ACCESS_KEY_ID="$key" AWS_SECRET_ACCESS_KEY="$secret" AWS_EC2_METADATA_DISABLED=true
+disk="$thumbnail -r $work/images $path"
+https="$thumbnail -r https://127.0.0.1:$https_port --ca-file $work/nginx/ca.pem $path"
+s3="$thumbnail -r s3://images --s3-endpoint http://127.0.0.1:$moto_port $path"
+# The same bytes from each, then the times (output to /dev/null, as hyperfine -N does).
+$disk > disk.jpg && $https > https.jpg && $s3 > s3.jpg
+cmp -s disk.jpg https.jpg && cmp -s disk.jpg s3.jpg || { echo "the three roots gave different bytes" >&2; exit 1; }
+hyperfine -N --style none --warmup 3 --runs "$runs" --export-json "$work/storage.json" \
+  -n disk "$disk" -n https "$https" -n s3-moto "$s3" >/dev/null
+echo "load: $(uptime)"
+python3 - "$work/storage.json" <<'PY'
+import json, sys
+results = {r["command"]: r["median"] for r in json.load(open(sys.argv[1]))["results"]}
+disk = results["disk"]
+print("storage: 1920x1080 JPEG to 100x100, median wall time, ratio to disk (same image, same run)")
+print(f"  disk      {disk * 1000:8.1f} ms")
+https = results["https"] / disk
+print(f"  https://  {results['https'] * 1000:8.1f} ms  {https:.2f}x  (target <= 1.10x: {'met' if https <= 1.10 else 'MISSED'})")
+print(f"  s3://     {results['s3-moto'] * 1000:8.1f} ms  {results['s3-moto'] / disk:.2f}x  (moto, information only)")
+PY

@@ -31,6 +31,8 @@ public enum BatchAction: Sendable {
     /// GET each path from `base`, warming the cache in front of it; render
     /// nothing. Each request gives up after `maxTime` seconds.
     case fetch(base: String, maxTime: Int)
+    /// Print each path's `<picture>` element (`--picture`); render nothing.
+    case picture(PictureOptions)
 }
 
 /// One path's line of the report.
@@ -68,6 +70,8 @@ func runBatch(_ batch: BatchInvocation, io: ProcessIO) throws(ThumbnailError) ->
     let jobs = batch.jobs ?? onlineCores
     let makeWorker: @Sendable () -> (Int) -> BatchResult
     switch batch.action {
+    case .picture(let options):
+        return try runPictureBatch(paths, options: options, batch: batch, listName: listName, io: io)
     case .fetch(let base, let maxTime):
         _ = try HTTPClient.library.get()
         makeWorker = {

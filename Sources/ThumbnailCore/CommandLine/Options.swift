@@ -41,22 +41,27 @@ public struct OptionSpec: Sendable {
 public enum Mode: String, CaseIterable, Sendable {
     /// One thumbnail from flags and a source, or from a path.
     case render
-    case explain, sign, inetd, batch, help, version
+    case explain, sign, inetd, batch, picture, help, version
     case checkConfig = "check-config"
 }
 
 extension Set where Element == Mode {
     /// The flags form's request: size, format, mode, quality, background.
-    static let request: Set<Mode> = [.render, .explain]
+    static let request: Set<Mode> = [.render, .explain, .picture]
     /// Where sources come from and what they may be.
-    static let sources: Set<Mode> = [.render, .explain, .inetd, .checkConfig, .batch]
+    static let sources: Set<Mode> = [.render, .explain, .picture, .inetd, .checkConfig, .batch]
     /// What paths may say: the grammar, sizes and signatures.
-    static let paths: Set<Mode> = [.render, .explain, .sign, .inetd, .checkConfig, .batch]
+    static let paths: Set<Mode> = [.render, .explain, .picture, .sign, .inetd, .checkConfig, .batch]
+    /// `--picture`'s markup, alone or for each path of a batch.
+    static let markup: Set<Mode> = [.picture, .batch]
     /// The HTTP mode's own, which --check-config checks.
     static let server: Set<Mode> = [.inetd, .checkConfig]
 }
 
 public let optionTable: [OptionSpec] = [
+    OptionSpec("alt", value: "TEXT", configurable: false, for: .markup, help: "--picture: the img's alt text (default empty)") {
+        settings, value in settings.picture.alt = value
+    },
     OptionSpec("background", value: "RRGGBB", for: .request, help: "background for pad and JPEG alpha (ffffff)") {
         settings, value throws(ThumbnailError) in
         guard let colour = RGB.parse(Substring(value)) else {
@@ -64,7 +69,7 @@ public let optionTable: [OptionSpec] = [
         }
         settings.background = colour
     },
-    OptionSpec("base", value: "URL", configurable: false, for: [.batch], help: "with --batch: GET paths from URL (warm a CDN)") {
+    OptionSpec("base", value: "URL", configurable: false, for: .markup, help: "the CDN: --batch GETs from it, --picture links") {
         settings, value throws(ThumbnailError) in
         guard value.hasPrefix("http://") || value.hasPrefix("https://") else {
             throw ThumbnailError(.usage, "--base", "'\(value)' is not an http:// or https:// URL")
@@ -100,18 +105,45 @@ public let optionTable: [OptionSpec] = [
     OptionSpec("crop", for: .request, help: "fill the box exactly, cropping the overflow") { settings, _ in
         settings.crop = true
     },
+    OptionSpec("densities", value: "LIST", configurable: false, for: .markup, help: "--picture: pixel densities (default 1,2)") {
+        settings, value throws(ThumbnailError) in
+        var densities: [Int] = []
+        for item in value.split(separator: ",", omittingEmptySubsequences: false).map(\.trimmingSpaces) {
+            guard let density = decimal(item), (1...PictureOptions.maxDensity).contains(density), !densities.contains(density)
+            else {
+                throw ThumbnailError(
+                    .usage, "--densities", "'\(item)' is not a new whole number from 1 to \(PictureOptions.maxDensity)")
+            }
+            densities.append(density)
+        }
+        guard densities.contains(1) else {
+            throw ThumbnailError(.usage, "--densities", "must hold 1: the img's src is the 1x thumbnail")
+        }
+        settings.picture.densities = densities.sorted()
+    },
     OptionSpec("error-max-age", value: "SEC", for: .server, help: "inetd: max-age of an error reply (default 60)") {
         settings, value throws(ThumbnailError) in settings.errorMaxAge = try count(value, "--error-max-age", from: 0)
     },
     OptionSpec("explain", configurable: false, for: [.explain], help: "print the canonical path, checks and plan only") {
         settings, _ in settings.modes.append(.explain)
     },
-    OptionSpec("format", "f", value: "FORMAT", for: .request, help: "jpeg, png, webp, gif or avif (default: source)") {
+    OptionSpec("format", "f", value: "FORMAT", for: [.render, .explain], help: "jpeg, png, webp, gif or avif (default: source)") {
         settings, value throws(ThumbnailError) in
         guard let format = OutputFormat.named(Substring(value)) else {
             throw ThumbnailError(.usage, "--format", "'\(value)' is not one of jpeg, jpg, png, webp, gif, avif")
         }
         settings.format = format
+    },
+    OptionSpec("formats", value: "LIST", configurable: false, for: .markup, help: "--picture: formats to offer (avif,webp,jpeg)") {
+        settings, value throws(ThumbnailError) in
+        var formats: [OutputFormat] = []
+        for item in value.split(separator: ",", omittingEmptySubsequences: false).map(\.trimmingSpaces) {
+            guard let format = OutputFormat.named(item), !formats.contains(format) else {
+                throw ThumbnailError(.usage, "--formats", "'\(item)' is not a new one of jpeg, png, webp, gif, avif")
+            }
+            formats.append(format)
+        }
+        settings.picture.formats = formats
     },
     OptionSpec("help", "h", configurable: false, for: [.help], help: "print this help and exit") {
         settings, _ in settings.modes.append(.help)
@@ -174,6 +206,9 @@ public let optionTable: [OptionSpec] = [
     },
     OptionSpec("pad", for: .request, help: "fit inside the box, then pad to the box") { settings, _ in
         settings.pad = true
+    },
+    OptionSpec("picture", configurable: false, for: .markup, help: "print the <picture> element for a box") {
+        settings, _ in settings.modes.append(.picture)
     },
     OptionSpec("prefix", value: "PATH", for: .paths, help: "URL path prefix (/thumbnail; \"\" for none)") {
         settings, value throws(ThumbnailError) in
@@ -238,6 +273,8 @@ public let usageLine = """
     usage: thumbnail [-s WxH] [-f FORMAT] [-o FILE] [options] SOURCE | URL-PATH | -
            thumbnail -s WxH -o PATTERN [-j N] [options] SOURCE...
            thumbnail --batch FILE|- [-j N] [--output-dir DIR | --base URL] [options]
+           thumbnail --picture [--densities LIST] [--formats LIST] [--base URL]
+                     [--alt TEXT] [options] -s WxH SOURCE | URL-PATH
     """
 
 /// The command line split into options (in order) and operands, by a flat

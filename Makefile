@@ -17,7 +17,7 @@ SOURCES = Package.swift $(shell find Sources -type f)
 # Debian packages, installed by `deps` only when missing.
 # libcurl4-openssl-dev: the headers of the CCurl module (--batch --base loads libcurl.so.4 at run time).
 BUILD_PACKAGES = libmagickwand-dev libwebp-dev libssl-dev pkg-config libcurl4-openssl-dev
-TEST_PACKAGES = imagemagick libjpeg-turbo-progs libgs-common time python3 util-linux bsdutils coreutils mandoc bash-completion zsh fish \
+TEST_PACKAGES = imagemagick libjpeg-turbo-progs libgs-common time python3 util-linux bsdutils coreutils mandoc bash-completion zsh fish python3-django \
 	xinetd nginx-light curl openssl lintian man-db systemd goaccess
 # dpkg-dev: dpkg-shlibdeps and dpkg-gencontrol; binutils: strip.
 DEB_PACKAGES = dpkg-dev binutils

@@ -32,6 +32,14 @@ _thumbnail()
             COMPREPLY=($(compgen -W 'jpeg png webp gif avif' -- "$cur"))
             return
             ;;
+        --formats)
+            COMPREPLY=($(compgen -W 'avif,webp,jpeg avif,webp,png webp,jpeg' -- "$cur"))
+            return
+            ;;
+        --densities)
+            COMPREPLY=($(compgen -W '1,2 1,2,3' -- "$cur"))
+            return
+            ;;
         --log-format)
             COMPREPLY=($(compgen -W 'combined json' -- "$cur"))
             return
@@ -49,20 +57,20 @@ _thumbnail()
             return
             ;;
         -q | --quality | --background | --prefix | --max-* | --cache-control | --error-max-age | --idle-timeout | \
-            --read-timeout | --origin-token-header | --sizes | -j | --jobs | --base | --client-ip-header)
+            --read-timeout | --origin-token-header | --sizes | -j | --jobs | --base | --client-ip-header | --alt)
             return
             ;;
     esac
     $split && return
 
     if [[ $cur == -* ]]; then
-        COMPREPLY=($(compgen -W '--background --base --batch --cache-control
-            --check-config --client-ip-header --config --crop --error-max-age
-            --explain -f --format -h --help --idle-timeout --inetd -j --jobs
+        COMPREPLY=($(compgen -W '--alt --background --base --batch --cache-control
+            --check-config --client-ip-header --config --crop --densities --error-max-age
+            --explain -f --format --formats -h --help --idle-timeout --inetd -j --jobs
             --key-file --log --log-format --max-bytes
             --max-frames --max-pixels --max-requests --max-side --max-time
             --origin-token-file --origin-token-header -o --output --output-dir
-            --pad --prefix -q --quality --read-timeout -r --root --sign -s
+            --pad --picture --prefix -q --quality --read-timeout -r --root --sign -s
             --size --sizes --version' -- "$cur"))
         return
     fi

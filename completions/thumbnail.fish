@@ -24,15 +24,18 @@ function __thumbnail_sizes
     string split -n ',' -- $sizes | string trim
 end
 
+complete -c thumbnail -l alt -x -d '--picture: the img alt text'
 complete -c thumbnail -l background -x -d 'background for pad and JPEG alpha (RRGGBB)'
-complete -c thumbnail -l base -x -d 'with --batch: GET each path from URL (warm a CDN)'
+complete -c thumbnail -l base -x -d 'the CDN: --batch GETs from it, --picture links to it'
 complete -c thumbnail -l batch -r -F -d 'render the paths listed in FILE (- for stdin)'
 complete -c thumbnail -l cache-control -x -d 'inetd: Cache-Control of a thumbnail'
 complete -c thumbnail -l config -r -F -d 'read long options from FILE'
 complete -c thumbnail -l crop -d 'fill the box exactly, cropping the overflow'
+complete -c thumbnail -l densities -x -a '1,2 1,2,3' -d '--picture: pixel densities (1,2)'
 complete -c thumbnail -l error-max-age -x -d 'inetd: max-age of an error reply (60)'
 complete -c thumbnail -l explain -d 'print the canonical path, checks and plan'
 complete -c thumbnail -s f -l format -x -a 'jpeg png webp gif avif' -d 'output format'
+complete -c thumbnail -l formats -x -a 'avif,webp,jpeg avif,webp,png webp,jpeg' -d '--picture: formats in preference order'
 complete -c thumbnail -s h -l help -d 'print help and exit'
 complete -c thumbnail -l idle-timeout -x -d 'inetd: close after SEC idle seconds (15)'
 complete -c thumbnail -l inetd -d 'serve HTTP on stdin/stdout (inetd, systemd)'
@@ -53,6 +56,7 @@ complete -c thumbnail -l origin-token-header -x -d 'origin token header (X-Origi
 complete -c thumbnail -s o -l output -r -F -d 'write to FILE atomically'
 complete -c thumbnail -l output-dir -x -a '(__fish_complete_directories)' -d 'with --batch: write DIR/<canonical path>'
 complete -c thumbnail -l pad -d 'fit inside the box, then pad to the box'
+complete -c thumbnail -l picture -d 'print the <picture> element for a box'
 complete -c thumbnail -l prefix -x -d 'URL path prefix (default /thumbnail)'
 complete -c thumbnail -s q -l quality -x -d 'encoder quality 1-100'
 complete -c thumbnail -l read-timeout -x -d 'inetd: seconds to read a request (10)'

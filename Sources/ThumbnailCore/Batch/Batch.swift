@@ -11,7 +11,8 @@
 let batchHelp = """
     Batch: FILE (- for stdin) lists thumbnail paths or URLs, one a line; blank
     lines and lines starting with # are skipped. Each path is rendered and
-    discarded (a check), written to --output-dir, or fetched from --base.
+    discarded (a check), written to --output-dir, or fetched from --base;
+    with --picture, stdout gets each path's <picture> element instead.
     stdout: STATUS, BYTES, MILLISECONDS, PATH, tab-separated, one line per path
     in input order; with --base also X-Cache and Age (- when absent). STATUS is
     HTTP's: 200, a failure's, the server's with --base, 000 when no answer

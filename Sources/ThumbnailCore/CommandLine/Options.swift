@@ -273,8 +273,6 @@ public let usageLine = """
     usage: thumbnail [-s WxH] [-f FORMAT] [-o FILE] [options] SOURCE | URL-PATH | -
            thumbnail -s WxH -o PATTERN [-j N] [options] SOURCE...
            thumbnail --batch FILE|- [-j N] [--output-dir DIR | --base URL] [options]
-           thumbnail --picture [--densities LIST] [--formats LIST] [--base URL]
-                     [--alt TEXT] [options] -s WxH SOURCE | URL-PATH
     """
 
 /// The command line split into options (in order) and operands, by a flat
@@ -348,7 +346,10 @@ func unknownOption(_ option: String, table: [OptionSpec]) -> ThumbnailError {
     let name = option.drop { $0 == "-" }
     let nearest = table.min { editDistance(name, $0.long) < editDistance(name, $1.long) }
     let candidates = table.filter { $0.long.hasPrefix(name) && !name.isEmpty }
-    let suggestion = candidates.count == 1 ? candidates[0] : nearest.flatMap { editDistance(name, $0.long) <= 2 ? $0 : nil }
+    // The one candidate that all the others start with: --for is --format, not --formats.
+    let shortest = candidates.min { $0.long.count < $1.long.count }
+    let unique = shortest.flatMap { first in candidates.allSatisfy { $0.long.hasPrefix(first.long) } ? first : nil }
+    let suggestion = unique ?? nearest.flatMap { editDistance(name, $0.long) <= 2 ? $0 : nil }
     return ThumbnailError(
         .usage, option, "unknown option" + (suggestion.map { "; did you mean --\($0.long)?" } ?? "; see --help"))
 }

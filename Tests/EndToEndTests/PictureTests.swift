@@ -17,6 +17,7 @@ final class PictureTests {
             """
             convert -size 200x100 xc:none -fill red -draw 'circle 100,50 100,10' alpha.png
             convert -seed 9 -size 400x240 plasma: stored.jpg
+            mkdir 'dir one' && cp landscape.jpg 'dir one/a b+c%d é.jpg'
             """, directory: scratch.path)
         let stored = try Data(contentsOf: URL(fileURLWithPath: scratch.file("stored.jpg")))
         try withOrientation6(stored).write(to: URL(fileURLWithPath: scratch.file("rotated.jpg")))
@@ -222,7 +223,7 @@ final class PictureTests {
     /// twice that, give or take the rounding of each side.
     @Test func everyURLRendersAtTheSizeTheMarkupSays() throws {
         var random = SeededRandom(seed: 20_261_201)
-        let sources = ["landscape.jpg", "portrait.png", "tiny.png", "rotated.jpg", "alpha.png"]
+        let sources = ["landscape.jpg", "portrait.png", "tiny.png", "rotated.jpg", "alpha.png", "dir one/a b+c%d é.jpg"]
         let formatLists = ["webp,jpeg", "avif,webp,jpeg", "png", "webp,png", "gif,jpeg"]
         // Renders per configuration of the origin: [key file?, sizes] -> (path, expected size or nil, density)
         var checks: [[String]: [(url: String, width: Int, height: Int, density: Int)]] = [:]
@@ -281,6 +282,12 @@ final class PictureTests {
                 #expect(abs(size.1 - url.density * url.height) <= url.density - 1, "\(url.url): \(size) for \(url.width)x\(url.height)")
             }
         }
+    }
+
+    /// Spaces, `%` and UTF-8 escaped once, as the origin decodes them; `+` stays, as RFC 3986 allows.
+    @Test func namesArePercentEncodedAsTheOriginExpects() throws {
+        let markup = try picture(["--formats", "jpeg", "--densities", "1", "-s", "64", "dir one/a b+c%d é.jpg"])
+        #expect(markup.contains(" src=\"/thumbnail/64x64/jpeg/dir%20one/a%20b+c%25d%20%C3%A9.jpg\" "), "\(markup)")
     }
 
     // MARK: The batch and bad input

@@ -18,6 +18,7 @@ final class PictureTests {
             convert -size 200x100 xc:none -fill red -draw 'circle 100,50 100,10' alpha.png
             convert -seed 9 -size 400x240 plasma: stored.jpg
             mkdir 'dir one' && cp landscape.jpg 'dir one/a b+c%d é.jpg'
+            cp tiny.png 'comma,'
             """, directory: scratch.path)
         let stored = try Data(contentsOf: URL(fileURLWithPath: scratch.file("stored.jpg")))
         try withOrientation6(stored).write(to: URL(fileURLWithPath: scratch.file("rotated.jpg")))
@@ -312,6 +313,7 @@ final class PictureTests {
         (["-s", "100x100", "/thumbnail/100x100/landscape.jpg"], "thumbnail: /thumbnail/100x100/landscape.jpg: a thumbnail path already says size and options"),
         (["--sizes", "64x64", "-s", "100x100", "landscape.jpg"], "thumbnail: 100x100: size not allowed (--sizes 64x64)"),
         (["-s", "100x100", "../landscape.jpg"], "thumbnail: ../landscape.jpg: '..' would leave the storage root"),
+        (["-s", "100x100", "comma,"], "thumbnail: comma,: a name ending in ',' cannot stand in a srcset"),
     ])
     func badRequestsAreRefused(arguments: [String], message: String) throws {
         let outcome = try thumbnail(["--picture", "-r", scratch.path] + arguments)

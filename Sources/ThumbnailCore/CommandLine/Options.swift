@@ -10,7 +10,8 @@ public struct OptionSpec: Sendable {
     /// Whether a `--config` file may set it.
     public let configurable: Bool
     /// The modes it applies to; given on the command line with any other
-    /// mode, it is a usage error. A mode option applies to its own mode only.
+    /// mode, it is a usage error. A mode option applies to its own mode only,
+    /// but for --picture, which --batch takes as what to do with each path.
     public let modes: Set<Mode>
     let apply: @Sendable (inout Settings, String) throws(ThumbnailError) -> Void
 
@@ -46,7 +47,7 @@ public enum Mode: String, CaseIterable, Sendable {
 }
 
 extension Set where Element == Mode {
-    /// The flags form's request: size, format, mode, quality, background.
+    /// The flags form's request: size, mode, quality, background (--format: not with --picture).
     static let request: Set<Mode> = [.render, .explain, .picture]
     /// Where sources come from and what they may be.
     static let sources: Set<Mode> = [.render, .explain, .picture, .inetd, .checkConfig, .batch]

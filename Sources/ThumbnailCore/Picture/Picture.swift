@@ -61,8 +61,8 @@ struct PictureMaker: Sendable {
         let boxes = (options.densities ?? PictureOptions.defaultDensities).compactMap { density in
             box(request.size, at: density, plan: plan, mode: request.mode).map { (density, $0) }
         }
-        func srcset(_ format: OutputFormat) throws(ThumbnailError) -> (first: String, list: String) {
-            var urls: [String] = []
+        func urls(_ format: OutputFormat) throws(ThumbnailError) -> [(url: String, density: Int)] {
+            var urls: [(url: String, density: Int)] = []
             for (density, box) in boxes {
                 var scaled = request
                 scaled.size = box
@@ -72,17 +72,20 @@ struct PictureMaker: Sendable {
                 if url.hasSuffix(",") {
                     throw ThumbnailError(.badPath, String(describing: request.source), "a name ending in ',' cannot stand in a srcset")
                 }
-                urls.append(url + " \(density)x")
+                urls.append((url, density))
             }
-            return (String(urls[0].dropLast(3)), urls.joined(separator: ", "))
+            return urls
+        }
+        func srcset(_ urls: [(url: String, density: Int)]) -> String {
+            urls.map { "\($0.url) \($0.density)x" }.joined(separator: ", ")
         }
         var lines = ["<picture>"]
         for format in formats.dropLast() {
-            lines.append("  <source type=\"\(format.mediaType)\" srcset=\"\(htmlEscaped(try srcset(format).list))\">")
+            lines.append("  <source type=\"\(format.mediaType)\" srcset=\"\(htmlEscaped(srcset(try urls(format))))\">")
         }
-        let fallback = try srcset(formats.last!)
+        let fallback = try urls(formats.last!)
         let attributes = [
-            ("src", fallback.first), ("srcset", fallback.list), ("width", String(plan.layout.canvasWidth)),
+            ("src", fallback[0].url), ("srcset", srcset(fallback)), ("width", String(plan.layout.canvasWidth)),
             ("height", String(plan.layout.canvasHeight)), ("alt", options.alt ?? ""), ("loading", "lazy"),
             ("decoding", "async"),
         ]

@@ -32,6 +32,14 @@ _thumbnail()
             COMPREPLY=($(compgen -W 'jpeg png webp gif avif' -- "$cur"))
             return
             ;;
+        --formats)
+            COMPREPLY=($(compgen -W 'avif,webp,jpeg avif,webp,png webp,jpeg' -- "$cur"))
+            return
+            ;;
+        --densities)
+            COMPREPLY=($(compgen -W '1,2 1,2,3' -- "$cur"))
+            return
+            ;;
         --log-format)
             COMPREPLY=($(compgen -W 'combined json' -- "$cur"))
             return
@@ -54,22 +62,22 @@ _thumbnail()
             ;;
         -q | --quality | --background | --focal | --prefix | --max-* | --cache-control | --error-max-age | --idle-timeout | \
             --read-timeout | --origin-token-header | --sizes | -j | --jobs | --base | --client-ip-header | --s3-endpoint | \
-            --s3-region | --source-timeout)
+            --s3-region | --source-timeout | --alt)
             return
             ;;
     esac
     $split && return
 
     if [[ $cur == -* ]]; then
-        COMPREPLY=($(compgen -W '--background --base --batch --ca-file
+        COMPREPLY=($(compgen -W '--alt --background --base --batch --ca-file
             --cache-control --check-config --client-ip-header --config --crop
-            --error-max-age --explain --focal -f --format --gravity -h --help
-            --idle-timeout --inetd -j --jobs --key-file --log --log-format
-            --max-bytes --max-frames --max-pixels --max-requests --max-side
-            --max-time --origin-token-file --origin-token-header -o --output
-            --output-dir --pad --prefix -q --quality --read-timeout -r --root
-            --s3-endpoint --s3-region --sign -s --size --sizes --smart
-            --source-timeout --version' -- "$cur"))
+            --densities --error-max-age --explain --focal -f --format --formats
+            --gravity -h --help --idle-timeout --inetd -j --jobs --key-file --log
+            --log-format --max-bytes --max-frames --max-pixels --max-requests
+            --max-side --max-time --origin-token-file --origin-token-header -o
+            --output --output-dir --pad --picture --prefix -q --quality
+            --read-timeout -r --root --s3-endpoint --s3-region --sign -s --size
+            --sizes --smart --source-timeout --version' -- "$cur"))
         return
     fi
     _filedir

@@ -100,7 +100,7 @@ struct DocumentationTests {
         try "root = photos\n# sizes = 1x1\n".write(toFile: configWithoutSizes, atomically: true, encoding: .utf8)
         let formats = Set(OutputFormat.allCases.map(\.rawValue))
         for (line, expected) in [
-            ("thumbnail --for", ["--format"]), ("thumbnail --format w", ["webp"]), ("thumbnail -f ", formats.sorted()),
+            ("thumbnail --for", ["--format", "--formats"]), ("thumbnail --format w", ["webp"]), ("thumbnail -f ", formats.sorted()),
             ("thumbnail -s ", []), ("thumbnail --sizes 64x64,128x128 -s ", ["64x64", "128x128"]),
             ("thumbnail --config \(config) -s ", ["100x100", "200x200"]),
             ("thumbnail --config \(config) --sizes 8x8 --size ", ["8x8"]),

@@ -110,7 +110,7 @@ struct PackageTests {
         #expect(String(decoding: version.output, as: UTF8.self).hasPrefix("thumbnail \(packageVersion)\n"), "\(version.error)")
         let pages = try runTool("man", ["-aw", "thumbnail"])
         #expect(String(decoding: pages.output, as: UTF8.self).contains("/usr/share/man/man1/thumbnail.1.gz"), "\(pages.error)")
-        #expect(try installedBashCompletion("thumbnail --for") == ["--format"])
+        #expect(try installedBashCompletion("thumbnail --for") == ["--format", "--formats"])
         // zsh looks where the package put its completion; fish loads it from there.
         let home = try ScratchDirectory()
         defer { home.remove() }

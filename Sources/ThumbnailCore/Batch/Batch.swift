@@ -11,7 +11,8 @@
 let batchHelp = """
     Batch: FILE (- for stdin) lists thumbnail paths or URLs, one a line; blank
     lines and lines starting with # are skipped. Each path is rendered and
-    discarded (a check), written to --output-dir, or fetched from --base.
+    discarded (a check), written to --output-dir, or fetched from --base;
+    with --picture, stdout gets each path's <picture> element instead.
     stdout: STATUS, BYTES, MILLISECONDS, PATH, tab-separated, one line per path
     in input order; with --base also X-Cache and Age (- when absent). STATUS is
     HTTP's: 200, a failure's, the server's with --base, 000 when no answer
@@ -31,6 +32,8 @@ public enum BatchAction: Sendable {
     /// GET each path from `base`, warming the cache in front of it; render
     /// nothing. Each request gives up after `maxTime` seconds.
     case fetch(base: String, maxTime: Int)
+    /// Print each path's `<picture>` element (`--picture`); render nothing.
+    case picture(PictureOptions)
 }
 
 /// One path's line of the report.
@@ -68,6 +71,8 @@ func runBatch(_ batch: BatchInvocation, io: ProcessIO) throws(ThumbnailError) ->
     let jobs = batch.jobs ?? onlineCores
     let makeWorker: @Sendable () -> (Int) -> BatchResult
     switch batch.action {
+    case .picture(let options):
+        return try runPictureBatch(paths, options: options, batch: batch, listName: listName, io: io)
     case .fetch(let base, let maxTime):
         _ = try HTTPClient.library.get()
         makeWorker = {

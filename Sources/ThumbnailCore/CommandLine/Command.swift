@@ -29,6 +29,7 @@ public func run(_ arguments: [String], io: ProcessIO) -> Int32 {
             io.silenceErrorStream()
             return serveInetd(server, io: io)
         case .batch(let batch): return try runBatch(batch, io: io)
+        case .picture(let picture): return try runPicture(picture, io: io)
         case .checkConfig(let server, let problems): return runCheckConfig(server, problems: problems, io: io)
         }
         return 0

@@ -10,6 +10,7 @@ public enum Invocation: Sendable {
     /// options themselves already had, to be reported with the others.
     case checkConfig(ServerInvocation, problems: [ThumbnailError])
     case batch(BatchInvocation)
+    case picture(PictureInvocation)
     case help
     case version
 }
@@ -168,7 +169,9 @@ struct ParsedInvocation {
 
     init(arguments: [String]) {
         let parsed = ParsedArguments(arguments)
-        let given = parsed.options.compactMap(\.spec.selectedMode)
+        let named = parsed.options.compactMap(\.spec.selectedMode)
+        // With --batch, --picture is what the batch does, not a mode of its own.
+        let given = named.contains(.batch) ? named.filter { $0 != .picture } : named
         mode = given.contains(.help) ? .help : given.contains(.version) ? .version : given.first ?? .render
         // Two modes are no mode: that error goes to stderr, even with --inetd among them.
         combinesModes = Set(given).count > 1
@@ -263,6 +266,18 @@ struct ParsedInvocation {
                 BatchInvocation(
                     list: settings.batchList!, action: try settings.batchAction(), jobs: settings.jobs,
                     access: access, sources: sources))
+        case .picture:
+            guard operands.count == 1, let operand = operands.first, operand != "-" else {
+                throw ThumbnailError(.usage, operands.first ?? "--picture", "--picture takes one source under the root or one thumbnail path")
+            }
+            let isPath = access.grammar.isThumbnailPath(operand)
+            if isPath, settings.hasRequestFlags {
+                throw ThumbnailError(.usage, operand, "a thumbnail path already says size and options")
+            }
+            return .picture(
+                PictureInvocation(
+                    operand: operand, flags: isPath ? nil : try settings.requestFlags(), picture: settings.pictureOptions,
+                    access: access, sources: sources))
         case .help, .version:
             fatalError("answered above")
         }
@@ -324,6 +339,15 @@ extension Settings {
 
     /// What `--batch` does, once its options are known to go together.
     func batchAction() throws(ThumbnailError) -> BatchAction {
+        if modes.contains(.picture) {
+            if outputDirectory != nil { throw ThumbnailError(.usage, "--output-dir", "cannot be combined with --picture") }
+            if maxTime != nil { throw ThumbnailError(.usage, "--max-time", "only applies with --base, without --picture") }
+            return .picture(pictureOptions)
+        }
+        if !picture.isDefault {
+            let option = picture.densities != nil ? "--densities" : picture.formats != nil ? "--formats" : "--alt"
+            throw ThumbnailError(.usage, option, "only applies with --picture")
+        }
         if maxTime != nil && base == nil { throw ThumbnailError(.usage, "--max-time", "only applies with --base") }
         switch (base, outputDirectory) {
         case (_?, _?): throw ThumbnailError(.usage, "--base", "cannot be combined with --output-dir")

@@ -10,7 +10,8 @@ public struct OptionSpec: Sendable {
     /// Whether a `--config` file may set it.
     public let configurable: Bool
     /// The modes it applies to; given on the command line with any other
-    /// mode, it is a usage error. A mode option applies to its own mode only.
+    /// mode, it is a usage error. A mode option applies to its own mode only,
+    /// but for --picture, which --batch takes as what to do with each path.
     public let modes: Set<Mode>
     let apply: @Sendable (inout Settings, String) throws(ThumbnailError) -> Void
 
@@ -41,22 +42,27 @@ public struct OptionSpec: Sendable {
 public enum Mode: String, CaseIterable, Sendable {
     /// One thumbnail from flags and a source, or from a path.
     case render
-    case explain, sign, inetd, batch, help, version
+    case explain, sign, inetd, batch, picture, help, version
     case checkConfig = "check-config"
 }
 
 extension Set where Element == Mode {
-    /// The flags form's request: size, format, mode, quality, background.
-    static let request: Set<Mode> = [.render, .explain]
+    /// The flags form's request: size, mode, quality, background (--format: not with --picture).
+    static let request: Set<Mode> = [.render, .explain, .picture]
     /// Where sources come from and what they may be.
-    static let sources: Set<Mode> = [.render, .explain, .inetd, .checkConfig, .batch]
+    static let sources: Set<Mode> = [.render, .explain, .picture, .inetd, .checkConfig, .batch]
     /// What paths may say: the grammar, sizes and signatures.
-    static let paths: Set<Mode> = [.render, .explain, .sign, .inetd, .checkConfig, .batch]
+    static let paths: Set<Mode> = [.render, .explain, .picture, .sign, .inetd, .checkConfig, .batch]
+    /// `--picture`'s markup, alone or for each path of a batch.
+    static let markup: Set<Mode> = [.picture, .batch]
     /// The HTTP mode's own, which --check-config checks.
     static let server: Set<Mode> = [.inetd, .checkConfig]
 }
 
 public let optionTable: [OptionSpec] = [
+    OptionSpec("alt", value: "TEXT", configurable: false, for: .markup, help: "--picture: the img's alt text (default empty)") {
+        settings, value in settings.picture.alt = value
+    },
     OptionSpec("background", value: "RRGGBB", for: .request, help: "background for pad and JPEG alpha (ffffff)") {
         settings, value throws(ThumbnailError) in
         guard let colour = RGB.parse(Substring(value)) else {
@@ -64,7 +70,7 @@ public let optionTable: [OptionSpec] = [
         }
         settings.background = colour
     },
-    OptionSpec("base", value: "URL", configurable: false, for: [.batch], help: "with --batch: GET paths from URL (warm a CDN)") {
+    OptionSpec("base", value: "URL", configurable: false, for: .markup, help: "the CDN: --batch GETs from it, --picture links") {
         settings, value throws(ThumbnailError) in
         guard value.hasPrefix("http://") || value.hasPrefix("https://") else {
             throw ThumbnailError(.usage, "--base", "'\(value)' is not an http:// or https:// URL")
@@ -103,6 +109,22 @@ public let optionTable: [OptionSpec] = [
     OptionSpec("crop", for: .request, help: "fill the box exactly, cropping the overflow") { settings, _ in
         settings.crop = true
     },
+    OptionSpec("densities", value: "LIST", configurable: false, for: .markup, help: "--picture: pixel densities (default 1,2)") {
+        settings, value throws(ThumbnailError) in
+        var densities: [Int] = []
+        for item in value.split(separator: ",", omittingEmptySubsequences: false).map(\.trimmingSpaces) {
+            guard let density = decimal(item), (1...PictureOptions.maxDensity).contains(density), !densities.contains(density)
+            else {
+                throw ThumbnailError(
+                    .usage, "--densities", "'\(item)' is not a new whole number from 1 to \(PictureOptions.maxDensity)")
+            }
+            densities.append(density)
+        }
+        guard densities.contains(1) else {
+            throw ThumbnailError(.usage, "--densities", "must hold 1: the img's src is the 1x thumbnail")
+        }
+        settings.picture.densities = densities.sorted()
+    },
     OptionSpec("error-max-age", value: "SEC", for: .server, help: "inetd: max-age of an error reply (default 60)") {
         settings, value throws(ThumbnailError) in settings.errorMaxAge = try count(value, "--error-max-age", from: 0)
     },
@@ -116,12 +138,23 @@ public let optionTable: [OptionSpec] = [
         }
         settings.focalPoint = point
     },
-    OptionSpec("format", "f", value: "FORMAT", for: .request, help: "jpeg, png, webp, gif or avif (default: source)") {
+    OptionSpec("format", "f", value: "FORMAT", for: [.render, .explain], help: "jpeg, png, webp, gif or avif (default: source)") {
         settings, value throws(ThumbnailError) in
         guard let format = OutputFormat.named(Substring(value)) else {
             throw ThumbnailError(.usage, "--format", "'\(value)' is not one of jpeg, jpg, png, webp, gif, avif")
         }
         settings.format = format
+    },
+    OptionSpec("formats", value: "LIST", configurable: false, for: .markup, help: "--picture: formats to offer (avif,webp,jpeg)") {
+        settings, value throws(ThumbnailError) in
+        var formats: [OutputFormat] = []
+        for item in value.split(separator: ",", omittingEmptySubsequences: false).map(\.trimmingSpaces) {
+            guard let format = OutputFormat.named(item), !formats.contains(format) else {
+                throw ThumbnailError(.usage, "--formats", "'\(item)' is not a new one of jpeg, png, webp, gif, avif")
+            }
+            formats.append(format)
+        }
+        settings.picture.formats = formats
     },
     OptionSpec("gravity", value: "NAME", for: .request, help: "where crop or pad goes: n ne e se s sw w nw") {
         settings, value throws(ThumbnailError) in
@@ -191,6 +224,9 @@ public let optionTable: [OptionSpec] = [
     },
     OptionSpec("pad", for: .request, help: "fit inside the box, then pad to the box") { settings, _ in
         settings.pad = true
+    },
+    OptionSpec("picture", configurable: false, for: .markup, help: "print the <picture> element for a box") {
+        settings, _ in settings.modes.append(.picture)
     },
     OptionSpec("prefix", value: "PATH", for: .paths, help: "URL path prefix (/thumbnail; \"\" for none)") {
         settings, value throws(ThumbnailError) in
@@ -344,7 +380,10 @@ func unknownOption(_ option: String, table: [OptionSpec]) -> ThumbnailError {
     let name = option.drop { $0 == "-" }
     let nearest = table.min { editDistance(name, $0.long) < editDistance(name, $1.long) }
     let candidates = table.filter { $0.long.hasPrefix(name) && !name.isEmpty }
-    let suggestion = candidates.count == 1 ? candidates[0] : nearest.flatMap { editDistance(name, $0.long) <= 2 ? $0 : nil }
+    // The one candidate that all the others start with: --for is --format, not --formats.
+    let shortest = candidates.min { $0.long.count < $1.long.count }
+    let unique = shortest.flatMap { first in candidates.allSatisfy { $0.long.hasPrefix(first.long) } ? first : nil }
+    let suggestion = unique ?? nearest.flatMap { editDistance(name, $0.long) <= 2 ? $0 : nil }
     return ThumbnailError(
         .usage, option, "unknown option" + (suggestion.map { "; did you mean --\($0.long)?" } ?? "; see --help"))
 }

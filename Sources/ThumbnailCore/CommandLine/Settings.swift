@@ -32,6 +32,8 @@ struct Settings: Sendable {
     var batchList: String? = nil
     var base: String? = nil
     var outputDirectory: String? = nil
+    /// `--densities`, `--formats` and `--alt`; `--base` joins them for `--picture`.
+    var picture = PictureOptions()
     var jobs: Int? = nil
     var maxTime: Int? = nil
     var logFile: String? = nil

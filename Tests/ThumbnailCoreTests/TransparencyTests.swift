@@ -1,0 +1,59 @@
+import Foundation
+import TestSupport
+import Testing
+
+@testable import ThumbnailCore
+
+/// `--picture` reads from a source's header whether it may be transparent:
+/// right for real files, and never out of bounds on mangled ones.
+final class TransparencyTests {
+    let scratch: ScratchDirectory
+
+    init() throws {
+        scratch = try ScratchDirectory()
+        try sh(
+            """
+            convert -size 40x20 xc:none -fill red -draw 'circle 20,10 20,2' rgba.png
+            convert -size 40x20 xc:none -fill red -draw 'circle 20,10 20,2' -type PaletteAlpha palette.png
+            convert -size 40x20 gradient:red-blue opaque.png
+            convert -size 40x20 xc:none -fill red -draw 'circle 20,10 20,2' clear.gif
+            convert -size 40x20 gradient:red-blue opaque.gif
+            convert -size 40x20 xc:none -fill red -draw 'circle 20,10 20,2' clear.webp
+            convert -size 40x20 xc:none -fill red -draw 'circle 20,10 20,2' -define webp:lossless=true lossless.webp
+            convert -size 40x20 gradient:red-blue opaque.webp
+            convert -size 40x20 gradient:red-blue opaque.jpg
+            """, directory: scratch.path)
+    }
+
+    deinit { scratch.remove() }
+
+    func transparent(_ name: String) throws -> Bool {
+        let bytes = try scratch.bytes(name)
+        return mayBeTransparent(bytes, try SourceFormat(sniffing: bytes))
+    }
+
+    @Test func headersSayWhetherASourceMayBeTransparent() throws {
+        for name in ["rgba.png", "palette.png", "clear.gif", "clear.webp", "lossless.webp"] {
+            #expect(try transparent(name), "\(name)")
+        }
+        for name in ["opaque.png", "opaque.gif", "opaque.webp", "opaque.jpg"] {
+            #expect(try !transparent(name), "\(name)")
+        }
+    }
+
+    /// 600 truncated or overwritten copies of each: an answer, never a trap.
+    @Test(arguments: ["palette.png", "clear.gif", "lossless.webp"])
+    func mangledHeadersStayInBounds(name: String) throws {
+        let original = try scratch.bytes(name)
+        let format = try SourceFormat(sniffing: original)
+        var random = SeededRandom(seed: 17)
+        for _ in 0..<300 {
+            _ = mayBeTransparent(Array(original.prefix(Int.random(in: 0...original.count, using: &random))), format)
+            var changed = original
+            for _ in 0..<Int.random(in: 1...4, using: &random) {
+                changed[Int.random(in: 0..<min(changed.count, 256), using: &random)] = UInt8.random(in: 0...255, using: &random)
+            }
+            _ = mayBeTransparent(changed, format)
+        }
+    }
+}

@@ -1,0 +1,1 @@
+"""Template tags for thumbnail URLs and <picture> markup; see ../README.md."""

@@ -133,7 +133,7 @@ final class AccessCommandLineTests {
 
     @Test(arguments: [
         (["--sign", "/thumbnail/100x100/a.jpg"], Int32(64), "thumbnail: --sign: needs --key-file"),
-        (["--sign", "-s", "100x100", "a.jpg"], 64, "thumbnail: --size: does not apply to --sign; it goes with rendering (flags or a thumbnail path) or --explain"),
+        (["--sign", "-s", "100x100", "a.jpg"], 64, "thumbnail: --size: does not apply to --sign; it goes with rendering (flags or a thumbnail path) or --explain or --picture"),
         (["--sign", "a.jpg"], 64, "thumbnail: a.jpg: --sign takes one thumbnail path or URL"),
         (["--key-file", "KEYS", "--sign", "/thumbnail/0x0/a.jpg"], 65, "thumbnail: 0x0: each side is a whole number from 1, without sign or leading zero"),
         (["--key-file", "KEYS", "--sizes", "50x50", "--sign", "/thumbnail/100x100/a.jpg"], 77, "thumbnail: 100x100: size not allowed (--sizes 50x50)"),

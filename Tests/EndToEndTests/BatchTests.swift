@@ -217,7 +217,7 @@ final class BatchTests {
     }
 
     @Test(arguments: [
-        (["--batch", "LIST", "-s", "10x10"], "thumbnail: --size: does not apply to --batch; it goes with rendering (flags or a thumbnail path) or --explain"),
+        (["--batch", "LIST", "-s", "10x10"], "thumbnail: --size: does not apply to --batch; it goes with rendering (flags or a thumbnail path) or --explain or --picture"),
         (["--batch", "LIST", "extra"], "thumbnail: extra: --batch reads its paths from the list; no other operand"),
         (["--batch", "LIST", "-o", "x.jpg"], "thumbnail: --output: does not apply to --batch; it goes with rendering (flags or a thumbnail path)"),
         (["--batch", "LIST", "--base", "http://127.0.0.1:1", "--output-dir", "o"],

@@ -305,7 +305,7 @@ final class PictureTests {
     }
 
     @Test(arguments: [
-        (["-s", "100x100", "-f", "webp", "landscape.jpg"], "thumbnail: --format: does not apply to --picture"),
+        (["-s", "100x100", "-f", "webp", "landscape.jpg"], "thumbnail: --format: does not apply to --picture; it goes with rendering (flags or a thumbnail path) or --explain"),
         (["-s", "100x100", "--densities", "2,3", "landscape.jpg"], "thumbnail: --densities: must hold 1: the img's src is the 1x thumbnail"),
         (["-s", "100x100", "--densities", "1,1", "landscape.jpg"], "thumbnail: --densities: '1' is not a new whole number from 1 to 8"),
         (["-s", "100x100", "--formats", "webp,bmp", "landscape.jpg"], "thumbnail: --formats: 'bmp' is not a new one of jpeg, png, webp, gif, avif"),

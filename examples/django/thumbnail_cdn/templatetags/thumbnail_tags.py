@@ -65,9 +65,15 @@ def parse_box(text):
     return tuple(int(side) if side else None for side in match.groups())
 
 
-def size_segment(box, options):
-    """The size and its options in the origin's canonical spelling."""
-    mode, quality, background = "fit", 80, "ffffff"
+# Each lossy format's default quality, as the origin has them; PNG and GIF take none.
+DEFAULT_QUALITY = {"jpeg": 80, "webp": 81, "avif": 47, "png": None, "gif": None}
+
+
+def size_segment(box, options, format=None):
+    """The size and its options in the origin's canonical spelling: a quality
+    is left out when it is the named format's default, or the format takes
+    none; without a format it stays, as it is the source's format's."""
+    mode, quality, background = "fit", None, "ffffff"
     for option in options:
         if option in ("crop", "pad"):
             mode = option
@@ -80,7 +86,7 @@ def size_segment(box, options):
     parts = ["%sx%s" % tuple("" if side is None else side for side in box)]
     if mode != "fit":
         parts.append(mode)
-    if quality != 80:
+    if quality is not None and (format is None or DEFAULT_QUALITY[format] not in (None, quality)):
         parts.append("q%d" % quality)
     if background != "ffffff":
         parts.append("bg" + background)
@@ -98,12 +104,12 @@ def source_path(name):
 def thumbnail_path(name, box, options=(), format=None):
     """The canonical path of a thumbnail, signed when a key file is set."""
     allowed = _setting("THUMBNAIL_SIZES", None)
-    size = size_segment(box, options)
-    if allowed is not None and size.split(",")[0] not in allowed:
-        raise ValueError("thumbnail: size %s is not in THUMBNAIL_SIZES" % size.split(",")[0])
     format = "jpeg" if format == "jpg" else format
     if format is not None and format not in FORMATS:
         raise template.TemplateSyntaxError("thumbnail: %r is not one of %s" % (format, ", ".join(FORMATS)))
+    size = size_segment(box, options, format)
+    if allowed is not None and size.split(",")[0] not in allowed:
+        raise ValueError("thumbnail: size %s is not in THUMBNAIL_SIZES" % size.split(",")[0])
     signed = "/" + size + ("/" + format if format else "") + "/" + source_path(name)
     prefix = _setting("THUMBNAIL_PREFIX", "/thumbnail")
     return prefix + ("/" + sign(signed) if _keys() else "") + signed

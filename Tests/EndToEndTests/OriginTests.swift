@@ -178,6 +178,14 @@ func startCachingProxy(originPort: Int, prefix: String) throws -> (nginx: Daemon
         site = site.replacingOccurrences(of: from, with: to)
     }
     try site.write(toFile: prefix + "/site.conf", atomically: true, encoding: .utf8)
+    let nginx = try startNginx(prefix: prefix, http: "access_log off;\ninclude \(prefix)/site.conf;", ports: [proxyPort])
+    return (nginx, proxyPort)
+}
+
+/// nginx in the foreground with everything it writes under `prefix`, `http`
+/// the body of its http block, once it listens on every one of `ports`.
+func startNginx(prefix: String, http: String, ports: [Int]) throws -> Daemon {
+    try FileManager.default.createDirectory(atPath: prefix + "/temp", withIntermediateDirectories: true)
     let temp = ["client_body", "proxy", "fastcgi", "uwsgi", "scgi"].map { "\($0)_temp_path \(prefix)/temp/\($0);" }
     try """
         daemon off;
@@ -186,19 +194,17 @@ func startCachingProxy(originPort: Int, prefix: String) throws -> (nginx: Daemon
         error_log \(prefix)/error.log;
         events { worker_connections 64; }
         http {
-            access_log off;
-            \(temp.joined(separator: "\n    "))
-            include \(prefix)/site.conf;
+        \((temp + [http]).joined(separator: "\n"))
         }
         """.write(toFile: prefix + "/nginx.conf", atomically: true, encoding: .utf8)
     let nginx = try Daemon(
         "/usr/sbin/nginx", ["-p", prefix, "-c", prefix + "/nginx.conf", "-e", prefix + "/error.log"],
         output: prefix + "/nginx.out")
-    let listening = waitUntilListening(proxyPort)
+    let listening = ports.allSatisfy(waitUntilListening)
     if !listening { nginx.stop() }
     let log = (try? String(contentsOfFile: prefix + "/error.log", encoding: .utf8)) ?? ""
     try #require(listening, "nginx did not listen: \(log)")
-    return (nginx, proxyPort)
+    return nginx
 }
 
 /// xinetd running the built binary, curl as the client, nginx with

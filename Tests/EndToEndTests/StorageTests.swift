@@ -400,18 +400,11 @@ final class S3OriginTests {
         let second = try origin("second")
         defer { second.daemon.stop() }
         let prefix = scratch.file("balancer")
-        try FileManager.default.createDirectory(atPath: prefix + "/temp", withIntermediateDirectories: true)
         let port = try freePort()
-        let temp = ["client_body", "proxy", "fastcgi", "uwsgi", "scgi"].map { "\($0)_temp_path \(prefix)/temp/\($0);" }
-        try """
-            daemon off;
-            \(getuid() == 0 ? "user root;" : "")
-            pid \(prefix)/nginx.pid;
-            error_log \(prefix)/error.log;
-            events { worker_connections 64; }
-            http {
+        let nginx = try startNginx(
+            prefix: prefix,
+            http: """
                 access_log off;
-                \(temp.joined(separator: "\n    "))
                 upstream origins {
                     server 127.0.0.1:\(first.port);
                     server 127.0.0.1:\(second.port);
@@ -420,13 +413,8 @@ final class S3OriginTests {
                     listen 127.0.0.1:\(port);
                     location / { proxy_pass http://origins; }
                 }
-            }
-            """.write(toFile: prefix + "/nginx.conf", atomically: true, encoding: .utf8)
-        let nginx = try Daemon(
-            "/usr/sbin/nginx", ["-p", prefix, "-c", prefix + "/nginx.conf", "-e", prefix + "/error.log"],
-            output: prefix + "/nginx.out")
+                """, ports: [port])
         defer { nginx.stop() }
-        try #require(waitUntilListening(port))
         let path = "/thumbnail/100x100/webp/small.jpg"
         let expected = try local(path)
         var tags: Set<String> = []

@@ -110,17 +110,11 @@ final class WebStore {
         port = try freePort()
         tlsPort = try freePort()
         log = prefix + "/access.log"
-        let temp = ["client_body", "proxy", "fastcgi", "uwsgi", "scgi"].map { "\($0)_temp_path \(prefix)/temp/\($0);" }
-        try """
-            daemon off;
-            \(getuid() == 0 ? "user root;" : "")
-            pid \(prefix)/nginx.pid;
-            error_log \(prefix)/error.log;
-            events { worker_connections 64; }
-            http {
+        nginx = try startNginx(
+            prefix: prefix,
+            http: """
                 log_format store '$uri $connection';
                 access_log \(log) store;
-                \(temp.joined(separator: "\n    "))
                 server {
                     listen 127.0.0.1:\(port);
                     listen 127.0.0.1:\(tlsPort) ssl;
@@ -128,17 +122,7 @@ final class WebStore {
                     ssl_certificate_key \(prefix)/server.key;
                     root \(directory);
                 }
-            }
-            """.write(toFile: prefix + "/nginx.conf", atomically: true, encoding: .utf8)
-        nginx = try Daemon(
-            "/usr/sbin/nginx", ["-p", prefix, "-c", prefix + "/nginx.conf", "-e", prefix + "/error.log"],
-            output: prefix + "/nginx.out")
-        guard waitUntilListening(port), waitUntilListening(tlsPort) else {
-            nginx.stop()
-            let errors = (try? String(contentsOfFile: prefix + "/error.log", encoding: .utf8)) ?? ""
-            try #require(Bool(false), "nginx did not listen: \(errors)")
-            return
-        }
+                """, ports: [port, tlsPort])
     }
 
     /// The logged requests: path and connection number.
@@ -203,20 +187,13 @@ func inetdGet(
 /// Its access log has a line per request: the path and the client
 /// connection's serial number.
 func keepAliveProxy(to port: Int, prefix: String) throws -> (nginx: Daemon, port: Int, log: String) {
-    try FileManager.default.createDirectory(atPath: prefix + "/temp", withIntermediateDirectories: true)
     let proxyPort = try freePort()
     let log = prefix + "/access.log"
-    let temp = ["client_body", "proxy", "fastcgi", "uwsgi", "scgi"].map { "\($0)_temp_path \(prefix)/temp/\($0);" }
-    try """
-        daemon off;
-        \(getuid() == 0 ? "user root;" : "")
-        pid \(prefix)/nginx.pid;
-        error_log \(prefix)/error.log;
-        events { worker_connections 64; }
-        http {
+    let nginx = try startNginx(
+        prefix: prefix,
+        http: """
             log_format store '$uri $connection';
             access_log \(log) store;
-            \(temp.joined(separator: "\n    "))
             server {
                 listen 127.0.0.1:\(proxyPort);
                 keepalive_requests 10000;
@@ -225,13 +202,6 @@ func keepAliveProxy(to port: Int, prefix: String) throws -> (nginx: Daemon, port
                     proxy_set_header Host $http_host;
                 }
             }
-        }
-        """.write(toFile: prefix + "/nginx.conf", atomically: true, encoding: .utf8)
-    let nginx = try Daemon(
-        "/usr/sbin/nginx", ["-p", prefix, "-c", prefix + "/nginx.conf", "-e", prefix + "/error.log"],
-        output: prefix + "/nginx.out")
-    let listening = waitUntilListening(proxyPort)
-    if !listening { nginx.stop() }
-    try #require(listening, "nginx did not listen")
+            """, ports: [proxyPort])
     return (nginx, proxyPort, log)
 }

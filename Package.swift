@@ -18,23 +18,17 @@ let package = Package(
             pkgConfig: "libwebp",
             providers: [.apt(["libwebp-dev"])]
         ),
-        // libheif: AVIF output (Rendering/AVIFEncoder.swift).
-        .systemLibrary(
-            name: "CHeif",
-            pkgConfig: "libheif",
-            providers: [.apt(["libheif-dev"])]
-        ),
+        // libheif's headers (Debian libheif-dev, in the multiarch include directory the
+        // compiler searches); the library is loaded at run time, by AVIF output alone (CHeif/heif.c).
+        .target(name: "CHeif"),
         // PNG and TIFF sources decode row by row through libspng and libtiff, averaged down as they come.
         .systemLibrary(
             name: "CSpng",
             pkgConfig: "spng",
             providers: [.apt(["libspng-dev"])]
         ),
-        .systemLibrary(
-            name: "CTiff",
-            pkgConfig: "libtiff-4",
-            providers: [.apt(["libtiff-dev"])]
-        ),
+        // libtiff's headers; the library is loaded at run time, by TIFF sources alone (CTiff/tiff.c).
+        .target(name: "CTiff"),
         // OpenSSL's libcrypto: HMAC-SHA256 for URL signatures (Access/Digest.swift).
         .systemLibrary(
             name: "CCrypto",

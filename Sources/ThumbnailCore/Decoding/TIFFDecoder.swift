@@ -17,7 +17,8 @@ import CTiff
 //
 // libtiff reads from the bytes in memory, never a file, and reports to
 // handlers of this handle alone: nothing reaches standard error, and the
-// first error becomes the ThumbnailError.
+// first error becomes the ThumbnailError. It is loaded on the first TIFF
+// (see CTiff/tiff.c), so no other run pays for loading it.
 
 enum TIFFDecoder {
     /// Decodes the first image of a TIFF averaged down to `size` (its own size
@@ -25,7 +26,9 @@ enum TIFFDecoder {
     static func decode(_ tiff: [UInt8], scaledTo size: (width: Int, height: Int)?) throws(ThumbnailError)
         -> (pixels: Pixels, iccProfile: [UInt8]?)?
     {
-        try tiff.withUnsafeBytes { bytes in Result { () throws(ThumbnailError) in
+        // Without libtiff, ImageMagick's coder (which needs it too) says why.
+        guard thumbnail_tiff_load() == nil else { return nil }
+        return try tiff.withUnsafeBytes { bytes in Result { () throws(ThumbnailError) in
             let source = MemorySource(bytes)
             let handle = Unmanaged.passUnretained(source).toOpaque()
             guard let options = TIFFOpenOptionsAlloc() else {

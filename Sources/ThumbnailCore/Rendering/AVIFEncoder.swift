@@ -3,6 +3,8 @@ import CHeif
 // The only file that imports libheif. ImageMagick 6.9.11's HEIC coder,
 // asked for AVIF, passes no quality to libheif and drops the alpha plane;
 // this encodes the wand's pixels through libheif (libaom on Debian) itself.
+// libheif is loaded on the first AVIF (see CHeif/heif.c), so no other run
+// pays for loading it and the AV1 codecs it brings.
 
 enum AVIFEncoder {
     /// 4:4:4: at thumbnail sizes 4:2:0 needs about a quarter more bytes for
@@ -17,6 +19,10 @@ enum AVIFEncoder {
     /// and the AV1 data, nothing else. One thread, so that the bytes never
     /// depend on scheduling and a batch's jobs keep the cores.
     static func encode(_ pixels: Pixels, quality: Int) throws(ThumbnailError) -> [UInt8] {
+        if let failure = thumbnail_heif_load() {
+            // Like a missing coder: this host lacks what the format needs.
+            throw ThumbnailError(.encoderMissing, "encode avif", String(cString: failure))
+        }
         guard let context = heif_context_alloc() else {
             throw ThumbnailError(.internalFailure, "encode avif", "libheif: out of memory")
         }

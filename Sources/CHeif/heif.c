@@ -1,0 +1,85 @@
+#include "CHeif.h"
+
+#include <dlfcn.h>
+#include <pthread.h>
+#include <string.h>
+
+// The functions of libheif that thumbnail calls, as the library has them.
+#define THUMBNAIL_HEIF_FUNCTIONS(X) \
+    X(heif_context_alloc) X(heif_context_free) X(heif_context_get_encoder_for_format) \
+    X(heif_encoder_release) X(heif_encoder_set_lossy_quality) X(heif_encoder_set_parameter_integer) \
+    X(heif_encoder_set_parameter_string) X(heif_encoding_options_alloc) X(heif_encoding_options_free) \
+    X(heif_context_encode_image) X(heif_context_write) X(heif_image_create) X(heif_image_add_plane) \
+    X(heif_image_get_plane) X(heif_image_release)
+
+#define THUMBNAIL_HEIF_POINTER(name) static __typeof__(name) *real_##name;
+THUMBNAIL_HEIF_FUNCTIONS(THUMBNAIL_HEIF_POINTER)
+
+static const char *failure = "libheif.so.1 not loaded";
+
+static void load(void) {
+    void *library = dlopen("libheif.so.1", RTLD_NOW | RTLD_LOCAL);
+    if (library == NULL) {
+        failure = strdup(dlerror());
+        return;
+    }
+#define THUMBNAIL_HEIF_FIND(name) \
+    if ((*(void **)&real_##name = dlsym(library, #name)) == NULL) { \
+        failure = strdup(dlerror()); \
+        return; \
+    }
+    THUMBNAIL_HEIF_FUNCTIONS(THUMBNAIL_HEIF_FIND)
+    failure = NULL;
+}
+
+const char *thumbnail_heif_load(void) {
+    static pthread_once_t once = PTHREAD_ONCE_INIT;
+    pthread_once(&once, load);
+    return failure;
+}
+
+// Hidden: ImageMagick's own HEIC coder, which links libheif, must never
+// find these in place of the library's.
+#define HIDDEN __attribute__((visibility("hidden")))
+
+HIDDEN struct heif_context *heif_context_alloc(void) { return real_heif_context_alloc(); }
+HIDDEN void heif_context_free(struct heif_context *context) { real_heif_context_free(context); }
+HIDDEN struct heif_error heif_context_get_encoder_for_format(
+    struct heif_context *context, enum heif_compression_format format, struct heif_encoder **encoder) {
+    return real_heif_context_get_encoder_for_format(context, format, encoder);
+}
+HIDDEN void heif_encoder_release(struct heif_encoder *encoder) { real_heif_encoder_release(encoder); }
+HIDDEN struct heif_error heif_encoder_set_lossy_quality(struct heif_encoder *encoder, int quality) {
+    return real_heif_encoder_set_lossy_quality(encoder, quality);
+}
+HIDDEN struct heif_error heif_encoder_set_parameter_integer(struct heif_encoder *encoder, const char *name, int value) {
+    return real_heif_encoder_set_parameter_integer(encoder, name, value);
+}
+HIDDEN struct heif_error heif_encoder_set_parameter_string(
+    struct heif_encoder *encoder, const char *name, const char *value) {
+    return real_heif_encoder_set_parameter_string(encoder, name, value);
+}
+HIDDEN struct heif_encoding_options *heif_encoding_options_alloc(void) { return real_heif_encoding_options_alloc(); }
+HIDDEN void heif_encoding_options_free(struct heif_encoding_options *options) {
+    real_heif_encoding_options_free(options);
+}
+HIDDEN struct heif_error heif_context_encode_image(
+    struct heif_context *context, const struct heif_image *image, struct heif_encoder *encoder,
+    const struct heif_encoding_options *options, struct heif_image_handle **handle) {
+    return real_heif_context_encode_image(context, image, encoder, options, handle);
+}
+HIDDEN struct heif_error heif_context_write(struct heif_context *context, struct heif_writer *writer, void *userdata) {
+    return real_heif_context_write(context, writer, userdata);
+}
+HIDDEN struct heif_error heif_image_create(
+    int width, int height, enum heif_colorspace colorspace, enum heif_chroma chroma, struct heif_image **image) {
+    return real_heif_image_create(width, height, colorspace, chroma, image);
+}
+HIDDEN struct heif_error heif_image_add_plane(
+    struct heif_image *image, enum heif_channel channel, int width, int height, int bit_depth) {
+    return real_heif_image_add_plane(image, channel, width, height, bit_depth);
+}
+HIDDEN uint8_t *heif_image_get_plane(struct heif_image *image, enum heif_channel channel, int *stride) {
+    return real_heif_image_get_plane(image, channel, stride);
+}
+HIDDEN void heif_image_release(const struct heif_image *image) { real_heif_image_release(image); }

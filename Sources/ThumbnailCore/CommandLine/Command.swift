@@ -63,7 +63,7 @@ private func runRender(_ render: RenderInvocation, explain: Bool, io: ProcessIO)
     let access = try Access(render.access)
     guard case .pattern = render.output else {
         let state = try ProcessState.oneAtATime()
-        try renderOne(render.operands[0], render, access: access, magick: state.magick, explain: explain, io: io)
+        try renderOne(render.operands[0], render, access: access, engine: makeEngine(render, state, io), explain: explain, io: io)
         return 0
     }
     let outputs = render.operands.map { render.output!.path(for: $0) }
@@ -78,6 +78,7 @@ private func runRender(_ render: RenderInvocation, explain: Bool, io: ProcessIO)
     let state = try ProcessState(
         timeLimit: jobs > 1 ? .lifted : .perRender(seconds: 60), threads: max(1, onlineCores / jobs))
     let gate = RenderGate(concurrent: jobs > 1)
+    let engine = makeEngine(render, state, io)
     var firstFailure: ThumbnailError? = nil
     try parallelMapInOrder(
         count: render.operands.count, threads: jobs,
@@ -87,7 +88,7 @@ private func runRender(_ render: RenderInvocation, explain: Bool, io: ProcessIO)
                     try gate.render { () throws(ThumbnailError) in
                         var one = render
                         one.output = .file(outputs[index])
-                        try renderOne(render.operands[index], one, access: access, magick: state.magick, explain: false, io: io)
+                        try renderOne(render.operands[index], one, access: access, engine: engine, explain: false, io: io)
                     }
                 }
             }
@@ -108,8 +109,13 @@ private func subjectNaming(_ source: String, _ error: ThumbnailError) -> String 
 }
 
 /// Renders (or explains) one operand to the invocation's output.
+/// One engine for every source of the run: a storage keeps its credentials and connections.
+private func makeEngine(_ render: RenderInvocation, _ state: ProcessState, _ io: ProcessIO) -> Engine {
+    Engine(storage: render.sources.storage(environment: io.environment), limits: render.sources.limits, magick: state.magick)
+}
+
 private func renderOne(
-    _ operand: String, _ render: RenderInvocation, access: Access, magick: ImageMagick, explain: Bool, io: ProcessIO
+    _ operand: String, _ render: RenderInvocation, access: Access, engine: Engine, explain: Bool, io: ProcessIO
 ) throws(ThumbnailError) {
     let report: AccessReport
     if let flags = render.flags {
@@ -124,8 +130,6 @@ private func renderOne(
         try io.writeOutput(Array(try accessExplanation(report, access: access).utf8))
     }
     let request = try report.checkedRequest()
-    let engine = Engine(
-        storage: render.sources.storage(environment: io.environment), limits: render.sources.limits, magick: magick)
     let source: SourceFile
     if operand == "-" {
         source = SourceFile(bytes: try readAll(io.input, limit: engine.limits.maxBytes, name: "stdin", sniff: .imageMagic))

@@ -73,7 +73,8 @@ func readAll(_ fd: Int32, limit: Int, name: String, sniff: Sniff? = nil) throws(
             if !checked, let sniff, count >= sniff.count {
                 checked = true
                 do throws(ThumbnailError) {
-                    try sniff.check(Array(UnsafeBufferPointer(rebasing: buffer[..<count]))[...])
+                    // Only the bytes it asks for: the first read may have brought the whole file.
+                    try sniff.check(Array(UnsafeBufferPointer(rebasing: buffer[..<sniff.count]))[...])
                 } catch {
                     failure = error
                     return

@@ -261,6 +261,8 @@ private final class StoreReception {
             failure = ThumbnailError(.storeFailure, subject, "no Content-Length: a cut-off body could not be detected")
             return false
         }
+        // Room for the whole body at once, not a copy each time it outgrows its buffer.
+        if let length { body.reserveCapacity(length) }
         return true
     }
 

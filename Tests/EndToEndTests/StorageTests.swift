@@ -379,6 +379,21 @@ final class S3OriginTests {
         #expect(Set(logged.map { $0.split(separator: " ").last ?? "" }).count <= 3)
     }
 
+    @Test func anS3EndpointOverTLSTrustsTheCAFile() throws {
+        let proxy = try keepAliveProxy(to: moto.port, prefix: scratch.file("tls-proxy"), tls: true)
+        defer { proxy.nginx.stop() }
+        let root = ["-r", "s3://images", "--s3-endpoint", "https://127.0.0.1:\(proxy.port)"]
+        let path = "/thumbnail/100x100/webp/small.jpg"
+        let trusted = try thumbnail(root + ["--ca-file", proxy.caFile!, path], environment: moto.environment())
+        #expect(trusted.status == 0, "\(trusted.error)")
+        #expect(trusted.output == (try local(path)))
+        // The system's CAs do not know the test CA: the store's failure, and no request got through.
+        let untrusted = try thumbnail(root + [path], environment: moto.environment())
+        #expect(untrusted.status == 69, "\(untrusted.error)")
+        #expect(untrusted.error.contains("certificate"), "\(untrusted.error)")
+        #expect(try moto.objectRequests() == ["small.jpg"])
+    }
+
     @Test func aKeepAliveConnectionMakesOneToTheStore() throws {
         let web = try WebStore(serving: images, files: scratch.file("web"))
         defer { web.nginx.stop() }

@@ -95,18 +95,7 @@ final class WebStore {
     let nginx: Daemon
 
     init(serving directory: String, files prefix: String) throws {
-        try FileManager.default.createDirectory(atPath: prefix + "/temp", withIntermediateDirectories: true)
-        try sh(
-            """
-            openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -keyout ca.key -out ca.pem \
-              -days 2 -subj /CN=thumbnail-test-ca 2>/dev/null
-            openssl req -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -keyout server.key -out server.csr \
-              -subj /CN=127.0.0.1 2>/dev/null
-            printf 'subjectAltName=IP:127.0.0.1\\n' > server.ext
-            openssl x509 -req -in server.csr -CA ca.pem -CAkey ca.key -CAcreateserial -out server.pem -days 2 \
-              -extfile server.ext 2>/dev/null
-            """, directory: prefix)
-        caFile = prefix + "/ca.pem"
+        caFile = try makeTestCertificate(in: prefix)
         port = try freePort()
         tlsPort = try freePort()
         log = prefix + "/access.log"
@@ -118,8 +107,7 @@ final class WebStore {
                 server {
                     listen 127.0.0.1:\(port);
                     listen 127.0.0.1:\(tlsPort) ssl;
-                    ssl_certificate \(prefix)/server.pem;
-                    ssl_certificate_key \(prefix)/server.key;
+                    \(testCertificateConfig(prefix))
                     root \(directory);
                 }
                 """, ports: [port, tlsPort])
@@ -185,8 +173,12 @@ func inetdGet(
 /// Host header as sent (so S3 signatures still verify), keeping its own
 /// clients' connections open: moto's server closes each one after a reply.
 /// Its access log has a line per request: the path and the client
-/// connection's serial number.
-func keepAliveProxy(to port: Int, prefix: String) throws -> (nginx: Daemon, port: Int, log: String) {
+/// connection's serial number. With `tls`, it listens over TLS with a
+/// certificate from the CA in `caFile`.
+func keepAliveProxy(to port: Int, prefix: String, tls: Bool = false) throws -> (
+    nginx: Daemon, port: Int, log: String, caFile: String?
+) {
+    let caFile = tls ? try makeTestCertificate(in: prefix) : nil
     let proxyPort = try freePort()
     let log = prefix + "/access.log"
     let nginx = try startNginx(
@@ -195,7 +187,8 @@ func keepAliveProxy(to port: Int, prefix: String) throws -> (nginx: Daemon, port
             log_format store '$uri $connection';
             access_log \(log) store;
             server {
-                listen 127.0.0.1:\(proxyPort);
+                listen 127.0.0.1:\(proxyPort)\(tls ? " ssl" : "");
+                \(tls ? testCertificateConfig(prefix) : "")
                 keepalive_requests 10000;
                 location / {
                     proxy_pass http://127.0.0.1:\(port);
@@ -203,5 +196,27 @@ func keepAliveProxy(to port: Int, prefix: String) throws -> (nginx: Daemon, port
                 }
             }
             """, ports: [proxyPort])
-    return (nginx, proxyPort, log)
+    return (nginx, proxyPort, log, caFile)
+}
+
+/// A CA made here by openssl and a certificate it signed for 127.0.0.1
+/// (server.pem, server.key), in `directory`; returns the CA's file.
+func makeTestCertificate(in directory: String) throws -> String {
+    try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+    try sh(
+        """
+        openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -keyout ca.key -out ca.pem \
+          -days 2 -subj /CN=thumbnail-test-ca 2>/dev/null
+        openssl req -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -keyout server.key -out server.csr \
+          -subj /CN=127.0.0.1 2>/dev/null
+        printf 'subjectAltName=IP:127.0.0.1\\n' > server.ext
+        openssl x509 -req -in server.csr -CA ca.pem -CAkey ca.key -CAcreateserial -out server.pem -days 2 \
+          -extfile server.ext 2>/dev/null
+        """, directory: directory)
+    return directory + "/ca.pem"
+}
+
+/// nginx's lines for the certificate `makeTestCertificate(in: directory)` made.
+func testCertificateConfig(_ directory: String) -> String {
+    "ssl_certificate \(directory)/server.pem; ssl_certificate_key \(directory)/server.key;"
 }

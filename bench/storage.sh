@@ -1,10 +1,16 @@
 #!/bin/sh
 # Rendering from URL roots against the same image on disk, in the same run:
 # nginx over TLS on loopback (https://) and moto's S3 (s3://, signatures
-# checked), a 1920x1080 JPEG to a 100x100 thumbnail, whole process, medians
-# of hyperfine runs taken in alternating rounds. Prints each median and the
-# ratios to disk; the target for https:// is at most 1.10x; moto's figure is
-# for information only (it is a Python server, far slower than S3 itself).
+# checked), a 1920x1080 JPEG to a 100x100 thumbnail, medians of hyperfine
+# runs. Two ways:
+# - one process a render, as from the command line: a URL root loads
+#   libcurl (30 libraries) and makes a TLS connection in every process;
+# - as an origin serves: 20 requests on one kept-alive connection to one
+#   `--inetd` process (as a CDN keeps its connections to the origin), which
+#   loads libcurl and connects once.
+# Prints each median and the ratios to disk; the target for https:// is at
+# most 1.10x; moto's figure is for information only (it is a Python server,
+# far slower than S3 itself).
 # The machine's load is printed too: figures taken while other work runs are noisy.
 # usage: storage.sh THUMBNAIL_BINARY [RUNS]
 set -eu
@@ -68,22 +74,47 @@ read -r key secret < "$work/keys"
 path=/thumbnail/100x100/jpeg/photo.jpg
 cd "$work"
 export AWS_ACCESS_KEY_ID="$key" AWS_SECRET_ACCESS_KEY="$secret" AWS_EC2_METADATA_DISABLED=true
-disk="$thumbnail -r $work/images $path"
-https="$thumbnail -r https://127.0.0.1:$https_port --ca-file $work/nginx/ca.pem $path"
-s3="$thumbnail -r s3://images --s3-endpoint http://127.0.0.1:$moto_port $path"
+disk_root="-r $work/images"
+https_root="-r https://127.0.0.1:$https_port --ca-file $work/nginx/ca.pem"
+s3_root="-r s3://images --s3-endpoint http://127.0.0.1:$moto_port"
+disk="$thumbnail $disk_root $path"
+https="$thumbnail $https_root $path"
+s3="$thumbnail $s3_root $path"
 # The same bytes from each, then the times (output to /dev/null, as hyperfine -N does).
 $disk > disk.jpg && $https > https.jpg && $s3 > s3.jpg
 cmp -s disk.jpg https.jpg && cmp -s disk.jpg s3.jpg || { echo "the three roots gave different bytes" >&2; exit 1; }
 hyperfine -N --style none --warmup 3 --runs "$runs" --export-json "$work/storage.json" \
   -n disk "$disk" -n https "$https" -n s3-moto "$s3" >/dev/null
+# The origin's way: the requests pipelined on standard input, as xinetd
+# hands over a kept-alive connection. hyperfine's shell, run for each
+# command alike, is measured and taken off.
+requests=20
+for _ in $(seq "$requests"); do printf 'GET %s HTTP/1.1\r\nHost: origin\r\n\r\n' "$path"; done > requests
+for root in disk https s3; do
+  eval "served=\"\$thumbnail --inetd \$${root}_root\""
+  $served < requests > "served-$root"
+  [ "$(grep -ac '^Content-Type: image/jpeg' "served-$root")" = "$requests" ] || { echo "$root: not $requests thumbnails" >&2; exit 1; }
+done
+served_runs=$(( (runs + 2) / 3 ))
+hyperfine --style none --warmup 1 --runs "$served_runs" --export-json "$work/served.json" \
+  -n disk "$thumbnail --inetd $disk_root < requests > /dev/null" \
+  -n https "$thumbnail --inetd $https_root < requests > /dev/null" \
+  -n s3-moto "$thumbnail --inetd $s3_root < requests > /dev/null" >/dev/null
 echo "load: $(uptime)"
-python3 - "$work/storage.json" <<'PY'
+python3 - "$work/storage.json" "$work/served.json" "$requests" <<'PY'
 import json, sys
-results = {r["command"]: r["median"] for r in json.load(open(sys.argv[1]))["results"]}
-disk = results["disk"]
+def medians(path):
+    return {r["command"]: r["median"] for r in json.load(open(path))["results"]}
+def report(results, per):
+    disk = results["disk"] / per
+    print(f"  disk      {disk * 1000:8.1f} ms")
+    https = results["https"] / per / disk
+    print(f"  https://  {results['https'] / per * 1000:8.1f} ms  {https:.2f}x  (target <= 1.10x: {'met' if https <= 1.10 else 'MISSED'})")
+    print(f"  s3://     {results['s3-moto'] / per * 1000:8.1f} ms  {results['s3-moto'] / per / disk:.2f}x  (moto, information only)")
+requests = int(sys.argv[3])
 print("storage: 1920x1080 JPEG to 100x100, median wall time, ratio to disk (same image, same run)")
-print(f"  disk      {disk * 1000:8.1f} ms")
-https = results["https"] / disk
-print(f"  https://  {results['https'] * 1000:8.1f} ms  {https:.2f}x  (target <= 1.10x: {'met' if https <= 1.10 else 'MISSED'})")
-print(f"  s3://     {results['s3-moto'] * 1000:8.1f} ms  {results['s3-moto'] / disk:.2f}x  (moto, information only)")
+print(" one process a render (the command line):")
+report(medians(sys.argv[1]), 1)
+print(f" served: {requests} requests on one kept-alive connection to --inetd, per request:")
+report(medians(sys.argv[2]), requests)
 PY

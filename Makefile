@@ -19,6 +19,7 @@ SOURCES = Package.swift $(shell find Sources -type f)
 # libheif-dev, libtiff-dev: headers only; AVIF output and TIFF sources load libheif1 (AV1
 # through libaom3, no plugin package) and libtiff6 at run time, so other runs do not pay for them.
 # libspng-dev: PNG sources decoded row by row.
+# libssl-dev: libcrypto's headers; signatures load libcrypto.so.3 (libssl3) at run time.
 BUILD_PACKAGES = libmagickwand-dev libwebp-dev libspng-dev libtiff-dev libssl-dev pkg-config libcurl4-openssl-dev libheif-dev
 # libheif-examples: heif-convert and heif-info read AVIF alpha back (ImageMagick 6.9.11 drops it).
 TEST_PACKAGES = imagemagick libjpeg-turbo-progs libgs-common time python3 util-linux bsdutils coreutils mandoc bash-completion zsh fish python3-django \

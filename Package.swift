@@ -29,12 +29,9 @@ let package = Package(
         ),
         // libtiff's headers; the library is loaded at run time, by TIFF sources alone (CTiff/tiff.c).
         .target(name: "CTiff"),
-        // OpenSSL's libcrypto: HMAC-SHA256 for URL signatures (Access/Digest.swift).
-        .systemLibrary(
-            name: "CCrypto",
-            pkgConfig: "libcrypto",
-            providers: [.apt(["libssl-dev"])]
-        ),
+        // libcrypto's headers; the library is loaded at run time, by URL signatures and
+        // the origin token alone (CCrypto/crypto.c).
+        .target(name: "CCrypto"),
         // Headers only: libcurl itself is loaded at run time (see its shim.h).
         .systemLibrary(name: "CCurl"),
         .target(

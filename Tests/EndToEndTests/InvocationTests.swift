@@ -22,6 +22,24 @@ final class InvocationTests {
         #expect(outcome.output.starts(with: [0xff, 0xd8, 0xff]))
     }
 
+    /// The libraries that cost start-up time are loaded by the runs that need them, and only by those.
+    @Test func runsLoadOnlyTheLibrariesTheyNeed() throws {
+        try sh("convert -size 40x30 gradient:red-blue a.jpg && convert a.jpg a.tif", directory: scratch.path)
+        let keys = try writeFile("a-key-0123456789abcdef\n", "keys", in: scratch)
+        let loadedLater = ["libcrypto.so.3", "libcurl.so.4", "libheif.so.1", "libtiff.so.6"]
+        func loaded(_ arguments: [String]) throws -> [String] {
+            var environment = ProcessInfo.processInfo.environment
+            environment["LD_DEBUG"] = "files"
+            let outcome = try thumbnail(arguments, directory: scratch.path, environment: environment)
+            #expect(outcome.status == 0, "\(arguments)")
+            return loadedLater.filter { outcome.error.contains("file=\($0) [0];  generating link map") }
+        }
+        #expect(try loaded(["-s", "9x9", "a.jpg"]) == [])
+        #expect(try loaded(["-s", "9x9", "a.tif"]) == ["libtiff.so.6"])
+        #expect(try loaded(["-s", "9x9", "-f", "avif", "a.jpg"]) == ["libheif.so.1"])
+        #expect(try loaded(["--key-file", keys, "--sign", "/thumbnail/9x9/a.jpg"]) == ["libcrypto.so.3"])
+    }
+
     @Test func twoModesAreOneUsageError() throws {
         let outcome = try thumbnail(["--inetd", "--batch", "f"], input: Data("GET /healthz HTTP/1.1\r\nHost: o\r\n\r\n".utf8))
         #expect(outcome.status == 64)

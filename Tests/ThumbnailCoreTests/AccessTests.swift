@@ -150,19 +150,19 @@ final class AccessTests {
 
     /// Its timing is libcrypto's (CRYPTO_memcmp); what is tested here is that
     /// every byte counts, whichever differs, and the length too.
-    @Test func constantTimeEqualComparesEveryByte() {
+    @Test func constantTimeEqualComparesEveryByte() throws {
         let mac = Array(0..<UInt8(22))
-        #expect(constantTimeEqual(mac, mac))
+        #expect(try constantTimeEqual(mac, mac))
         for index in mac.indices {
             for flip: UInt8 in [0x01, 0x80] {
                 var other = mac
                 other[index] ^= flip
-                #expect(!constantTimeEqual(mac, other), "byte \(index) ignored")
+                #expect(try !constantTimeEqual(mac, other), "byte \(index) ignored")
             }
         }
-        #expect(!constantTimeEqual(mac, Array(mac.dropLast())))
-        #expect(!constantTimeEqual(mac, mac + [0]))
-        #expect(constantTimeEqual([], []))
+        #expect(try !constantTimeEqual(mac, Array(mac.dropLast())))
+        #expect(try !constantTimeEqual(mac, mac + [0]))
+        #expect(try constantTimeEqual([], []))
     }
 
     @Test func keyFiles() throws {

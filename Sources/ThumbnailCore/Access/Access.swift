@@ -87,7 +87,7 @@ public struct Access: Sendable {
         let given = Array(signature.utf8)
         // Every key is tried, so the time taken does not tell which one matched.
         var matched: Int? = nil
-        for (index, key) in keys.enumerated() where constantTimeEqual(Array(try sign(signed, with: key).utf8), given) {
+        for (index, key) in keys.enumerated() where try constantTimeEqual(Array(try sign(signed, with: key).utf8), given) {
             matched = matched ?? index
         }
         guard let matched else {
@@ -115,7 +115,7 @@ public struct Access: Sendable {
         }
         guard values.count == 1 else { throw ThumbnailError(.forbidden, originTokenHeader, "repeated origin token header") }
         // Digests first, so the time taken does not depend on the token's length either.
-        guard constantTimeEqual(try sha256(Array(value.utf8)), try sha256(originToken)) else {
+        guard try constantTimeEqual(try sha256(Array(value.utf8)), try sha256(originToken)) else {
             throw ThumbnailError(.forbidden, originTokenHeader, "wrong origin token")
         }
     }

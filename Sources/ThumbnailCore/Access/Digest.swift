@@ -2,11 +2,20 @@ import CCrypto
 
 // The only file that imports OpenSSL's libcrypto: the MAC of URL
 // signatures, the digest of the origin token, and the comparison of both.
-// A libcrypto failure (it has none for these inputs short of running out
-// of memory) becomes an internal error with OpenSSL's own message.
+// libcrypto is loaded on first use (see CCrypto.h). A libcrypto failure (it
+// has none for these inputs short of running out of memory) becomes an
+// internal error with OpenSSL's own message.
+
+/// Loads libcrypto once; a host without it cannot check signatures.
+private func loadCrypto() throws(ThumbnailError) {
+    if let failure = thumbnail_crypto_load() {
+        throw ThumbnailError(.internalFailure, "libcrypto.so.3", String(cString: failure))
+    }
+}
 
 /// HMAC-SHA256 of `message` under `key`: 32 bytes.
 func hmacSHA256(key: [UInt8], message: some Collection<UInt8>) throws(ThumbnailError) -> [UInt8] {
+    try loadCrypto()
     var mac = [UInt8](repeating: 0, count: Int(EVP_MAX_MD_SIZE))
     var length: UInt32 = 0
     let message = Array(message)
@@ -23,6 +32,7 @@ func hmacSHA256(key: [UInt8], message: some Collection<UInt8>) throws(ThumbnailE
 
 /// SHA-256 of `bytes`: 32 bytes.
 func sha256(_ bytes: [UInt8]) throws(ThumbnailError) -> [UInt8] {
+    try loadCrypto()
     var digest = [UInt8](repeating: 0, count: Int(EVP_MAX_MD_SIZE))
     var length: UInt32 = 0
     let status = bytes.withUnsafeBytes { EVP_Digest($0.baseAddress, $0.count, &digest, &length, EVP_sha256(), nil) }
@@ -31,8 +41,9 @@ func sha256(_ bytes: [UInt8]) throws(ThumbnailError) -> [UInt8] {
 }
 
 /// Equal contents, in a time that depends on the lengths only.
-func constantTimeEqual(_ a: [UInt8], _ b: [UInt8]) -> Bool {
+func constantTimeEqual(_ a: [UInt8], _ b: [UInt8]) throws(ThumbnailError) -> Bool {
     guard a.count == b.count else { return false }
+    try loadCrypto()
     return a.withUnsafeBytes { x in b.withUnsafeBytes { y in CRYPTO_memcmp(x.baseAddress, y.baseAddress, x.count) } }
         == 0
 }

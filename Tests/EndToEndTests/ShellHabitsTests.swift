@@ -2,6 +2,8 @@ import Foundation
 import TestSupport
 import Testing
 
+@testable import ThumbnailCore
+
 /// The flags form as shell users use it: any file path without a root, the
 /// format from `-o`, many sources with a pattern; the built binary.
 final class ShellHabitsTests {
@@ -57,7 +59,7 @@ final class ShellHabitsTests {
             let outcome = try run(["-s", "50"] + arguments + ["x/a.jpg"])
             #expect(outcome.status == 64, "\(arguments)")
             // One line of error, then the usage.
-            #expect(outcome.error.split(separator: "\n").count == 4, "\(outcome.error)")
+            #expect(outcome.error.split(separator: "\n").count == 1 + usageLine.split(separator: "\n").count, "\(outcome.error)")
         }
         #expect(!FileManager.default.fileExists(atPath: scratch.file("out/x.tiff")))
         #expect(!FileManager.default.fileExists(atPath: scratch.file("out/x.jpg")))

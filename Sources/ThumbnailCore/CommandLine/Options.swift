@@ -307,6 +307,8 @@ public let usageLine = """
     usage: thumbnail [-s WxH] [-f FORMAT] [-o FILE] [options] SOURCE | URL-PATH | -
            thumbnail -s WxH -o PATTERN [-j N] [options] SOURCE...
            thumbnail --batch FILE|- [-j N] [--output-dir DIR | --base URL] [options]
+           thumbnail --inetd | --check-config [options]
+           thumbnail --sign | --explain | --picture [options] URL-PATH | SOURCE
     """
 
 /// The command line split into options (in order) and operands, by a flat

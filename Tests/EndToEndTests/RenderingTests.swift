@@ -140,10 +140,26 @@ final class RenderingTests {
     }
 
     @Test func imageMagickPolicyDeniesEveryOtherCoder() {
-        for coder in ["SVG", "MVG", "MSL", "PS", "EPS", "PDF", "TXT", "URL", "HTTPS", "LABEL", "XC", "MIFF", "EPHEMERAL"] {
+        // HEIC and AVIF too: libheif decodes those sources itself.
+        for coder in ["SVG", "MVG", "MSL", "PS", "EPS", "PDF", "TXT", "URL", "HTTPS", "LABEL", "XC", "MIFF", "EPHEMERAL", "HEIC", "AVIF"] {
             #expect(!Wand.mayRead(coder), "\(coder) is readable")
         }
         for coder in allowedCoders { #expect(Wand.mayRead(coder), "\(coder) is not readable") }
+    }
+
+    /// libheif, and the codecs it brings, are loaded by a HEIC or AVIF source (or AVIF output) alone.
+    @Test func libheifIsLoadedForHEIFSourcesAlone() throws {
+        try sh(
+            "convert -size 64x48 xc:orange photo.jpg && convert photo.jpg PNG24:in.png && heif-enc -q 60 in.png -o photo.heic",
+            directory: scratch.path)
+        var environment = ProcessInfo.processInfo.environment
+        environment["LD_DEBUG"] = "files"
+        for (name, loads) in [("photo.jpg", false), ("photo.heic", true)] {
+            let outcome = try thumbnail(
+                root + ["-o", scratch.file("out.jpg"), "/thumbnail/32x32/\(name)"], environment: environment)
+            #expect(outcome.status == 0, "\(name): \(outcome.error.suffix(300))")
+            #expect(outcome.error.contains("libheif.so.1") == loads, "\(name)")
+        }
     }
 
     @Test(arguments: [

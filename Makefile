@@ -27,7 +27,7 @@ TEST_PACKAGES = imagemagick libjpeg-turbo-progs libgs-common time python3 util-l
 	xinetd nginx-light curl openssl lintian man-db systemd goaccess libheif-examples python3-venv
 # dpkg-dev: dpkg-shlibdeps and dpkg-gencontrol; binutils: strip.
 DEB_PACKAGES = dpkg-dev binutils
-BENCH_PACKAGES = imagemagick libgs-common time python3 python3-pil python3-venv libvips-tools libjpeg-turbo-progs \
+BENCH_PACKAGES = imagemagick libgs-common time python3 python3-pil python3-venv libvips-tools libjpeg-turbo-progs libheif-examples \
 	webp hyperfine gcc xinetd curl wrk nginx-light openssl
 # `make quality`: scikit-image's SSIM and a Pillow that writes AVIF, from PyPI, in a venv.
 BENCH_VENV = .build-bench/venv

@@ -31,11 +31,16 @@ final class HEIFDecoderTests {
         // A 16-bit PNG becomes 10-bit HEVC.
         ("rgb10.heic", "\(plasma) -depth 16 PNG48:in.png && heif-enc -q 90 in.png -o rgb10.heic", byImageMagick),
         ("convert.heic", "\(plasma) -quality 90 convert.heic", byImageMagick),
+        // BT.709 in limited range; 4:4:4; gray (monochrome HEVC).
+        ("bt709-limited.heic", "\(plasma) -depth 8 PNG24:in.png && heif-enc -q 90 --matrix_coefficients=1 --full_range_flag=0 in.png -o bt709-limited.heic", byLibheif),
+        ("yuv444.heic", "\(plasma) -depth 8 PNG24:in.png && heif-enc -q 90 -p chroma=444 in.png -o yuv444.heic", byImageMagick),
+        ("gray.heic", "\(plasma) -colorspace Gray -depth 8 -define png:color-type=0 in.png && heif-enc -q 90 in.png -o gray.heic", byLibheif),
         ("rgba.heic", "\(plasma) \(ramp) PNG32:in.png && heif-enc -q 90 in.png -o rgba.heic", byLibheif),
         ("rgba10.heic", "\(plasma) \(ramp) PNG64:in.png && heif-enc -q 90 in.png -o rgba10.heic", byLibheif),
         ("icc.heic", "\(plasma) -depth 8 \(profile) PNG24:in.png && heif-enc -q 90 in.png -o icc.heic", byLibheif),
         // Debian's libaom writes no 10-bit AVIF through heif-enc (it fails an assertion).
         ("rgb8.avif", "\(plasma) -depth 8 PNG24:in.png && heif-enc -A -q 90 in.png -o rgb8.avif", byImageMagick),
+        ("yuv444.avif", "\(plasma) -depth 8 PNG24:in.png && heif-enc -A -q 90 -p chroma=444 in.png -o yuv444.avif", byImageMagick),
         ("rgba.avif", "\(plasma) \(ramp) PNG32:in.png && heif-enc -A -q 90 in.png -o rgba.avif", byLibheif),
     ]
 

@@ -7,8 +7,9 @@ import CHeif
 // Sources: ImageMagick 6.9.11's HEIC coder holds the whole image at 16 bits
 // a sample and drops an AVIF's alpha plane. libheif decodes the primary
 // image here (or a thumbnail item of it that is large enough), from the
-// bytes in memory, to 8-bit RGB or RGBA with its `irot`, `imir` and `clap`
-// applied, and `BoxReducer` averages it down; the wand gets only pixels.
+// bytes in memory, with its `irot`, `imir` and `clap` applied, and
+// `BoxReducer` averages it down as its rows are read; the wand gets only
+// pixels, 8 bits a sample or, from a deeper source, 16.
 // An EXIF orientation is never applied on top: in HEIF the container's
 // transformations are the orientation, and a writer that also kept the
 // camera's EXIF tag would be turned twice.
@@ -110,8 +111,12 @@ enum HEIFDecoder {
         return handle
     }
 
-    /// Decodes one item to 8-bit RGB or RGBA (10- and 12-bit sources
-    /// rounded), strictly, and averages its rows down as they are read.
+    /// Decodes one item, strictly, and averages it down as the renderer
+    /// pre-shrinks. libheif 1.15 converts every image to planes of R, G and
+    /// B (or gray), and alpha, at the coded depth; the rows are interleaved
+    /// here one at a time as `BoxReducer` takes them, since asking libheif to
+    /// interleave would cost another pass and copy of the whole image. Depths
+    /// over 8 bits are scaled to 16.
     private static func decodeItem(_ item: OpaquePointer, for target: (width: Int, height: Int))
         throws(ThumbnailError) -> Pixels
     {
@@ -119,36 +124,90 @@ enum HEIFDecoder {
             throw ThumbnailError(.internalFailure, "source", "libheif: out of memory")
         }
         defer { heif_decoding_options_free(options) }
-        options.pointee.convert_hdr_to_8bit = 1
         options.pointee.strict_decoding = 1
-        let alpha = hasAlpha(item)
         var decoded: OpaquePointer?
         try check(
-            heif_decode_image(
-                item, &decoded, heif_colorspace_RGB, alpha ? heif_chroma_interleaved_RGBA : heif_chroma_interleaved_RGB,
-                options),
-            "source", .undecodable)
+            heif_decode_image(item, &decoded, heif_colorspace_undefined, heif_chroma_undefined, options), "source",
+            .undecodable)
         guard let decoded else { throw ThumbnailError(.undecodable, "source", "libheif: no image decoded") }
         defer { heif_image_release(decoded) }
-        let width = Int(heif_image_get_width(decoded, heif_channel_interleaved))
-        let height = Int(heif_image_get_height(decoded, heif_channel_interleaved))
-        let expected = size(item)
-        var stride: Int32 = 0
-        guard width > 0, height > 0, width <= expected.width, height <= expected.height,
-            heif_image_get_bits_per_pixel_range(decoded, heif_channel_interleaved) == 8,
-            let plane = heif_image_get_plane_readonly(decoded, heif_channel_interleaved, &stride)
-        else {
-            throw ThumbnailError(.undecodable, "source", "libheif decoded \(width)x\(height), not the \(expected.width)x\(expected.height) RGB its header says")
+
+        var channels: [heif_channel], names: String
+        switch (heif_image_get_colorspace(decoded), heif_image_get_chroma_format(decoded)) {
+        case (heif_colorspace_RGB, heif_chroma_444): (channels, names) = ([heif_channel_R, heif_channel_G, heif_channel_B], "RGB")
+        case (heif_colorspace_monochrome, heif_chroma_monochrome): (channels, names) = ([heif_channel_Y], "I")
+        default: throw ThumbnailError(.undecodable, "source", "libheif decoded neither RGB nor gray planes")
         }
-        let size = Renderer.preShrinkSize(from: (width, height), to: target) ?? (width, height)
+        if heif_image_has_channel(decoded, heif_channel_Alpha) != 0 {
+            channels.append(heif_channel_Alpha)
+            names += "A"
+        }
+        let stored = size(item)
+        var planes: [Plane] = []
+        for channel in channels {
+            let plane = Plane(decoded, channel)
+            guard plane.width > 0, plane.height > 0, plane.width <= stored.width, plane.height <= stored.height,
+                plane.width == planes.first?.width ?? plane.width, plane.height == planes.first?.height ?? plane.height,
+                (8...16).contains(plane.bits)
+            else {
+                throw ThumbnailError(
+                    .undecodable, "source",
+                    "libheif decoded a \(plane.width)x\(plane.height) plane of \(plane.bits) bits for a \(stored.width)x\(stored.height) image")
+            }
+            planes.append(plane)
+        }
+        let (width, height) = (planes[0].width, planes[0].height)
+        let wide = planes.contains { $0.bits > 8 }
         var reducer = BoxReducer(
-            sourceWidth: width, sourceHeight: height, to: size, channels: alpha ? "RGBA" : "RGB", bitsPerSample: 8,
-            rowsAtOnce: 1)
-        for row in 0..<height {
-            reducer.add(row: row, first: 0, step: 1, count: width, pixels: plane + row * Int(stride))
-            reducer.flush(completeRows: row + 1)
+            sourceWidth: width, sourceHeight: height,
+            to: Renderer.preShrinkSize(from: (width, height), to: target) ?? (width, height), channels: names,
+            bitsPerSample: wide ? 16 : 8, rowsAtOnce: 1)
+        if wide {
+            interleave(planes, into: &reducer, as: UInt16.self)
+        } else {
+            interleave(planes, into: &reducer, as: UInt8.self)
         }
         return reducer.finish()
+    }
+
+    /// One plane of a decoded image: 8 bits a sample in one byte, more in two.
+    private struct Plane {
+        let width: Int, height: Int, bits: Int
+        let start: UnsafePointer<UInt8>?, stride: Int
+
+        init(_ image: OpaquePointer, _ channel: heif_channel) {
+            width = Int(heif_image_get_width(image, channel))
+            height = Int(heif_image_get_height(image, channel))
+            bits = Int(heif_image_get_bits_per_pixel_range(image, channel))
+            var stride: Int32 = 0
+            start = heif_image_get_plane_readonly(image, channel, &stride)
+            self.stride = Int(stride)
+        }
+
+        /// Sample `x` of row `y`, scaled to the full range of `Sample`.
+        @inline(__always) func sample<Sample: FixedWidthInteger & UnsignedInteger>(_ x: Int, _ y: Int) -> Sample {
+            let row = UnsafeRawPointer(start! + y * stride)
+            let value = bits > 8 ? Int(row.load(fromByteOffset: 2 * x, as: UInt16.self)) : Int(row.load(fromByteOffset: x, as: UInt8.self))
+            if bits == Sample.bitWidth { return Sample(truncatingIfNeeded: value) }
+            return Sample(truncatingIfNeeded: value * Int(Sample.max) / (1 << bits - 1))
+        }
+    }
+
+    /// Hands the planes to `reducer` a row at a time, their samples interleaved.
+    private static func interleave<Sample: FixedWidthInteger & UnsignedInteger>(
+        _ planes: [Plane], into reducer: inout BoxReducer, as: Sample.Type
+    ) {
+        let (width, height, count) = (planes[0].width, planes[0].height, planes.count)
+        var row = [Sample](repeating: 0, count: width * count)
+        for y in 0..<height {
+            row.withUnsafeMutableBufferPointer { row in
+                for (c, plane) in planes.enumerated() {
+                    for x in 0..<width { row[x * count + c] = plane.sample(x, y) }
+                }
+                reducer.add(row: y, first: 0, step: 1, count: width, pixels: UnsafePointer(row.baseAddress!))
+            }
+            reducer.flush(completeRows: y + 1)
+        }
     }
 
     /// An ICC profile (`prof` or `rICC`), if the item has one.

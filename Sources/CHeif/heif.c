@@ -19,7 +19,8 @@
     X(heif_image_handle_get_raw_color_profile_size) X(heif_image_handle_get_raw_color_profile) \
     X(heif_decoding_options_alloc) X(heif_decoding_options_free) X(heif_decode_image) X(heif_image_get_width) \
     X(heif_image_get_height) X(heif_image_get_bits_per_pixel_range) X(heif_image_get_plane_readonly) \
-    X(heif_image_get_colorspace) X(heif_image_get_chroma_format) X(heif_image_has_channel)
+    X(heif_image_get_colorspace) X(heif_image_get_chroma_format) X(heif_image_has_channel) \
+    X(heif_image_is_premultiplied_alpha)
 
 #define THUMBNAIL_HEIF_POINTER(name) static __typeof__(name) *real_##name;
 THUMBNAIL_HEIF_FUNCTIONS(THUMBNAIL_HEIF_POINTER)
@@ -162,4 +163,7 @@ HIDDEN enum heif_chroma heif_image_get_chroma_format(const struct heif_image *im
 }
 HIDDEN int heif_image_has_channel(const struct heif_image *image, enum heif_channel channel) {
     return real_heif_image_has_channel(image, channel);
+}
+HIDDEN int heif_image_is_premultiplied_alpha(struct heif_image *image) {
+    return real_heif_image_is_premultiplied_alpha(image);
 }

@@ -82,6 +82,31 @@ final class HEIFDecoderTests {
         }
     }
 
+    /// An image marked as holding colours multiplied by alpha renders as
+    /// the same image stored straight: libheif hands the colours out as
+    /// stored, and they are divided back.
+    @Test func premultipliedAlphaIsDividedBack() throws {
+        try sh(
+            """
+            \(Self.plasma) \(Self.ramp) PNG32:straight.png && convert straight.png -channel RGB -fx 'u*u.a' +channel PNG32:prem.png \
+              && heif-enc -q 90 straight.png -o straight.heic && heif-enc --premultiplied-alpha -q 90 prem.png -o prem.heic
+            """, directory: scratch.path)
+        #expect(try sh("heif-info prem.heic", directory: scratch.path).contains("premultiplied"))
+        for name in ["straight", "prem"] {
+            var request = ThumbnailRequest(size: BoxSize(width: 60, height: 60), source: try SourcePath(filePath: "\(name).heic"))
+            request.format = .png
+            let bytes = try scratch.bytes("\(name).heic")
+            let rendered = try imageMagickAlone { try Renderer.render(request, source: bytes, limits: Limits()) }.bytes
+            try Data(rendered).write(to: URL(fileURLWithPath: scratch.file("\(name)-60.png")))
+            try sh("convert \(name)-60.png -background white -flatten \(name)-flat.png", directory: scratch.path)
+            try sh("convert \(name)-60.png -alpha extract \(name)-alpha.png", directory: scratch.path)
+        }
+        let colours = try psnr("prem-flat.png", "straight-flat.png", in: scratch.path)
+        #expect(colours >= 40, "\(colours) dB")
+        let alpha = try psnr("prem-alpha.png", "straight-alpha.png", in: scratch.path)
+        #expect(alpha >= 40, "alpha \(alpha) dB")
+    }
+
     /// `bytes` with its first `pixi` property (16 bytes for three channels)
     /// overwritten by `box` of the same length: the item it was associated
     /// with now has that transformation. heif-enc writes no `irot` or `imir`.

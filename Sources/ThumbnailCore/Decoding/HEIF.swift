@@ -162,10 +162,12 @@ enum HEIFDecoder {
             sourceWidth: width, sourceHeight: height,
             to: Renderer.preShrinkSize(from: (width, height), to: target) ?? (width, height), channels: names,
             bitsPerSample: wide ? 16 : 8, rowsAtOnce: 1)
+        // Colours multiplied by alpha (the `prem` reference) are divided back: `BoxReducer` weights them itself.
+        let premultiplied = names.hasSuffix("A") && heif_image_is_premultiplied_alpha(decoded) != 0
         if wide {
-            interleave(planes, into: &reducer, as: UInt16.self)
+            interleave(planes, into: &reducer, as: UInt16.self, premultiplied: premultiplied)
         } else {
-            interleave(planes, into: &reducer, as: UInt8.self)
+            interleave(planes, into: &reducer, as: UInt8.self, premultiplied: premultiplied)
         }
         return reducer.finish()
     }
@@ -193,16 +195,27 @@ enum HEIFDecoder {
         }
     }
 
-    /// Hands the planes to `reducer` a row at a time, their samples interleaved.
+    /// Hands the planes to `reducer` a row at a time, their samples
+    /// interleaved, the colours of a premultiplied image divided by alpha.
     private static func interleave<Sample: FixedWidthInteger & UnsignedInteger>(
-        _ planes: [Plane], into reducer: inout BoxReducer, as: Sample.Type
+        _ planes: [Plane], into reducer: inout BoxReducer, as: Sample.Type, premultiplied: Bool
     ) {
         let (width, height, count) = (planes[0].width, planes[0].height, planes.count)
+        let top = Int(Sample.max)
         var row = [Sample](repeating: 0, count: width * count)
         for y in 0..<height {
             row.withUnsafeMutableBufferPointer { row in
                 for (c, plane) in planes.enumerated() {
                     for x in 0..<width { row[x * count + c] = plane.sample(x, y) }
+                }
+                if premultiplied {
+                    for x in 0..<width {
+                        let alpha = Int(row[x * count + count - 1])
+                        guard alpha > 0 else { continue }
+                        for c in 0..<(count - 1) {
+                            row[x * count + c] = Sample(min(top, (Int(row[x * count + c]) * top + alpha / 2) / alpha))
+                        }
+                    }
                 }
                 reducer.add(row: y, first: 0, step: 1, count: width, pixels: UnsafePointer(row.baseAddress!))
             }

@@ -145,14 +145,11 @@ enum HEIFDecoder {
         let stored = size(item)
         var planes: [Plane] = []
         for channel in channels {
-            let plane = Plane(decoded, channel)
-            guard plane.width > 0, plane.height > 0, plane.width <= stored.width, plane.height <= stored.height,
-                plane.width == planes.first?.width ?? plane.width, plane.height == planes.first?.height ?? plane.height,
-                (8...16).contains(plane.bits)
+            guard let plane = Plane(decoded, channel), plane.width <= stored.width, plane.height <= stored.height,
+                plane.width == planes.first?.width ?? plane.width, plane.height == planes.first?.height ?? plane.height
             else {
                 throw ThumbnailError(
-                    .undecodable, "source",
-                    "libheif decoded a \(plane.width)x\(plane.height) plane of \(plane.bits) bits for a \(stored.width)x\(stored.height) image")
+                    .undecodable, "source", "libheif decoded planes that do not make the \(stored.width)x\(stored.height) image")
             }
             planes.append(plane)
         }
@@ -172,26 +169,33 @@ enum HEIFDecoder {
         return reducer.finish()
     }
 
-    /// One plane of a decoded image: 8 bits a sample in one byte, more in two.
+    /// One plane of a decoded image: 8 bits a sample in one byte, 9 to 16 in two.
     private struct Plane {
         let width: Int, height: Int, bits: Int
-        let start: UnsafePointer<UInt8>?, stride: Int
+        let start: UnsafePointer<UInt8>, stride: Int
 
-        init(_ image: OpaquePointer, _ channel: heif_channel) {
+        /// nil when the image has no such plane, or one of another depth.
+        init?(_ image: OpaquePointer, _ channel: heif_channel) {
             width = Int(heif_image_get_width(image, channel))
             height = Int(heif_image_get_height(image, channel))
             bits = Int(heif_image_get_bits_per_pixel_range(image, channel))
             var stride: Int32 = 0
-            start = heif_image_get_plane_readonly(image, channel, &stride)
+            guard width > 0, height > 0, (8...16).contains(bits),
+                let start = heif_image_get_plane_readonly(image, channel, &stride), Int(stride) >= width * (bits > 8 ? 2 : 1)
+            else { return nil }
+            self.start = start
             self.stride = Int(stride)
         }
 
-        /// Sample `x` of row `y`, scaled to the full range of `Sample`.
+        /// Sample `x` of row `y` as 8 bits (of an 8-bit plane) or 16 (of any plane), scaled to their range.
         @inline(__always) func sample<Sample: FixedWidthInteger & UnsignedInteger>(_ x: Int, _ y: Int) -> Sample {
-            let row = UnsafeRawPointer(start! + y * stride)
-            let value = bits > 8 ? Int(row.load(fromByteOffset: 2 * x, as: UInt16.self)) : Int(row.load(fromByteOffset: x, as: UInt8.self))
-            if bits == Sample.bitWidth { return Sample(truncatingIfNeeded: value) }
-            return Sample(truncatingIfNeeded: value * Int(Sample.max) / (1 << bits - 1))
+            let row = UnsafeRawPointer(start + y * stride)
+            if bits == 8 {
+                let value = row.load(fromByteOffset: x, as: UInt8.self)
+                return Sample.bitWidth == 8 ? Sample(value) : Sample(truncatingIfNeeded: Int(value) * 257)
+            }
+            let value = Int(row.load(fromByteOffset: 2 * x, as: UInt16.self))
+            return Sample(truncatingIfNeeded: bits == 16 ? value : min(value * 65535 / (1 << bits - 1), 65535))
         }
     }
 

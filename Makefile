@@ -16,17 +16,19 @@ SOURCES = Package.swift $(shell find Sources -type f)
 
 # Debian packages, installed by `deps` only when missing.
 # libcurl4-openssl-dev: the headers of the CCurl module (--batch --base loads libcurl.so.4 at run time).
-# libheif-dev, libtiff-dev: headers only; AVIF output and TIFF sources load libheif1 (AV1
-# through libaom3, no plugin package) and libtiff6 at run time, so other runs do not pay for them.
+# libheif-dev, libtiff-dev: headers only; HEIC and AVIF sources and AVIF output load libheif1
+# (AV1 through libaom3 and libdav1d, HEVC through libde265, no plugin package) and TIFF
+# sources libtiff6 at run time, so other runs do not pay for them.
 # libspng-dev: PNG sources decoded row by row.
 # libssl-dev: libcrypto's headers; signatures load libcrypto.so.3 (libssl3) at run time.
 BUILD_PACKAGES = libmagickwand-dev libwebp-dev libspng-dev libtiff-dev libssl-dev pkg-config libcurl4-openssl-dev libheif-dev
-# libheif-examples: heif-convert and heif-info read AVIF alpha back (ImageMagick 6.9.11 drops it).
+# libheif-examples: heif-enc makes the HEIC and AVIF sources of the tests (thumbnail items
+# included); heif-convert and heif-info read AVIF alpha back (ImageMagick 6.9.11 drops it).
 TEST_PACKAGES = imagemagick libjpeg-turbo-progs libgs-common time python3 util-linux bsdutils coreutils mandoc bash-completion zsh fish python3-django \
 	xinetd nginx-light curl openssl lintian man-db systemd goaccess libheif-examples python3-venv
 # dpkg-dev: dpkg-shlibdeps and dpkg-gencontrol; binutils: strip.
 DEB_PACKAGES = dpkg-dev binutils
-BENCH_PACKAGES = imagemagick libgs-common time python3 python3-pil python3-venv libvips-tools libjpeg-turbo-progs \
+BENCH_PACKAGES = imagemagick libgs-common time python3 python3-pil python3-venv libvips-tools libjpeg-turbo-progs libheif-examples \
 	webp hyperfine gcc xinetd curl wrk nginx-light openssl
 # `make quality`: scikit-image's SSIM and a Pillow that writes AVIF, from PyPI, in a venv.
 BENCH_VENV = .build-bench/venv

@@ -19,7 +19,8 @@ let package = Package(
             providers: [.apt(["libwebp-dev"])]
         ),
         // libheif's headers (Debian libheif-dev, in the multiarch include directory the
-        // compiler searches); the library is loaded at run time, by AVIF output alone (CHeif/heif.c).
+        // compiler searches); the library is loaded at run time, by HEIC and AVIF sources and
+        // AVIF output alone (CHeif/heif.c).
         .target(name: "CHeif"),
         // PNG and TIFF sources decode row by row through libspng and libtiff, averaged down as they come.
         .systemLibrary(

@@ -27,10 +27,12 @@ TIME_TARGETS = [
     ("vips", "jpeg-metadata", 1.0),
     ("vips", "png-", 0.8),
     ("vips", "tiff-", 0.8),
+    ("vips", "heic-", 0.9),
 ]
 RSS_TARGET = ("floor", 1.10)
-# PNG and TIFF decode row by row: peak RSS at most vipsthumbnail's.
-RSS_VIPS_TARGETS = [("png-", 1.0), ("tiff-", 1.0)]
+# PNG and TIFF decode row by row: peak RSS at most vipsthumbnail's. HEIC: libheif holds
+# the whole decoded image, as in vipsthumbnail.
+RSS_VIPS_TARGETS = [("png-", 1.0), ("tiff-", 1.0), ("heic-", 1.1)]
 
 
 def rss_vips_target(name):
@@ -58,7 +60,7 @@ def plan(args, image):
 def source_coder(image):
     """The ImageMagick coder of a corpus file, by its extension (the corpus names them)."""
     extension = image.rsplit(".", 1)[1]
-    return {"jpg": "JPEG", "tif": "TIFF"}.get(extension, extension.upper())
+    return {"jpg": "JPEG", "tif": "TIFF", "avif": "HEIC"}.get(extension, extension.upper())
 
 
 def commands(args, image):

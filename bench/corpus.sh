@@ -34,6 +34,9 @@ to_png() { convert "$1" -strip "png:$out"; }
 to_tiff() { source=$images/$1; shift; convert "$source" "$@" "tiff:$out"; }
 to_7000_png() { convert "$1" -resize '7000x7000!' -strip "png:$out"; }
 to_webp() { cwebp -quiet -q 80 -metadata none "$1" -o "$out"; }
+# heif-enc, quality 60, no thumbnail item: the whole image is decoded (HEVC by libde265, AV1 by libdav1d).
+to_heif() { heif-enc "$@" -q 60 -o "$out"; }
+to_gif() { convert "$images/$1" -strip "gif:$out"; }
 with_metadata() { "$here/add_metadata.py" "$images/$1" /usr/share/color/icc/ghostscript/srgb.icc 3 "$out"; }
 
 # A Canon EOS photograph (EXIF kept), baseline, cropped losslessly to 1920x1080.
@@ -54,4 +57,8 @@ make_image tiff-3840x2400.tif to_tiff jpeg-3840x2400.jpg -compress lzw
 make_image tiff-3840x2400-tiles.tif to_tiff jpeg-3840x2400.jpg -compress zip -define tiff:tile-geometry=256x256
 make_image webp-1920x1080.webp to_webp "$images/jpeg-1920x1080.jpg"
 make_image webp-4096x4096.webp copy "$backgrounds/gnome/adwaita-l.webp"
+# The 3840x2400 photograph as HEIC and AVIF, and the 1920x1080 one as a GIF of 256 colours.
+make_image heic-3840x2400.heic to_heif "$images/jpeg-3840x2400.jpg"
+make_image avif-3840x2400.avif to_heif -A "$images/jpeg-3840x2400.jpg"
+make_image gif-1920x1080.gif to_gif jpeg-1920x1080.jpg
 ls "$images"

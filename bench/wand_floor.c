@@ -4,7 +4,7 @@
  * filter to twice the size from four times or more, then Lanczos) to exactly
  * WIDTHxHEIGHT, strips it and writes it with OUTPUT's coder.
  *
- * usage: wand_floor SOURCE OUTPUT IN OUT WIDTH HEIGHT (coders: JPEG, PNG, WEBP, GIF, TIFF)
+ * usage: wand_floor SOURCE OUTPUT IN OUT WIDTH HEIGHT (coders: JPEG, PNG, WEBP, GIF, TIFF, HEIC)
  * The bench passes the output size that `thumbnail --explain` plans. */
 #include <stdio.h>
 #include <stdlib.h>

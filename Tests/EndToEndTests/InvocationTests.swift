@@ -24,7 +24,9 @@ final class InvocationTests {
 
     /// The libraries that cost start-up time are loaded by the runs that need them, and only by those.
     @Test func runsLoadOnlyTheLibrariesTheyNeed() throws {
-        try sh("convert -size 40x30 gradient:red-blue a.jpg && convert a.jpg a.tif", directory: scratch.path)
+        try sh(
+            "convert -size 40x30 gradient:red-blue a.jpg && convert a.jpg a.tif && convert a.jpg PNG24:a.png "
+                + "&& heif-enc -q 60 a.png -o a.heic", directory: scratch.path)
         let keys = try writeFile("a-key-0123456789abcdef\n", "keys", in: scratch)
         let loadedLater = ["libcrypto.so.3", "libcurl.so.4", "libheif.so.1", "libtiff.so.6"]
         func loaded(_ arguments: [String]) throws -> [String] {
@@ -36,6 +38,7 @@ final class InvocationTests {
         }
         #expect(try loaded(["-s", "9x9", "a.jpg"]) == [])
         #expect(try loaded(["-s", "9x9", "a.tif"]) == ["libtiff.so.6"])
+        #expect(try loaded(["-s", "9x9", "a.heic"]) == ["libheif.so.1"])
         #expect(try loaded(["-s", "9x9", "-f", "avif", "a.jpg"]) == ["libheif.so.1"])
         #expect(try loaded(["--key-file", keys, "--sign", "/thumbnail/9x9/a.jpg"]) == ["libcrypto.so.3"])
     }

@@ -140,7 +140,8 @@ final class RenderingTests {
     }
 
     @Test func imageMagickPolicyDeniesEveryOtherCoder() {
-        for coder in ["SVG", "MVG", "MSL", "PS", "EPS", "PDF", "TXT", "URL", "HTTPS", "LABEL", "XC", "MIFF", "EPHEMERAL"] {
+        // HEIC and AVIF too: libheif decodes those sources itself.
+        for coder in ["SVG", "MVG", "MSL", "PS", "EPS", "PDF", "TXT", "URL", "HTTPS", "LABEL", "XC", "MIFF", "EPHEMERAL", "HEIC", "AVIF"] {
             #expect(!Wand.mayRead(coder), "\(coder) is readable")
         }
         for coder in allowedCoders { #expect(Wand.mayRead(coder), "\(coder) is not readable") }

@@ -119,6 +119,13 @@ package func settingOrientation(_ jpeg: Data, _ value: UInt8) -> Data {
     return Data(jpeg.prefix(2)) + Data(segment) + Data(jpeg.dropFirst(2))
 }
 
+/// PSNR in dB between two images in `directory` (infinite when equal), by ImageMagick's `compare`.
+package func psnr(_ a: String, _ b: String, in directory: String) throws -> Double {
+    let outcome = try runProcess("/usr/bin/compare", ["-metric", "PSNR", a, b, "null:"], directory: directory)
+    let text = outcome.error.trimmingCharacters(in: .whitespacesAndNewlines)
+    return text == "inf" || text == "0" && outcome.status == 0 ? .infinity : Double(text) ?? -1
+}
+
 /// `WxH` of an image, by `identify`.
 package func dimensions(_ path: String) throws -> String {
     try sh("identify -format '%wx%h' '\(path)'")

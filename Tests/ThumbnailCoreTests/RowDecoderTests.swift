@@ -59,13 +59,6 @@ final class RowDecoderTests {
         ("miniswhite.tif", "\(plasma) -colorspace Gray -negate -define quantum:polarity=min-is-white miniswhite.tif"),
     ]
 
-    /// PSNR in dB between two images (infinite when equal), by ImageMagick's `compare`.
-    func psnr(_ a: String, _ b: String) throws -> Double {
-        let outcome = try runProcess("/usr/bin/compare", ["-metric", "PSNR", a, b, "null:"], directory: scratch.path)
-        let text = outcome.error.trimmingCharacters(in: .whitespacesAndNewlines)
-        return text == "inf" || text == "0" && outcome.status == 0 ? .infinity : Double(text) ?? -1
-    }
-
     /// ImageMagick's full decode, resize and colour conversion: the path every PNG and TIFF took before.
     func wholeFileRender(_ bytes: [UInt8], request: ThumbnailRequest) throws -> [UInt8] {
         let plan = try imageMagickAlone { try Renderer.plan(request, source: bytes, limits: Limits()) }
@@ -93,12 +86,12 @@ final class RowDecoderTests {
             let described = try sh("identify -format \(format) rows.png whole.png", directory: scratch.path)
                 .split(separator: "\n")
             #expect(described.count == 2 && described[0] == described[1], "\(name) at \(box): \(described)")
-            let difference = try psnr("rows.png", "whole.png")
+            let difference = try psnr("rows.png", "whole.png", in: scratch.path)
             #expect(difference >= 40, "\(name) at \(box): \(difference) dB")
             if described.first?.hasSuffix("a") == true {
                 try sh("convert rows.png -alpha extract rows-alpha.png", directory: scratch.path)
                 try sh("convert whole.png -alpha extract whole-alpha.png", directory: scratch.path)
-                let alpha = try psnr("rows-alpha.png", "whole-alpha.png")
+                let alpha = try psnr("rows-alpha.png", "whole-alpha.png", in: scratch.path)
                 #expect(alpha >= 40, "\(name) at \(box): alpha \(alpha) dB")
             }
         }

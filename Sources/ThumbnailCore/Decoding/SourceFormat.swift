@@ -36,13 +36,9 @@ public enum SourceFormat: String, Sendable {
         }
     }
 
-    /// The ImageMagick coder that alone may read it.
-    var coder: String {
-        switch self {
-        case .avif, .heic: "HEIC"
-        default: rawValue.uppercased()
-        }
-    }
+    /// The ImageMagick coder that alone may read it (HEIC and AVIF sources
+    /// never reach ImageMagick: libheif decodes them).
+    var coder: String { rawValue.uppercased() }
 
     /// The output format when the request names none.
     public var defaultOutput: OutputFormat {

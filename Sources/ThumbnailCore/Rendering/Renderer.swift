@@ -120,6 +120,8 @@ public enum Renderer {
         let header: ImageHeader
         if let read = try ImageHeader(bytes, format: format) {
             header = read
+        } else if format == .heic || format == .avif {
+            header = try HEIFDecoder.header(bytes, limits: limits)
         } else {
             header = try pinged(bytes, coder: format.coder)
         }
@@ -146,15 +148,23 @@ public enum Renderer {
         return ImageHeader(width: wand.width, height: wand.height, orientation: wand.orientation)
     }
 
+    /// What a decoder averages a source down to before Lanczos does the
+    /// rest: twice the target, from four times the target on, as
+    /// `Wand.resize` would with its box filter; nil below that.
+    static func preShrinkSize(from source: (width: Int, height: Int), to target: (width: Int, height: Int))
+        -> (width: Int, height: Int)?
+    {
+        let shrinks = source.width >= 4 * target.width && source.height >= 4 * target.height
+        return shrinks ? (2 * target.width, 2 * target.height) : nil
+    }
+
     /// The source in a wand, decoded as small as its decoder allows without
     /// going below the resize target: libjpeg scales by 1/2, 1/4 or 1/8;
-    /// libwebp, and libspng's and libtiff's rows through `BoxReducer`, average a source
-    /// down to twice the target (Lanczos does the rest) from four times the
-    /// target on, as `Wand.resize` would with its box filter.
-    private static func decode(_ bytes: [UInt8], plan: RenderPlan) throws(ThumbnailError) -> Wand {
+    /// libwebp, and libspng's, libtiff's and libheif's rows through `BoxReducer`,
+    /// average a source down to `preShrinkSize`.
+    private static func decode(_ bytes: [UInt8], plan: RenderPlan, limits: Limits) throws(ThumbnailError) -> Wand {
         let source = plan.storedSource, target = plan.storedResize
-        let shrinks = source.width >= 4 * target.width && source.height >= 4 * target.height
-        let halfway = shrinks ? (2 * target.width, 2 * target.height) : nil
+        let halfway = preShrinkSize(from: source, to: target)
         var wand = try Wand()
         switch plan.sourceFormat {
         case .jpeg:
@@ -188,6 +198,9 @@ public enum Renderer {
             } else {
                 try wand.read(bytes, coder: plan.sourceFormat.coder)
             }
+        case .heic, .avif:
+            let (pixels, iccProfile) = try HEIFDecoder.decode(bytes, for: target, limits: limits)
+            try wand.constitute(pixels, iccProfile: iccProfile?[...])
         default:
             try wand.read(bytes, coder: plan.sourceFormat.coder)
         }
@@ -199,9 +212,9 @@ public enum Renderer {
     }
 
     /// The source decoded, upright, scaled as planned and in sRGB: what each mode then crops or pads.
-    private static func resized(_ bytes: [UInt8], plan: RenderPlan) throws(ThumbnailError) -> Wand {
+    private static func resized(_ bytes: [UInt8], plan: RenderPlan, limits: Limits) throws(ThumbnailError) -> Wand {
         let layout = plan.layout
-        var wand = try decode(bytes, plan: plan)
+        var wand = try decode(bytes, plan: plan, limits: limits)
         try wand.setOrientation(plan.orientation)
         try wand.autoOrient()
         if wand.width != layout.resizeWidth || wand.height != layout.resizeHeight {
@@ -218,7 +231,7 @@ public enum Renderer {
         _ request: ThumbnailRequest, source bytes: [UInt8], limits: Limits
     ) throws(ThumbnailError) -> (plan: RenderPlan, choice: SmartChoice) {
         var plan = try plan(request, source: bytes, limits: limits)
-        let wand = try resized(bytes, plan: plan)
+        let wand = try resized(bytes, plan: plan, limits: limits)
         let window = (plan.layout.canvasWidth, plan.layout.canvasHeight)
         let choice = try SmartCrop.choose(in: wand, window: window, background: request.background)
         plan.layout.x = choice.x
@@ -232,7 +245,7 @@ public enum Renderer {
     ) throws(ThumbnailError) -> (bytes: [UInt8], format: OutputFormat) {
         let plan = try plan(request, source: bytes, limits: limits)
         var layout = plan.layout
-        var wand = try resized(bytes, plan: plan)
+        var wand = try resized(bytes, plan: plan, limits: limits)
         // The smart window is chosen on the scaled image, never on the source.
         if request.placement == .smart {
             let window = (layout.canvasWidth, layout.canvasHeight)

@@ -4,8 +4,9 @@ import CMagickWand
 // owns one MagickWand pointer and turns every failure into a ThumbnailError
 // carrying ImageMagick's own message.
 
-/// The only coders ImageMagick may use, for reading and writing alike.
-let allowedCoders = ["JPEG", "PNG", "GIF", "WEBP", "HEIC", "AVIF", "TIFF"]
+/// The only coders ImageMagick may use, for reading and writing alike
+/// (libheif reads HEIC and AVIF sources and writes AVIF itself).
+let allowedCoders = ["JPEG", "PNG", "GIF", "WEBP", "TIFF"]
 
 /// Everything else is denied in-process, whatever /etc/ImageMagick-6/policy.xml
 /// says (ImageTragick: MVG, MSL, SVG, PS, TXT, URL, `@file`...). The last

@@ -5,6 +5,9 @@ at a time, all commands measured in the same run. Prints medians and the
 ratios thumbnail/baseline pair by pair, with the performance targets beside them.
 Never a pass/fail on timing: the exit status only says the commands ran.
 
+A class is a corpus file, or FILE@BOX.FORMAT for another box and output
+format (`jpeg-3840x2400.jpg@400.avif`), measured against vipsthumbnail alone.
+
 usage: bench.py --thumbnail BIN --floor BIN --corpus DIR --out DIR [--runs N] [--rounds R] [--class NAME...]
 """
 import argparse
@@ -17,6 +20,10 @@ import sys
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 BOX = 100
+# The encoders at a web page's size: thumbnail's AVIF (libheif, libaom) and WebP (ImageMagick, libwebp).
+OUTPUT_CLASSES = ["jpeg-3840x2400.jpg@400.avif", "jpeg-3840x2400.jpg@400.webp"]
+# vipsthumbnail's options for each output format, at thumbnail's default qualities.
+VIPS_OPTIONS = {"jpeg": "[Q=80,strip]", "webp": "[Q=81,strip]", "avif": "[Q=47,strip]"}
 
 # Performance targets: (baseline, class prefix or None for every class, highest ratio).
 TIME_TARGETS = [
@@ -46,10 +53,31 @@ def target(baseline, name):
     return None
 
 
-def plan(args, image):
+def split_class(name):
+    """(corpus file, box, output format or None for the source's default) of a class name."""
+    image, _, output = name.partition("@")
+    if not output:
+        return image, BOX, None
+    box, form = output.split(".")
+    return image, int(box), form
+
+
+def label(name):
+    """A class as the report names it: the file's stem, or FORMAT@BOX-from-STEM."""
+    image, box, form = split_class(name)
+    stem = image.rsplit(".", 1)[0]
+    return f"{form}@{box}-from-{stem}" if form else stem
+
+
+def thumbnail_path(name):
+    image, box, form = split_class(name)
+    return f"/thumbnail/{box}x{box}/" + (f"{form}/" if form else "") + image
+
+
+def plan(args, name):
     """Output format and size that thumbnail plans, from --explain."""
     text = subprocess.run(
-        [args.thumbnail, "-r", args.corpus, "--explain", f"/thumbnail/{BOX}x{BOX}/{image}"],
+        [args.thumbnail, "-r", args.corpus, "--explain", thumbnail_path(name)],
         check=True, capture_output=True, text=True).stdout
     fields = dict(line.split(": ", 1) for line in text.splitlines() if ": " in line)
     output = fields["output"].split()
@@ -63,19 +91,24 @@ def source_coder(image):
     return {"jpg": "JPEG", "tif": "TIFF", "avif": "HEIC"}.get(extension, extension.upper())
 
 
-def commands(args, image):
-    """name -> argv, for every tool that applies to this image."""
+def commands(args, name):
+    """name -> argv, for every tool that applies to this class."""
+    image, box, output_form = split_class(name)
     source = os.path.join(args.corpus, image)
-    form, width, height = plan(args, image)
+    form, width, height = plan(args, name)
     ext = {"jpeg": "jpg"}.get(form, form)
     out = lambda tool: os.path.join(args.out, f"{tool}.{ext}")
     lossy = form in ("jpeg", "webp")
-    vips_options = "[Q=80,strip]" if lossy else "[strip]"
+    vips_options = VIPS_OPTIONS.get(form, "[strip]") if output_form else "[Q=80,strip]" if lossy else "[strip]"
+    thumbnail = [args.thumbnail, "-r", args.corpus, thumbnail_path(name)]
+    vips = ["vipsthumbnail", source, "-s", f"{box}x{box}", "-o", out("vips") + vips_options]
+    if output_form:
+        return {"thumbnail": thumbnail, "vips": vips}, (width, height)
     result = {
         # To standard output, as in the HTTP mode: -o would add an fsync the other tools do not do.
-        "thumbnail": [args.thumbnail, "-r", args.corpus, f"/thumbnail/{BOX}x{BOX}/{image}"],
+        "thumbnail": thumbnail,
         "floor": [args.floor, source_coder(image), form.upper(), source, out("floor"), str(width), str(height)],
-        "vips": ["vipsthumbnail", source, "-s", f"{BOX}x{BOX}", "-o", out("vips") + vips_options],
+        "vips": vips,
         "pillow": [os.path.join(HERE, "pillow_thumbnail.py"), source, out("pillow"), str(BOX), str(BOX)],
         "convert": ["convert", source, "-thumbnail", f"{BOX}x{BOX}"] + (["-quality", "80"] if lossy else [])
         + [out("convert")],
@@ -164,7 +197,7 @@ def main():
     parser.add_argument("--class", dest="classes", action="append", help="image file name(s) to measure")
     args = parser.parse_args()
     os.makedirs(args.out, exist_ok=True)
-    images = args.classes or sorted(f for f in os.listdir(args.corpus) if not f.startswith("."))
+    images = args.classes or sorted(f for f in os.listdir(args.corpus) if not f.startswith(".")) + OUTPUT_CLASSES
 
     results = {}
     for image in images:
@@ -190,7 +223,7 @@ def report(results):
               "t/convert", "djpeg"]
     rows = []
     for image, tools in results.items():
-        name = image.rsplit(".", 1)[0]
+        name = label(image)
         t = tools["thumbnail"]["median_ms"]
         row = [name, f"{t:.1f}"]
         for base in ("floor", "vips", "pillow", "convert"):
@@ -209,7 +242,7 @@ def report(results):
     for image, tools in results.items():
         t, v = tools["thumbnail"]["cpu_ms"], tools["vips"]["cpu_ms"]
         f = tools["floor"]["cpu_ms"] if "floor" in tools else None
-        rows.append([image.rsplit(".", 1)[0], f"{t:.1f}", f"{f:.1f}" if f else "-", f"{t / f:.2f}" if f else "-",
+        rows.append([label(image), f"{t:.1f}", f"{f:.1f}" if f else "-", f"{t / f:.2f}" if f else "-",
                      f"{v:.1f}", f"{t / v:.2f}", f"{1000 * os.cpu_count() / t:.0f}"])
     table(header, rows)
     print()
@@ -218,7 +251,7 @@ def report(results):
     rows = []
     for image, tools in results.items():
         mib = lambda tool: f"{tools[tool]['rss_kib'] / 1024:.1f}" if tool in tools else "-"
-        name = image.rsplit(".", 1)[0]
+        name = label(image)
         ratio = tools["thumbnail"]["rss_kib"] / tools["floor"]["rss_kib"] if "floor" in tools else None
         to_vips = tools["thumbnail"]["rss_kib"] / tools["vips"]["rss_kib"]
         rows.append([name, mib("thumbnail"), mib("floor"),

@@ -25,7 +25,7 @@ BUILD_PACKAGES = libmagickwand-dev libwebp-dev libspng-dev libtiff-dev libssl-de
 # libheif-examples: heif-enc makes the HEIC and AVIF sources of the tests (thumbnail items
 # included); heif-convert and heif-info read AVIF alpha back (ImageMagick 6.9.11 drops it).
 TEST_PACKAGES = imagemagick libjpeg-turbo-progs libgs-common time python3 util-linux bsdutils coreutils mandoc bash-completion zsh fish python3-django \
-	xinetd nginx-light curl openssl lintian man-db systemd goaccess libheif-examples python3-venv
+	xinetd nginx-light curl openssl lintian man-db systemd goaccess libheif-examples python3-venv strace
 # dpkg-dev: dpkg-shlibdeps and dpkg-gencontrol; binutils: strip.
 DEB_PACKAGES = dpkg-dev binutils
 BENCH_PACKAGES = imagemagick libgs-common time python3 python3-pil python3-venv libvips-tools libjpeg-turbo-progs libheif-examples \

@@ -238,6 +238,27 @@ final class StorageTests {
     }
 }
 
+/// The system's CAs, for a store without `--ca-file`: through the hashed
+/// directory, where OpenSSL reads the certificates a chain needs, never the
+/// bundle of all of them (which OpenSSL 3 takes some 50 ms to parse).
+@Test func systemTrustLooksUpTheIssuerInsteadOfParsingTheBundle() throws {
+    let scratch = try ScratchDirectory()
+    defer { scratch.remove() }
+    try sh("convert -size 64x48 xc:orange photo.jpg", directory: scratch.path)
+    let web = try WebStore(serving: scratch.path, files: scratch.file("web"))
+    defer { web.nginx.stop() }
+    let trace = scratch.file("trace")
+    let outcome = try runProcess(
+        "/usr/bin/strace",
+        ["-f", "-e", "trace=%file", "-o", trace, thumbnailBinary, "-r", "https://127.0.0.1:\(web.tlsPort)",
+         "/thumbnail/32x32/photo.jpg"])
+    // The test CA is not the system's: refused, after looking for its issuer.
+    #expect(outcome.status == 69, "\(outcome.error)")
+    let opened = try String(contentsOfFile: trace, encoding: .utf8)
+    #expect(opened.contains("\"/etc/ssl/certs/"), "\(opened.suffix(2000))")
+    #expect(!opened.contains("ca-certificates.crt"))
+}
+
 /// A store that misbehaves: limits hold before the bytes, failures are the
 /// store's (502, never kept), never a thumbnail of part of an image.
 final class StoreFailureTests {

@@ -109,9 +109,18 @@ public enum Renderer {
     public static func plan(
         _ request: ThumbnailRequest, source bytes: [UInt8], limits: Limits
     ) throws(ThumbnailError) -> RenderPlan {
-        guard bytes.count <= limits.maxBytes else {
-            throw ThumbnailError(.tooLarge, "source", "\(bytes.count) bytes exceeds the limit of \(limits.maxBytes)")
+        try plan(request, source: SourceBytes(bytes), limits: limits)
+    }
+
+    /// The same from a source whose first bytes alone may be in memory (a
+    /// PNG's: its header is enough).
+    static func plan(
+        _ request: ThumbnailRequest, source: SourceBytes, limits: Limits
+    ) throws(ThumbnailError) -> RenderPlan {
+        guard source.count <= limits.maxBytes else {
+            throw ThumbnailError(.tooLarge, "source", "\(source.count) bytes exceeds the limit of \(limits.maxBytes)")
         }
+        let bytes = source.loaded
         let format = try SourceFormat(sniffing: bytes)
         let frames = frameCount(bytes, format: format)
         guard frames <= limits.maxFrames else {
@@ -121,7 +130,7 @@ public enum Renderer {
         if let read = try ImageHeader(bytes, format: format) {
             header = read
         } else {
-            header = try pinged(bytes, coder: format.coder)
+            header = try pinged(try source.whole(), coder: format.coder)
         }
         guard header.width * header.height <= limits.maxPixels else {
             throw ThumbnailError(
@@ -151,11 +160,13 @@ public enum Renderer {
     /// libwebp, and libspng's and libtiff's rows through `BoxReducer`, average a source
     /// down to twice the target (Lanczos does the rest) from four times the
     /// target on, as `Wand.resize` would with its box filter.
-    private static func decode(_ bytes: [UInt8], plan: RenderPlan) throws(ThumbnailError) -> Wand {
+    private static func decode(_ content: SourceBytes, plan: RenderPlan) throws(ThumbnailError) -> Wand {
         let source = plan.storedSource, target = plan.storedResize
         let shrinks = source.width >= 4 * target.width && source.height >= 4 * target.height
         let halfway = shrinks ? (2 * target.width, 2 * target.height) : nil
         var wand = try Wand()
+        // A PNG from a local file is still there past its first bytes, for its decoder to read.
+        let bytes = plan.sourceFormat == .png ? [] : try content.whole()
         switch plan.sourceFormat {
         case .jpeg:
             // ImageMagick asks libjpeg for 1/floor(min(width/w, height/h)), which is 1/8 from 8 on.
@@ -177,10 +188,10 @@ public enum Renderer {
                 try wand.read(bytes, coder: plan.sourceFormat.coder)
             }
         case .png:
-            if let (pixels, iccProfile) = try PNGDecoder.decode(bytes, scaledTo: halfway) {
+            if let (pixels, iccProfile) = try PNGDecoder.decode(content, scaledTo: halfway) {
                 try wand.constitute(pixels, iccProfile: iccProfile?[...])
             } else {
-                try wand.read(bytes, coder: plan.sourceFormat.coder)
+                try wand.read(try content.whole(), coder: plan.sourceFormat.coder)
             }
         case .tiff:
             if let (pixels, iccProfile) = try TIFFDecoder.decode(bytes, scaledTo: halfway) {
@@ -199,9 +210,9 @@ public enum Renderer {
     }
 
     /// The source decoded, upright, scaled as planned and in sRGB: what each mode then crops or pads.
-    private static func resized(_ bytes: [UInt8], plan: RenderPlan) throws(ThumbnailError) -> Wand {
+    private static func resized(_ source: SourceBytes, plan: RenderPlan) throws(ThumbnailError) -> Wand {
         let layout = plan.layout
-        var wand = try decode(bytes, plan: plan)
+        var wand = try decode(source, plan: plan)
         try wand.setOrientation(plan.orientation)
         try wand.autoOrient()
         if wand.width != layout.resizeWidth || wand.height != layout.resizeHeight {
@@ -218,7 +229,7 @@ public enum Renderer {
         _ request: ThumbnailRequest, source bytes: [UInt8], limits: Limits
     ) throws(ThumbnailError) -> (plan: RenderPlan, choice: SmartChoice) {
         var plan = try plan(request, source: bytes, limits: limits)
-        let wand = try resized(bytes, plan: plan)
+        let wand = try resized(SourceBytes(bytes), plan: plan)
         let window = (plan.layout.canvasWidth, plan.layout.canvasHeight)
         let choice = try SmartCrop.choose(in: wand, window: window, background: request.background)
         plan.layout.x = choice.x
@@ -230,9 +241,16 @@ public enum Renderer {
     public static func render(
         _ request: ThumbnailRequest, source bytes: [UInt8], limits: Limits
     ) throws(ThumbnailError) -> (bytes: [UInt8], format: OutputFormat) {
-        let plan = try plan(request, source: bytes, limits: limits)
+        try render(request, source: SourceBytes(bytes), limits: limits)
+    }
+
+    /// The same from a source whose first bytes alone may be in memory.
+    static func render(
+        _ request: ThumbnailRequest, source: SourceBytes, limits: Limits
+    ) throws(ThumbnailError) -> (bytes: [UInt8], format: OutputFormat) {
+        let plan = try plan(request, source: source, limits: limits)
         var layout = plan.layout
-        var wand = try resized(bytes, plan: plan)
+        var wand = try resized(source, plan: plan)
         // The smart window is chosen on the scaled image, never on the source.
         if request.placement == .smart {
             let window = (layout.canvasWidth, layout.canvasHeight)

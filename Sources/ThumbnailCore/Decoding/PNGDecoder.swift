@@ -66,9 +66,12 @@ enum PNGDecoder {
             var copied = 0
             while copied < count {
                 if start == end {
-                    do throws(ThumbnailError) {
-                        end = try buffer.withUnsafeMutableBytes { buffer in Result { () throws(ThumbnailError) in try reader.read(into: buffer) } }.get()
-                    } catch {
+                    let read = buffer.withUnsafeMutableBytes { buffer in
+                        Result { () throws(ThumbnailError) in try reader.read(into: buffer) }
+                    }
+                    switch read {
+                    case .success(let count): end = count
+                    case .failure(let error):
                         failure = error
                         return SPNG_IO_ERROR.rawValue
                     }

@@ -51,6 +51,7 @@ func readSource(
     }
     let modified = Int(info.st_mtim.tv_sec)
     if let sniff {
+        // Read as a decoder reads it: within the limit however the file grows.
         var reader = SourceBytes(first: [], count: Int(info.st_size), file: file).reader()
         let first = try reader.read(upTo: pngFirstBytes)
         try sniff.check(first.prefix(sniff.count))
@@ -83,7 +84,7 @@ final class OpenFile: Sendable {
 
     deinit { close(fd) }
 
-    /// Reads at most `count` bytes at `offset` (fewer at the end of the file).
+    /// Fills at most `buffer` from `offset` on (less at the end of the file).
     func read(into buffer: UnsafeMutableRawBufferPointer, at offset: Int) throws(ThumbnailError) -> Int {
         while true {
             let got = pread(fd, buffer.baseAddress, buffer.count, off_t(offset))
@@ -92,7 +93,7 @@ final class OpenFile: Sendable {
         }
     }
 
-    /// The whole file, from its start, within the limit.
+    /// The whole file, from its start, within the limit (for one reader at a time: it moves the file's offset).
     func readWhole() throws(ThumbnailError) -> [UInt8] {
         guard lseek(fd, 0, SEEK_SET) == 0 else { throw ThumbnailError(.ioFailure, name, errnoText()) }
         return try readAll(fd, limit: limit, name: name)

@@ -5,8 +5,9 @@ import Testing
 @testable import ThumbnailCore
 
 /// The byte-walking code paths (progressive JPEG scans, WebP chunks and
-/// libwebp, libspng's rows, libtiff's strips and tiles, libheif's boxes, its
-/// thumbnail items and codecs) against mangled files, in this process: each render either
+/// libwebp, libspng's rows (from memory and streamed from a file), libtiff's
+/// strips and tiles, libheif's boxes, its thumbnail items and codecs) against
+/// mangled files, in this process: each render either
 /// succeeds or throws a ThumbnailError; an out-of-bounds index would trap and
 /// end the whole test run.
 final class MangledSourceTests {
@@ -72,5 +73,30 @@ final class MangledSourceTests {
         }
         // Some overwritten bytes land where they change nothing or only colours.
         #expect(rendered > 0)
+    }
+
+    /// libspng reading a PNG from its file as it decodes, past the first
+    /// bytes read before (a truncated one ends mid-stream): each variant
+    /// decodes, or is found malformed (left to ImageMagick), or is refused
+    /// with a ThumbnailError.
+    @Test(arguments: ["mangled.png", "mangled-adam7.png"])
+    func pngStreamedFromAFileDecodesOrRefusesEveryVariant(name: String) throws {
+        try sh(
+            "convert -seed 4 -size 320x240 plasma: -alpha set -channel A -fx 'i<w/2?0:1' +channel "
+                + (name == "mangled.png" ? "-profile /usr/share/color/icc/ghostscript/a98.icc PNG32:" : "-interlace PNG PNG32:")
+                + name, directory: scratch.path)
+        let original = try scratch.bytes(name)
+        #expect(original.count > 2 * pngFirstBytes)
+        var decoded = 0, malformed = 0
+        for variant in mangled(original, seed: 7) {
+            try Data(variant).write(to: URL(fileURLWithPath: scratch.file("variant.png")))
+            do {
+                let source = try readSource(scratch.file("variant.png"), limit: 1 << 20, sniff: .imageMagic).content
+                if try PNGDecoder.decode(source, scaledTo: (8, 8)) != nil { decoded += 1 } else { malformed += 1 }
+            } catch {
+                // A clean refusal: the magic bytes mangled, say.
+            }
+        }
+        #expect(decoded > 0 && malformed > 0)
     }
 }

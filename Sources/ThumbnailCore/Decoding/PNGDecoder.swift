@@ -5,38 +5,87 @@ import CSpng
 // above about 30 megapixels) and, as Debian builds it, a process-wide lock
 // for the whole read. libspng hands out one row at a time, interlaced passes
 // included, which `BoxReducer` averages down as they come, in the caller's
-// thread alone.
+// thread alone. It reads the source as a stream, a block at a time, so a
+// PNG still in its file (see `SourceBytes`) is never held whole.
 //
 // Like ImageMagick's coder this applies no gamma: a gAMA, cHRM or sRGB chunk
 // changes no sample (ImageMagick keeps them as image attributes that the
 // output, stripped, never carries). An iCCP profile goes to the sRGB
 // conversion. Every other chunk is ignored, as it is stripped on output.
+// As vipsthumbnail has libpng do, neither the chunks' CRCs nor zlib's
+// Adler-32 are checked: they cost 5% of a large PNG's decode, and a wrong
+// one only ever guards bytes that decode all the same.
 
 enum PNGDecoder {
     /// Decodes a PNG averaged down to `size` (its own size when nil); nil
     /// when libspng finds it malformed, for ImageMagick to judge as before.
-    static func decode(_ png: [UInt8], scaledTo size: (width: Int, height: Int)?) throws(ThumbnailError)
+    /// A source that cannot be read, or grows past its limit, is an error.
+    static func decode(_ png: SourceBytes, scaledTo size: (width: Int, height: Int)?) throws(ThumbnailError)
         -> (pixels: Pixels, iccProfile: [UInt8]?)?
     {
-        guard let context = spng_ctx_new(0) else {
+        guard let context = spng_ctx_new(Int32(SPNG_CTX_IGNORE_ADLER32.rawValue)) else {
             throw ThumbnailError(.internalFailure, "libspng", "cannot create a decoder")
         }
         defer { spng_ctx_free(context) }
-        let outcome = png.withUnsafeBytes { buffer in
+        let stream = Stream(png.reader())
+        let outcome = withExtendedLifetime(stream) {
             Result { () throws(SpngError) in
-                try check(spng_set_png_buffer(context, buffer.baseAddress, buffer.count))
+                let user = Unmanaged.passUnretained(stream).toOpaque()
+                try check(spng_set_png_stream(context, { _, user, destination, length in
+                    Unmanaged<Stream>.fromOpaque(user!).takeUnretainedValue().read(into: destination!, count: length)
+                }, user))
+                try check(spng_set_crc_action(context, Int32(SPNG_CRC_USE.rawValue), Int32(SPNG_CRC_USE.rawValue)))
                 try check(spng_set_image_limits(context, 65_535, 65_535))
                 // Text and profiles, decompressed, may not outgrow the file by much.
-                let chunkLimit = max(buffer.count, 1 << 20)
+                let chunkLimit = max(png.count, 1 << 20)
                 try check(spng_set_chunk_limits(context, chunkLimit, 4 * chunkLimit))
                 return try decode(context, scaledTo: size)
             }
         }
+        if let failure = stream.failure { throw failure }
         switch outcome {
         case .success(let decoded): return decoded
         case .failure(let error) where error.code == Int32(SPNG_EMEM.rawValue):
             throw ThumbnailError(.tooLarge, "source", "PNG: \(error.message)")
         case .failure: return nil
+        }
+    }
+
+    /// The source as libspng reads it: exactly the bytes it asks for, from a
+    /// buffer filled a block at a time.
+    private final class Stream {
+        private var reader: SourceReader
+        private var buffer = [UInt8](repeating: 0, count: 1 << 17)
+        private var start = 0, end = 0
+        /// Why the source could not be read, if it could not.
+        private(set) var failure: ThumbnailError? = nil
+
+        init(_ reader: SourceReader) { self.reader = reader }
+
+        func read(into destination: UnsafeMutableRawPointer, count: Int) -> Int32 {
+            var copied = 0
+            while copied < count {
+                if start == end {
+                    let read = buffer.withUnsafeMutableBytes { buffer in
+                        Result { () throws(ThumbnailError) in try reader.read(into: buffer) }
+                    }
+                    switch read {
+                    case .success(let count): end = count
+                    case .failure(let error):
+                        failure = error
+                        return SPNG_IO_ERROR.rawValue
+                    }
+                    start = 0
+                    if end == 0 { return SPNG_IO_EOF.rawValue }
+                }
+                let piece = min(count - copied, end - start)
+                buffer.withUnsafeBytes { buffer in
+                    (destination + copied).copyMemory(from: buffer.baseAddress! + start, byteCount: piece)
+                }
+                start += piece
+                copied += piece
+            }
+            return 0
         }
     }
 

@@ -109,9 +109,18 @@ public enum Renderer {
     public static func plan(
         _ request: ThumbnailRequest, source bytes: [UInt8], limits: Limits
     ) throws(ThumbnailError) -> RenderPlan {
-        guard bytes.count <= limits.maxBytes else {
-            throw ThumbnailError(.tooLarge, "source", "\(bytes.count) bytes exceeds the limit of \(limits.maxBytes)")
+        try plan(request, source: SourceBytes(bytes), limits: limits)
+    }
+
+    /// The same from a source whose first bytes alone may be in memory (a
+    /// PNG's: its header is enough).
+    static func plan(
+        _ request: ThumbnailRequest, source: SourceBytes, limits: Limits
+    ) throws(ThumbnailError) -> RenderPlan {
+        guard source.count <= limits.maxBytes else {
+            throw ThumbnailError(.tooLarge, "source", "\(source.count) bytes exceeds the limit of \(limits.maxBytes)")
         }
+        let bytes = source.loaded
         let format = try SourceFormat(sniffing: bytes)
         let frames = frameCount(bytes, format: format)
         guard frames <= limits.maxFrames else {
@@ -121,9 +130,9 @@ public enum Renderer {
         if let read = try ImageHeader(bytes, format: format) {
             header = read
         } else if format == .heic || format == .avif {
-            header = try HEIFDecoder.header(bytes, limits: limits)
+            header = try HEIFDecoder.header(try source.whole(), limits: limits)
         } else {
-            header = try pinged(bytes, coder: format.coder)
+            header = try pinged(try source.whole(), coder: format.coder)
         }
         guard header.width * header.height <= limits.maxPixels else {
             throw ThumbnailError(
@@ -162,10 +171,12 @@ public enum Renderer {
     /// going below the resize target: libjpeg scales by 1/2, 1/4 or 1/8;
     /// libwebp, and libspng's, libtiff's and libheif's rows through `BoxReducer`,
     /// average a source down to `preShrinkSize`.
-    private static func decode(_ bytes: [UInt8], plan: RenderPlan, limits: Limits) throws(ThumbnailError) -> Wand {
+    private static func decode(_ content: SourceBytes, plan: RenderPlan, limits: Limits) throws(ThumbnailError) -> Wand {
         let source = plan.storedSource, target = plan.storedResize
         let halfway = preShrinkSize(from: source, to: target)
         var wand = try Wand()
+        // A PNG from a local file is still there past its first bytes, for its decoder to read.
+        let bytes = plan.sourceFormat == .png ? [] : try content.whole()
         switch plan.sourceFormat {
         case .jpeg:
             // ImageMagick asks libjpeg for 1/floor(min(width/w, height/h)), which is 1/8 from 8 on.
@@ -187,10 +198,10 @@ public enum Renderer {
                 try wand.read(bytes, coder: plan.sourceFormat.coder)
             }
         case .png:
-            if let (pixels, iccProfile) = try PNGDecoder.decode(bytes, scaledTo: halfway) {
+            if let (pixels, iccProfile) = try PNGDecoder.decode(content, scaledTo: halfway) {
                 try wand.constitute(pixels, iccProfile: iccProfile?[...])
             } else {
-                try wand.read(bytes, coder: plan.sourceFormat.coder)
+                try wand.read(try content.whole(), coder: plan.sourceFormat.coder)
             }
         case .tiff:
             if let (pixels, iccProfile) = try TIFFDecoder.decode(bytes, scaledTo: halfway) {
@@ -212,9 +223,9 @@ public enum Renderer {
     }
 
     /// The source decoded, upright, scaled as planned and in sRGB: what each mode then crops or pads.
-    private static func resized(_ bytes: [UInt8], plan: RenderPlan, limits: Limits) throws(ThumbnailError) -> Wand {
+    private static func resized(_ source: SourceBytes, plan: RenderPlan, limits: Limits) throws(ThumbnailError) -> Wand {
         let layout = plan.layout
-        var wand = try decode(bytes, plan: plan, limits: limits)
+        var wand = try decode(source, plan: plan, limits: limits)
         try wand.setOrientation(plan.orientation)
         try wand.autoOrient()
         if wand.width != layout.resizeWidth || wand.height != layout.resizeHeight {
@@ -231,7 +242,7 @@ public enum Renderer {
         _ request: ThumbnailRequest, source bytes: [UInt8], limits: Limits
     ) throws(ThumbnailError) -> (plan: RenderPlan, choice: SmartChoice) {
         var plan = try plan(request, source: bytes, limits: limits)
-        let wand = try resized(bytes, plan: plan, limits: limits)
+        let wand = try resized(SourceBytes(bytes), plan: plan, limits: limits)
         let window = (plan.layout.canvasWidth, plan.layout.canvasHeight)
         let choice = try SmartCrop.choose(in: wand, window: window, background: request.background)
         plan.layout.x = choice.x
@@ -243,9 +254,16 @@ public enum Renderer {
     public static func render(
         _ request: ThumbnailRequest, source bytes: [UInt8], limits: Limits
     ) throws(ThumbnailError) -> (bytes: [UInt8], format: OutputFormat) {
-        let plan = try plan(request, source: bytes, limits: limits)
+        try render(request, source: SourceBytes(bytes), limits: limits)
+    }
+
+    /// The same from a source whose first bytes alone may be in memory.
+    static func render(
+        _ request: ThumbnailRequest, source: SourceBytes, limits: Limits
+    ) throws(ThumbnailError) -> (bytes: [UInt8], format: OutputFormat) {
+        let plan = try plan(request, source: source, limits: limits)
         var layout = plan.layout
-        var wand = try resized(bytes, plan: plan, limits: limits)
+        var wand = try resized(source, plan: plan, limits: limits)
         // The smart window is chosen on the scaled image, never on the source.
         if request.placement == .smart {
             let window = (layout.canvasWidth, layout.canvasHeight)

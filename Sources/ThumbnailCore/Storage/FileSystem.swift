@@ -26,9 +26,11 @@ func readConfigFile(_ path: String) throws(ThumbnailError) -> [UInt8] {
     try readSource(path, limit: 1 << 20, refusing: (0o022, "group or others may change it; chmod go-w")).bytes
 }
 
-/// Reads a regular file whole with its modification time; refused first if
+/// Reads a regular file with its modification time; refused first if
 /// larger than `limit` or if its mode has any of the `refusing` bits, and
-/// by `sniff` before more than its first bytes are read.
+/// by `sniff` before more than its first bytes are read. An image source
+/// that is a PNG is read only as far as its first `pngFirstBytes`: the
+/// file stays open, and its decoder reads the rest as it goes.
 func readSource(
     _ path: String, limit: Int, refusing: (bits: mode_t, reason: String) = (0, ""), sniff: Sniff? = nil,
     followingLinks: Bool = false
@@ -37,7 +39,7 @@ func readSource(
     guard fd >= 0 else {
         throw ThumbnailError(errno == ENOENT ? .notFound : .ioFailure, path, errnoText())
     }
-    defer { close(fd) }
+    let file = OpenFile(fd: fd, name: path, limit: limit)
     var info = stat()
     guard fstat(fd, &info) == 0 else { throw ThumbnailError(.ioFailure, path, errnoText()) }
     guard (info.st_mode & S_IFMT) == S_IFREG else { throw ThumbnailError(.notFound, path, "not a regular file") }
@@ -47,8 +49,103 @@ func readSource(
     guard Int(info.st_size) <= limit else {
         throw ThumbnailError(.tooLarge, path, "\(info.st_size) bytes exceeds the limit of \(limit)")
     }
-    let bytes = try readAll(fd, limit: limit, name: path, sniff: sniff)
-    return SourceFile(bytes: bytes, localPath: path, modified: Int(info.st_mtim.tv_sec))
+    let modified = Int(info.st_mtim.tv_sec)
+    if let sniff {
+        // Read as a decoder reads it: within the limit however the file grows.
+        var reader = SourceBytes(first: [], count: Int(info.st_size), file: file).reader()
+        let first = try reader.read(upTo: pngFirstBytes)
+        try sniff.check(first.prefix(sniff.count))
+        if first.starts(with: pngSignature) {
+            return SourceFile(
+                content: SourceBytes(first: first, count: Int(info.st_size), file: file), localPath: path,
+                modified: modified)
+        }
+    }
+    return SourceFile(bytes: try readAll(fd, limit: limit, name: path), localPath: path, modified: modified)
+}
+
+let pngSignature: [UInt8] = [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]
+/// What a local PNG source has read into memory before it decodes: the
+/// signature and IHDR that plan the render (and, for most thumbnails' sources, the whole file).
+let pngFirstBytes = 1 << 16
+
+/// An open source file, closed with the last `SourceBytes` that reads it.
+final class OpenFile: Sendable {
+    let fd: Int32
+    let name: String
+    /// No more than this many bytes are ever read from it, however it grows.
+    let limit: Int
+
+    init(fd: Int32, name: String, limit: Int) {
+        self.fd = fd
+        self.name = name
+        self.limit = limit
+    }
+
+    deinit { close(fd) }
+
+    /// Fills at most `buffer` from `offset` on (less at the end of the file).
+    func read(into buffer: UnsafeMutableRawBufferPointer, at offset: Int) throws(ThumbnailError) -> Int {
+        while true {
+            let got = pread(fd, buffer.baseAddress, buffer.count, off_t(offset))
+            if got >= 0 { return got }
+            if errno != EINTR { throw ThumbnailError(.ioFailure, name, errnoText()) }
+        }
+    }
+
+    /// The whole file, from its start, within the limit (for one reader at a time: it moves the file's offset).
+    func readWhole() throws(ThumbnailError) -> [UInt8] {
+        guard lseek(fd, 0, SEEK_SET) == 0 else { throw ThumbnailError(.ioFailure, name, errnoText()) }
+        return try readAll(fd, limit: limit, name: name)
+    }
+}
+
+/// A source's bytes in order, from memory, then from its file; refused once
+/// more than the file's limit would have been read.
+struct SourceReader {
+    private let source: SourceBytes
+    private var offset = 0
+
+    init(_ source: SourceBytes) { self.source = source }
+
+    /// Fills `buffer` as far as the source goes; 0 at its end.
+    mutating func read(into buffer: UnsafeMutableRawBufferPointer) throws(ThumbnailError) -> Int {
+        guard buffer.count > 0 else { return 0 }
+        if offset < source.loaded.count {
+            let count = min(buffer.count, source.loaded.count - offset)
+            source.loaded.withUnsafeBytes { loaded in
+                buffer.copyMemory(from: UnsafeRawBufferPointer(rebasing: loaded[offset..<offset + count]))
+            }
+            offset += count
+            return count
+        }
+        guard let file = source.file else { return 0 }
+        // One byte past the limit is enough to refuse it.
+        let allowed = min(buffer.count, file.limit + 1 - offset)
+        let got = try file.read(into: UnsafeMutableRawBufferPointer(rebasing: buffer[..<allowed]), at: offset)
+        offset += got
+        if offset > file.limit { throw ThumbnailError(.tooLarge, file.name, "more than \(file.limit) bytes") }
+        return got
+    }
+
+    /// Up to `count` bytes, fewer only at the end.
+    mutating func read(upTo count: Int) throws(ThumbnailError) -> [UInt8] {
+        var failure: ThumbnailError? = nil
+        let bytes = [UInt8](unsafeUninitializedCapacity: count) { buffer, initialized in
+            initialized = 0
+            do throws(ThumbnailError) {
+                while initialized < count {
+                    let got = try read(into: UnsafeMutableRawBufferPointer(UnsafeMutableBufferPointer(rebasing: buffer[initialized...])))
+                    if got == 0 { break }
+                    initialized += got
+                }
+            } catch {
+                failure = error
+            }
+        }
+        if let failure { throw failure }
+        return bytes
+    }
 }
 
 /// Reads `fd` to its end, refused once it holds more than `limit` bytes:

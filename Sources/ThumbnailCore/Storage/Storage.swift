@@ -28,9 +28,11 @@ public struct Sniff: Sendable {
     }
 }
 
-/// A source's bytes, read whole.
+/// A source: its bytes, and what is known of where they came from.
 public struct SourceFile: Sendable {
-    public var bytes: [UInt8]
+    public var content: SourceBytes
+    /// Every byte, read in from the file if need be.
+    public var bytes: [UInt8] { get throws(ThumbnailError) { try content.whole() } }
     /// Its real path when it is a local file: `-o` and `--output-dir` refuse
     /// to write there. nil for standard input and remote stores.
     public var localPath: String?
@@ -41,9 +43,46 @@ public struct SourceFile: Sendable {
     public var facts: [String] = []
 
     public init(bytes: [UInt8], localPath: String? = nil, modified: Int? = nil) {
-        self.bytes = bytes
+        self.init(content: SourceBytes(bytes), localPath: localPath, modified: modified)
+    }
+
+    init(content: SourceBytes, localPath: String?, modified: Int?) {
+        self.content = content
         self.localPath = localPath
         self.modified = modified
+    }
+}
+
+/// A source's bytes: all in memory, or, for a PNG from a local file, only
+/// its first bytes, the rest left in the open file for the decoder to read as
+/// it goes, so that memory does not grow with the file.
+public struct SourceBytes: Sendable {
+    /// Every byte, or the first ones when the rest is in `file`: the magic
+    /// bytes and a PNG's header at least, when the source has them.
+    public let loaded: [UInt8]
+    /// The size in bytes.
+    public let count: Int
+    /// Where the bytes after `loaded` are read from.
+    let file: OpenFile?
+
+    public init(_ bytes: [UInt8]) {
+        loaded = bytes
+        count = bytes.count
+        file = nil
+    }
+
+    init(first: [UInt8], count: Int, file: OpenFile) {
+        loaded = first
+        self.count = count
+        self.file = file
+    }
+
+    /// Every byte in order, for a decoder that reads as it goes.
+    func reader() -> SourceReader { SourceReader(self) }
+
+    /// Every byte in memory.
+    public func whole() throws(ThumbnailError) -> [UInt8] {
+        try file?.readWhole() ?? loaded
     }
 }
 

@@ -29,7 +29,7 @@ TEST_PACKAGES = imagemagick libjpeg-turbo-progs libgs-common time python3 util-l
 # dpkg-dev: dpkg-shlibdeps and dpkg-gencontrol; binutils: strip.
 DEB_PACKAGES = dpkg-dev binutils
 BENCH_PACKAGES = imagemagick libgs-common time python3 python3-pil python3-venv libvips-tools libjpeg-turbo-progs libheif-examples \
-	webp hyperfine gcc xinetd curl wrk nginx-light openssl
+	webp hyperfine gcc xinetd curl wrk nginx-light openssl valgrind binutils
 # `make quality`: scikit-image's SSIM and a Pillow that writes AVIF, from PyPI, in a venv.
 BENCH_VENV = .build-bench/venv
 BENCH_PYTHON_PACKAGES = scikit-image==0.26.0 pillow==13.0.0 numpy==2.4.6 scipy==1.17.1

@@ -87,9 +87,6 @@ s3="$thumbnail $s3_root $path"
 # The same bytes from each, then the times (output to /dev/null, as hyperfine -N does).
 $disk > disk.jpg && $https > https.jpg && $s3 > s3.jpg
 cmp -s disk.jpg https.jpg && cmp -s disk.jpg s3.jpg || { echo "the three roots gave different bytes" >&2; exit 1; }
-hyperfine -N --style none --warmup 3 --runs "$runs" --export-json "$work/storage.json" \
-  -n disk "$disk" -n https "$https" -n s3-moto "$s3" \
-  -n curl-floor "$work/curl_floor https://127.0.0.1:$https_port/photo.jpg $work/nginx/ca.pem" >/dev/null
 # The origin's way: the requests pipelined on standard input, as xinetd
 # hands over a kept-alive connection. hyperfine's shell, run for each
 # command alike, is measured and taken off.
@@ -100,31 +97,70 @@ for root in disk https s3; do
   $served < requests > "served-$root"
   [ "$(grep -ac '^Content-Type: image/jpeg' "served-$root")" = "$requests" ] || { echo "$root: not $requests thumbnails" >&2; exit 1; }
 done
-served_runs=$(( (runs + 2) / 3 ))
-hyperfine --style none --warmup 1 --runs "$served_runs" --export-json "$work/served.json" \
-  -n disk "$thumbnail --inetd $disk_root < requests > /dev/null" \
-  -n https "$thumbnail --inetd $https_root < requests > /dev/null" \
-  -n s3-moto "$thumbnail --inetd $s3_root < requests > /dev/null" >/dev/null
+# Rounds, each measuring every command, so that a change in the machine's
+# load moves all of them alike.
+rounds=5
+for round in $(seq "$rounds"); do
+  hyperfine -N --style none --warmup 1 --runs $(( (runs + rounds - 1) / rounds )) --export-json "$work/single-$round.json" \
+    -n disk "$disk" -n https "$https" -n s3-moto "$s3" \
+    -n curl-floor "$work/curl_floor https://127.0.0.1:$https_port/photo.jpg $work/nginx/ca.pem" >/dev/null
+  hyperfine --style none --warmup 1 --runs $(( (runs + 2 * rounds - 1) / (2 * rounds) )) --export-json "$work/served-$round.json" \
+    -n disk "$thumbnail --inetd $disk_root < requests > /dev/null" \
+    -n https "$thumbnail --inetd $https_root < requests > /dev/null" \
+    -n s3-moto "$thumbnail --inetd $s3_root < requests > /dev/null" >/dev/null
+done
+# Instructions executed, which the machine's load does not move: valgrind
+# reads only a stripped copy of the binary (the Swift runtime's debug
+# information confuses it).
+strip -o "$work/thumbnail-stripped" "$thumbnail"
+instructions() { valgrind --tool=callgrind --callgrind-out-file=/dev/null "$@" 2>&1 >/dev/null | sed -n 's/.*Collected : //p'; }
+bare=$(echo "$disk" | sed "s|^$thumbnail|$work/thumbnail-stripped|")
+tls=$(echo "$https" | sed "s|^$thumbnail|$work/thumbnail-stripped|")
+{
+  echo "single-disk $(instructions $bare)"
+  echo "single-https $(instructions $tls)"
+  echo "curl-floor $(instructions "$work/curl_floor" "https://127.0.0.1:$https_port/photo.jpg" "$work/nginx/ca.pem")"
+  echo "served-disk $(instructions "$work/thumbnail-stripped" --inetd $disk_root < requests)"
+  echo "served-https $(instructions "$work/thumbnail-stripped" --inetd $https_root < requests)"
+} > "$work/instructions"
 echo "load: $(uptime)"
-python3 - "$work/storage.json" "$work/served.json" "$requests" <<'PY'
-import json, sys
-def medians(path):
-    return {r["command"]: r["median"] for r in json.load(open(path))["results"]}
-def report(results, per, target):
+python3 - "$work" "$rounds" "$requests" <<'PY'
+import json, statistics, sys
+work, rounds, requests = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+def measured(kind):
+    """Median wall time and mean CPU time (user + system) of each command over the rounds."""
+    times, cpu = {}, {}
+    for round in range(1, rounds + 1):
+        for result in json.load(open(f"{work}/{kind}-{round}.json"))["results"]:
+            times.setdefault(result["command"], []).extend(result["times"])
+            cpu.setdefault(result["command"], []).append(result["user"] + result["system"])
+    return ({name: statistics.median(values) for name, values in times.items()},
+            {name: statistics.mean(values) for name, values in cpu.items()})
+def report(results, cpu, per, target):
     disk = results["disk"] / per
-    print(f"  disk      {disk * 1000:8.1f} ms")
+    print(f"  disk      {disk * 1000:8.1f} ms  (CPU {cpu['disk'] / per * 1000:.1f} ms)")
     https = results["https"] / per / disk
     verdict = f"target <= 1.10x: {'met' if https <= 1.10 else 'MISSED'}" if target else "information"
-    print(f"  https://  {results['https'] / per * 1000:8.1f} ms  {https:.2f}x  ({verdict})")
+    print(f"  https://  {results['https'] / per * 1000:8.1f} ms  {https:.2f}x  ({verdict}; "
+          f"CPU {cpu['https'] / per * 1000:.1f} ms, {cpu['https'] / cpu['disk']:.2f}x)")
     print(f"  s3://     {results['s3-moto'] / per * 1000:8.1f} ms  {results['s3-moto'] / per / disk:.2f}x  (moto, information only)")
-requests = int(sys.argv[3])
 print("storage: 1920x1080 JPEG to 100x100, median wall time, ratio to disk (same image, same run)")
 print(" one process a render (the command line):")
-single = medians(sys.argv[1])
-report(single, 1, target=False)
+single, single_cpu = measured("single")
+report(single, single_cpu, 1, target=False)
 extra, floor = single["https"] - single["disk"], single["curl-floor"]
 print(f"  https:// over disk {extra * 1000:.1f} ms; curl_floor (load libcurl, one GET over TLS, nothing else)"
       f" {floor * 1000:.1f} ms: {extra / floor:.2f}x the floor")
 print(f" served: {requests} requests on one kept-alive connection to --inetd, per request:")
-report(medians(sys.argv[2]), requests, target=True)
+served, served_cpu = measured("served")
+report(served, served_cpu, requests, target=True)
+counts = {name: int(value) for name, value in (line.split() for line in open(f"{work}/instructions"))}
+extra = counts["single-https"] - counts["single-disk"]
+ratio = counts["served-https"] / counts["served-disk"]
+print(" instructions (valgrind --tool=callgrind), unmoved by the machine's load:")
+print(f"  one process: https:// over disk {extra / 1e6:.1f} million; curl_floor {counts['curl-floor'] / 1e6:.1f} million:"
+      f" {extra / counts['curl-floor']:.2f}x the floor")
+print(f"  served, per request: disk {counts['served-disk'] / requests / 1e6:.1f} million,"
+      f" https:// {counts['served-https'] / requests / 1e6:.1f} million: {ratio:.2f}x"
+      f" (target <= 1.10x: {'met' if ratio <= 1.10 else 'MISSED'})")
 PY

@@ -53,9 +53,10 @@ func readSource(
     if let sniff {
         // Read as a decoder reads it: within the limit however the file grows.
         var reader = SourceBytes(first: [], count: Int(info.st_size), file: file).reader()
-        let first = try reader.read(upTo: pngFirstBytes)
-        try sniff.check(first.prefix(sniff.count))
-        if first.starts(with: pngSignature) {
+        let magic = try reader.read(upTo: sniff.count)
+        try sniff.check(magic[...])
+        if magic.starts(with: pngSignature) {
+            let first = magic + (try reader.read(upTo: pngFirstBytes - magic.count))
             return SourceFile(
                 content: SourceBytes(first: first, count: Int(info.st_size), file: file), localPath: path,
                 modified: modified)

@@ -22,6 +22,8 @@ import statistics
 import subprocess
 import sys
 
+from bench import table
+
 BOX = 200
 
 
@@ -130,12 +132,6 @@ def main():
         worst = max(ratios)
         print(f"median ratio {statistics.median(ratios):.3f}, highest {worst:.3f} "
               f"(target <= 1.10 {'met' if worst <= 1.10 else 'MISSED'})")
-
-
-def table(header, rows):
-    widths = [max(len(str(row[i])) for row in [header] + rows) for i in range(len(header))]
-    for row in [header] + rows:
-        print("  ".join(str(cell).ljust(width) for cell, width in zip(row, widths)).rstrip())
 
 
 if __name__ == "__main__":

@@ -19,29 +19,26 @@ final class HEIFDecoderTests {
 
     deinit { scratch.remove() }
 
-    static let plasma = "convert -seed 3 -size 640x480 plasma:"
-    static let ramp = "-alpha set -channel A -fx 'i/w' +channel"
-    static let profile = "-profile /usr/share/color/icc/ghostscript/a98.icc"
     /// The whole file as ImageMagick's HEIC coder decodes it, or as libheif's heif-convert does.
     static let byImageMagick = "convert source PNG48:whole.png"
     static let byLibheif = "heif-convert source whole.png >/dev/null"
 
     static let cases = [
-        ("rgb8.heic", "\(plasma) -depth 8 PNG24:in.png && heif-enc -q 90 in.png -o rgb8.heic", byImageMagick),
+        ("rgb8.heic", "\(ConvertFixture.plasma) -depth 8 PNG24:in.png && heif-enc -q 90 in.png -o rgb8.heic", byImageMagick),
         // A 16-bit PNG becomes 10-bit HEVC.
-        ("rgb10.heic", "\(plasma) -depth 16 PNG48:in.png && heif-enc -q 90 in.png -o rgb10.heic", byImageMagick),
-        ("convert.heic", "\(plasma) -quality 90 convert.heic", byImageMagick),
+        ("rgb10.heic", "\(ConvertFixture.plasma) -depth 16 PNG48:in.png && heif-enc -q 90 in.png -o rgb10.heic", byImageMagick),
+        ("convert.heic", "\(ConvertFixture.plasma) -quality 90 convert.heic", byImageMagick),
         // BT.709 in limited range; 4:4:4; gray (monochrome HEVC).
-        ("bt709-limited.heic", "\(plasma) -depth 8 PNG24:in.png && heif-enc -q 90 --matrix_coefficients=1 --full_range_flag=0 in.png -o bt709-limited.heic", byLibheif),
-        ("yuv444.heic", "\(plasma) -depth 8 PNG24:in.png && heif-enc -q 90 -p chroma=444 in.png -o yuv444.heic", byImageMagick),
-        ("gray.heic", "\(plasma) -colorspace Gray -depth 8 -define png:color-type=0 in.png && heif-enc -q 90 in.png -o gray.heic", byLibheif),
-        ("rgba.heic", "\(plasma) \(ramp) PNG32:in.png && heif-enc -q 90 in.png -o rgba.heic", byLibheif),
-        ("rgba10.heic", "\(plasma) \(ramp) PNG64:in.png && heif-enc -q 90 in.png -o rgba10.heic", byLibheif),
-        ("icc.heic", "\(plasma) -depth 8 \(profile) PNG24:in.png && heif-enc -q 90 in.png -o icc.heic", byLibheif),
+        ("bt709-limited.heic", "\(ConvertFixture.plasma) -depth 8 PNG24:in.png && heif-enc -q 90 --matrix_coefficients=1 --full_range_flag=0 in.png -o bt709-limited.heic", byLibheif),
+        ("yuv444.heic", "\(ConvertFixture.plasma) -depth 8 PNG24:in.png && heif-enc -q 90 -p chroma=444 in.png -o yuv444.heic", byImageMagick),
+        ("gray.heic", "\(ConvertFixture.plasma) -colorspace Gray -depth 8 -define png:color-type=0 in.png && heif-enc -q 90 in.png -o gray.heic", byLibheif),
+        ("rgba.heic", "\(ConvertFixture.plasma) \(ConvertFixture.ramp) PNG32:in.png && heif-enc -q 90 in.png -o rgba.heic", byLibheif),
+        ("rgba10.heic", "\(ConvertFixture.plasma) \(ConvertFixture.ramp) PNG64:in.png && heif-enc -q 90 in.png -o rgba10.heic", byLibheif),
+        ("icc.heic", "\(ConvertFixture.plasma) -depth 8 \(ConvertFixture.profile) PNG24:in.png && heif-enc -q 90 in.png -o icc.heic", byLibheif),
         // Debian's libaom writes no 10-bit AVIF through heif-enc (it fails an assertion).
-        ("rgb8.avif", "\(plasma) -depth 8 PNG24:in.png && heif-enc -A -q 90 in.png -o rgb8.avif", byImageMagick),
-        ("yuv444.avif", "\(plasma) -depth 8 PNG24:in.png && heif-enc -A -q 90 -p chroma=444 in.png -o yuv444.avif", byImageMagick),
-        ("rgba.avif", "\(plasma) \(ramp) PNG32:in.png && heif-enc -A -q 90 in.png -o rgba.avif", byLibheif),
+        ("rgb8.avif", "\(ConvertFixture.plasma) -depth 8 PNG24:in.png && heif-enc -A -q 90 in.png -o rgb8.avif", byImageMagick),
+        ("yuv444.avif", "\(ConvertFixture.plasma) -depth 8 PNG24:in.png && heif-enc -A -q 90 -p chroma=444 in.png -o yuv444.avif", byImageMagick),
+        ("rgba.avif", "\(ConvertFixture.plasma) \(ConvertFixture.ramp) PNG32:in.png && heif-enc -A -q 90 in.png -o rgba.avif", byLibheif),
     ]
 
     /// `whole.png`, read whole by ImageMagick, resized and converted to sRGB as planned for `request`.
@@ -88,7 +85,7 @@ final class HEIFDecoderTests {
     @Test func premultipliedAlphaIsDividedBack() throws {
         try sh(
             """
-            \(Self.plasma) \(Self.ramp) PNG32:straight.png && convert straight.png -channel RGB -fx 'u*u.a' +channel PNG32:prem.png \
+            \(ConvertFixture.plasma) \(ConvertFixture.ramp) PNG32:straight.png && convert straight.png -channel RGB -fx 'u*u.a' +channel PNG32:prem.png \
               && heif-enc -q 90 straight.png -o straight.heic && heif-enc --premultiplied-alpha -q 90 prem.png -o prem.heic
             """, directory: scratch.path)
         #expect(try sh("heif-info prem.heic", directory: scratch.path).contains("premultiplied"))
@@ -198,7 +195,7 @@ final class HEIFDecoderTests {
     /// The header's dimensions are checked against the pixel limit before
     /// anything decodes; libheif's message comes through for a broken file.
     @Test func limitsAndFailures() throws {
-        try sh("\(Self.plasma) -depth 8 PNG24:in.png && heif-enc -q 60 in.png -o in.heic", directory: scratch.path)
+        try sh("\(ConvertFixture.plasma) -depth 8 PNG24:in.png && heif-enc -q 60 in.png -o in.heic", directory: scratch.path)
         let bytes = try scratch.bytes("in.heic")
         let request = ThumbnailRequest(size: BoxSize(width: 60, height: 60), source: try SourcePath(filePath: "in.heic"))
         var limits = Limits()

@@ -13,7 +13,7 @@ final class PNGFileTests {
     init() throws {
         scratch = try ScratchDirectory()
         // 640x480, about 600 KB: past what is read before the decoder starts.
-        try sh("convert -seed 3 -size 640x480 plasma: \(RowDecoderTests.ramp) PNG32:plasma.png", directory: scratch.path)
+        try sh("\(ConvertFixture.plasma) \(ConvertFixture.ramp) PNG32:plasma.png", directory: scratch.path)
     }
 
     deinit { scratch.remove() }

@@ -4,7 +4,7 @@ import Testing
 
 @testable import ThumbnailCore
 
-/// PNG (zlib and our own rows) and TIFF (libtiff) sources decoded row by row and averaged
+/// PNG (libspng) and TIFF (libtiff) sources decoded row by row and averaged
 /// down as they come, against ImageMagick reading the whole file and
 /// resizing it, as every PNG and TIFF was rendered before: the same pixels
 /// within 40 dB PSNR, and the same alpha.
@@ -17,10 +17,6 @@ final class RowDecoderTests {
 
     deinit { scratch.remove() }
 
-    /// A 640x480 plasma (seeded) with a horizontal alpha ramp, in `convert`'s words.
-    static let plasma = "convert -seed 3 -size 640x480 plasma:"
-    static let ramp = "-alpha set -channel A -fx 'i/w' +channel"
-    static let profile = "-profile /usr/share/color/icc/ghostscript/a98.icc"
     /// Writes the 640x480 samples in `raw` as a PNG of DEPTH and COLOUR_TYPE, row y filtered with filter y % 5.
     static let filtered = """
         python3 -c '
@@ -51,53 +47,53 @@ final class RowDecoderTests {
         """
 
     static let pngCases = [
-        ("rgb8.png", "\(plasma) -depth 8 PNG24:rgb8.png"),
-        ("rgb16.png", "\(plasma) -depth 16 PNG48:rgb16.png"),
-        ("gray8.png", "\(plasma) -colorspace Gray -depth 8 -define png:color-type=0 gray8.png"),
-        ("gray16.png", "\(plasma) -colorspace Gray -depth 16 -define png:color-type=0 gray16.png"),
-        ("gray4.png", "\(plasma) -colorspace Gray -depth 4 -define png:bit-depth=4 -define png:color-type=0 gray4.png"),
-        ("gray-alpha.png", "\(plasma) -colorspace Gray \(ramp) -depth 8 -define png:color-type=4 gray-alpha.png"),
-        ("palette.png", "\(plasma) -colors 200 PNG8:palette.png"),
-        ("palette-trns.png", "\(plasma) -alpha set -channel A -fx 'i<w/3?0:1' +channel -colors 64 PNG8:palette-trns.png"),
-        ("rgb16-trns.png", "\(plasma) -depth 16 -fill white -draw 'rectangle 0,0 200,200' -transparent white -define png:color-type=2 rgb16-trns.png"),
-        ("gray16-trns.png", "\(plasma) -colorspace Gray -depth 16 -fill white -draw 'rectangle 0,0 200,200' -transparent white -define png:color-type=0 gray16-trns.png"),
-        ("rgba8.png", "\(plasma) \(ramp) PNG32:rgba8.png"),
-        ("rgba16.png", "\(plasma) \(ramp) PNG64:rgba16.png"),
-        ("adam7.png", "\(plasma) -interlace PNG PNG24:adam7.png"),
-        ("adam7-rgba16.png", "\(plasma) \(ramp) -interlace PNG PNG64:adam7-rgba16.png"),
-        ("adam7-palette-trns.png", "\(plasma) -alpha set -channel A -fx 'j<h/2?0:1' +channel -colors 32 -interlace PNG PNG8:adam7-palette-trns.png"),
-        ("iccp.png", "\(plasma) \(profile) PNG24:iccp.png"),
-        ("gama.png", "\(plasma) -set gamma 0.7 -define png:include-chunk=gAMA PNG24:gama.png"),
-        ("gray1.png", "\(plasma) -colorspace Gray -depth 1 -define png:bit-depth=1 -define png:color-type=0 gray1.png"),
-        ("gray2.png", "\(plasma) -colorspace Gray -depth 2 -define png:bit-depth=2 -define png:color-type=0 gray2.png"),
-        ("palette1.png", "\(plasma) -colors 2 -define png:bit-depth=1 PNG8:palette1.png"),
-        ("palette4.png", "\(plasma) -colors 16 -define png:bit-depth=4 PNG8:palette4.png"),
-        ("gray8-trns.png", "\(plasma) -colorspace Gray -depth 8 -fill white -draw 'rectangle 0,0 200,200' -transparent white -define png:color-type=0 gray8-trns.png"),
-        ("rgb8-trns.png", "\(plasma) -depth 8 -fill white -draw 'rectangle 0,0 200,200' -transparent white -define png:color-type=2 rgb8-trns.png"),
+        ("rgb8.png", "\(ConvertFixture.plasma) -depth 8 PNG24:rgb8.png"),
+        ("rgb16.png", "\(ConvertFixture.plasma) -depth 16 PNG48:rgb16.png"),
+        ("gray8.png", "\(ConvertFixture.plasma) -colorspace Gray -depth 8 -define png:color-type=0 gray8.png"),
+        ("gray16.png", "\(ConvertFixture.plasma) -colorspace Gray -depth 16 -define png:color-type=0 gray16.png"),
+        ("gray4.png", "\(ConvertFixture.plasma) -colorspace Gray -depth 4 -define png:bit-depth=4 -define png:color-type=0 gray4.png"),
+        ("gray-alpha.png", "\(ConvertFixture.plasma) -colorspace Gray \(ConvertFixture.ramp) -depth 8 -define png:color-type=4 gray-alpha.png"),
+        ("palette.png", "\(ConvertFixture.plasma) -colors 200 PNG8:palette.png"),
+        ("palette-trns.png", "\(ConvertFixture.plasma) -alpha set -channel A -fx 'i<w/3?0:1' +channel -colors 64 PNG8:palette-trns.png"),
+        ("rgb16-trns.png", "\(ConvertFixture.plasma) -depth 16 -fill white -draw 'rectangle 0,0 200,200' -transparent white -define png:color-type=2 rgb16-trns.png"),
+        ("gray16-trns.png", "\(ConvertFixture.plasma) -colorspace Gray -depth 16 -fill white -draw 'rectangle 0,0 200,200' -transparent white -define png:color-type=0 gray16-trns.png"),
+        ("rgba8.png", "\(ConvertFixture.plasma) \(ConvertFixture.ramp) PNG32:rgba8.png"),
+        ("rgba16.png", "\(ConvertFixture.plasma) \(ConvertFixture.ramp) PNG64:rgba16.png"),
+        ("adam7.png", "\(ConvertFixture.plasma) -interlace PNG PNG24:adam7.png"),
+        ("adam7-rgba16.png", "\(ConvertFixture.plasma) \(ConvertFixture.ramp) -interlace PNG PNG64:adam7-rgba16.png"),
+        ("adam7-palette-trns.png", "\(ConvertFixture.plasma) -alpha set -channel A -fx 'j<h/2?0:1' +channel -colors 32 -interlace PNG PNG8:adam7-palette-trns.png"),
+        ("iccp.png", "\(ConvertFixture.plasma) \(ConvertFixture.profile) PNG24:iccp.png"),
+        ("gama.png", "\(ConvertFixture.plasma) -set gamma 0.7 -define png:include-chunk=gAMA PNG24:gama.png"),
+        ("gray1.png", "\(ConvertFixture.plasma) -colorspace Gray -depth 1 -define png:bit-depth=1 -define png:color-type=0 gray1.png"),
+        ("gray2.png", "\(ConvertFixture.plasma) -colorspace Gray -depth 2 -define png:bit-depth=2 -define png:color-type=0 gray2.png"),
+        ("palette1.png", "\(ConvertFixture.plasma) -colors 2 -define png:bit-depth=1 PNG8:palette1.png"),
+        ("palette4.png", "\(ConvertFixture.plasma) -colors 16 -define png:bit-depth=4 PNG8:palette4.png"),
+        ("gray8-trns.png", "\(ConvertFixture.plasma) -colorspace Gray -depth 8 -fill white -draw 'rectangle 0,0 200,200' -transparent white -define png:color-type=0 gray8-trns.png"),
+        ("rgb8-trns.png", "\(ConvertFixture.plasma) -depth 8 -fill white -draw 'rectangle 0,0 200,200' -transparent white -define png:color-type=2 rgb8-trns.png"),
         // Every filter (row y has filter y % 5), at each distance a filter predicts from (1 to 8 bytes).
-        ("filters-rgb8.png", "\(plasma) -depth 8 rgb:raw && \(filtered) 8 2 filters-rgb8.png"),
-        ("filters-rgba8.png", "\(plasma) \(ramp) -depth 8 rgba:raw && \(filtered) 8 6 filters-rgba8.png"),
-        ("filters-gray8.png", "\(plasma) -colorspace Gray -depth 8 gray:raw && \(filtered) 8 0 filters-gray8.png"),
-        ("filters-gray-alpha.png", "\(plasma) -colorspace Gray \(ramp) -depth 8 graya:raw && \(filtered) 8 4 filters-gray-alpha.png"),
-        ("filters-rgb16.png", "\(plasma) -depth 16 rgb:raw && \(filtered) 16 2 filters-rgb16.png"),
-        ("filters-rgba16.png", "\(plasma) \(ramp) -depth 16 rgba:raw && \(filtered) 16 6 filters-rgba16.png"),
+        ("filters-rgb8.png", "\(ConvertFixture.plasma) -depth 8 rgb:raw && \(filtered) 8 2 filters-rgb8.png"),
+        ("filters-rgba8.png", "\(ConvertFixture.plasma) \(ConvertFixture.ramp) -depth 8 rgba:raw && \(filtered) 8 6 filters-rgba8.png"),
+        ("filters-gray8.png", "\(ConvertFixture.plasma) -colorspace Gray -depth 8 gray:raw && \(filtered) 8 0 filters-gray8.png"),
+        ("filters-gray-alpha.png", "\(ConvertFixture.plasma) -colorspace Gray \(ConvertFixture.ramp) -depth 8 graya:raw && \(filtered) 8 4 filters-gray-alpha.png"),
+        ("filters-rgb16.png", "\(ConvertFixture.plasma) -depth 16 rgb:raw && \(filtered) 16 2 filters-rgb16.png"),
+        ("filters-rgba16.png", "\(ConvertFixture.plasma) \(ConvertFixture.ramp) -depth 16 rgba:raw && \(filtered) 16 6 filters-rgba16.png"),
     ]
 
     static let tiffCases = [
-        ("strips-lzw.tif", "\(plasma) -depth 8 -compress lzw strips-lzw.tif"),
-        ("strips-deflate16.tif", "\(plasma) -depth 16 -compress zip strips-deflate16.tif"),
-        ("strips-none-gray.tif", "\(plasma) -colorspace Gray -depth 8 -compress none strips-none-gray.tif"),
-        ("strips-gray16.tif", "\(plasma) -colorspace Gray -depth 16 -compress lzw strips-gray16.tif"),
-        ("strips-rgba.tif", "\(plasma) \(ramp) -depth 8 -compress lzw strips-rgba.tif"),
-        ("strips-jpeg.tif", "\(plasma) -compress jpeg -quality 90 strips-jpeg.tif"),
-        ("tiles-lzw.tif", "\(plasma) -depth 8 -compress lzw -define tiff:tile-geometry=128x96 tiles-lzw.tif"),
-        ("tiles-rgba16.tif", "\(plasma) \(ramp) -depth 16 -compress zip -define tiff:tile-geometry=256x256 tiles-rgba16.tif"),
-        ("tiles-jpeg.tif", "\(plasma) -compress jpeg -define tiff:tile-geometry=64x64 tiles-jpeg.tif"),
-        ("iccp.tif", "\(plasma) \(profile) -compress lzw iccp.tif"),
-        ("oriented.tif", "\(plasma) -orient RightTop -compress lzw oriented.tif"),
+        ("strips-lzw.tif", "\(ConvertFixture.plasma) -depth 8 -compress lzw strips-lzw.tif"),
+        ("strips-deflate16.tif", "\(ConvertFixture.plasma) -depth 16 -compress zip strips-deflate16.tif"),
+        ("strips-none-gray.tif", "\(ConvertFixture.plasma) -colorspace Gray -depth 8 -compress none strips-none-gray.tif"),
+        ("strips-gray16.tif", "\(ConvertFixture.plasma) -colorspace Gray -depth 16 -compress lzw strips-gray16.tif"),
+        ("strips-rgba.tif", "\(ConvertFixture.plasma) \(ConvertFixture.ramp) -depth 8 -compress lzw strips-rgba.tif"),
+        ("strips-jpeg.tif", "\(ConvertFixture.plasma) -compress jpeg -quality 90 strips-jpeg.tif"),
+        ("tiles-lzw.tif", "\(ConvertFixture.plasma) -depth 8 -compress lzw -define tiff:tile-geometry=128x96 tiles-lzw.tif"),
+        ("tiles-rgba16.tif", "\(ConvertFixture.plasma) \(ConvertFixture.ramp) -depth 16 -compress zip -define tiff:tile-geometry=256x256 tiles-rgba16.tif"),
+        ("tiles-jpeg.tif", "\(ConvertFixture.plasma) -compress jpeg -define tiff:tile-geometry=64x64 tiles-jpeg.tif"),
+        ("iccp.tif", "\(ConvertFixture.plasma) \(ConvertFixture.profile) -compress lzw iccp.tif"),
+        ("oriented.tif", "\(ConvertFixture.plasma) -orient RightTop -compress lzw oriented.tif"),
         // Left to ImageMagick: separate planes, min-is-white.
-        ("planes.tif", "\(plasma) -interlace plane -compress lzw planes.tif"),
-        ("miniswhite.tif", "\(plasma) -colorspace Gray -negate -define quantum:polarity=min-is-white miniswhite.tif"),
+        ("planes.tif", "\(ConvertFixture.plasma) -interlace plane -compress lzw planes.tif"),
+        ("miniswhite.tif", "\(ConvertFixture.plasma) -colorspace Gray -negate -define quantum:polarity=min-is-white miniswhite.tif"),
     ]
 
     /// ImageMagick's full decode, resize and colour conversion: the path every PNG and TIFF took before.

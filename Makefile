@@ -10,7 +10,14 @@ SWIFT ?= swift
 # .build while it runs, and the install test builds and installs this one.
 # No $ORIGIN run path: the Swift libraries are linked in, and Debian's
 # policy (lintian) refuses a custom library search path.
-RELEASE_FLAGS = -c release --static-swift-stdlib --disable-local-rpath --scratch-path .build-release
+# Linked by lld, each function in its own section and the ones typical runs
+# execute side by side (Sources/thumbnail/function-order.txt, made by `make
+# function-order`), with the relative relocations packed (RELR): a run maps
+# 1.7 MiB less of the binary, since each page fault maps 64 KiB around it.
+LINK_FLAGS = -Xswiftc -Xfrontend -Xswiftc -function-sections -Xswiftc -use-ld=lld \
+	-Xlinker -z -Xlinker pack-relative-relocs \
+	-Xlinker --symbol-ordering-file=$(CURDIR)/Sources/thumbnail/function-order.txt -Xlinker --no-warn-symbol-ordering
+RELEASE_FLAGS = -c release --static-swift-stdlib --disable-local-rpath --scratch-path .build-release $(LINK_FLAGS)
 RELEASE_BIN = .build-release/release/thumbnail
 SOURCES = Package.swift $(shell find Sources -type f)
 
@@ -37,7 +44,7 @@ QUALITY = bench/corpus.sh bench/.corpus >/dev/null && \
 	$(BENCH_VENV)/bin/python bench/quality.py --thumbnail $(RELEASE_BIN) --corpus bench/.corpus/images
 SUDO = $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: all build deps check-deps test-deps deb-deps deb bench-deps test bench bench-inetd bench-batch bench-smartcrop bench-storage quality demo install uninstall clean
+.PHONY: all build deps check-deps test-deps deb-deps deb bench-deps test bench bench-inetd bench-batch bench-smartcrop bench-storage function-order quality demo install uninstall clean
 
 all: build
 
@@ -163,6 +170,10 @@ bench-batch: bench-deps $(RELEASE_BIN)
 bench-smartcrop: bench-deps $(RELEASE_BIN)
 	bench/corpus.sh bench/.corpus >/dev/null
 	bench/smartcrop.py --thumbnail $(RELEASE_BIN) --corpus bench/.corpus/images --out bench/.out
+
+# Lists again the functions the release build lays out together (bench/function-order.sh).
+function-order: bench-deps $(RELEASE_BIN)
+	bench/function-order.sh $(RELEASE_BIN)
 
 clean:
 	rm -rf .build .build-release .build-deb .build-bench .build-venv demo thumbnail_*.deb

@@ -41,7 +41,9 @@ let package = Package(
         ),
         .executableTarget(
             name: "thumbnail",
-            dependencies: ["ThumbnailCore"]
+            dependencies: ["ThumbnailCore"],
+            // The release build's link order (see the Makefile's LINK_FLAGS).
+            exclude: ["function-order.txt"]
         ),
         // What both test targets share: fixtures, processes, in-process runs.
         .target(

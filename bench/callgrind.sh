@@ -11,8 +11,8 @@ here=$(cd "$(dirname "$0")" && pwd)
 images=$here/.corpus/images
 out=$here/.out/callgrind
 mkdir -p "$out"
-# valgrind 3.19 gives up on the debug information of the binary that
-# swift-crypto's BoringSSL brings in: profile a copy without it.
+# valgrind 3.19 cannot read the debug information of the Swift toolchain's
+# clang: profile a copy without it.
 objcopy --strip-debug "$1" "$out/thumbnail-no-debug"
 thumbnail=$out/thumbnail-no-debug; shift
 [ $# -gt 0 ] || set -- $(ls "$images")

@@ -95,3 +95,33 @@ struct InstallTests {
         #expect(String(decoding: version.output, as: UTF8.self).hasPrefix("thumbnail "))
     }
 }
+
+/// The release build links side by side the functions that
+/// Sources/thumbnail/function-order.txt names (the Makefile's LINK_FLAGS).
+@Suite(.serialized)
+struct LinkOrderTests {
+    @Test func theReleaseBinaryLaysOutTheListedFunctionsTogether() throws {
+        let build = try runTool("make", ["--no-print-directory", "-C", packageDirectory, "build"], seconds: 600)
+        #expect(build.status == 0, "make build: \(build.error)")
+        let listed = try String(contentsOfFile: packageDirectory + "/Sources/thumbnail/function-order.txt", encoding: .utf8)
+            .split(separator: "\n").map(String.init)
+        let symbols = try runTool("nm", ["--defined-only", packageDirectory + "/.build-release/release/thumbnail"])
+        #expect(symbols.status == 0)
+        var addresses: [String: UInt64] = [:]
+        for line in String(decoding: symbols.output, as: UTF8.self).split(separator: "\n") {
+            let fields = line.split(separator: " ", maxSplits: 2)
+            if fields.count == 3, "tTW".contains(fields[1]), let address = UInt64(fields[0], radix: 16) {
+                addresses[String(fields[2])] = address
+            }
+        }
+        // Names vanish as the code changes; past a tenth, `make function-order` lists them again.
+        let found = listed.compactMap { addresses[$0] }
+        #expect(listed.count > 500 && found.count * 10 >= listed.count * 9,
+            "\(listed.count - found.count) of the \(listed.count) functions listed are gone: run make function-order")
+        // lld puts them first, in the list's order; ThumbnailCore's own are each in a section of
+        // their own (the Swift library's are not all), so they show it.
+        let ours = listed.filter { $0.hasPrefix("$s13ThumbnailCore") }.compactMap { addresses[$0] }
+        #expect(ours.count > 100)
+        #expect(zip(ours, ours.dropFirst()).allSatisfy { $0 < $1 }, "ThumbnailCore's functions are not in the list's order")
+    }
+}

@@ -31,8 +31,9 @@ SOURCES = Package.swift $(shell find Sources -type f)
 BUILD_PACKAGES = libmagickwand-dev libwebp-dev libspng-dev libtiff-dev libssl-dev pkg-config libcurl4-openssl-dev libheif-dev
 # libheif-examples: heif-enc makes the HEIC and AVIF sources of the tests (thumbnail items
 # included); heif-convert and heif-info read AVIF alpha back (ImageMagick 6.9.11 drops it).
+# libavif-bin: avifenc makes the 10-bit AVIF sources, which heif-enc cannot.
 TEST_PACKAGES = imagemagick libjpeg-turbo-progs libgs-common time python3 util-linux bsdutils coreutils mandoc bash-completion zsh fish python3-django \
-	xinetd nginx-light curl openssl lintian man-db systemd goaccess libheif-examples python3-venv strace
+	xinetd nginx-light curl openssl lintian man-db systemd goaccess libheif-examples libavif-bin python3-venv strace
 # dpkg-dev: dpkg-shlibdeps and dpkg-gencontrol; binutils: strip.
 DEB_PACKAGES = dpkg-dev binutils
 BENCH_PACKAGES = imagemagick libgs-common time python3 python3-pil python3-venv libvips-tools libjpeg-turbo-progs libheif-examples \

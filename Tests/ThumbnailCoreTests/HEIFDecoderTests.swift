@@ -35,10 +35,12 @@ final class HEIFDecoderTests {
         ("rgba.heic", "\(ConvertFixture.plasma) \(ConvertFixture.ramp) PNG32:in.png && heif-enc -q 90 in.png -o rgba.heic", byLibheif),
         ("rgba10.heic", "\(ConvertFixture.plasma) \(ConvertFixture.ramp) PNG64:in.png && heif-enc -q 90 in.png -o rgba10.heic", byLibheif),
         ("icc.heic", "\(ConvertFixture.plasma) -depth 8 \(ConvertFixture.profile) PNG24:in.png && heif-enc -q 90 in.png -o icc.heic", byLibheif),
-        // Debian's libaom writes no 10-bit AVIF through heif-enc (it fails an assertion).
         ("rgb8.avif", "\(ConvertFixture.plasma) -depth 8 PNG24:in.png && heif-enc -A -q 90 in.png -o rgb8.avif", byImageMagick),
         ("yuv444.avif", "\(ConvertFixture.plasma) -depth 8 PNG24:in.png && heif-enc -A -q 90 -p chroma=444 in.png -o yuv444.avif", byImageMagick),
         ("rgba.avif", "\(ConvertFixture.plasma) \(ConvertFixture.ramp) PNG32:in.png && heif-enc -A -q 90 in.png -o rgba.avif", byLibheif),
+        // 10-bit AVIF by libavif's avifenc: heif-enc fails an assertion in Debian's libaom writing one.
+        ("rgb10.avif", "\(ConvertFixture.plasma) -depth 16 PNG48:in.png && avifenc -d 10 --min 0 --max 10 in.png rgb10.avif >/dev/null", byLibheif),
+        ("rgba10.avif", "\(ConvertFixture.plasma) \(ConvertFixture.ramp) PNG64:in.png && avifenc -d 10 --min 0 --max 10 in.png rgba10.avif >/dev/null", byLibheif),
     ]
 
     /// `whole.png`, read whole by ImageMagick, resized and converted to sRGB as planned for `request`.

@@ -12,6 +12,7 @@
     X(heif_context_encode_image) X(heif_context_write) X(heif_image_create) X(heif_image_add_plane) \
     X(heif_image_get_plane) X(heif_image_release) \
     X(heif_context_read_from_memory_without_copy) X(heif_context_set_maximum_image_size_limit) \
+    X(heif_context_set_max_decoding_threads) \
     X(heif_context_get_primary_image_handle) X(heif_image_handle_release) X(heif_image_handle_get_width) \
     X(heif_image_handle_get_height) X(heif_image_handle_has_alpha_channel) \
     X(heif_image_handle_get_number_of_thumbnails) X(heif_image_handle_get_list_of_thumbnail_IDs) \
@@ -99,6 +100,9 @@ HIDDEN struct heif_error heif_context_read_from_memory_without_copy(
 }
 HIDDEN void heif_context_set_maximum_image_size_limit(struct heif_context *context, int maximum_width) {
     real_heif_context_set_maximum_image_size_limit(context, maximum_width);
+}
+HIDDEN void heif_context_set_max_decoding_threads(struct heif_context *context, int max_threads) {
+    real_heif_context_set_max_decoding_threads(context, max_threads);
 }
 HIDDEN struct heif_error heif_context_get_primary_image_handle(
     struct heif_context *context, struct heif_image_handle **handle) {

@@ -57,6 +57,8 @@ enum HEIFDecoder {
         }
         defer { heif_context_free(context) }
         heif_context_set_maximum_image_size_limit(context, Int32(min(largestSide, limits.maxPixels)))
+        // libheif's default is 4, whatever the cores and the batch's jobs.
+        heif_context_set_max_decoding_threads(context, Int32(ImageMagick.threadsPerImage))
         return try bytes.withUnsafeBytes { buffer in
             Swift.Result { () throws(ThumbnailError) in
                 try check(

@@ -87,6 +87,10 @@ public struct ImageMagick: Sendable {
             width: limit(WidthResource), height: limit(HeightResource))
     }
 
+    /// The threads one image may use, as the invocation set them; libheif
+    /// decodes a grid's tiles (as phones write HEIC) on as many.
+    static var threadsPerImage: Int { max(1, Int(clamping: MagickGetResourceLimit(ThreadResource))) }
+
     /// Called before each render.
     func startRender() {
         if case .perRender(let seconds) = timeLimit { _ = MagickSetResourceLimit(TimeResource, MagickSizeType(seconds)) }

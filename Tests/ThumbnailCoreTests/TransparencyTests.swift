@@ -22,6 +22,9 @@ final class TransparencyTests {
             convert -size 40x20 xc:none -fill red -draw 'circle 20,10 20,2' -define webp:lossless=true lossless.webp
             convert -size 40x20 gradient:red-blue opaque.webp
             convert -size 40x20 gradient:red-blue opaque.jpg
+            convert rgba.png PNG32:rgba32.png && heif-enc -q 90 rgba32.png -o clear.heic
+            heif-enc -q 90 opaque.png -o opaque.heic
+            avifenc rgba.png clear.avif >/dev/null && avifenc opaque.png opaque.avif >/dev/null
             """, directory: scratch.path)
     }
 
@@ -29,14 +32,14 @@ final class TransparencyTests {
 
     func transparent(_ name: String) throws -> Bool {
         let bytes = try scratch.bytes(name)
-        return mayBeTransparent(bytes, try SourceFormat(sniffing: bytes))
+        return try mayBeTransparent(bytes, try SourceFormat(sniffing: bytes), limits: Limits())
     }
 
     @Test func headersSayWhetherASourceMayBeTransparent() throws {
-        for name in ["rgba.png", "palette.png", "clear.gif", "clear.webp", "lossless.webp"] {
+        for name in ["rgba.png", "palette.png", "clear.gif", "clear.webp", "lossless.webp", "clear.heic", "clear.avif"] {
             #expect(try transparent(name), "\(name)")
         }
-        for name in ["opaque.png", "opaque.gif", "opaque.webp", "opaque.jpg"] {
+        for name in ["opaque.png", "opaque.gif", "opaque.webp", "opaque.jpg", "opaque.heic", "opaque.avif"] {
             #expect(try !transparent(name), "\(name)")
         }
     }
@@ -48,12 +51,12 @@ final class TransparencyTests {
         let format = try SourceFormat(sniffing: original)
         var random = SeededRandom(seed: 17)
         for _ in 0..<300 {
-            _ = mayBeTransparent(Array(original.prefix(Int.random(in: 0...original.count, using: &random))), format)
+            _ = try mayBeTransparent(Array(original.prefix(Int.random(in: 0...original.count, using: &random))), format, limits: Limits())
             var changed = original
             for _ in 0..<Int.random(in: 1...4, using: &random) {
                 changed[Int.random(in: 0..<min(changed.count, 256), using: &random)] = UInt8.random(in: 0...255, using: &random)
             }
-            _ = mayBeTransparent(changed, format)
+            _ = try mayBeTransparent(changed, format, limits: Limits())
         }
     }
 }

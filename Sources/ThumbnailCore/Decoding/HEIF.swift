@@ -27,6 +27,11 @@ enum HEIFDecoder {
         }
     }
 
+    /// Whether the primary image has an alpha plane.
+    static func hasAlpha(_ bytes: [UInt8], limits: Limits) throws(ThumbnailError) -> Bool {
+        try withPrimaryImage(bytes, limits: limits) { primary throws(ThumbnailError) in hasAlpha(primary) }
+    }
+
     /// Decodes the primary image or, when one is at least `target` in both
     /// sides, its smallest thumbnail item, averaged down as the renderer
     /// pre-shrinks every source; with the ICC profile of the item, else of the

@@ -57,7 +57,13 @@ struct PictureMaker: Sendable {
         _ = try access.checkSize(request.size)
         let source = try engine.load(request.source).bytes
         let plan = try Renderer.plan(request, source: source, limits: engine.limits)
-        let formats = options.formats ?? PictureOptions.defaultFormats(transparent: mayBeTransparent(source, plan.sourceFormat))
+        let formats: [OutputFormat]
+        if let chosen = options.formats {
+            formats = chosen
+        } else {
+            let transparent = try mayBeTransparent(source, plan.sourceFormat, limits: engine.limits)
+            formats = PictureOptions.defaultFormats(transparent: transparent)
+        }
         let boxes = (options.densities ?? PictureOptions.defaultDensities).compactMap { density in
             box(request.size, at: density, plan: plan, mode: request.mode).map { (density, $0) }
         }
@@ -131,9 +137,10 @@ func htmlEscaped(_ text: String) -> String {
 
 /// Whether the source's header says it may hold transparency: a PNG with an
 /// alpha channel or a tRNS chunk, a WebP with its alpha flag, a GIF with a
-/// transparent colour. JPEG has none; AVIF, HEIC and TIFF count as opaque
-/// (their headers are ImageMagick's to read): `--formats` says otherwise.
-func mayBeTransparent(_ bytes: [UInt8], _ format: SourceFormat) -> Bool {
+/// transparent colour, a HEIC or AVIF with an alpha plane (libheif, already
+/// loaded by the plan, reads the container). JPEG has none; TIFF counts as
+/// opaque (its header is ImageMagick's to read): `--formats` says otherwise.
+func mayBeTransparent(_ bytes: [UInt8], _ format: SourceFormat, limits: Limits) throws(ThumbnailError) -> Bool {
     switch format {
     case .png:
         // IHDR's colour type: 4 grey with alpha, 6 RGBA; else a tRNS chunk before the pixels.
@@ -156,7 +163,8 @@ func mayBeTransparent(_ bytes: [UInt8], _ format: SourceFormat) -> Bool {
         }
         return false
     case .gif: return gifHasTransparentColour(bytes)
-    case .jpeg, .avif, .heic, .tiff: return false
+    case .avif, .heic: return try HEIFDecoder.hasAlpha(bytes, limits: limits)
+    case .jpeg, .tiff: return false
     }
 }
 

@@ -85,6 +85,16 @@ final class InvocationTests {
             #expect(kib < 64 * 1024, "\(producer) | thumbnail \(arguments): peak \(kib) KiB")
         }
     }
+
+    /// A GIF thumbnail's 256 colours cost no 128 MiB dithering table: a 64x64
+    /// GIF from a 640x480 one peaks near the 20 MiB of any small render.
+    @Test func aGIFThumbnailIsQuantizedWithoutDithering() throws {
+        try sh("convert -seed 3 -size 640x480 plasma: source.gif", directory: scratch.path)
+        let (kib, status) = try peak("true", "-s 64x64 -o '\(scratch.file("thumb.gif"))' '\(scratch.file("source.gif"))'")
+        #expect(status == 0)
+        #expect(kib < 48 * 1024, "peak \(kib) KiB")
+        #expect(try dimensions(scratch.file("thumb.gif")) == "64x48")
+    }
 }
 
 /// The man page's list of the modes each option serves is the table's.

@@ -296,6 +296,12 @@ struct Wand: ~Copyable {
         return Array(UnsafeBufferPointer(start: blob, count: length))
     }
 
+    /// At most `colours` colours, each pixel the nearest of them. ImageMagick's
+    /// dithering needs a 128 MiB table for every image, however small.
+    mutating func quantizeWithoutDithering(colours: Int) throws(ThumbnailError) {
+        try check(MagickQuantizeImage(wand, colours, sRGBColorspace, 0, MagickFalse, MagickFalse), "quantize", .internalFailure)
+    }
+
     private mutating func setBackground(_ colour: String) throws(ThumbnailError) {
         let pixel = NewPixelWand()
         defer { DestroyPixelWand(pixel) }

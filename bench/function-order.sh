@@ -42,8 +42,10 @@ printf '/thumbnail/100x100/photo.jpg\n/thumbnail/64x64/avif/photo.png\n' >list
 profile batch ./thumbnail -r root --jobs 2 --batch list
 
 # fn= lines name the functions of the object (ob=) before them; a recursion
-# level ('2) is the same function.
+# level ('2) is the same function. Code without a symbol (a bare address,
+# "(below main)") cannot be named to the linker.
 awk '/^ob=/ { ours = ($0 ~ /\/thumbnail$/) }
-     /^fn=/ && ours { name = substr($0, 4); sub(/'"'"'[0-9]+$/, "", name); print name }' ./*.out |
+     /^fn=/ && ours { name = substr($0, 4); sub(/'"'"'[0-9]+$/, "", name)
+                      if (name !~ /^0x[0-9a-f]+$/ && name !~ /^\(/) print name }' ./*.out |
   LC_ALL=C sort -u >"$here/../Sources/thumbnail/function-order.txt"
 wc -l "$here/../Sources/thumbnail/function-order.txt"

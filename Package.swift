@@ -28,6 +28,12 @@ let package = Package(
             pkgConfig: "spng",
             providers: [.apt(["libspng-dev"])]
         ),
+        // zlib: a large PNG's image data inflated on a thread of its own (PNGInflater.swift).
+        .systemLibrary(
+            name: "CZlib",
+            pkgConfig: "zlib",
+            providers: [.apt(["zlib1g-dev"])]
+        ),
         // libtiff's headers; the library is loaded at run time, by TIFF sources alone (CTiff/tiff.c).
         .target(name: "CTiff"),
         // libcrypto's headers; the library is loaded at run time, by URL signatures and
@@ -37,7 +43,7 @@ let package = Package(
         .systemLibrary(name: "CCurl"),
         .target(
             name: "ThumbnailCore",
-            dependencies: ["CMagickWand", "CWebP", "CHeif", "CSpng", "CTiff", "CCurl", "CCrypto"]
+            dependencies: ["CMagickWand", "CWebP", "CHeif", "CSpng", "CZlib", "CTiff", "CCurl", "CCrypto"]
         ),
         .executableTarget(
             name: "thumbnail",

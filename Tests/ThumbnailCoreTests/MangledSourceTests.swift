@@ -79,12 +79,18 @@ final class MangledSourceTests {
     /// bytes read before (a truncated one ends mid-stream): each variant
     /// decodes, or is found malformed (left to ImageMagick), or is refused
     /// with a ThumbnailError.
-    @Test(arguments: ["mangled.png", "mangled-adam7.png"])
-    func pngStreamedFromAFileDecodesOrRefusesEveryVariant(name: String) throws {
+    /// 320x240, past what is read before the decoder starts: with an ICC
+    /// profile, or interlaced.
+    func makeStreamedPNG(_ name: String) throws {
         try sh(
             "convert -seed 4 -size 320x240 plasma: -alpha set -channel A -fx 'i<w/2?0:1' +channel "
                 + (name == "mangled.png" ? "-profile /usr/share/color/icc/ghostscript/a98.icc PNG32:" : "-interlace PNG PNG32:")
                 + name, directory: scratch.path)
+    }
+
+    @Test(arguments: ["mangled.png", "mangled-adam7.png"])
+    func pngStreamedFromAFileDecodesOrRefusesEveryVariant(name: String) throws {
+        try makeStreamedPNG(name)
         let original = try scratch.bytes(name)
         #expect(original.count > 2 * pngFirstBytes)
         var decoded = 0, malformed = 0
@@ -98,5 +104,32 @@ final class MangledSourceTests {
             }
         }
         #expect(decoded > 0 && malformed > 0)
+    }
+
+    /// The same variants with their image data inflated on another thread
+    /// (`PNGInflater`): each ends as it ends with libspng alone, the same
+    /// samples, malformed, or refused with the same kind of error.
+    @Test(arguments: ["mangled.png", "mangled-adam7.png"])
+    func pngInflatedAsideEndsAsLibspngAloneDoes(name: String) throws {
+        try makeStreamedPNG(name)
+        enum Ending: Equatable { case decoded([UInt8]), malformed, refused(ThumbnailError.Kind) }
+        func ending(_ source: SourceBytes, aside: Bool) -> Ending {
+            do {
+                let decoded = try PNGDecoder.decode(source, scaledTo: (8, 8), inflateAside: aside)
+                return decoded.map { .decoded($0.pixels.samples) } ?? .malformed
+            } catch {
+                return .refused(error.kind)
+            }
+        }
+        var decoded = 0
+        for variant in mangled(try scratch.bytes(name), seed: 7) {
+            try Data(variant).write(to: URL(fileURLWithPath: scratch.file("variant.png")))
+            guard let source = try? readSource(scratch.file("variant.png"), limit: 1 << 20, sniff: .imageMagic).content
+            else { continue }
+            let alone = ending(source, aside: false)
+            #expect(ending(source, aside: true) == alone)
+            if case .decoded = alone { decoded += 1 }
+        }
+        #expect(decoded > 0)
     }
 }

@@ -25,19 +25,7 @@ func parallelMapInOrder<Result: Sendable>(
     let queue = JobQueue<Result>(count: count)
     var started: [pthread_t] = []
     for _ in 0..<min(threads, count) {
-        let start = ThreadStart { queue.work(makeWorker()) }
-        var thread = pthread_t()
-        let raw = Unmanaged.passRetained(start).toOpaque()
-        let status = pthread_create(
-            &thread, nil,
-            { raw in
-                Unmanaged<ThreadStart>.fromOpaque(raw!).takeRetainedValue().body()
-                return nil
-            }, raw)
-        guard status == 0 else {
-            Unmanaged<ThreadStart>.fromOpaque(raw).release()
-            break
-        }
+        guard let thread = startThread({ queue.work(makeWorker()) }) else { break }
         started.append(thread)
     }
     defer { for thread in started { pthread_join(thread, nil) } }
@@ -130,6 +118,24 @@ private final class JobQueue<Result: Sendable>: @unchecked Sendable {
             return (ready, finished)
         }
     }
+}
+
+/// Runs `body` on a POSIX thread of its own, for `pthread_join`; nil when
+/// no thread can be started.
+func startThread(_ body: @escaping () -> Void) -> pthread_t? {
+    var thread = pthread_t()
+    let raw = Unmanaged.passRetained(ThreadStart(body)).toOpaque()
+    let status = pthread_create(
+        &thread, nil,
+        { raw in
+            Unmanaged<ThreadStart>.fromOpaque(raw!).takeRetainedValue().body()
+            return nil
+        }, raw)
+    guard status == 0 else {
+        Unmanaged<ThreadStart>.fromOpaque(raw).release()
+        return nil
+    }
+    return thread
 }
 
 private final class ThreadStart {

@@ -20,14 +20,23 @@ enum PNGDecoder {
     /// Decodes a PNG averaged down to `size` (its own size when nil); nil
     /// when libspng finds it malformed, for ImageMagick to judge as before.
     /// A source that cannot be read, or grows past its limit, is an error.
-    static func decode(_ png: SourceBytes, scaledTo size: (width: Int, height: Int)?) throws(ThumbnailError)
-        -> (pixels: Pixels, iccProfile: [UInt8]?)?
+    /// `inflateAside`: the image data inflated on a thread of its own
+    /// (`PNGInflater`), for a large PNG when a second core is free.
+    static func decode(_ png: SourceBytes, scaledTo size: (width: Int, height: Int)?, inflateAside: Bool = false)
+        throws(ThumbnailError) -> (pixels: Pixels, iccProfile: [UInt8]?)?
     {
         guard let context = spng_ctx_new(Int32(SPNG_CTX_IGNORE_ADLER32.rawValue)) else {
             throw ThumbnailError(.internalFailure, "libspng", "cannot create a decoder")
         }
         defer { spng_ctx_free(context) }
-        let stream = Stream(png.reader())
+        let stream: Stream
+        let inflater = inflateAside ? PNGInflater(png.reader()) : nil
+        if let inflater {
+            stream = Stream { buffer throws(ThumbnailError) in try inflater.read(into: buffer) }
+        } else {
+            var reader = png.reader()
+            stream = Stream { buffer throws(ThumbnailError) in try reader.read(into: buffer) }
+        }
         let outcome = withExtendedLifetime(stream) {
             Result { () throws(SpngError) in
                 let user = Unmanaged.passUnretained(stream).toOpaque()
@@ -42,7 +51,7 @@ enum PNGDecoder {
                 return try decode(context, scaledTo: size)
             }
         }
-        if let failure = stream.failure { throw failure }
+        if let failure = inflater?.finish() ?? stream.failure { throw failure }
         switch outcome {
         case .success(let decoded): return decoded
         case .failure(let error) where error.code == Int32(SPNG_EMEM.rawValue):
@@ -54,20 +63,21 @@ enum PNGDecoder {
     /// The source as libspng reads it: exactly the bytes it asks for, from a
     /// buffer filled a block at a time.
     private final class Stream {
-        private var reader: SourceReader
+        /// Fills a buffer from the source; 0 at its end.
+        private let source: (UnsafeMutableRawBufferPointer) throws(ThumbnailError) -> Int
         private var buffer = [UInt8](repeating: 0, count: 1 << 17)
         private var start = 0, end = 0
         /// Why the source could not be read, if it could not.
         private(set) var failure: ThumbnailError? = nil
 
-        init(_ reader: SourceReader) { self.reader = reader }
+        init(_ source: @escaping (UnsafeMutableRawBufferPointer) throws(ThumbnailError) -> Int) { self.source = source }
 
         func read(into destination: UnsafeMutableRawPointer, count: Int) -> Int32 {
             var copied = 0
             while copied < count {
                 if start == end {
                     let read = buffer.withUnsafeMutableBytes { buffer in
-                        Result { () throws(ThumbnailError) in try reader.read(into: buffer) }
+                        Result { () throws(ThumbnailError) in try source(buffer) }
                     }
                     switch read {
                     case .success(let count): end = count

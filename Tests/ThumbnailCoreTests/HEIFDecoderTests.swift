@@ -63,21 +63,9 @@ final class HEIFDecoderTests {
             var request = ThumbnailRequest(size: BoxSize(width: box, height: box), source: try SourcePath(filePath: name))
             request.format = .png
             let rendered = try imageMagickAlone { try Renderer.render(request, source: bytes, limits: Limits()) }.bytes
-            try Data(rendered).write(to: URL(fileURLWithPath: scratch.file("rendered.png")))
-            try Data(try wholeFileRender(bytes, request: request)).write(to: URL(fileURLWithPath: scratch.file("whole-resized.png")))
-            let format = "'%wx%h %[channels]\\n'"
-            let described = try sh("identify -format \(format) rendered.png whole-resized.png", directory: scratch.path)
-                .split(separator: "\n")
-            #expect(described.count == 2 && described[0] == described[1], "\(name) at \(box): \(described)")
-            let difference = try psnr("rendered.png", "whole-resized.png", in: scratch.path)
-            #expect(difference >= 40, "\(name) at \(box): \(difference) dB")
-            if name.hasPrefix("rgba") {
-                #expect(described.first?.hasSuffix("a") == true, "\(name) at \(box): no alpha")
-                try sh("convert rendered.png -alpha extract rendered-alpha.png", directory: scratch.path)
-                try sh("convert whole-resized.png -alpha extract whole-alpha.png", directory: scratch.path)
-                let alpha = try psnr("rendered-alpha.png", "whole-alpha.png", in: scratch.path)
-                #expect(alpha >= 40, "\(name) at \(box): alpha \(alpha) dB")
-            }
+            try expectAlike(
+                rendered: rendered, whole: try wholeFileRender(bytes, request: request), in: scratch, "\(name) at \(box)",
+                alphaExpected: name.hasPrefix("rgba"))
         }
     }
 

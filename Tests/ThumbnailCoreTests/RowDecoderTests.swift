@@ -116,21 +116,7 @@ final class RowDecoderTests {
             var request = ThumbnailRequest(size: BoxSize(width: box, height: box), source: try SourcePath(filePath: name))
             request.format = .png
             let rows = try imageMagickAlone { try Renderer.render(request, source: bytes, limits: Limits()) }.bytes
-            let whole = try wholeFileRender(bytes, request: request)
-            try Data(rows).write(to: URL(fileURLWithPath: scratch.file("rows.png")))
-            try Data(whole).write(to: URL(fileURLWithPath: scratch.file("whole.png")))
-            let format = "'%wx%h %[channels]\\n'"
-            let described = try sh("identify -format \(format) rows.png whole.png", directory: scratch.path)
-                .split(separator: "\n")
-            #expect(described.count == 2 && described[0] == described[1], "\(name) at \(box): \(described)")
-            let difference = try psnr("rows.png", "whole.png", in: scratch.path)
-            #expect(difference >= 40, "\(name) at \(box): \(difference) dB")
-            if described.first?.hasSuffix("a") == true {
-                try sh("convert rows.png -alpha extract rows-alpha.png", directory: scratch.path)
-                try sh("convert whole.png -alpha extract whole-alpha.png", directory: scratch.path)
-                let alpha = try psnr("rows-alpha.png", "whole-alpha.png", in: scratch.path)
-                #expect(alpha >= 40, "\(name) at \(box): alpha \(alpha) dB")
-            }
+            try expectAlike(rendered: rows, whole: try wholeFileRender(bytes, request: request), in: scratch, "\(name) at \(box)")
         }
     }
 

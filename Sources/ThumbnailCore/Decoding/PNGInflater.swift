@@ -64,8 +64,6 @@ final class PNGInflater {
     private final class Producer: @unchecked Sendable {
         private var reader: SourceReader
         private let socket: Int32
-        private var input = [UInt8](repeating: 0, count: 1 << 17)
-        private var start = 0, end = 0
         private var inflated = [UInt8](repeating: 0, count: 1 << 18)
         private var stored = [UInt8](repeating: 0, count: 1 << 18)
         private var inflater = z_stream(), storer = z_stream()
@@ -115,7 +113,7 @@ final class PNGInflater {
                     send(header)
                     var left = length + 4
                     while left > 0 {
-                        guard let piece = try take(min(left, input.count)) else { return }
+                        guard let piece = try take(min(left, 1 << 17)) else { return }
                         send(piece)
                         left -= piece.count
                     }
@@ -131,12 +129,11 @@ final class PNGInflater {
         private func inflate(_ length: Int) throws(ThumbnailError) -> Bool {
             var left = length
             while left > 0 && !gone {
-                if start == end, try !fill() { return false }
-                let piece = min(left, end - start)
+                guard var piece = try take(min(left, 1 << 17)) else { return false }
                 var status = Z_OK
-                input.withUnsafeMutableBufferPointer { input in
-                    inflater.next_in = input.baseAddress! + start
-                    inflater.avail_in = UInt32(piece)
+                piece.withUnsafeMutableBufferPointer { piece in
+                    inflater.next_in = piece.baseAddress
+                    inflater.avail_in = UInt32(piece.count)
                     repeat {
                         let produced = inflated.withUnsafeMutableBufferPointer { output in
                             inflater.next_out = output.baseAddress
@@ -149,8 +146,7 @@ final class PNGInflater {
                 }
                 // Data past the end of the zlib stream is left alone, as libspng leaves it.
                 guard status == Z_OK || status == Z_STREAM_END || status == Z_BUF_ERROR else { return false }
-                start += piece
-                left -= piece
+                left -= piece.count
             }
             return true
         }
@@ -207,24 +203,8 @@ final class PNGInflater {
 
         /// The next `count` bytes of the source; nil when it ends first.
         private func take(_ count: Int) throws(ThumbnailError) -> [UInt8]? {
-            var bytes: [UInt8] = []
-            while bytes.count < count {
-                if start == end, try !fill() { return nil }
-                let piece = min(count - bytes.count, end - start)
-                bytes += input[start..<start + piece]
-                start += piece
-            }
-            return bytes
-        }
-
-        /// Reads the next block of the source; false at its end.
-        private func fill() throws(ThumbnailError) -> Bool {
-            let read = input.withUnsafeMutableBytes { buffer in
-                Result { () throws(ThumbnailError) in try reader.read(into: buffer) }
-            }
-            end = try read.get()
-            start = 0
-            return end > 0
+            let bytes = try reader.read(upTo: count)
+            return bytes.count == count ? bytes : nil
         }
     }
 }

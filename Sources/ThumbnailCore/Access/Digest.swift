@@ -1,4 +1,4 @@
-import CCrypto
+internal import CCrypto
 
 // The only file that imports OpenSSL's libcrypto: the MAC of URL
 // signatures, the digest of the origin token, and the comparison of both.

@@ -1,4 +1,4 @@
-import CSpng
+internal import CSpng
 
 // The only file that imports libspng. ImageMagick 6.9.11's PNG coder holds
 // the whole image at 16 bits a sample (Debian's policy then refuses PNGs

@@ -1,4 +1,4 @@
-import CTiff
+internal import CTiff
 
 #if canImport(Glibc)
     import Glibc

@@ -1,4 +1,4 @@
-import CWebP
+internal import CWebP
 
 // The only file that imports libwebp. ImageMagick 6.9.11's WebP coder calls
 // WebPDecode without scaling and then holds every pixel at 16 bits a sample;

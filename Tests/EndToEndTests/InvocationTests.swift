@@ -113,8 +113,8 @@ final class InvocationTests {
             for word in words where word.hasPrefix("-") { documented[String(word.dropFirst())] = modes }
         }
     }
-    for spec in optionTable where spec.selectedMode == nil && spec.long != "config" {
+    for spec in optionTable where Mode(rawValue: spec.long) == nil && spec.long != "config" {
         #expect(documented[spec.long] == spec.modes, "--\(spec.long)")
     }
-    #expect(Set(documented.keys) == Set(optionTable.filter { $0.selectedMode == nil && $0.long != "config" }.map(\.long)))
+    #expect(Set(documented.keys) == Set(optionTable.filter { Mode(rawValue: $0.long) == nil && $0.long != "config" }.map(\.long)))
 }

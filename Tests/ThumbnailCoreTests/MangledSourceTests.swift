@@ -61,11 +61,11 @@ final class MangledSourceTests {
         // 8x8 from 96x64: the JPEG decodes at 1/8 (scans left out), the WebP scaled by libwebp,
         // the PNG, the TIFF and the AVIF averaged down as their rows come, the HEIC from its thumbnail item.
         let request = ThumbnailRequest(size: BoxSize(width: 8, height: 8), source: try SourcePath(filePath: name))
-        #expect(throws: Never.self) { _ = try imageMagickAlone { try Renderer.render(request, source: original, limits: Limits()) } }
+        #expect(throws: Never.self) { _ = try imageMagickAlone { try Renderer.render(request, source: original, limits: Limits(), threads: 1) } }
         var rendered = 0
         for variant in mangled(original, seed: 42) {
             do {
-                _ = try imageMagickAlone { try Renderer.render(request, source: variant, limits: Limits()) }
+                _ = try imageMagickAlone { try Renderer.render(request, source: variant, limits: Limits(), threads: 1) }
                 rendered += 1
             } catch {
                 // Any ThumbnailError is a clean refusal.

@@ -103,7 +103,7 @@ final class RowDecoderTests {
         try wand.read(bytes, coder: plan.sourceFormat.coder)
         try wand.setOrientation(plan.orientation)
         try wand.autoOrient()
-        try wand.resize(width: plan.layout.resizeWidth, height: plan.layout.resizeHeight)
+        try wand.resize(width: plan.layout.resizeWidth, height: plan.layout.resizeHeight, filter: .lanczos)
         try wand.convertToSRGB()
         return try wand.encode(coder: "PNG", quality: nil)
     }
@@ -115,7 +115,7 @@ final class RowDecoderTests {
         for box in [60, 300] {
             var request = ThumbnailRequest(size: BoxSize(width: box, height: box), source: try SourcePath(filePath: name))
             request.format = .png
-            let rows = try imageMagickAlone { try Renderer.render(request, source: bytes, limits: Limits()) }.bytes
+            let rows = try imageMagickAlone { try Renderer.render(request, source: bytes, limits: Limits(), threads: 1) }.bytes
             try expectAlike(rendered: rows, whole: try wholeFileRender(bytes, request: request), in: scratch, "\(name) at \(box)")
         }
     }

@@ -65,14 +65,13 @@ var onlineCores: Int { max(1, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN)))) }
 
 /// Runs the batch and reports it; the exit status is 0, or that of the
 /// first path that failed.
-func runBatch(_ batch: BatchInvocation, io: ProcessIO) throws(ThumbnailError) -> Int32 {
+func runBatch(_ batch: BatchInvocation, state: ProcessState, io: ProcessIO) throws(ThumbnailError) -> Int32 {
     let listName = batch.list == "-" ? "stdin" : batch.list
     let paths = batchPaths(try readList(batch.list, io: io))
-    let jobs = batch.jobs ?? onlineCores
     let makeWorker: @Sendable () -> (Int) -> BatchResult
     switch batch.action {
     case .picture(let options):
-        return try runPictureBatch(paths, options: options, batch: batch, listName: listName, io: io)
+        return try runPictureBatch(paths, options: options, batch: batch, listName: listName, state: state, io: io)
     case .fetch(let base, let maxTime):
         _ = try HTTPClient.library.get()
         makeWorker = {
@@ -80,13 +79,9 @@ func runBatch(_ batch: BatchInvocation, io: ProcessIO) throws(ThumbnailError) ->
             return { index in timed { () throws(ThumbnailError) in try fetch(paths[index], base: base, with: client.get()) } }
         }
     case .check, .write:
-        // ImageMagick's own threads share the cores with the jobs instead of
-        // multiplying them; one job keeps the 60 s per render of the command line.
-        let state = try ProcessState(
-            timeLimit: jobs > 1 ? .lifted : .perRender(seconds: 60), threads: max(1, onlineCores / jobs))
         let access = try Access(batch.access)
-        let engine = Engine(storage: batch.sources.storage(environment: io.environment), limits: batch.sources.limits, magick: state.magick)
-        let gate = RenderGate(concurrent: jobs > 1)
+        let engine = state.engine(batch.sources, environment: io.environment)
+        let gate = state.gate()
         var directory: String? = nil
         if case .write(let path) = batch.action { directory = path }
         makeWorker = { [directory] in
@@ -99,7 +94,7 @@ func runBatch(_ batch: BatchInvocation, io: ProcessIO) throws(ThumbnailError) ->
     }
     var report = BatchReport(io: io, total: paths.count, reportsCache: { if case .fetch = batch.action { true } else { false } }())
     try parallelMapInOrder(
-        count: paths.count, threads: jobs, makeWorker: makeWorker,
+        count: paths.count, threads: state.renders, makeWorker: makeWorker,
         progress: { finished in report.progress(finished: finished) },
         deliver: { index, result throws(ThumbnailError) in try report.add(paths[index], result) })
     report.finish()

@@ -1,7 +1,9 @@
 /// `--check-config`: what the HTTP mode depends on, checked one by one, as
 /// `nginx -t` checks nginx's: each check a line on stdout, each problem a
 /// line on stderr; the exit status is the first problem's, or 0.
-func runCheckConfig(_ server: ServerInvocation, problems: [ThumbnailError], io: ProcessIO) -> Int32 {
+func runCheckConfig(
+    _ server: ServerInvocation, problems: [ThumbnailError], state: ProcessState, io: ProcessIO
+) -> Int32 {
     var problems = problems
     var lines: [String] = []
     func check(_ name: String, _ body: () throws(ThumbnailError) -> String) {
@@ -12,7 +14,7 @@ func runCheckConfig(_ server: ServerInvocation, problems: [ThumbnailError], io: 
             problems.append(error)
         }
     }
-    let storage = server.sources.storage(environment: io.environment)
+    let storage = state.engine(server.sources, environment: io.environment).storage
     check("storage") { () throws(ThumbnailError) in
         try storage.checkAvailable()
         return storage.description
@@ -32,7 +34,7 @@ func runCheckConfig(_ server: ServerInvocation, problems: [ThumbnailError], io: 
         }
     }
     check("ImageMagick") { () throws(ThumbnailError) in
-        let limits = try ImageMagick(timeLimit: .perRender(seconds: 60), threads: 1).effectiveLimits
+        let limits = state.magick.effectiveLimits
         let needed = server.sources.limits
         guard limits.area >= needed.maxPixels else {
             throw ThumbnailError(

@@ -8,62 +8,76 @@
 public let toolVersion = "0.1.0"
 
 /// Every mode of `thumbnail`: `arguments` without the program name; returns
-/// the exit status. Everything it touches of the process comes through `io`.
+/// the exit status. Everything it touches of the process comes through `io`;
+/// what it changes of the process is made once here (`ProcessState`) and
+/// passed down.
 public func run(_ arguments: [String], io: ProcessIO) -> Int32 {
     let parsed = ParsedInvocation(arguments: arguments)
     // Under inetd stderr is the socket: that mode reports through its log only,
     // and answers even a configuration it cannot use.
-    if parsed.mode == .inetd, !parsed.combinesModes, case .failure(let error) = parsed.result {
-        io.silenceErrorStream()
-        return serveMisconfigured(error, settings: parsed.settings, io: io)
-    }
+    if parsed.mode == .inetd { io.silenceErrorStream() }
     do throws(ThumbnailError) {
-        switch try parsed.result.get() {
+        let invocation = try parsed.result.get()
+        let state = try ProcessState(renders: invocation.rendersAtOnce)
+        switch invocation {
         case .help: try io.writeOutput(Array(helpText().utf8))
         case .version: try io.writeOutput(Array("thumbnail \(toolVersion)\n\(ImageMagick.version)\n".utf8))
         case .sign(let sign):
             try io.writeOutput(Array((try Access(sign.access).signedPath(sign.path) + "\n").utf8))
-        case .render(let render): return try runRender(render, explain: false, io: io)
-        case .explain(let render): return try runRender(render, explain: true, io: io)
-        case .inetd(let server):
-            io.silenceErrorStream()
-            return serveInetd(server, io: io)
-        case .batch(let batch): return try runBatch(batch, io: io)
-        case .picture(let picture): return try runPicture(picture, io: io)
-        case .checkConfig(let server, let problems): return runCheckConfig(server, problems: problems, io: io)
+        case .render(let render): return try runRender(render, explain: false, state: state, io: io)
+        case .explain(let render): return try runRender(render, explain: true, state: state, io: io)
+        case .inetd(let server): return try serveInetd(server, state: state, io: io)
+        case .batch(let batch): return try runBatch(batch, state: state, io: io)
+        case .picture(let picture): return try runPicture(picture, state: state, io: io)
+        case .checkConfig(let server, let problems): return runCheckConfig(server, problems: problems, state: state, io: io)
         }
         return 0
     } catch {
+        if parsed.mode == .inetd { return serveMisconfigured(error, settings: parsed.settings, io: io) }
         io.writeError("thumbnail: \(error)\n")
         if error.kind == .usage { io.writeError(usageLine + "\n") }
         return error.exitStatus
     }
 }
 
-/// What `thumbnail` changes about its whole process, made once per run:
-/// SIGPIPE ignored (a closed socket or pipe is a write error, not death) and
-/// ImageMagick's limits for this mode.
-struct ProcessState {
+/// What `thumbnail` sets up of its whole process, once per run, before any
+/// work: SIGPIPE ignored (a closed socket or pipe is a write error, not
+/// death), and ImageMagick's limits and threads for the renders the run does
+/// at once. Nothing reads this state back from a library's globals.
+struct ProcessState: Sendable {
+    /// Renders at once: the jobs of a batch or an `-o` pattern, else 1.
+    let renders: Int
     let magick: ImageMagick
 
-    init(timeLimit: ImageMagick.TimeLimit, threads: Int) throws(ThumbnailError) {
+    /// Renders at once share the cores: each image may use its share of them.
+    /// Only a lone render can have ImageMagick's time limit, which is the
+    /// process's: a restart in one thread, read halfway by another, ends it.
+    init(renders: Int, cores: Int = onlineCores) throws(ThumbnailError) {
         signal(SIGPIPE, SIG_IGN)
-        magick = try ImageMagick(timeLimit: timeLimit, threads: threads)
+        self.renders = max(1, renders)
+        magick = try ImageMagick(
+            timeLimit: self.renders > 1 ? .lifted : .perRender(seconds: 60), threads: max(1, cores / self.renders))
     }
 
-    /// One render at a time, each within 60 s.
-    static func oneAtATime() throws(ThumbnailError) -> ProcessState {
-        try ProcessState(timeLimit: .perRender(seconds: 60), threads: onlineCores)
+    /// The one way an engine is made: one for the whole run, so that a
+    /// storage keeps its credentials and connections.
+    func engine(_ sources: SourceOptions, environment: [String: String]) -> Engine {
+        Engine(storage: sources.storage(environment: environment), limits: sources.limits, magick: magick)
     }
+
+    /// What lets renders at once share ImageMagick's one memory budget.
+    func gate() -> RenderGate { RenderGate(concurrent: renders > 1) }
 }
 
 /// One thumbnail, or one per source with `-o PATTERN`; the exit status is
 /// 0 or the first failure's, in the order the sources were given.
-private func runRender(_ render: RenderInvocation, explain: Bool, io: ProcessIO) throws(ThumbnailError) -> Int32 {
+private func runRender(
+    _ render: RenderInvocation, explain: Bool, state: ProcessState, io: ProcessIO
+) throws(ThumbnailError) -> Int32 {
     let access = try Access(render.access)
+    let engine = state.engine(render.sources, environment: io.environment)
     guard case .pattern = render.output else {
-        let state = try ProcessState.oneAtATime()
-        try renderOne(render.operands[0], render, access: access, engine: makeEngine(render, state, io), explain: explain, io: io)
+        try renderOne(render.operands[0], render, access: access, engine: engine, explain: explain, io: io)
         return 0
     }
     let outputs = render.operands.map { render.output!.path(for: $0) }
@@ -74,14 +88,10 @@ private func runRender(_ render: RenderInvocation, explain: Bool, io: ProcessIO)
             throw ThumbnailError(.usage, output, "the -o pattern gives \(other) and \(operand) the same output")
         }
     }
-    let jobs = min(render.jobs ?? onlineCores, render.operands.count)
-    let state = try ProcessState(
-        timeLimit: jobs > 1 ? .lifted : .perRender(seconds: 60), threads: max(1, onlineCores / jobs))
-    let gate = RenderGate(concurrent: jobs > 1)
-    let engine = makeEngine(render, state, io)
+    let gate = state.gate()
     var firstFailure: ThumbnailError? = nil
     try parallelMapInOrder(
-        count: render.operands.count, threads: jobs,
+        count: render.operands.count, threads: state.renders,
         makeWorker: {
             { index in
                 Result { () throws(ThumbnailError) in
@@ -109,11 +119,6 @@ private func subjectNaming(_ source: String, _ error: ThumbnailError) -> String 
 }
 
 /// Renders (or explains) one operand to the invocation's output.
-/// One engine for every source of the run: a storage keeps its credentials and connections.
-private func makeEngine(_ render: RenderInvocation, _ state: ProcessState, _ io: ProcessIO) -> Engine {
-    Engine(storage: render.sources.storage(environment: io.environment), limits: render.sources.limits, magick: state.magick)
-}
-
 private func renderOne(
     _ operand: String, _ render: RenderInvocation, access: Access, engine: Engine, explain: Bool, io: ProcessIO
 ) throws(ThumbnailError) {
@@ -141,7 +146,8 @@ private func renderOne(
     if explain {
         let store = (source.location.map { ["storage: " + engine.storage.description, "object: " + $0] } ?? []) + source.facts
         let storeLines = store.map { $0 + "\n" }.joined()
-        return try io.writeOutput(Array((storeLines + (try explanation(request, source: source.bytes, limits: engine.limits))).utf8))
+        let plan = try explanation(request, source: source.bytes, limits: engine.limits, threads: engine.magick.threads)
+        return try io.writeOutput(Array((storeLines + plan).utf8))
     }
     switch render.output {
     case .file(let output)?:
@@ -174,12 +180,14 @@ private func accessExplanation(_ report: AccessReport, access: Access) throws(Th
 /// What `--explain` prints once the source is read: the plan. A crop names
 /// its window in the resized image and in the upright source; smart has to
 /// decode and scale the source to choose it, and prints the score that did.
-private func explanation(_ request: ThumbnailRequest, source: [UInt8], limits: Limits) throws(ThumbnailError)
-    -> String
-{
+private func explanation(
+    _ request: ThumbnailRequest, source: [UInt8], limits: Limits, threads: Int
+) throws(ThumbnailError) -> String {
     var plan = try Renderer.plan(request, source: source, limits: limits)
     var smart: SmartChoice? = nil
-    if request.placement == .smart { (plan, smart) = try Renderer.smartPlan(request, source: source, limits: limits) }
+    if request.placement == .smart {
+        (plan, smart) = try Renderer.smartPlan(request, source: source, limits: limits, threads: threads)
+    }
     let layout = plan.layout
     var lines = [
         "source: \(request.source) (\(plan.sourceFormat.rawValue) \(plan.sourceWidth)x\(plan.sourceHeight), orientation \(plan.orientation))",

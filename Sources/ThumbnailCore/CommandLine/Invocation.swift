@@ -13,6 +13,17 @@ public enum Invocation: Sendable {
     case picture(PictureInvocation)
     case help
     case version
+
+    /// How many renders the run does at once: the jobs of a batch or of an
+    /// `-o` pattern (never more than its sources), else one.
+    var rendersAtOnce: Int {
+        switch self {
+        case .render(let render) where render.operands.count > 1:
+            min(render.jobs ?? onlineCores, render.operands.count)
+        case .batch(let batch): batch.jobs ?? onlineCores
+        default: 1
+        }
+    }
 }
 
 /// What the grammar, size list, signatures and origin token need; `Access` is made from it.
@@ -157,49 +168,44 @@ extension Mode {
     }
 }
 
-/// Where parsing got: the mode as far as the arguments tell it (the HTTP mode
-/// must know it is one before it reports anything), the settings as far as
-/// they applied, and the invocation or the first error.
+/// Where parsing got: the mode the arguments ask for (the HTTP mode must
+/// know it is one before it reports anything), the settings as far as they
+/// applied, and the invocation or the first error.
 struct ParsedInvocation {
-    var mode: Mode
-    /// More than one mode option was given: a usage error whatever they are.
-    var combinesModes: Bool
-    var settings = Settings()
-    var result: Result<Invocation, ThumbnailError>
+    /// The one mode the options name (`Settings.modes`, their only record),
+    /// known even when something else is wrong; nil when they name several:
+    /// two modes are no mode, and that error goes to stderr, even with --inetd among them.
+    let mode: Mode?
+    let settings: Settings
+    let result: Result<Invocation, ThumbnailError>
 
     init(arguments: [String]) {
         let parsed = ParsedArguments(arguments)
-        let named = parsed.options.compactMap(\.spec.selectedMode)
-        // With --batch, --picture is what the batch does, not a mode of its own.
-        let given = named.contains(.batch) ? named.filter { $0 != .picture } : named
-        mode = given.contains(.help) ? .help : given.contains(.version) ? .version : given.first ?? .render
-        // Two modes are no mode: that error goes to stderr, even with --inetd among them.
-        combinesModes = Set(given).count > 1
         var settings = Settings()
         // Every option is applied, so a broken HTTP mode still finds its --log.
         let failures = settings.apply(parsed.options)
-        do throws(ThumbnailError) {
+        // With --batch, --picture is what the batch does, not a mode of its own.
+        let named = settings.modes.contains(.batch) ? settings.modes.filter { $0 != .picture } : settings.modes
+        let given = named.reduce(into: [Mode]()) { given, mode in if !given.contains(mode) { given.append(mode) } }
+        let mode: Mode? =
+            given.contains(.help) ? .help : given.contains(.version) ? .version : given.count > 1 ? nil : given.first ?? .render
+        self.mode = mode
+        self.settings = settings
+        result = Result { () throws(ThumbnailError) in
             if let error = parsed.error { throw error }
             // --check-config names every problem: the options' own go on with it.
             if mode != .checkConfig, let error = failures.first { throw error }
-            result = .success(
-                try Self.invocation(mode, given: given, parsed: parsed, settings: settings, problems: failures))
-        } catch {
-            result = .failure(error)
+            guard let mode else { throw ThumbnailError(.usage, "--\(given[0])", "cannot be combined with --\(given[1])") }
+            return try Self.invocation(mode, parsed: parsed, settings: settings, problems: failures)
         }
-        self.settings = settings
     }
 
     private static func invocation(
-        _ mode: Mode, given: [Mode], parsed: ParsedArguments, settings: Settings, problems: [ThumbnailError]
+        _ mode: Mode, parsed: ParsedArguments, settings: Settings, problems: [ThumbnailError]
     ) throws(ThumbnailError) -> Invocation {
-        if mode == .help { return .help }
-        if mode == .version { return .version }
-        if let second = given.first(where: { $0 != given[0] }) {
-            throw ThumbnailError(.usage, "--\(given[0])", "cannot be combined with --\(second)")
-        }
         // Only the command line is checked: a config file is shared by the modes.
-        if let misplaced = parsed.options.first(where: { !$0.spec.modes.contains(mode) }) {
+        // --help and --version answer whatever else it holds.
+        if mode != .help, mode != .version, let misplaced = parsed.options.first(where: { !$0.spec.modes.contains(mode) }) {
             let option = "--" + misplaced.spec.long
             let homes = Mode.allCases.filter(misplaced.spec.modes.contains).map(\.spelled)
             throw ThumbnailError(
@@ -211,6 +217,8 @@ struct ParsedInvocation {
         let sources = SourceOptions(root: settings.root, limits: settings.limits, remote: settings.remote)
         let operands = parsed.operands
         switch mode {
+        case .help: return .help
+        case .version: return .version
         case .render, .explain:
             guard let operand = operands.first else { throw ThumbnailError(.usage, "arguments", "no source given") }
             let output = settings.output.map(OutputTarget.init)
@@ -264,7 +272,8 @@ struct ParsedInvocation {
             }
             return .batch(
                 BatchInvocation(
-                    list: settings.batchList!, action: try settings.batchAction(), jobs: settings.jobs,
+                    list: settings.batchList!, action: try settings.batchAction(markup: settings.modes.contains(.picture)),
+                    jobs: settings.jobs,
                     access: access, sources: sources))
         case .picture:
             guard operands.count == 1, let operand = operands.first, operand != "-" else {
@@ -278,8 +287,6 @@ struct ParsedInvocation {
                 PictureInvocation(
                     operand: operand, flags: isPath ? nil : try settings.requestFlags(), picture: settings.pictureOptions,
                     access: access, sources: sources))
-        case .help, .version:
-            fatalError("answered above")
         }
     }
 }
@@ -338,8 +345,9 @@ extension Settings {
     }
 
     /// What `--batch` does, once its options are known to go together.
-    func batchAction() throws(ThumbnailError) -> BatchAction {
-        if modes.contains(.picture) {
+    /// `markup`: --picture was given, for each path.
+    func batchAction(markup: Bool) throws(ThumbnailError) -> BatchAction {
+        if markup {
             if outputDirectory != nil { throw ThumbnailError(.usage, "--output-dir", "cannot be combined with --picture") }
             if maxTime != nil { throw ThumbnailError(.usage, "--max-time", "only applies with --base, without --picture") }
             return .picture(pictureOptions)

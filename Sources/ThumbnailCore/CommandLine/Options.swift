@@ -29,9 +29,6 @@ public struct OptionSpec: Sendable {
         self.apply = apply
     }
 
-    /// The mode this option selects, if it is one of the mode options.
-    public var selectedMode: Mode? { Mode(rawValue: long) }
-
     /// How `--help` names it: `-s, --size WxH`.
     public var synopsis: String {
         (short.map { "-\($0), " } ?? "    ") + "--" + long + (value.map { " " + $0 } ?? "")

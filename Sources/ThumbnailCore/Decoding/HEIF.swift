@@ -1,4 +1,4 @@
-import CHeif
+internal import CHeif
 
 // The only file that imports libheif, which reads HEIC and AVIF sources and
 // writes AVIF output. It is loaded on the first of them (see CHeif/heif.c),
@@ -21,7 +21,7 @@ enum HEIFDecoder {
 
     /// The primary image's size, as displayed (its transformations applied).
     static func header(_ bytes: [UInt8], limits: Limits) throws(ThumbnailError) -> ImageHeader {
-        try withPrimaryImage(bytes, limits: limits) { primary throws(ThumbnailError) in
+        try withPrimaryImage(bytes, limits: limits, threads: 1) { primary throws(ThumbnailError) in
             let (width, height) = size(primary)
             return ImageHeader(width: width, height: height)
         }
@@ -29,17 +29,18 @@ enum HEIFDecoder {
 
     /// Whether the primary image has an alpha plane.
     static func hasAlpha(_ bytes: [UInt8], limits: Limits) throws(ThumbnailError) -> Bool {
-        try withPrimaryImage(bytes, limits: limits) { primary throws(ThumbnailError) in hasAlpha(primary) }
+        try withPrimaryImage(bytes, limits: limits, threads: 1) { primary throws(ThumbnailError) in hasAlpha(primary) }
     }
 
     /// Decodes the primary image or, when one is at least `target` in both
     /// sides, its smallest thumbnail item, averaged down as the renderer
     /// pre-shrinks every source; with the ICC profile of the item, else of the
-    /// primary image (an nclx colour description alone counts as sRGB).
-    static func decode(_ bytes: [UInt8], for target: (width: Int, height: Int), limits: Limits) throws(ThumbnailError)
-        -> (pixels: Pixels, iccProfile: [UInt8]?)
+    /// primary image (an nclx colour description alone counts as sRGB). A
+    /// grid's tiles, as phones write HEIC, decode on `threads`.
+    static func decode(_ bytes: [UInt8], for target: (width: Int, height: Int), limits: Limits, threads: Int)
+        throws(ThumbnailError) -> (pixels: Pixels, iccProfile: [UInt8]?)
     {
-        try withPrimaryImage(bytes, limits: limits) { primary throws(ThumbnailError) in
+        try withPrimaryImage(bytes, limits: limits, threads: threads) { primary throws(ThumbnailError) in
             let thumbnail = try thumbnail(of: primary, covering: target)
             defer { if let thumbnail { heif_image_handle_release(thumbnail) } }
             let item = thumbnail ?? primary
@@ -51,7 +52,7 @@ enum HEIFDecoder {
 
     /// Runs `body` on the primary image of `bytes`, read in place.
     private static func withPrimaryImage<Result>(
-        _ bytes: [UInt8], limits: Limits, _ body: (OpaquePointer) throws(ThumbnailError) -> Result
+        _ bytes: [UInt8], limits: Limits, threads: Int, _ body: (OpaquePointer) throws(ThumbnailError) -> Result
     ) throws(ThumbnailError) -> Result {
         if let failure = thumbnail_heif_load() {
             // Like a missing coder: this host lacks what the format needs.
@@ -63,7 +64,7 @@ enum HEIFDecoder {
         defer { heif_context_free(context) }
         heif_context_set_maximum_image_size_limit(context, Int32(min(largestSide, limits.maxPixels)))
         // libheif's default is 4, whatever the cores and the batch's jobs.
-        heif_context_set_max_decoding_threads(context, Int32(ImageMagick.threadsPerImage))
+        heif_context_set_max_decoding_threads(context, Int32(threads))
         return try bytes.withUnsafeBytes { buffer in
             Swift.Result { () throws(ThumbnailError) in
                 try check(

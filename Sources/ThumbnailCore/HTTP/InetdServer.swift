@@ -7,19 +7,15 @@
 /// `thumbnail --inetd`: one connection on `io.input` and `io.output`,
 /// started by xinetd or systemd (`Accept=yes`). Nothing goes to stderr in
 /// this mode (it is the socket too); one line per request goes to the log.
-func serveInetd(_ server: ServerInvocation, io: ProcessIO) -> Int32 {
+/// A configuration it cannot use is thrown, and `run` serves it misconfigured.
+func serveInetd(_ server: ServerInvocation, state: ProcessState, io: ProcessIO) throws(ThumbnailError) -> Int32 {
+    let access = try Access(server.access)
+    let engine = state.engine(server.sources, environment: io.environment)
+    try engine.storage.checkAvailable()
     let connection = HTTPConnection(
         io: io, log: io.openLog(server.logFile), limits: HTTPLimits(server), errorMaxAge: server.errorMaxAge,
         logFormat: server.logFormat, clientIPHeader: server.clientIPHeader)
-    do throws(ThumbnailError) {
-        let access = try Access(server.access)
-        let storage = server.sources.storage(environment: io.environment)
-        try storage.checkAvailable()
-        let engine = Engine(storage: storage, limits: server.sources.limits, magick: try ProcessState.oneAtATime().magick)
-        return connection.serve(ThumbnailResponder(server: server, access: access, engine: engine), failure: nil)
-    } catch {
-        return connection.serve(MisconfiguredResponder(error: error), failure: error)
-    }
+    return connection.serve(ThumbnailResponder(server: server, access: access, engine: engine), failure: nil)
 }
 
 /// `--inetd` with options it cannot use: every request on the connection is
@@ -27,7 +23,9 @@ func serveInetd(_ server: ServerInvocation, io: ProcessIO) -> Int32 {
 /// exits with the error's status.
 func serveMisconfigured(_ error: ThumbnailError, settings: Settings, io: ProcessIO) -> Int32 {
     HTTPConnection(
-        io: io, log: io.openLog(settings.logFile), limits: HTTPLimits(), errorMaxAge: 0, logFormat: settings.logFormat,
+        io: io, log: io.openLog(settings.logFile),
+        limits: HTTPLimits(readTimeout: settings.readTimeout, idleTimeout: settings.idleTimeout, maxRequests: settings.maxRequests),
+        errorMaxAge: 0, logFormat: settings.logFormat,
         clientIPHeader: settings.clientIPHeader
     ).serve(MisconfiguredResponder(error: error), failure: error)
 }

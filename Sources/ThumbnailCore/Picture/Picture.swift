@@ -185,11 +185,9 @@ private func gifHasTransparentColour(_ bytes: [UInt8]) -> Bool {
 }
 
 /// `--picture`: the element for one source or path, on standard output.
-func runPicture(_ invocation: PictureInvocation, io: ProcessIO) throws(ThumbnailError) -> Int32 {
-    let state = try ProcessState.oneAtATime()
+func runPicture(_ invocation: PictureInvocation, state: ProcessState, io: ProcessIO) throws(ThumbnailError) -> Int32 {
     let maker = PictureMaker(
-        access: try Access(invocation.access),
-        engine: Engine(storage: invocation.sources.storage(environment: io.environment), limits: invocation.sources.limits, magick: state.magick),
+        access: try Access(invocation.access), engine: state.engine(invocation.sources, environment: io.environment),
         options: invocation.picture)
     let request: ThumbnailRequest
     if let flags = invocation.flags {
@@ -204,17 +202,16 @@ func runPicture(_ invocation: PictureInvocation, io: ProcessIO) throws(Thumbnail
 /// `--batch --picture`: one element per path of the list, in list order; a
 /// path that fails gets its line on stderr instead, and the batch's exit status.
 func runPictureBatch(
-    _ paths: [String], options: PictureOptions, batch: BatchInvocation, listName: String, io: ProcessIO
+    _ paths: [String], options: PictureOptions, batch: BatchInvocation, listName: String, state: ProcessState,
+    io: ProcessIO
 ) throws(ThumbnailError) -> Int32 {
-    let state = try ProcessState(timeLimit: .lifted, threads: 1)
     let maker = PictureMaker(
-        access: try Access(batch.access),
-        engine: Engine(storage: batch.sources.storage(environment: io.environment), limits: batch.sources.limits, magick: state.magick),
+        access: try Access(batch.access), engine: state.engine(batch.sources, environment: io.environment),
         options: options)
     var firstFailure: ThumbnailError? = nil
     var failed = 0
     try parallelMapInOrder(
-        count: paths.count, threads: batch.jobs ?? onlineCores,
+        count: paths.count, threads: state.renders,
         makeWorker: {
             { index in
                 Result { () throws(ThumbnailError) in try maker.markup(for: try maker.request(path: paths[index])) }

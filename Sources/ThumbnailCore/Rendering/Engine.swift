@@ -30,7 +30,7 @@ public struct Engine: Sendable {
     /// Renders `request` from `source`.
     public func render(_ request: ThumbnailRequest, from source: SourceFile) throws(ThumbnailError) -> Thumbnail {
         magick.startRender()
-        let image = try Renderer.render(request, source: source.content, limits: limits)
+        let image = try Renderer.render(request, source: source.content, limits: limits, threads: magick.threads)
         return Thumbnail(
             bytes: image.bytes, format: image.format, sourceModified: source.modified, sourceBytes: source.content.count)
     }

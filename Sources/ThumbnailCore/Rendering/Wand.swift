@@ -1,4 +1,4 @@
-import CMagickWand
+internal import CMagickWand
 
 // The only file that imports MagickWand: everything else sees `Wand`, which
 // owns one MagickWand pointer and turns every failure into a ThumbnailError
@@ -54,12 +54,14 @@ public struct ImageMagick: Sendable {
     }
 
     public let timeLimit: TimeLimit
+    /// How many threads one image's decode and operations may use, so that
+    /// they times the renders at once stay within the cores.
+    public let threads: Int
 
-    /// `threads`: how many threads ImageMagick may use inside one image
-    /// operation, so that they times the batch's jobs stay within the cores.
     public init(timeLimit: TimeLimit, threads: Int) throws(ThumbnailError) {
         if let failure = magickGenesis { throw ThumbnailError(.internalFailure, "ImageMagick", failure) }
         self.timeLimit = timeLimit
+        self.threads = max(1, threads)
         // No pixel cache on disk: an image that does not fit in memory is refused.
         _ = MagickSetResourceLimit(DiskResource, 0)
         _ = MagickSetResourceLimit(MemoryResource, 1 << 30)
@@ -67,7 +69,7 @@ public struct ImageMagick: Sendable {
         _ = MagickSetResourceLimit(AreaResource, 256_000_000)
         _ = MagickSetResourceLimit(WidthResource, 65_535)
         _ = MagickSetResourceLimit(HeightResource, 65_535)
-        _ = MagickSetResourceLimit(ThreadResource, MagickSizeType(max(1, threads)))
+        _ = MagickSetResourceLimit(ThreadResource, MagickSizeType(self.threads))
         switch timeLimit {
         case .perRender(let seconds): _ = MagickSetResourceLimit(TimeResource, MagickSizeType(seconds))
         case .lifted: _ = MagickSetResourceLimit(TimeResource, MagickSizeType(Int64.max))  // MagickResourceInfinity
@@ -86,10 +88,6 @@ public struct ImageMagick: Sendable {
             area: limit(AreaResource), memory: limit(MemoryResource), map: limit(MapResource),
             width: limit(WidthResource), height: limit(HeightResource))
     }
-
-    /// The threads one image may use, as the invocation set them; libheif
-    /// decodes a grid's tiles (as phones write HEIC) on as many.
-    static var threadsPerImage: Int { max(1, Int(clamping: MagickGetResourceLimit(ThreadResource))) }
 
     /// Called before each render.
     func startRender() {
@@ -227,15 +225,16 @@ struct Wand: ~Copyable {
         try check(MagickAutoOrientImage(wand), "orient", .internalFailure)
     }
 
-    /// Lanczos (3 lobes, as vipsthumbnail's lanczos3). From four times the size
-    /// or more, a box filter first averages the image down to twice the size,
-    /// as vipsthumbnail shrinks before it reduces: Lanczos over every source
-    /// pixel costs six times as much, for a difference of about 54 dB PSNR.
-    mutating func resize(width: Int, height: Int) throws(ThumbnailError) {
-        if self.width >= 4 * width && self.height >= 4 * height {
-            try check(MagickResizeImage(wand, 2 * width, 2 * height, BoxFilter, 1.0), "resize", .internalFailure)
-        }
-        try check(MagickResizeImage(wand, width, height, LanczosFilter, 1.0), "resize", .internalFailure)
+    enum ResizeFilter {
+        /// Averages whole pixels: a quick shrink.
+        case box
+        /// 3 lobes, as vipsthumbnail's lanczos3.
+        case lanczos
+    }
+
+    mutating func resize(width: Int, height: Int, filter: ResizeFilter) throws(ThumbnailError) {
+        let filterType = switch filter { case .box: BoxFilter; case .lanczos: LanczosFilter }
+        try check(MagickResizeImage(wand, width, height, filterType, 1.0), "resize", .internalFailure)
     }
 
     /// `count` rows of pixels from row `y`, 8-bit RGBA (alpha 255 where the image has none), for `SmartCrop`.

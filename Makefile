@@ -45,7 +45,7 @@ QUALITY = bench/corpus.sh bench/.corpus >/dev/null && \
 	$(BENCH_VENV)/bin/python bench/quality.py --thumbnail $(RELEASE_BIN) --corpus bench/.corpus/images
 SUDO = $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: all build deps check-deps test-deps deb-deps deb bench-deps test bench bench-inetd bench-batch bench-smartcrop bench-storage function-order quality demo install uninstall clean
+.PHONY: all build deps check-deps test-deps deb-deps deb bench-deps check test bench bench-inetd bench-batch bench-smartcrop bench-storage function-order quality demo install uninstall clean
 
 all: build
 
@@ -102,9 +102,16 @@ $(RELEASE_BIN): $(SOURCES) Makefile | check-deps
 	$(SWIFT) build $(RELEASE_FLAGS) --product thumbnail
 	@touch $@
 
+# The quick loop while changing the code: the in-process suites of
+# Tests/ThumbnailCoreTests after a debug build. It installs nothing and
+# starts no daemon; `make test` runs everything.
+check: | check-deps
+	$(SWIFT) build --build-tests
+	$(SWIFT) test --skip-build --filter ThumbnailCoreTests
+
 test: test-deps $(RELEASE_BIN)
-	$(SWIFT) build
-	$(SWIFT) test
+	$(SWIFT) build --build-tests
+	$(SWIFT) test --skip-build
 
 # Medians and ratios against the baselines (bench/README.md); BENCH_ARGS passes
 # options to bench/bench.py, e.g. BENCH_ARGS="--runs 5 --class jpeg-1920x1080.jpg".

@@ -57,9 +57,15 @@ let package = Package(
             dependencies: ["ThumbnailCore"],
             path: "Tests/TestSupport"
         ),
-        // Fast, in this process: grammar, options, access, HTTP replies through run(arguments, io).
+        // Fast, in this process (`make check`): grammar, options, access, HTTP replies through run(arguments, io).
         .testTarget(
             name: "ThumbnailCoreTests",
+            dependencies: ["ThumbnailCore", "TestSupport"]
+        ),
+        // In this process too, but slow: each decoder against ImageMagick's whole decode on
+        // sources that convert, heif-enc and avifenc make, and seeded mangled sources.
+        .testTarget(
+            name: "DecoderTests",
             dependencies: ["ThumbnailCore", "TestSupport"]
         ),
         // The built binary as a process, and the real programs around it: xinetd, nginx, curl, make.

@@ -171,6 +171,17 @@ public enum Renderer {
         return shrinks ? (2 * target.width, 2 * target.height) : nil
     }
 
+    /// Lanczos to `target`, after a box filter has averaged down to
+    /// `preShrinkSize` what the decoder did not, as vipsthumbnail shrinks
+    /// before it reduces: Lanczos over every source pixel costs six times as
+    /// much, for a difference of about 54 dB PSNR.
+    static func resize(_ wand: inout Wand, to target: (width: Int, height: Int)) throws(ThumbnailError) {
+        if let halfway = preShrinkSize(from: (wand.width, wand.height), to: target) {
+            try wand.resize(width: halfway.width, height: halfway.height, filter: .box)
+        }
+        try wand.resize(width: target.width, height: target.height, filter: .lanczos)
+    }
+
     /// The source in a wand, decoded as small as its decoder allows without
     /// going below the resize target: libjpeg scales by 1/2, 1/4 or 1/8;
     /// libwebp, and libspng's, libtiff's and libheif's rows through `BoxReducer`,
@@ -237,14 +248,7 @@ public enum Renderer {
         try wand.setOrientation(plan.orientation)
         try wand.autoOrient()
         if wand.width != layout.resizeWidth || wand.height != layout.resizeHeight {
-            let target = (width: layout.resizeWidth, height: layout.resizeHeight)
-            // What the decoder did not average down, the box filter does, as vipsthumbnail
-            // shrinks before it reduces: Lanczos over every source pixel costs six times as
-            // much, for a difference of about 54 dB PSNR.
-            if let halfway = preShrinkSize(from: (wand.width, wand.height), to: target) {
-                try wand.resize(width: halfway.width, height: halfway.height, filter: .box)
-            }
-            try wand.resize(width: target.width, height: target.height, filter: .lanczos)
+            try resize(&wand, to: (layout.resizeWidth, layout.resizeHeight))
         }
         // After the resize, as vipsthumbnail does: a colour transform costs per pixel.
         try wand.convertToSRGB()

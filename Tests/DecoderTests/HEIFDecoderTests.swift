@@ -48,7 +48,7 @@ final class HEIFDecoderTests {
         let plan = try imageMagickAlone { try Renderer.plan(request, source: bytes, limits: Limits()) }
         var wand = try Wand()
         try wand.read(try scratch.bytes("whole.png"), coder: "PNG")
-        try wand.resize(width: plan.layout.resizeWidth, height: plan.layout.resizeHeight, filter: .lanczos)
+        try Renderer.resize(&wand, to: (plan.layout.resizeWidth, plan.layout.resizeHeight))
         try wand.convertToSRGB()
         return try wand.encode(coder: "PNG", quality: nil)
     }

@@ -183,6 +183,10 @@ bench-smartcrop: bench-deps $(RELEASE_BIN)
 function-order: bench-deps $(RELEASE_BIN)
 	bench/function-order.sh $(RELEASE_BIN)
 
+# A variable's value, for the tests: `make -s print-RELEASE_BIN`.
+print-%:
+	@echo '$($*)'
+
 clean:
 	rm -rf .build .build-release .build-deb .build-bench .build-venv demo thumbnail_*.deb
 

@@ -31,7 +31,8 @@ final class CheckConfigTests {
             "/usr/bin/env",
             ["MAGICK_CODER_MODULE_PATH=" + coders, thumbnailBinary, "--check-config", "-r", scratch.file("missing"),
              "--key-file", keys, "--sizes", "100x100,5O"])
-        #expect(outcome.status != 0)
+        // The first problem's status: --sizes is a usage error.
+        #expect(outcome.status == 64)
         let problems = outcome.error.split(separator: "\n").map(String.init)
         #expect(problems.contains("thumbnail: --sizes: '5O': size must be WxH, Wx or xH"), "\(problems)")
         #expect(problems.contains("thumbnail: \(scratch.file("missing")): storage root: No such file or directory"))

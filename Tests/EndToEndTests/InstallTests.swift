@@ -7,7 +7,7 @@ import Testing
 @Suite(.serialized)
 struct InstallTests {
     /// Runs make in the package directory; the release build it may need
-    /// lives in .build-release, so it never waits on `swift test`'s lock.
+    /// has a build directory of its own, so it never waits on `swift test`'s lock.
     func make(_ arguments: [String]) throws -> Outcome {
         try runTool("make", ["--no-print-directory", "-C", packageDirectory] + arguments, seconds: 600)
     }
@@ -105,7 +105,7 @@ struct LinkOrderTests {
         #expect(build.status == 0, "make build: \(build.error)")
         let listed = try String(contentsOfFile: packageDirectory + "/Sources/thumbnail/function-order.txt", encoding: .utf8)
             .split(separator: "\n").map(String.init)
-        let symbols = try runTool("nm", ["--defined-only", packageDirectory + "/.build-release/release/thumbnail"])
+        let symbols = try runTool("nm", ["--defined-only", try makeVariable("RELEASE_BIN")])
         #expect(symbols.status == 0)
         var addresses: [String: UInt64] = [:]
         for line in String(decoding: symbols.output, as: UTF8.self).split(separator: "\n") {

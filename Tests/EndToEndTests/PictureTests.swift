@@ -305,19 +305,19 @@ final class PictureTests {
     }
 
     @Test(arguments: [
-        (["-s", "100x100", "-f", "webp", "landscape.jpg"], "thumbnail: --format: does not apply to --picture; it goes with rendering (flags or a thumbnail path) or --explain"),
-        (["-s", "100x100", "--densities", "2,3", "landscape.jpg"], "thumbnail: --densities: must hold 1: the img's src is the 1x thumbnail"),
-        (["-s", "100x100", "--densities", "1,1", "landscape.jpg"], "thumbnail: --densities: '1' is not a new whole number from 1 to 8"),
-        (["-s", "100x100", "--formats", "webp,bmp", "landscape.jpg"], "thumbnail: --formats: 'bmp' is not a new one of jpeg, png, webp, gif, avif"),
-        (["-s", "100x100", "-"], "thumbnail: -: --picture takes one source under the root or one thumbnail path"),
-        (["-s", "100x100", "/thumbnail/100x100/landscape.jpg"], "thumbnail: /thumbnail/100x100/landscape.jpg: a thumbnail path already says size and options"),
-        (["--sizes", "64x64", "-s", "100x100", "landscape.jpg"], "thumbnail: 100x100: size not allowed (--sizes 64x64)"),
-        (["-s", "100x100", "../landscape.jpg"], "thumbnail: ../landscape.jpg: '..' would leave the storage root"),
-        (["-s", "100x100", "comma,"], "thumbnail: comma,: a name ending in ',' cannot stand in a srcset"),
-    ])
-    func badRequestsAreRefused(arguments: [String], message: String) throws {
+        (["-s", "100x100", "-f", "webp", "landscape.jpg"], "thumbnail: --format: does not apply to --picture; it goes with rendering (flags or a thumbnail path) or --explain", 64),
+        (["-s", "100x100", "--densities", "2,3", "landscape.jpg"], "thumbnail: --densities: must hold 1: the img's src is the 1x thumbnail", 64),
+        (["-s", "100x100", "--densities", "1,1", "landscape.jpg"], "thumbnail: --densities: '1' is not a new whole number from 1 to 8", 64),
+        (["-s", "100x100", "--formats", "webp,bmp", "landscape.jpg"], "thumbnail: --formats: 'bmp' is not a new one of jpeg, png, webp, gif, avif", 64),
+        (["-s", "100x100", "-"], "thumbnail: -: --picture takes one source under the root or one thumbnail path", 64),
+        (["-s", "100x100", "/thumbnail/100x100/landscape.jpg"], "thumbnail: /thumbnail/100x100/landscape.jpg: a thumbnail path already says size and options", 64),
+        (["--sizes", "64x64", "-s", "100x100", "landscape.jpg"], "thumbnail: 100x100: size not allowed (--sizes 64x64)", 77),
+        (["-s", "100x100", "../landscape.jpg"], "thumbnail: ../landscape.jpg: '..' would leave the storage root", 77),
+        (["-s", "100x100", "comma,"], "thumbnail: comma,: a name ending in ',' cannot stand in a srcset", 65),
+    ] as [([String], String, Int32)])
+    func badRequestsAreRefused(arguments: [String], message: String, status: Int32) throws {
         let outcome = try thumbnail(["--picture", "-r", scratch.path] + arguments)
-        #expect(outcome.status != 0)
+        #expect(outcome.status == status, "\(message)")
         #expect(outcome.output.isEmpty)
         #expect(outcome.error.split(separator: "\n").first.map(String.init) == message)
     }

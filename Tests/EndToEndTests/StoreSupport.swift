@@ -7,7 +7,9 @@ import Testing
 /// every file under `objects`; with `checksSignatures`, it refuses any
 /// request whose signature or key is wrong. Its request log is `log`.
 final class MotoStore {
-    static let python = packageDirectory + "/.build-venv/bin/python"
+    /// The venv's, whose directory the Makefile names.
+    static let venv = (try? makeVariable("MOTO_VENV")) ?? ""
+    static let python = venv + "/bin/python"
     let port: Int
     let log: String
     let daemon: Daemon
@@ -26,7 +28,7 @@ final class MotoStore {
         port = try freePort()
         log = directory + "/moto.log"
         daemon = try Daemon(
-            packageDirectory + "/.build-venv/bin/moto_server", ["-H", "127.0.0.1", "-p", String(port)], output: log)
+            Self.venv + "/bin/moto_server", ["-H", "127.0.0.1", "-p", String(port)], output: log)
         do {
             try #require(waitUntilListening(port, seconds: 30), "moto did not listen")
             let seeded = try runProcess(

@@ -262,7 +262,8 @@ package let imfFixdate: DateFormatter = {
 /// A directory of ImageMagick coder modules holding the JPEG coder alone,
 /// for `MAGICK_CODER_MODULE_PATH`: every other format then lacks its encoder.
 package func onlyTheJPEGCoder(in scratch: ScratchDirectory) throws -> String {
-    let jpegCoder = try sh("ls /usr/lib/*/ImageMagick-6*/modules-Q16/coders/jpeg.so | head -1")
+    // Where ImageMagick says its coder modules are.
+    let jpegCoder = try sh("convert -list configure | awk '$1 == \"CODER_PATH\" { print $2 }'") + "/jpeg.so"
     let coders = scratch.file("coders")
     try FileManager.default.createDirectory(atPath: coders, withIntermediateDirectories: true)
     for suffix in [".so", ".la"] {
@@ -270,4 +271,18 @@ package func onlyTheJPEGCoder(in scratch: ScratchDirectory) throws -> String {
             atPath: coders + "/jpeg" + suffix, withDestinationPath: String(jpegCoder.dropLast(3)) + suffix)
     }
     return coders
+}
+
+/// A variable of the Makefile, the one place that names the build's
+/// directories (the release build, moto's venv), as make sees it.
+package func makeVariable(_ name: String) throws -> String {
+    let outcome = try runProcess("/usr/bin/make", ["-s", "--no-print-directory", "-C", packageDirectory, "print-" + name])
+    guard outcome.status == 0 else { throw MakeVariableMissing(name: name, error: outcome.error) }
+    let value = String(decoding: outcome.output, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+    return value.hasPrefix("/") ? value : packageDirectory + "/" + value
+}
+
+package struct MakeVariableMissing: Error {
+    let name: String
+    let error: String
 }

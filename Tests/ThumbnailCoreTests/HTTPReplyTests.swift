@@ -135,13 +135,13 @@ final class HTTPReplyTests {
     /// Misconfigured, it answers every request 503, never cached, with one
     /// log line per request naming the problem; nothing on stderr.
     @Test(arguments: [
-        (["--origin-token-file", "short"], "holds no token"),
-        (["--origin-token-file", "exposed"], "mode 0640: group or others may read or change it; chmod go-rwx"),
-        (["--origin-token-header", "X:Token"], "--origin-token-header: 'X:Token' is not an HTTP header name"),
-        (["--max-side", "abc"], "--max-side: 'abc' is not a whole number from 1"),
-        (["-r", "/nonexistent"], "/nonexistent: storage root: No such file or directory"),
-    ])
-    func misconfigurationIs503NoStore(options: [String], problem: String) throws {
+        (["--origin-token-file", "short"], "holds no token", 64),
+        (["--origin-token-file", "exposed"], "mode 0640: group or others may read or change it; chmod go-rwx", 64),
+        (["--origin-token-header", "X:Token"], "--origin-token-header: 'X:Token' is not an HTTP header name", 64),
+        (["--max-side", "abc"], "--max-side: 'abc' is not a whole number from 1", 64),
+        (["-r", "/nonexistent"], "/nonexistent: storage root: No such file or directory", 78),
+    ] as [([String], String, Int32)])
+    func misconfigurationIs503NoStore(options: [String], problem: String, status: Int32) throws {
         try "".write(toFile: scratch.file("short"), atomically: true, encoding: .utf8)
         chmod(scratch.file("short"), 0o600)
         try "token-0123456789abcdef\n".write(toFile: scratch.file("exposed"), atomically: true, encoding: .utf8)
@@ -153,6 +153,6 @@ final class HTTPReplyTests {
         let lines = try logLines()
         #expect(lines.count == 2)
         #expect(lines.allSatisfy { $0.contains(" 503 ") && $0.contains(problem) }, "\(lines)")
-        #expect(outcome.status != 0)
+        #expect(outcome.status == status)
     }
 }

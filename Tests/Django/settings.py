@@ -14,3 +14,5 @@ THUMBNAIL_CDN = "https://cdn.example.com"
 THUMBNAIL_KEY_FILE = os.environ.get("THUMBNAIL_KEY_FILE") or None
 THUMBNAIL_SIZES = os.environ["THUMBNAIL_SIZES"].split(",") if os.environ.get("THUMBNAIL_SIZES") else None
 THUMBNAIL_PREFIX = "/thumbnail"
+# The tags read each source's modification time and size from its storage.
+MEDIA_ROOT = os.environ.get("THUMBNAIL_ROOT", "")

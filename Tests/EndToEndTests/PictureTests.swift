@@ -23,6 +23,8 @@ final class PictureTests {
         let stored = try Data(contentsOf: URL(fileURLWithPath: scratch.file("stored.jpg")))
         try withOrientation6(stored).write(to: URL(fileURLWithPath: scratch.file("rotated.jpg")))
         try writeFile(Self.key + "\n", "keys", in: scratch)
+        // The URLs carry each source's version, its modification time and size: fixed here.
+        try sh("find . -type f -exec touch -d @1700000000 {} +", directory: scratch.path)
     }
 
     deinit { scratch.remove() }
@@ -49,9 +51,9 @@ final class PictureTests {
             ["-s", "100x100", "landscape.jpg"],
             """
             <picture>
-              <source type="image/avif" srcset="/thumbnail/100x100/avif/landscape.jpg 1x, /thumbnail/200x200/avif/landscape.jpg 2x">
-              <source type="image/webp" srcset="/thumbnail/100x100/webp/landscape.jpg 1x, /thumbnail/200x200/webp/landscape.jpg 2x">
-              <img src="/thumbnail/100x100/jpeg/landscape.jpg" srcset="/thumbnail/100x100/jpeg/landscape.jpg 1x, /thumbnail/200x200/jpeg/landscape.jpg 2x" width="100" height="63" alt="" loading="lazy" decoding="async">
+              <source type="image/avif" srcset="/thumbnail/100x100,v6553f100-1cb8b/avif/landscape.jpg 1x, /thumbnail/200x200,v6553f100-1cb8b/avif/landscape.jpg 2x">
+              <source type="image/webp" srcset="/thumbnail/100x100,v6553f100-1cb8b/webp/landscape.jpg 1x, /thumbnail/200x200,v6553f100-1cb8b/webp/landscape.jpg 2x">
+              <img src="/thumbnail/100x100,v6553f100-1cb8b/jpeg/landscape.jpg" srcset="/thumbnail/100x100,v6553f100-1cb8b/jpeg/landscape.jpg 1x, /thumbnail/200x200,v6553f100-1cb8b/jpeg/landscape.jpg 2x" width="100" height="63" alt="" loading="lazy" decoding="async">
             </picture>
 
             """
@@ -60,9 +62,9 @@ final class PictureTests {
             ["-s", "100x100", "portrait.png"],
             """
             <picture>
-              <source type="image/avif" srcset="/thumbnail/100x100/avif/portrait.png 1x, /thumbnail/200x200/avif/portrait.png 2x">
-              <source type="image/webp" srcset="/thumbnail/100x100/webp/portrait.png 1x, /thumbnail/200x200/webp/portrait.png 2x">
-              <img src="/thumbnail/100x100/jpeg/portrait.png" srcset="/thumbnail/100x100/jpeg/portrait.png 1x, /thumbnail/200x200/jpeg/portrait.png 2x" width="60" height="100" alt="" loading="lazy" decoding="async">
+              <source type="image/avif" srcset="/thumbnail/100x100,v6553f100-c4669/avif/portrait.png 1x, /thumbnail/200x200,v6553f100-c4669/avif/portrait.png 2x">
+              <source type="image/webp" srcset="/thumbnail/100x100,v6553f100-c4669/webp/portrait.png 1x, /thumbnail/200x200,v6553f100-c4669/webp/portrait.png 2x">
+              <img src="/thumbnail/100x100,v6553f100-c4669/jpeg/portrait.png" srcset="/thumbnail/100x100,v6553f100-c4669/jpeg/portrait.png 1x, /thumbnail/200x200,v6553f100-c4669/jpeg/portrait.png 2x" width="60" height="100" alt="" loading="lazy" decoding="async">
             </picture>
 
             """
@@ -72,9 +74,9 @@ final class PictureTests {
             ["-s", "100x100", "tiny.png"],
             """
             <picture>
-              <source type="image/avif" srcset="/thumbnail/100x100/avif/tiny.png 1x">
-              <source type="image/webp" srcset="/thumbnail/100x100/webp/tiny.png 1x">
-              <img src="/thumbnail/100x100/jpeg/tiny.png" srcset="/thumbnail/100x100/jpeg/tiny.png 1x" width="20" height="10" alt="" loading="lazy" decoding="async">
+              <source type="image/avif" srcset="/thumbnail/100x100,v6553f100-147/avif/tiny.png 1x">
+              <source type="image/webp" srcset="/thumbnail/100x100,v6553f100-147/webp/tiny.png 1x">
+              <img src="/thumbnail/100x100,v6553f100-147/jpeg/tiny.png" srcset="/thumbnail/100x100,v6553f100-147/jpeg/tiny.png 1x" width="20" height="10" alt="" loading="lazy" decoding="async">
             </picture>
 
             """
@@ -84,9 +86,9 @@ final class PictureTests {
             ["-s", "64x64", "rotated.jpg"],
             """
             <picture>
-              <source type="image/avif" srcset="/thumbnail/64x64/avif/rotated.jpg 1x, /thumbnail/128x128/avif/rotated.jpg 2x">
-              <source type="image/webp" srcset="/thumbnail/64x64/webp/rotated.jpg 1x, /thumbnail/128x128/webp/rotated.jpg 2x">
-              <img src="/thumbnail/64x64/jpeg/rotated.jpg" srcset="/thumbnail/64x64/jpeg/rotated.jpg 1x, /thumbnail/128x128/jpeg/rotated.jpg 2x" width="38" height="64" alt="" loading="lazy" decoding="async">
+              <source type="image/avif" srcset="/thumbnail/64x64,v6553f100-c09b/avif/rotated.jpg 1x, /thumbnail/128x128,v6553f100-c09b/avif/rotated.jpg 2x">
+              <source type="image/webp" srcset="/thumbnail/64x64,v6553f100-c09b/webp/rotated.jpg 1x, /thumbnail/128x128,v6553f100-c09b/webp/rotated.jpg 2x">
+              <img src="/thumbnail/64x64,v6553f100-c09b/jpeg/rotated.jpg" srcset="/thumbnail/64x64,v6553f100-c09b/jpeg/rotated.jpg 1x, /thumbnail/128x128,v6553f100-c09b/jpeg/rotated.jpg 2x" width="38" height="64" alt="" loading="lazy" decoding="async">
             </picture>
 
             """
@@ -96,9 +98,9 @@ final class PictureTests {
             ["-s", "100x100", "alpha.png"],
             """
             <picture>
-              <source type="image/avif" srcset="/thumbnail/100x100/avif/alpha.png 1x, /thumbnail/200x200/avif/alpha.png 2x">
-              <source type="image/webp" srcset="/thumbnail/100x100/webp/alpha.png 1x, /thumbnail/200x200/webp/alpha.png 2x">
-              <img src="/thumbnail/100x100/png/alpha.png" srcset="/thumbnail/100x100/png/alpha.png 1x, /thumbnail/200x200/png/alpha.png 2x" width="100" height="50" alt="" loading="lazy" decoding="async">
+              <source type="image/avif" srcset="/thumbnail/100x100,v6553f100-35a/avif/alpha.png 1x, /thumbnail/200x200,v6553f100-35a/avif/alpha.png 2x">
+              <source type="image/webp" srcset="/thumbnail/100x100,v6553f100-35a/webp/alpha.png 1x, /thumbnail/200x200,v6553f100-35a/webp/alpha.png 2x">
+              <img src="/thumbnail/100x100,v6553f100-35a/png/alpha.png" srcset="/thumbnail/100x100,v6553f100-35a/png/alpha.png 1x, /thumbnail/200x200,v6553f100-35a/png/alpha.png 2x" width="100" height="50" alt="" loading="lazy" decoding="async">
             </picture>
 
             """
@@ -107,9 +109,9 @@ final class PictureTests {
             ["-s", "120x80", "--crop", "-q", "70", "landscape.jpg"],
             """
             <picture>
-              <source type="image/avif" srcset="/thumbnail/120x80,crop,q70/avif/landscape.jpg 1x, /thumbnail/240x160,crop,q70/avif/landscape.jpg 2x">
-              <source type="image/webp" srcset="/thumbnail/120x80,crop,q70/webp/landscape.jpg 1x, /thumbnail/240x160,crop,q70/webp/landscape.jpg 2x">
-              <img src="/thumbnail/120x80,crop,q70/jpeg/landscape.jpg" srcset="/thumbnail/120x80,crop,q70/jpeg/landscape.jpg 1x, /thumbnail/240x160,crop,q70/jpeg/landscape.jpg 2x" width="120" height="80" alt="" loading="lazy" decoding="async">
+              <source type="image/avif" srcset="/thumbnail/120x80,crop,q70,v6553f100-1cb8b/avif/landscape.jpg 1x, /thumbnail/240x160,crop,q70,v6553f100-1cb8b/avif/landscape.jpg 2x">
+              <source type="image/webp" srcset="/thumbnail/120x80,crop,q70,v6553f100-1cb8b/webp/landscape.jpg 1x, /thumbnail/240x160,crop,q70,v6553f100-1cb8b/webp/landscape.jpg 2x">
+              <img src="/thumbnail/120x80,crop,q70,v6553f100-1cb8b/jpeg/landscape.jpg" srcset="/thumbnail/120x80,crop,q70,v6553f100-1cb8b/jpeg/landscape.jpg 1x, /thumbnail/240x160,crop,q70,v6553f100-1cb8b/jpeg/landscape.jpg 2x" width="120" height="80" alt="" loading="lazy" decoding="async">
             </picture>
 
             """
@@ -119,9 +121,9 @@ final class PictureTests {
             ["/thumbnail/100x100,bg000000,pad/webp/portrait.png"],
             """
             <picture>
-              <source type="image/avif" srcset="/thumbnail/100x100,pad,bg000000/avif/portrait.png 1x, /thumbnail/200x200,pad,bg000000/avif/portrait.png 2x">
-              <source type="image/webp" srcset="/thumbnail/100x100,pad,bg000000/webp/portrait.png 1x, /thumbnail/200x200,pad,bg000000/webp/portrait.png 2x">
-              <img src="/thumbnail/100x100,pad,bg000000/jpeg/portrait.png" srcset="/thumbnail/100x100,pad,bg000000/jpeg/portrait.png 1x, /thumbnail/200x200,pad,bg000000/jpeg/portrait.png 2x" width="100" height="100" alt="" loading="lazy" decoding="async">
+              <source type="image/avif" srcset="/thumbnail/100x100,pad,bg000000,v6553f100-c4669/avif/portrait.png 1x, /thumbnail/200x200,pad,bg000000,v6553f100-c4669/avif/portrait.png 2x">
+              <source type="image/webp" srcset="/thumbnail/100x100,pad,bg000000,v6553f100-c4669/webp/portrait.png 1x, /thumbnail/200x200,pad,bg000000,v6553f100-c4669/webp/portrait.png 2x">
+              <img src="/thumbnail/100x100,pad,bg000000,v6553f100-c4669/jpeg/portrait.png" srcset="/thumbnail/100x100,pad,bg000000,v6553f100-c4669/jpeg/portrait.png 1x, /thumbnail/200x200,pad,bg000000,v6553f100-c4669/jpeg/portrait.png 2x" width="100" height="100" alt="" loading="lazy" decoding="async">
             </picture>
 
             """
@@ -130,9 +132,9 @@ final class PictureTests {
             ["--key-file", "keys", "-s", "100x100", "landscape.jpg"],
             """
             <picture>
-              <source type="image/avif" srcset="/thumbnail/-M7YxyMkQDRqdyBizwtHmw/100x100/avif/landscape.jpg 1x, /thumbnail/j4umoYPvjJbCZy1jIcxSWA/200x200/avif/landscape.jpg 2x">
-              <source type="image/webp" srcset="/thumbnail/o4TWOnzvHgU0daosaQLowQ/100x100/webp/landscape.jpg 1x, /thumbnail/4PwLgHM-wNVhcwXEzTQr1A/200x200/webp/landscape.jpg 2x">
-              <img src="/thumbnail/ZlbBDBhp6Wfi8iAH6zOgIA/100x100/jpeg/landscape.jpg" srcset="/thumbnail/ZlbBDBhp6Wfi8iAH6zOgIA/100x100/jpeg/landscape.jpg 1x, /thumbnail/skMSwUNfdHGbUz0FjoD6kA/200x200/jpeg/landscape.jpg 2x" width="100" height="63" alt="" loading="lazy" decoding="async">
+              <source type="image/avif" srcset="/thumbnail/wrPRvpmSRqDyFh0QI8YnSA/100x100,v6553f100-1cb8b/avif/landscape.jpg 1x, /thumbnail/oy-Yh1gnTxvPAZDmGiWeMA/200x200,v6553f100-1cb8b/avif/landscape.jpg 2x">
+              <source type="image/webp" srcset="/thumbnail/LN-2eNsdpB56gydmuDX8EQ/100x100,v6553f100-1cb8b/webp/landscape.jpg 1x, /thumbnail/G4n_S-G5njbHWTN2VETYQA/200x200,v6553f100-1cb8b/webp/landscape.jpg 2x">
+              <img src="/thumbnail/aVlDdyj4V0ziVKPi50C-Jw/100x100,v6553f100-1cb8b/jpeg/landscape.jpg" srcset="/thumbnail/aVlDdyj4V0ziVKPi50C-Jw/100x100,v6553f100-1cb8b/jpeg/landscape.jpg 1x, /thumbnail/D37LObO7bTA0L0KyEBTDjQ/200x200,v6553f100-1cb8b/jpeg/landscape.jpg 2x" width="100" height="63" alt="" loading="lazy" decoding="async">
             </picture>
 
             """
@@ -141,9 +143,9 @@ final class PictureTests {
             ["--sizes", "100x100,64x64", "-s", "100x100", "landscape.jpg"],
             """
             <picture>
-              <source type="image/avif" srcset="/thumbnail/100x100/avif/landscape.jpg 1x">
-              <source type="image/webp" srcset="/thumbnail/100x100/webp/landscape.jpg 1x">
-              <img src="/thumbnail/100x100/jpeg/landscape.jpg" srcset="/thumbnail/100x100/jpeg/landscape.jpg 1x" width="100" height="63" alt="" loading="lazy" decoding="async">
+              <source type="image/avif" srcset="/thumbnail/100x100,v6553f100-1cb8b/avif/landscape.jpg 1x">
+              <source type="image/webp" srcset="/thumbnail/100x100,v6553f100-1cb8b/webp/landscape.jpg 1x">
+              <img src="/thumbnail/100x100,v6553f100-1cb8b/jpeg/landscape.jpg" srcset="/thumbnail/100x100,v6553f100-1cb8b/jpeg/landscape.jpg 1x" width="100" height="63" alt="" loading="lazy" decoding="async">
             </picture>
 
             """
@@ -155,8 +157,8 @@ final class PictureTests {
             ],
             """
             <picture>
-              <source type="image/webp" srcset="https://cdn.example.com/thumbnail/zKDjJYr5thVggzck8VVGlA/100x100/webp/alpha.png 1x">
-              <img src="https://cdn.example.com/thumbnail/64elB5eGXMzCF0vRKyeQMg/100x100/png/alpha.png" srcset="https://cdn.example.com/thumbnail/64elB5eGXMzCF0vRKyeQMg/100x100/png/alpha.png 1x" width="100" height="50" alt="a &quot;&lt;b&gt;&quot; &amp; &#39;c&#39;" loading="lazy" decoding="async">
+              <source type="image/webp" srcset="https://cdn.example.com/thumbnail/SZwIYz5cAWWC-K8gvcQ0Qg/100x100,v6553f100-35a/webp/alpha.png 1x">
+              <img src="https://cdn.example.com/thumbnail/u_oSAXccUh-qrWGdMp-zwg/100x100,v6553f100-35a/png/alpha.png" srcset="https://cdn.example.com/thumbnail/u_oSAXccUh-qrWGdMp-zwg/100x100,v6553f100-35a/png/alpha.png 1x" width="100" height="50" alt="a &quot;&lt;b&gt;&quot; &amp; &#39;c&#39;" loading="lazy" decoding="async">
             </picture>
 
             """
@@ -288,7 +290,7 @@ final class PictureTests {
     /// Spaces, `%` and UTF-8 escaped once, as the origin decodes them; `+` stays, as RFC 3986 allows.
     @Test func namesArePercentEncodedAsTheOriginExpects() throws {
         let markup = try picture(["--formats", "jpeg", "--densities", "1", "-s", "64", "dir one/a b+c%d é.jpg"])
-        #expect(markup.contains(" src=\"/thumbnail/64x64/jpeg/dir%20one/a%20b+c%25d%20%C3%A9.jpg\" "), "\(markup)")
+        #expect(markup.contains(" src=\"/thumbnail/64x64,v6553f100-1cb8b/jpeg/dir%20one/a%20b+c%25d%20%C3%A9.jpg\" "), "\(markup)")
     }
 
     // MARK: The batch and bad input

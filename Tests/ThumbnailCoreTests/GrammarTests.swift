@@ -36,6 +36,9 @@ struct GrammarTests {
         ("/thumbnail/100x100,smart,q70,crop/a.png", "/thumbnail/100x100,crop,q70,smart/a.png"),
         ("/thumbnail/100x100,fp0.100,crop/a.png", "/thumbnail/100x100,crop,fp0.100/a.png"),
         ("/thumbnail/100x100,crop,fp50.51/a.png", "/thumbnail/100x100,crop,fp50.51/a.png"),
+        // A version goes last, as given.
+        ("/thumbnail/100x100,v65f1a2b0-4e2f/a.png", "/thumbnail/100x100,v65f1a2b0-4e2f/a.png"),
+        ("/thumbnail/100x100,vAb_9,crop,q70,n/webp/a.png", "/thumbnail/100x100,crop,q70,n,vAb_9/webp/a.png"),
     ])
     func canonicalForm(path: String, canonical: String) throws {
         let request = try grammar.parse(path)
@@ -101,6 +104,9 @@ struct GrammarTests {
         "/thumbnail/100x100,crop,fp101.5/a.png", "/thumbnail/100x100,crop,fp05.5/a.png", "/thumbnail/100x100,crop,fp5/a.png",
         "/thumbnail/100x100,crop,fp5.5.5/a.png", "/thumbnail/100x100,crop,fp-1.5/a.png", "/thumbnail/100x100,crop,fp5./a.png",
         "/thumbnail/100x100,crop,fp.5/a.png", "/thumbnail/100x100,crop,fp5,5/a.png", "/thumbnail/100x100,crop,fp0.5x0.3/a.png",
+        // A version: 1 to 64 of A-Z a-z 0-9 _ -, once.
+        "/thumbnail/100x100,v/a.png", "/thumbnail/100x100,v1,v2/a.png", "/thumbnail/100x100,v1.2/a.png",
+        "/thumbnail/100x100,v%41/a.png", "/thumbnail/100x100,v\(String(repeating: "7", count: 65))/a.png",
     ])
     func invalidPaths(path: String) {
         let error = thrown { _ = try grammar.parse(path) }

@@ -83,7 +83,8 @@ public struct PathGrammar: Sendable {
         for item in items {
             let gravity = Gravity(rawValue: String(item))
             let name =
-                item.hasPrefix("q") ? "q" : item.hasPrefix("bg") ? "bg" : item.hasPrefix("fp") ? "fp" : String(item)
+                item.hasPrefix("q") ? "q" : item.hasPrefix("bg") ? "bg" : item.hasPrefix("fp") ? "fp"
+                : item.hasPrefix("v") ? "v" : String(item)
             // One mode and one placement: a second one conflicts as a repeat does.
             let slot = name == "pad" ? "crop" : gravity != nil || name == "fp" || name == "smart" ? "placement" : name
             guard seen.insert(slot).inserted else {
@@ -108,11 +109,16 @@ public struct PathGrammar: Sendable {
                 }
                 request.placement = .focalPoint(point)
             case "smart": request.placement = .smart
+            case "v":
+                guard ThumbnailRequest.isVersion(item.dropFirst()) else {
+                    throw ThumbnailError(.badPath, String(item), "a version is v and 1 to 64 of A-Z a-z 0-9 _ -")
+                }
+                request.version = String(item.dropFirst())
             default:
                 guard let gravity else {
                     throw ThumbnailError(
                         .badPath, String(item),
-                        "unknown option (crop, pad, q1..q100, bgRRGGBB, n ne e se s sw w nw, fpX.Y, smart)")
+                        "unknown option (crop, pad, q1..q100, bgRRGGBB, n ne e se s sw w nw, fpX.Y, smart, vVERSION)")
                 }
                 request.placement = .gravity(gravity)
             }

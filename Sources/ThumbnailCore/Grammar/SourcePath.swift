@@ -59,12 +59,15 @@ private let hexDigits = Array("0123456789ABCDEF".utf8)
 
 /// RFC 3986 `pchar` minus `%`: left literal in a canonical path.
 func isLiteralInPath(_ byte: UInt8) -> Bool {
+    isASCIIAlphanumeric(byte) || "-._~!$&'()*+,;=:@".utf8.contains(byte)
+}
+
+/// A-Z, a-z, 0-9.
+func isASCIIAlphanumeric(_ byte: UInt8) -> Bool {
     switch byte {
-    case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"),
-        UInt8(ascii: "0")...UInt8(ascii: "9"):
-        return true
-    default:
-        return "-._~!$&'()*+,;=:@".utf8.contains(byte)
+    case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "0")...UInt8(ascii: "9"):
+        true
+    default: false
     }
 }
 

@@ -11,6 +11,17 @@ public struct ThumbnailRequest: Equatable, Sendable {
     public var format: OutputFormat? = nil
     /// The storage path, decoded, relative to the root, checked by `SourcePath`.
     public var source: SourcePath
+    /// The source's version (`v…`): part of the URL, so that a replaced source
+    /// gets new URLs, and of the signature; rendering ignores it.
+    public var version: String? = nil
+
+    /// What a version may hold: 1 to 64 of `A-Z a-z 0-9 _ -`.
+    static let versionLength = 1...64
+
+    static func isVersion(_ text: Substring) -> Bool {
+        versionLength.contains(text.count)
+            && text.utf8.allSatisfy { isASCIIAlphanumeric($0) || $0 == UInt8(ascii: "_") || $0 == UInt8(ascii: "-") }
+    }
 
     public init(size: BoxSize, source: SourcePath) {
         self.size = size
@@ -34,6 +45,7 @@ public struct ThumbnailRequest: Equatable, Sendable {
         case .focalPoint(let point): parts.append("fp\(point.x).\(point.y)")
         case .smart: parts.append("smart")
         }
+        if let version { parts.append("v" + version) }
         return parts.joined(separator: ",")
     }
 

@@ -52,10 +52,15 @@ struct PictureMaker: Sendable {
         return request
     }
 
-    /// The `<picture>` element for `request`'s box, at 1x, over several lines.
+    /// The `<picture>` element for `request`'s box, at 1x, over several
+    /// lines. Its URLs carry the source's version as the storage has it now,
+    /// whatever version a path named, so that a replaced source gets new URLs.
     func markup(for request: ThumbnailRequest) throws(ThumbnailError) -> String {
         _ = try access.checkSize(request.size)
-        let source = try engine.load(request.source).bytes
+        let file = try engine.load(request.source)
+        let source = try file.bytes
+        var request = request
+        request.version = file.version ?? request.version
         let plan = try Renderer.plan(request, source: source, limits: engine.limits)
         let formats: [OutputFormat]
         if let chosen = options.formats {

@@ -124,6 +124,7 @@ private let explainedHeaders = ["content-type", "content-length", "last-modified
 private func sourceFile(_ answer: StoreAnswer, url: String) -> SourceFile {
     var file = SourceFile(bytes: answer.body, modified: answer.header("last-modified").flatMap(parseHTTPDate))
     file.location = url
+    file.entityTag = answer.header("etag")
     file.facts = ["object-status: \(answer.status)"]
         + explainedHeaders.compactMap { name in answer.header(name).map { "object-header: \(name): \($0)" } }
     return file

@@ -41,6 +41,19 @@ public struct SourceFile: Sendable {
     /// A store's URL for it, and `--explain`'s lines on the store's answer.
     public var location: String? = nil
     public var facts: [String] = []
+    /// The store's `ETag` for it, if it sent one.
+    public var entityTag: String? = nil
+
+    /// Its version, for `--picture`'s URLs, from what the storage says of it
+    /// without reading it again: the first 16 letters and digits of its ETag
+    /// (an S3 multipart suffix `-N` dropped), else its modification time and
+    /// its size in hex; nil when neither is known (standard input).
+    public var version: String? {
+        let tag = (entityTag ?? "").drop { $0 == "W" || $0 == "/" || $0 == "\"" }.prefix { $0 != "-" }
+        let letters = String(decoding: tag.utf8.filter(isASCIIAlphanumeric).prefix(16), as: UTF8.self)
+        if !letters.isEmpty { return letters }
+        return modified.map { String($0, radix: 16) + "-" + String(content.count, radix: 16) }
+    }
 
     public init(bytes: [UInt8], localPath: String? = nil, modified: Int? = nil) {
         self.init(content: SourceBytes(bytes), localPath: localPath, modified: modified)

@@ -101,8 +101,9 @@ def source_path(name):
     return "/".join(quote(segment, safe=PATH_SAFE) for segment in segments)
 
 
-def thumbnail_path(name, box, options=(), format=None):
-    """The canonical path of a thumbnail, signed when a key file is set."""
+def thumbnail_path(name, box, options=(), format=None, version=None):
+    """The canonical path of a thumbnail, signed when a key file is set; a
+    version, last among the options, changes it when the source changes."""
     allowed = _setting("THUMBNAIL_SIZES", None)
     format = "jpeg" if format == "jpg" else format
     if format is not None and format not in FORMATS:
@@ -110,6 +111,8 @@ def thumbnail_path(name, box, options=(), format=None):
     size = size_segment(box, options, format)
     if allowed is not None and size.split(",")[0] not in allowed:
         raise ValueError("thumbnail: size %s is not in THUMBNAIL_SIZES" % size.split(",")[0])
+    if version:
+        size += ",v" + version
     signed = "/" + size + ("/" + format if format else "") + "/" + source_path(name)
     prefix = _setting("THUMBNAIL_PREFIX", "/thumbnail")
     return prefix + ("/" + sign(signed) if _keys() else "") + signed
@@ -120,8 +123,18 @@ def _name(image):
     return image if isinstance(image, str) else image.name
 
 
-def _url(image, box, options, format):
-    return _setting("THUMBNAIL_CDN", "").rstrip("/") + thumbnail_path(_name(image), box, options, format)
+def _url(image, box, options, format, version=None):
+    return _setting("THUMBNAIL_CDN", "").rstrip("/") + thumbnail_path(_name(image), box, options, format, version)
+
+
+def _version(image):
+    """The source's version as thumbnail --picture writes it, from what its
+    storage knows: its modification time and its size, in hex."""
+    storage = getattr(image, "storage", None)
+    if storage is None:
+        return None
+    name = _name(image)
+    return "%x-%x" % (int(storage.get_modified_time(name).timestamp()), storage.size(name))
 
 
 def _stored_size(image):
@@ -185,9 +198,11 @@ def thumbnail_picture(image, sizes, alt="", formats="avif,webp,jpeg", options=""
         if _covered(source, box, mode) and (allowed is None or size_segment(box, ()) in allowed):
             candidates.append((box, density))
     formats = formats.split(",")
+    version = _version(image)
 
     def srcset(format):
-        return ", ".join("%s %sx" % (_url(image, box, options, format), "%g" % density) for box, density in candidates)
+        return ", ".join(
+            "%s %sx" % (_url(image, box, options, format, version), "%g" % density) for box, density in candidates)
 
     lines = [
         format_html('  <source type="{}" srcset="{}">', MEDIA_TYPES[format], srcset(format)) for format in formats[:-1]
@@ -196,7 +211,7 @@ def thumbnail_picture(image, sizes, alt="", formats="avif,webp,jpeg", options=""
     lines.append(
         format_html(
             '  <img src="{}" srcset="{}" width="{}" height="{}" alt="{}" loading="lazy" decoding="async">',
-            _url(image, first, options, formats[-1]), srcset(formats[-1]), rendered_width, rendered_height, alt,
+            _url(image, first, options, formats[-1], version), srcset(formats[-1]), rendered_width, rendered_height, alt,
         )
     )
     # Every line was escaped by format_html: joining them adds no markup of the caller's.

@@ -45,7 +45,7 @@ QUALITY = bench/corpus.sh bench/.corpus >/dev/null && \
 	$(BENCH_VENV)/bin/python bench/quality.py --thumbnail $(RELEASE_BIN) --corpus bench/.corpus/images
 SUDO = $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: all build deps check-deps test-deps deb-deps deb bench-deps check test bench bench-inetd bench-batch bench-smartcrop bench-storage function-order quality demo install uninstall clean
+.PHONY: all build deps check-deps test-deps deb-deps deb django-venvs bench-deps check test bench bench-inetd bench-batch bench-smartcrop bench-storage function-order quality demo install uninstall clean
 
 all: build
 
@@ -188,7 +188,7 @@ print-%:
 	@echo '$($*)'
 
 clean:
-	rm -rf .build .build-release .build-deb .build-bench .build-venv demo thumbnail_*.deb
+	rm -rf .build .build-release .build-deb .build-bench .build-venv .build-django demo thumbnail_*.deb
 
 # The Debian package, built with dpkg's own tools from packaging/debian
 # (control, changelog, copyright). The version is VERSION's; `Depends` is
@@ -233,3 +233,40 @@ $(DEB): Makefile $(RELEASE_BIN) VERSION man/thumbnail.1 $(wildcard completions/*
 	cd $(DEB_ROOT) && find usr -type f | LC_ALL=C sort | xargs md5sum > DEBIAN/md5sums
 	chmod 644 $(DEB_ROOT)/DEBIAN/md5sums
 	dpkg-deb --root-owner-group --build $(DEB_ROOT) $@
+
+# The Django package (python/thumbnail-django): its wheel, built by PyPI's
+# `build`, and venvs of Debian's python3 with the wheel installed: Django 4.2
+# LTS, 5.2 and Debian's own python3-django. Made by its tests
+# (DjangoPackageTests) and the bench; a venv is made again when its packages
+# here change.
+DJANGO_DIR = .build-django
+PYTHON_PACKAGE = python/thumbnail-django
+DJANGO_BUILD_PACKAGES = build==1.6.1 setuptools==84.2.1
+DJANGO_VENVS = $(DJANGO_DIR)/django-4.2 $(DJANGO_DIR)/django-5.2 $(DJANGO_DIR)/debian
+DJANGO_django-4.2_PACKAGES = Django==4.2.30
+DJANGO_django-5.2_PACKAGES = Django==5.2.19
+DJANGO_WHEEL = $(DJANGO_DIR)/dist/thumbnail_django-$(VERSION)-py3-none-any.whl
+
+django-venvs: $(DJANGO_VENVS:%=%/.installed)
+
+$(DJANGO_DIR)/build/.installed: Makefile
+	rm -rf $(DJANGO_DIR)/build
+	/usr/bin/python3 -m venv $(DJANGO_DIR)/build
+	$(DJANGO_DIR)/build/bin/pip install -q --disable-pip-version-check $(DJANGO_BUILD_PACKAGES)
+	@touch $@
+
+$(DJANGO_WHEEL): VERSION $(shell find $(PYTHON_PACKAGE) -type f -not -path '*.egg-info/*') | $(DJANGO_DIR)/build/.installed
+	rm -rf $(DJANGO_DIR)/dist
+	$(DJANGO_DIR)/build/bin/python -m build --no-isolation --outdir $(DJANGO_DIR)/dist $(PYTHON_PACKAGE) >/dev/null
+
+# Each venv: made again when its packages changed, then the wheel put in.
+$(DJANGO_DIR)/%/.installed: $(DJANGO_WHEEL) Makefile
+	@packages='$(DJANGO_$*_PACKAGES)'; \
+	if ! [ -f $(DJANGO_DIR)/$*/.packages ] || [ "$$(cat $(DJANGO_DIR)/$*/.packages)" != "$$packages" ]; then \
+	  rm -rf $(DJANGO_DIR)/$* && \
+	  /usr/bin/python3 -m venv $(if $(DJANGO_$*_PACKAGES),,--system-site-packages) $(DJANGO_DIR)/$* && \
+	  { [ -z "$$packages" ] || $(DJANGO_DIR)/$*/bin/pip install -q --disable-pip-version-check $$packages; } && \
+	  echo "$$packages" > $(DJANGO_DIR)/$*/.packages; \
+	fi
+	$(DJANGO_DIR)/$*/bin/pip install -q --disable-pip-version-check --force-reinstall --no-deps $(DJANGO_WHEEL)
+	@touch $@

@@ -49,6 +49,15 @@ struct DjangoPackageTests {
         #expect(outcome.error.contains("\nOK"), "\(outcome.error)")
     }
 
+    @Test func differentialRequestsAgreeWithTheBinary() throws {
+        let outcome = try python(try venv("django-5.2"), ["-m", "unittest", "-v", "test_differential"], seconds: 600)
+        #expect(outcome.status == 0, "\(outcome.error)")
+        let summary = outcome.error.components(separatedBy: "differential: ").dropFirst().first?
+            .components(separatedBy: "\n").first.map { "differential: " + $0 } ?? "no summary"
+        #expect(summary.hasSuffix(", 0 disagreements"), "\(outcome.error)")
+        print(summary)
+    }
+
     /// The install commands of the package's README, run as written from a
     /// copy of the repository's package directory, in a fresh venv.
     @Test func readmeCommandsInstallTheWheelInAFreshVenv() throws {

@@ -32,8 +32,10 @@ BUILD_PACKAGES = libmagickwand-dev libwebp-dev libspng-dev zlib1g-dev libtiff-de
 # libheif-examples: heif-enc makes the HEIC and AVIF sources of the tests (thumbnail items
 # included); heif-convert and heif-info read AVIF alpha back (ImageMagick 6.9.11 drops it).
 # libavif-bin: avifenc makes the 10-bit AVIF sources, which heif-enc cannot.
+# chromium: headless, the browser of the Django package's page test (layout shift, the candidates it picks).
 TEST_PACKAGES = imagemagick libjpeg-turbo-progs libgs-common time python3 util-linux bsdutils coreutils mandoc bash-completion zsh fish python3-django \
-	xinetd nginx-light curl openssl lintian man-db systemd goaccess libheif-examples libavif-bin python3-venv strace
+	xinetd nginx-light curl openssl lintian man-db systemd goaccess libheif-examples libavif-bin python3-venv strace \
+	chromium
 # dpkg-dev: dpkg-shlibdeps and dpkg-gencontrol; binutils: strip.
 DEB_PACKAGES = dpkg-dev binutils
 BENCH_PACKAGES = imagemagick libgs-common time python3 python3-pil python3-venv libvips-tools libjpeg-turbo-progs libheif-examples \
@@ -236,15 +238,15 @@ $(DEB): Makefile $(RELEASE_BIN) VERSION man/thumbnail.1 $(wildcard completions/*
 
 # The Django package (python/thumbnail-django): its wheel, built by PyPI's
 # `build`, and venvs of Debian's python3 with the wheel installed: Django 4.2
-# LTS, 5.2 and Debian's own python3-django. Made by its tests
-# (DjangoPackageTests) and the bench; a venv is made again when its packages
-# here change.
+# LTS, 5.2 (with gunicorn, which serves the browser test's page) and Debian's
+# own python3-django. Made by its tests (DjangoPackageTests) and the bench;
+# a venv is made again when its packages here change.
 DJANGO_DIR = .build-django
 PYTHON_PACKAGE = python/thumbnail-django
 DJANGO_BUILD_PACKAGES = build==1.6.1 setuptools==84.2.1
 DJANGO_VENVS = $(DJANGO_DIR)/django-4.2 $(DJANGO_DIR)/django-5.2 $(DJANGO_DIR)/debian
 DJANGO_django-4.2_PACKAGES = Django==4.2.30
-DJANGO_django-5.2_PACKAGES = Django==5.2.19
+DJANGO_django-5.2_PACKAGES = Django==5.2.19 gunicorn==27.0.1
 DJANGO_WHEEL = $(DJANGO_DIR)/dist/thumbnail_django-$(VERSION)-py3-none-any.whl
 
 django-venvs: $(DJANGO_VENVS:%=%/.installed)

@@ -244,6 +244,7 @@ def check_size(box: Box, allowed) -> None:
         raise Refused(str(box), "size not allowed (THUMBNAIL_SIZES %s)" % ",".join(map(str, allowed)))
 
 
+@functools.lru_cache(maxsize=4096)
 def signed_path(request: Request, format: Optional[str], name: str, keys=(), prefix: str = DEFAULT_PREFIX) -> str:
     """The canonical path, signed with the first of `keys` when there are any."""
     return sign("/" + request.size_segment(format) + source_after(format, name), keys, prefix)

@@ -3,6 +3,7 @@ way (Sources/ThumbnailCore/Picture/Picture.swift): the same formats, the same
 densities left out, the 1x thumbnail's real width and height, the same bytes.
 Nothing here needs Django."""
 
+import functools
 from typing import NamedTuple, Optional, Tuple
 
 from . import grammar
@@ -97,6 +98,8 @@ def escaped(text: str) -> str:
     )
 
 
+# A page renders the same pictures again and again: each is kept, by all it depends on.
+@functools.lru_cache(maxsize=1024)
 def markup(request: Request, name: str, facts, origin: Origin, formats=None, densities=None, alt: str = "") -> str:
     """The element for `request`'s box at 1x, over several lines, each ended by a newline."""
     grammar.check_size(request.box, origin.sizes)

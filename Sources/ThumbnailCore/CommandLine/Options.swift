@@ -1,11 +1,13 @@
 /// One command-line option. The table below is the only list of options:
 /// `--help` prints it, the parser reads it, `--config` files use its long
-/// names, and a test checks the man page and completions against it.
+/// names, and `make docs` writes the man page's OPTIONS and the shell
+/// completions from it (Sources/Documentation).
 public struct OptionSpec: Sendable {
     public let long: String
     public let short: Character?
     /// The value's placeholder in `--help`; nil for a flag.
     public let value: String?
+    /// One line for `--help`, without the default, which `defaultValue` gives.
     public let help: String
     /// Whether a `--config` file may set it.
     public let configurable: Bool
@@ -13,11 +15,19 @@ public struct OptionSpec: Sendable {
     /// mode, it is a usage error. A mode option applies to its own mode only,
     /// but for --picture, which --batch takes as what to do with each path.
     public let modes: Set<Mode>
+    /// What applies when it is not given; nil when nothing needs saying.
+    public let defaultValue: OptionDefault?
+    /// What a shell offers for its value.
+    public let completion: ValueCompletion
+    /// Its entry under OPTIONS in the man page, in mdoc: what it does, for
+    /// users. The flags, the default and the modes are added from the fields above.
+    public let manual: String
     let apply: @Sendable (inout Settings, String) throws(ThumbnailError) -> Void
 
     init(
         _ long: String, _ short: Character? = nil, value: String? = nil, configurable: Bool = true,
-        for modes: Set<Mode>, help: String,
+        for modes: Set<Mode>, help: String, default defaultValue: OptionDefault? = nil,
+        completion: ValueCompletion? = nil, manual: String = "",
         apply: @escaping @Sendable (inout Settings, String) throws(ThumbnailError) -> Void
     ) {
         self.long = long
@@ -26,6 +36,9 @@ public struct OptionSpec: Sendable {
         self.help = help
         self.configurable = configurable
         self.modes = modes
+        self.defaultValue = defaultValue
+        self.completion = completion ?? ValueCompletion(placeholder: value)
+        self.manual = manual
         self.apply = apply
     }
 
@@ -35,6 +48,43 @@ public struct OptionSpec: Sendable {
     /// How `--help` names it: `-s, --size WxH`.
     public var synopsis: String {
         (short.map { "-\($0), " } ?? "    ") + "--" + long + (value.map { " " + $0 } ?? "")
+    }
+}
+
+/// What applies when an option is not given.
+public enum OptionDefault: Sendable, Equatable {
+    /// A value, as the option would take it: `4096`.
+    case value(String)
+    /// What happens instead, in words: `the source's format`.
+    case words(String)
+
+    /// As `--help` shows it, after the option's line.
+    public var help: String {
+        switch self {
+        case .value(let value): "(default \(value))"
+        case .words(let words): "(default: \(words))"
+        }
+    }
+}
+
+/// What a shell's completion offers for an option's value.
+public enum ValueCompletion: Sendable, Equatable {
+    /// Nothing: the value is the user's to type.
+    case anything
+    case files
+    case directories
+    /// The sizes `--sizes` allows, on the same command line or in its `--config` file.
+    case allowedSizes
+    /// These words, or lists of them.
+    case words([String])
+
+    /// What the placeholder says: FILE a file, DIR a directory.
+    init(placeholder: String?) {
+        switch placeholder {
+        case "FILE": self = .files
+        case "DIR": self = .directories
+        default: self = .anything
+        }
     }
 }
 
@@ -60,10 +110,11 @@ extension Set where Element == Mode {
 }
 
 public let optionTable: [OptionSpec] = [
-    OptionSpec("alt", value: "TEXT", configurable: false, for: .markup, help: "--picture: the img's alt text (default empty)") {
+    OptionSpec("alt", value: "TEXT", configurable: false, for: .markup, help: "--picture: the img's alt text", default: .words("empty")) {
         settings, value in settings.picture.alt = value
     },
-    OptionSpec("background", value: "RRGGBB", for: .request, help: "background for pad and JPEG alpha (ffffff)") {
+    OptionSpec("background", value: "RRGGBB", for: .request, help: "pad and JPEG alpha background",
+        default: .value(RGB.white.description)) {
         settings, value throws(ThumbnailError) in
         guard let colour = RGB.parse(Substring(value)) else {
             throw ThumbnailError(.usage, "--background", "'\(value)' is not six hex digits")
@@ -85,14 +136,16 @@ public let optionTable: [OptionSpec] = [
     OptionSpec("ca-file", value: "FILE", for: .sources, help: "URL roots: trust the CAs in FILE") {
         settings, value in settings.remote.caFile = value
     },
-    OptionSpec("cache-control", value: "TEXT", for: .server, help: "inetd: Cache-Control of a thumbnail") {
+    OptionSpec("cache-control", value: "TEXT", for: .server, help: "inetd: Cache-Control of a thumbnail",
+        default: .value(ServerInvocation.defaultCacheControl)) {
         settings, value throws(ThumbnailError) in
         guard !value.isEmpty, value.utf8.allSatisfy({ (0x20...0x7e).contains($0) }) else {
             throw ThumbnailError(.usage, "--cache-control", "must be printable ASCII, not empty")
         }
         settings.cacheControl = value
     },
-    OptionSpec("client-ip-header", value: "NAME", for: .server, help: "inetd: log the client the CDN names in NAME") {
+    OptionSpec("client-ip-header", value: "NAME", for: .server, help: "inetd: log the client the CDN names in NAME",
+        completion: .words(clientAddressHeaders)) {
         settings, value throws(ThumbnailError) in
         guard !value.isEmpty, value.utf8.allSatisfy(isTokenByte) else {
             throw ThumbnailError(.usage, "--client-ip-header", "'\(value)' is not an HTTP header name")
@@ -109,7 +162,9 @@ public let optionTable: [OptionSpec] = [
     OptionSpec("crop", for: .request, help: "fill the box exactly, cropping the overflow") { settings, _ in
         settings.crop = true
     },
-    OptionSpec("densities", value: "LIST", configurable: false, for: .markup, help: "--picture: pixel densities (default 1,2)") {
+    OptionSpec("densities", value: "LIST", configurable: false, for: .markup, help: "--picture: pixel densities",
+        default: .value(PictureOptions.defaultDensities.map(String.init).joined(separator: ",")),
+        completion: .words(["1,2", "1,2,3"])) {
         settings, value throws(ThumbnailError) in
         var densities: [Int] = []
         for item in value.split(separator: ",", omittingEmptySubsequences: false).map(\.trimmingSpaces) {
@@ -125,27 +180,32 @@ public let optionTable: [OptionSpec] = [
         }
         settings.picture.densities = densities.sorted()
     },
-    OptionSpec("error-max-age", value: "SEC", for: .server, help: "inetd: max-age of an error reply (default 60)") {
+    OptionSpec("error-max-age", value: "SEC", for: .server, help: "inetd: max-age of an error reply",
+        default: .value("\(ServerInvocation.defaultErrorMaxAge)")) {
         settings, value throws(ThumbnailError) in settings.errorMaxAge = try count(value, "--error-max-age", from: 0)
     },
     OptionSpec("explain", configurable: false, for: [.explain], help: "print the canonical path, checks and plan only") {
         settings, _ in settings.modes.append(.explain)
     },
-    OptionSpec("focal", value: "X,Y", for: .request, help: "with --crop: centre on X,Y (per cent)") {
+    OptionSpec("focal", value: "X,Y", for: .request, help: "crop centre, X,Y in per cent",
+        default: .value(FocalPoint.centre.description)) {
         settings, value throws(ThumbnailError) in
         guard let point = FocalPoint.parse(Substring(value), separator: ",") else {
             throw ThumbnailError(.usage, "--focal", "'\(value)' is not X,Y, each a whole number from 0 to 100")
         }
         settings.focalPoint = point
     },
-    OptionSpec("format", "f", value: "FORMAT", for: [.render, .explain], help: "jpeg, png, webp, gif or avif (default: source)") {
+    OptionSpec("format", "f", value: "FORMAT", for: [.render, .explain], help: "jpeg, png, webp, gif or avif",
+        default: .words("the source's"), completion: .words(OutputFormat.allCases.map(\.rawValue))) {
         settings, value throws(ThumbnailError) in
         guard let format = OutputFormat.named(Substring(value)) else {
             throw ThumbnailError(.usage, "--format", "'\(value)' is not one of jpeg, jpg, png, webp, gif, avif")
         }
         settings.format = format
     },
-    OptionSpec("formats", value: "LIST", configurable: false, for: .markup, help: "--picture: formats to offer (avif,webp,jpeg)") {
+    OptionSpec("formats", value: "LIST", configurable: false, for: .markup, help: "--picture: formats",
+        default: .value(PictureOptions.defaultFormats(transparent: false).list),
+        completion: .words([false, true].map { PictureOptions.defaultFormats(transparent: $0).list } + ["webp,jpeg"])) {
         settings, value throws(ThumbnailError) in
         var formats: [OutputFormat] = []
         for item in value.split(separator: ",", omittingEmptySubsequences: false).map(\.trimmingSpaces) {
@@ -156,7 +216,8 @@ public let optionTable: [OptionSpec] = [
         }
         settings.picture.formats = formats
     },
-    OptionSpec("gravity", value: "NAME", for: .request, help: "where crop or pad goes: n ne e se s sw w nw") {
+    OptionSpec("gravity", value: "NAME", for: .request, help: "where crop or pad goes",
+        default: .value(Gravity.centre.rawValue), completion: .words(Gravity.allCases.map(\.rawValue))) {
         settings, value throws(ThumbnailError) in
         guard let gravity = Gravity(rawValue: value) else {
             throw ThumbnailError(.usage, "--gravity", "'\(value)' is not one of n, ne, e, se, s, sw, w, nw, c")
@@ -166,57 +227,69 @@ public let optionTable: [OptionSpec] = [
     OptionSpec("help", "h", configurable: false, for: [.help], help: "print this help and exit") {
         settings, _ in settings.modes.append(.help)
     },
-    OptionSpec("idle-timeout", value: "SEC", for: .server, help: "inetd: close after SEC idle seconds (15)") {
+    OptionSpec("idle-timeout", value: "SEC", for: .server, help: "inetd: seconds to await a request",
+        default: .value("\(HTTPLimits.defaultIdleTimeout)")) {
         settings, value throws(ThumbnailError) in settings.idleTimeout = try count(value, "--idle-timeout")
     },
     OptionSpec("inetd", configurable: false, for: [.inetd], help: "serve HTTP on stdin/stdout (inetd, systemd)") {
         settings, _ in settings.modes.append(.inetd)
     },
-    OptionSpec("jobs", "j", value: "N", configurable: false, for: [.batch, .render], help: "paths or sources at once (default: cores)") {
-        settings, value throws(ThumbnailError) in settings.jobs = try count(value, "--jobs", to: 1024)
+    OptionSpec("jobs", "j", value: "N", configurable: false, for: [.batch, .render], help: "paths or sources at once",
+        default: .words("the cores")) {
+        settings, value throws(ThumbnailError) in settings.jobs = try count(value, "--jobs", to: Settings.maxJobs)
     },
     OptionSpec("key-file", value: "FILE", for: .paths, help: "URL signing keys, one a line; the first signs") {
         settings, value in settings.keyFile = value
     },
-    OptionSpec("log", value: "FILE", for: .server, help: "inetd: append a line per request (or syslog)") {
+    OptionSpec("log", value: "FILE", for: .server, help: "inetd: request log file",
+        default: .words("syslog")) {
         settings, value in settings.logFile = value
     },
-    OptionSpec("log-format", value: "FORMAT", for: .server, help: "inetd: combined (default) or json log lines") {
+    OptionSpec("log-format", value: "FORMAT", for: .server, help: "inetd: combined or json lines",
+        default: .value(LogFormat.combined.rawValue), completion: .words(LogFormat.allCases.map(\.rawValue))) {
         settings, value throws(ThumbnailError) in
         guard let format = LogFormat(rawValue: value) else {
             throw ThumbnailError(.usage, "--log-format", "'\(value)' is not combined or json")
         }
         settings.logFormat = format
     },
-    OptionSpec("max-bytes", value: "N", for: .sources, help: "largest source file in bytes (52428800)") {
+    OptionSpec("max-bytes", value: "N", for: .sources, help: "largest source in bytes",
+        default: .value("\(Limits.defaultMaxBytes)")) {
         settings, value throws(ThumbnailError) in settings.limits.maxBytes = try count(value, "--max-bytes")
     },
-    OptionSpec("max-frames", value: "N", for: .sources, help: "most frames an animated source may have (1000)") {
+    OptionSpec("max-frames", value: "N", for: .sources, help: "most frames of an animation",
+        default: .value("\(Limits.defaultMaxFrames)")) {
         settings, value throws(ThumbnailError) in settings.limits.maxFrames = try count(value, "--max-frames")
     },
-    OptionSpec("max-pixels", value: "N", for: .sources, help: "largest source in pixels (default 50000000)") {
+    OptionSpec("max-pixels", value: "N", for: .sources, help: "largest source in pixels",
+        default: .value("\(Limits.defaultMaxPixels)")) {
         settings, value throws(ThumbnailError) in settings.limits.maxPixels = try count(value, "--max-pixels")
     },
-    OptionSpec("max-requests", value: "N", for: .server, help: "inetd: requests per connection (default 100)") {
+    OptionSpec("max-requests", value: "N", for: .server, help: "inetd: requests per connection",
+        default: .value("\(HTTPLimits.defaultMaxRequests)")) {
         settings, value throws(ThumbnailError) in settings.maxRequests = try count(value, "--max-requests")
     },
-    OptionSpec("max-side", value: "N", for: .paths, help: "largest side a path may ask for (4096)") {
+    OptionSpec("max-side", value: "N", for: .paths, help: "largest side a path may ask for",
+        default: .value("\(PathGrammar.defaultMaxSide)")) {
         settings, value throws(ThumbnailError) in settings.maxSide = try count(value, "--max-side")
     },
-    OptionSpec("max-time", value: "SECONDS", configurable: false, for: [.batch], help: "with --base: time limit per request (30)") {
-        settings, value throws(ThumbnailError) in settings.maxTime = try count(value, "--max-time", to: 3600)
+    OptionSpec("max-time", value: "SECONDS", configurable: false, for: [.batch], help: "with --base: seconds per request",
+        default: .value("\(Settings.defaultMaxTime)")) {
+        settings, value throws(ThumbnailError) in settings.maxTime = try count(value, "--max-time", to: Settings.longestMaxTime)
     },
     OptionSpec("origin-token-file", value: "FILE", for: .server, help: "HTTP: require the CDN's origin token in FILE") {
         settings, value in settings.originTokenFile = value
     },
-    OptionSpec("origin-token-header", value: "NAME", for: .server, help: "origin token header (default X-Origin-Token)") {
+    OptionSpec("origin-token-header", value: "NAME", for: .server, help: "origin token header",
+        default: .value(Access.defaultOriginTokenHeader)) {
         settings, value throws(ThumbnailError) in
         guard !value.isEmpty, value.utf8.allSatisfy(isTokenByte) else {
             throw ThumbnailError(.usage, "--origin-token-header", "'\(value)' is not an HTTP header name")
         }
         settings.originTokenHeader = value
     },
-    OptionSpec("output", "o", value: "FILE", configurable: false, for: [.render], help: "write to FILE atomically (default: stdout)") {
+    OptionSpec("output", "o", value: "FILE", configurable: false, for: [.render], help: "write to FILE atomically",
+        default: .words("stdout")) {
         settings, value in settings.output = value
     },
     OptionSpec("output-dir", value: "DIR", configurable: false, for: [.batch], help: "with --batch: write DIR/<canonical path>") {
@@ -228,7 +301,8 @@ public let optionTable: [OptionSpec] = [
     OptionSpec("picture", configurable: false, for: .markup, help: "print the <picture> element for a box") {
         settings, _ in settings.modes.append(.picture)
     },
-    OptionSpec("prefix", value: "PATH", for: .paths, help: "URL path prefix (/thumbnail; \"\" for none)") {
+    OptionSpec("prefix", value: "PATH", for: .paths, help: "path prefix, \"\" for none",
+        default: .value(PathGrammar.defaultPrefix)) {
         settings, value throws(ThumbnailError) in
         guard value.isEmpty || (value.hasPrefix("/") && !value.hasSuffix("/")) else {
             throw ThumbnailError(.usage, "--prefix", "'\(value)' must be empty or start, not end, with '/'")
@@ -240,21 +314,26 @@ public let optionTable: [OptionSpec] = [
         }
         settings.prefix = value
     },
-    OptionSpec("quality", "q", value: "N", for: .request, help: "encoder quality 1-100 (default: the format's)") {
-        settings, value throws(ThumbnailError) in settings.quality = try count(value, "--quality", to: 100)
+    OptionSpec("quality", "q", value: "N", for: .request, help: "encoder quality, \(PathGrammar.qualities.lowerBound)-\(PathGrammar.qualities.upperBound)",
+        default: .words("the format's")) {
+        settings, value throws(ThumbnailError) in settings.quality = try count(value, "--quality", to: PathGrammar.qualities.upperBound)
     },
-    OptionSpec("read-timeout", value: "SEC", for: .server, help: "inetd: seconds to read a request (default 10)") {
+    OptionSpec("read-timeout", value: "SEC", for: .server, help: "inetd: seconds to read a request",
+        default: .value("\(HTTPLimits.defaultReadTimeout)")) {
         settings, value throws(ThumbnailError) in settings.readTimeout = try count(value, "--read-timeout")
     },
-    OptionSpec("root", "r", value: "ROOT", for: .sources, help: "DIR, s3://BUCKET[/P] or https://HOST[/P]") {
+    OptionSpec("root", "r", value: "ROOT", for: .sources, help: "DIR, s3://BUCKET[/P] or https://HOST[/P]",
+        default: .words("the current directory"), completion: .directories) {
         settings, value throws(ThumbnailError) in
         settings.root = try StorageRoot(parsing: value)
         settings.rootGiven = true
     },
-    OptionSpec("s3-endpoint", value: "URL", for: .sources, help: "S3-compatible store (default AWS)") {
+    OptionSpec("s3-endpoint", value: "URL", for: .sources, help: "S3-compatible store",
+        default: .words("AWS")) {
         settings, value throws(ThumbnailError) in settings.remote.endpoint = try RemoteOptions.endpoint(value)
     },
-    OptionSpec("s3-region", value: "REGION", for: .sources, help: "bucket region (AWS_REGION; us-east-1)") {
+    OptionSpec("s3-region", value: "REGION", for: .sources, help: "the bucket's region",
+        default: .words("AWS_REGION, else AWS_DEFAULT_REGION, else \(RemoteOptions.defaultRegion)")) {
         settings, value throws(ThumbnailError) in
         guard !value.isEmpty, value.utf8.allSatisfy({ isTokenByte($0) && $0 != UInt8(ascii: ":") }) else {
             throw ThumbnailError(.usage, "--s3-region", "'\(value)' is not a region name")
@@ -264,7 +343,8 @@ public let optionTable: [OptionSpec] = [
     OptionSpec("sign", configurable: false, for: [.sign], help: "print URL-PATH canonical and signed; no render") {
         settings, _ in settings.modes.append(.sign)
     },
-    OptionSpec("size", "s", value: "WxH", for: .request, help: "box to fit: WxH, Wx or xH") { settings, value in
+    OptionSpec("size", "s", value: "WxH", for: .request, help: "box to fit: WxH, Wx or xH",
+        completion: .allowedSizes) { settings, value in
         settings.size = value
     },
     OptionSpec("sizes", value: "LIST", for: .paths, help: "allow only these sizes: 100x100,200x200,x64") {
@@ -283,8 +363,9 @@ public let optionTable: [OptionSpec] = [
     OptionSpec("smart", for: .request, help: "with --crop: keep the most interesting part") { settings, _ in
         settings.smart = true
     },
-    OptionSpec("source-timeout", value: "SEC", for: .sources, help: "URL roots: seconds per source (30)") {
-        settings, value throws(ThumbnailError) in settings.remote.timeout = try count(value, "--source-timeout", to: 3600)
+    OptionSpec("source-timeout", value: "SEC", for: .sources, help: "URL roots: seconds per source",
+        default: .value("\(RemoteOptions.defaultTimeout)")) {
+        settings, value throws(ThumbnailError) in settings.remote.timeout = try count(value, "--source-timeout", to: RemoteOptions.maxTimeout)
     },
     OptionSpec("version", configurable: false, for: [.version], help: "print versions and exit") {
         settings, _ in settings.modes.append(.version)
@@ -301,6 +382,9 @@ private func count(
     }
     return number
 }
+
+/// The columns `--help` fits in.
+let helpWidth = 80
 
 /// The usage line printed by `--help` and after a usage error.
 public let usageLine = """
@@ -405,10 +489,13 @@ func editDistance(_ a: some StringProtocol, _ b: some StringProtocol) -> Int {
 }
 
 /// `--help`: the usage line and the option table, within 80 columns.
+/// An option's default is shown where the line has room for it.
 public func helpText(table: [OptionSpec] = optionTable) -> String {
     let width = table.map(\.synopsis.count).max() ?? 0
     let lines = table.map { spec in
-        "  " + spec.synopsis + String(repeating: " ", count: width - spec.synopsis.count + 2) + spec.help
+        let line = "  " + spec.synopsis + String(repeating: " ", count: width - spec.synopsis.count + 2) + spec.help
+        let withDefault = spec.defaultValue.map { line + " " + $0.help } ?? line
+        return withDefault.count <= helpWidth ? withDefault : line
     }
     return usageLine + "\n\nOptions:\n" + lines.joined(separator: "\n") + "\n\n" + batchHelp
 }

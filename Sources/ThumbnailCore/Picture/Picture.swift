@@ -13,12 +13,12 @@ public struct PictureOptions: Sendable, Equatable {
     /// Put before each path: the CDN's `https://host`; empty for paths alone.
     public var base = ""
 
-    static let defaultDensities = [1, 2]
-    static let maxDensity = 8
+    public static let defaultDensities = [1, 2]
+    public static let maxDensity = 8
 
     /// AVIF and WebP for the browsers that take them; the fallback is JPEG,
     /// or PNG when the source may be transparent, since JPEG would flatten it.
-    static func defaultFormats(transparent: Bool) -> [OutputFormat] {
+    public static func defaultFormats(transparent: Bool) -> [OutputFormat] {
         [.avif, .webp, transparent ? .png : .jpeg]
     }
 

@@ -1,0 +1,32 @@
+import Documentation
+import Foundation
+import TestSupport
+import Testing
+
+@testable import ThumbnailCore
+
+/// The committed man page, README and completions hold what `make docs`
+/// writes from the tables now.
+struct GeneratedDocumentationTests {
+    @Test func committedFilesAreUpToDate() throws {
+        for region in generatedRegions() {
+            let contents = try String(contentsOfFile: packageDirectory + "/" + region.file, encoding: .utf8)
+            #expect(
+                try region.apply(to: contents) == contents,
+                "\(region.file): '\(region.name)' is not what the tables give: run make docs, and commit the result")
+        }
+    }
+
+    @Test func regionWithoutItsMarkersIsNamed() {
+        let region = generatedRegions()[0]
+        #expect(throws: DocumentationError.self) { try region.apply(to: "no markers here\n") }
+    }
+
+    /// A default is the option's `defaultValue`, which --help, the man page
+    /// and the completions show: a help line that gave it too would repeat it.
+    @Test func helpLinesLeaveTheDefaultToTheTable() {
+        for spec in optionTable {
+            #expect(!spec.help.contains("default"), "--\(spec.long): its help line names a default; give it as `default:`")
+        }
+    }
+}

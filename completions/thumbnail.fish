@@ -45,7 +45,7 @@ complete -c thumbnail -l gravity -x -a 'c n ne e se s sw w nw' -d 'where crop or
 complete -c thumbnail -s h -l help -d 'print this help and exit'
 complete -c thumbnail -l idle-timeout -x -d 'inetd: seconds to await a request (default 15)'
 complete -c thumbnail -l inetd -d 'serve HTTP on stdin/stdout (inetd, systemd)'
-complete -c thumbnail -s j -l jobs -x -d 'paths or sources at once (default: the cores)'
+complete -c thumbnail -s j -l jobs -x -d 'paths or sources at once (default: one a core)'
 complete -c thumbnail -l key-file -r -F -d 'URL signing keys, one a line; the first signs'
 complete -c thumbnail -l log -r -F -d 'inetd: request log file (default: syslog)'
 complete -c thumbnail -l log-format -x -a 'combined json' -d 'inetd: combined or json lines (default combined)'

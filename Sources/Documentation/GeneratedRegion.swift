@@ -1,3 +1,5 @@
+import ThumbnailCore
+
 /// A part of a committed file that `make docs` writes from the code's
 /// tables, between a begin and an end marker line that stay in the file.
 public struct GeneratedRegion: Sendable {
@@ -37,18 +39,26 @@ enum CommentStyle: Sendable {
 
 public enum DocumentationError: Error, CustomStringConvertible, Equatable {
     case missingMarkers(file: String, region: String, begin: String)
+    /// Options of `optionTable` without their man page text.
+    case missingManual([String])
 
     public var description: String {
         switch self {
         case .missingMarkers(let file, let region, let begin):
             "\(file): no region '\(region)': put the line '\(begin)' where it goes and an end marker after it"
+        case .missingManual(let options):
+            "optionTable: " + options.map { "--" + $0 }.joined(separator: ", ")
+                + " \(options.count == 1 ? "has" : "have") no manual text: write what the man page says of it in its `manual:`"
         }
     }
 }
 
 /// Every generated region of every file, from the tables as they are now.
-public func generatedRegions() -> [GeneratedRegion] {
-    [
+public func generatedRegions() throws(DocumentationError) -> [GeneratedRegion] {
+    let unwritten = optionTable.filter { $0.manual.isEmpty }.map(\.long)
+    guard unwritten.isEmpty else { throw .missingManual(unwritten) }
+    return [
+        GeneratedRegion(file: manPage, name: "options", text: manualOptions(), style: .mdoc),
         GeneratedRegion(file: manPage, name: "exit statuses", text: manualExitStatuses(), style: .mdoc),
         GeneratedRegion(file: manPage, name: "server exit statuses", text: manualServerStatuses(), style: .mdoc),
         GeneratedRegion(file: "README.md", name: "exit statuses", text: readmeExitStatuses(), style: .markdown),

@@ -4,7 +4,7 @@ import Documentation
 import Foundation
 
 do {
-    let regions = generatedRegions()
+    let regions = try generatedRegions()
     for file in Set(regions.map(\.file)).sorted() {
         let old = try String(contentsOfFile: file, encoding: .utf8)
         var new = old

@@ -17,36 +17,6 @@ struct DocumentationTests {
     /// `--long`, and `-s` where there is a short form, for every option in the table.
     static let tableOptions = Set(optionTable.flatMap { spec in ["--" + spec.long] + (spec.short.map { ["-\($0)"] } ?? []) })
 
-    /// Records one issue per option that is in the table but not in `place`, or the other way round.
-    func expectSameOptions(_ found: Set<String>, in place: String) {
-        for option in Self.tableOptions.subtracting(found).sorted() {
-            Issue.record("\(option) is in optionTable but missing from \(place)")
-        }
-        for option in found.subtracting(Self.tableOptions).sorted() {
-            Issue.record("\(option) is in \(place) but not in optionTable")
-        }
-    }
-
-    @Test func manPageOptionsSectionListsExactlyTheTableInOrder() throws {
-        let page = try ManPage()
-        let entries = page.optionEntries
-        expectSameOptions(Set(entries.flatMap(\.flags)), in: "the OPTIONS list of man/thumbnail.1")
-        for entry in entries {
-            guard let long = entry.flags.first(where: { $0.hasPrefix("--") }),
-                let spec = optionTable.first(where: { "--" + $0.long == long })
-            else { continue }
-            let short = spec.short.map { "-\($0)" }
-            #expect(
-                entry.flags.first { !$0.hasPrefix("--") } == short,
-                "man/thumbnail.1:\(entry.line): \(long) has short form \(short ?? "none") in optionTable")
-            #expect(
-                entry.argument?.lowercased() == spec.value?.lowercased(),
-                "man/thumbnail.1:\(entry.line): \(long) takes \(spec.value.map { "Ar \($0)" } ?? "no value") in optionTable")
-        }
-        let longs = entries.compactMap { $0.flags.first { $0.hasPrefix("--") } }
-        #expect(longs == longs.sorted(), "man/thumbnail.1: OPTIONS is not in alphabetical order: \(longs)")
-    }
-
     @Test func manPageMentionsNoOtherOptions() throws {
         let page = try ManPage()
         for (line, flag) in page.flagMentions
@@ -183,21 +153,6 @@ struct ManPage {
     /// Every flag named anywhere in the page, with its line.
     var flagMentions: [(line: Int, flag: String)] {
         lines.enumerated().flatMap { index, text in Self.flags(text).map { (index + 1, $0) } }
-    }
-
-    /// The items of the OPTIONS list: their flags and the name of their value.
-    var optionEntries: [(line: Int, flags: [String], argument: String?)] {
-        var depth = 0
-        var entries: [(line: Int, flags: [String], argument: String?)] = []
-        for (line, text) in section("OPTIONS") {
-            if text.hasPrefix(".Bl ") { depth += 1 }
-            if text.hasPrefix(".El") { depth -= 1 }
-            guard depth == 1, text.hasPrefix(".It ") else { continue }
-            let words = text.split(separator: " ")
-            let argument = words.firstIndex(of: "Ar").flatMap { $0 + 1 < words.count ? String(words[$0 + 1]) : nil }
-            entries.append((line, Self.flags(text), argument))
-        }
-        return entries
     }
 
     /// The cells of each `.It a Ta b Ta c` row of the column lists in section `name`.

@@ -16,7 +16,7 @@ public struct Access: Sendable {
     /// Bytes of the signature's MAC: the first 16 of HMAC-SHA256, 22 base64url characters.
     static let signatureBytes = 16
     /// A secret shorter than this is refused: it could be guessed.
-    static let minimumSecretBytes = 16
+    public static let minimumSecretBytes = 16
 
     public init(
         grammar: PathGrammar = PathGrammar(), allowedSizes: [BoxSize]? = nil, keys: [[UInt8]] = [],

@@ -58,6 +58,7 @@ public func generatedRegions() throws(DocumentationError) -> [GeneratedRegion] {
     let unwritten = optionTable.filter { $0.manual.isEmpty }.map(\.long)
     guard unwritten.isEmpty else { throw .missingManual(unwritten) }
     return [
+        GeneratedRegion(file: manPage, name: "strings", text: manualStrings(), style: .mdoc),
         GeneratedRegion(file: manPage, name: "options", text: manualOptions(), style: .mdoc),
         GeneratedRegion(file: manPage, name: "exit statuses", text: manualExitStatuses(), style: .mdoc),
         GeneratedRegion(file: manPage, name: "server exit statuses", text: manualServerStatuses(), style: .mdoc),

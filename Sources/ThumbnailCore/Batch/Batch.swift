@@ -83,7 +83,7 @@ func runBatch(_ batch: BatchInvocation, io: ProcessIO) throws(ThumbnailError) ->
         // ImageMagick's own threads share the cores with the jobs instead of
         // multiplying them; one job keeps the 60 s per render of the command line.
         let state = try ProcessState(
-            timeLimit: jobs > 1 ? .lifted : .perRender(seconds: 60), threads: max(1, onlineCores / jobs))
+            timeLimit: jobs > 1 ? .lifted : .perRender, threads: max(1, onlineCores / jobs))
         let access = try Access(batch.access)
         let engine = Engine(storage: batch.sources.storage(environment: io.environment), limits: batch.sources.limits, magick: state.magick)
         let gate = RenderGate(concurrent: jobs > 1)

@@ -32,7 +32,7 @@ func runCheckConfig(_ server: ServerInvocation, problems: [ThumbnailError], io: 
         }
     }
     check("ImageMagick") { () throws(ThumbnailError) in
-        let limits = try ImageMagick(timeLimit: .perRender(seconds: 60), threads: 1).effectiveLimits
+        let limits = try ImageMagick(timeLimit: .perRender, threads: 1).effectiveLimits
         let needed = server.sources.limits
         guard limits.area >= needed.maxPixels else {
             throw ThumbnailError(

@@ -53,7 +53,7 @@ struct ProcessState {
 
     /// One render at a time, each within 60 s.
     static func oneAtATime() throws(ThumbnailError) -> ProcessState {
-        try ProcessState(timeLimit: .perRender(seconds: 60), threads: onlineCores)
+        try ProcessState(timeLimit: .perRender, threads: onlineCores)
     }
 }
 
@@ -76,7 +76,7 @@ private func runRender(_ render: RenderInvocation, explain: Bool, io: ProcessIO)
     }
     let jobs = min(render.jobs ?? onlineCores, render.operands.count)
     let state = try ProcessState(
-        timeLimit: jobs > 1 ? .lifted : .perRender(seconds: 60), threads: max(1, onlineCores / jobs))
+        timeLimit: jobs > 1 ? .lifted : .perRender, threads: max(1, onlineCores / jobs))
     let gate = RenderGate(concurrent: jobs > 1)
     let engine = makeEngine(render, state, io)
     var firstFailure: ThumbnailError? = nil

@@ -1,8 +1,8 @@
-import Documentation
 import Foundation
 import TestSupport
 import Testing
 
+@testable import Documentation
 @testable import ThumbnailCore
 
 /// The committed man page, README and completions hold what `make docs`
@@ -22,9 +22,13 @@ struct GeneratedDocumentationTests {
         #expect(throws: Never.self) { try generatedRegions() }
     }
 
-    @Test func regionWithoutItsMarkersIsNamed() throws {
-        let region = try generatedRegions()[0]
-        #expect(throws: DocumentationError.self) { try region.apply(to: "no markers here\n") }
+    @Test func regionIsWrittenBetweenItsMarkers() throws {
+        let region = GeneratedRegion(file: "f", name: "list", text: "new\n", style: .shell)
+        let file = ["before", region.beginMarker, "old", "", "old", region.endMarker, "after"].joined(separator: "\n")
+        #expect(try region.apply(to: file) == ["before", region.beginMarker, "new", region.endMarker, "after"].joined(separator: "\n"))
+        #expect(throws: DocumentationError.missingMarkers(file: "f", region: "list", begin: region.beginMarker)) {
+            try region.apply(to: "no markers here\n")
+        }
     }
 
     /// A default is the option's `defaultValue`, which --help, the man page

@@ -63,6 +63,7 @@ public func generatedRegions() throws(DocumentationError) -> [GeneratedRegion] {
         GeneratedRegion(file: manPage, name: "exit statuses", text: manualExitStatuses(), style: .mdoc),
         GeneratedRegion(file: manPage, name: "server exit statuses", text: manualServerStatuses(), style: .mdoc),
         GeneratedRegion(file: "README.md", name: "exit statuses", text: readmeExitStatuses(), style: .markdown),
+        GeneratedRegion(file: "examples/thumbnail.conf", name: "defaults", text: configDefaults(), style: .shell),
         GeneratedRegion(file: "completions/thumbnail.bash", name: "completion", text: bashCompletion(), style: .shell),
         GeneratedRegion(file: "completions/_thumbnail", name: "completion", text: zshCompletion(), style: .shell),
         GeneratedRegion(file: "completions/thumbnail.fish", name: "completion", text: fishCompletion(), style: .shell),

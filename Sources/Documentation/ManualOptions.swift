@@ -16,7 +16,7 @@ func manualOptions() -> String {
     return lines.map { $0 + "\n" }.joined()
 }
 
-/// The mdoc lines after an option's text: `Default: 4096.`, `Modes: ...`, `Not in a --config file.`
+/// The mdoc lines after an option's text: `Default: ...`, `Modes: ...`, `Not in a --config file.`
 private func facts(_ spec: OptionSpec) -> [String] {
     var lines: [String] = []
     switch spec.defaultValue {

@@ -53,7 +53,7 @@ public struct OptionSpec: Sendable {
 
 /// What applies when an option is not given.
 public enum OptionDefault: Sendable, Equatable {
-    /// A value, as the option would take it: `4096`.
+    /// A value, as the option would take it: a number, a name.
     case value(String)
     /// What happens instead, in words: `the source's format`.
     case words(String)

@@ -5,7 +5,7 @@
 
 /// What `--picture` adds to a request: densities, formats, where URLs point, the alt text.
 public struct PictureOptions: Sendable, Equatable {
-    /// Ascending, 1 first; nil: 1 and 2.
+    /// Ascending, 1 first; nil: `defaultDensities`.
     public var densities: [Int]? = nil
     /// In preference order, the last one the `<img>`'s; nil: the source decides (`defaultFormats`).
     public var formats: [OutputFormat]? = nil

@@ -35,7 +35,9 @@ func bashCompletion() -> String {
         guard case .words(let words) = spec.completion else { continue }
         add([spec], "            COMPREPLY=($(compgen -W '\(words.joined(separator: " "))' -- \"$cur\"))")
     }
-    add(valued.filter { $0.completion == .allowedSizes }, "            COMPREPLY=($(compgen -W \"$(_thumbnail_sizes)\" -- \"$cur\"))")
+    add(
+        valued.filter { $0.completion == .allowedSizes },
+        "            COMPREPLY=($(compgen -W \"$(_thumbnail_sizes)\" -- \"$cur\"))")
     add(valued.filter { $0.completion == .files }, "            _filedir")
     add(valued.filter { $0.completion == .directories }, "            _filedir -d")
     add(valued.filter { $0.completion == .anything }, "            # the user's own value")
@@ -90,7 +92,8 @@ func zshCompletion() -> String {
         let equals = spec.value == nil ? "" : "="
         let body =
             if let short = spec.short {
-                singleQuoted(exclusion) + "{-\(short)\(spec.value == nil ? "" : "+"),--\(spec.long)\(equals)}" + singleQuoted(tail)
+                singleQuoted(exclusion) + "{-\(short)\(spec.value == nil ? "" : "+"),--\(spec.long)\(equals)}"
+                    + singleQuoted(tail)
             } else {
                 singleQuoted(exclusion + "--" + spec.long + equals + tail)
             }

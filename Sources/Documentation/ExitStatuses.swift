@@ -4,7 +4,8 @@ import ThumbnailCore
 private var statusRows: [(exit: Int32, http: Int, kept: String, meaning: String)] {
     [(0, 200, "yes", "Done")]
         + ThumbnailError.table.map { _, statuses in
-            (statuses.exit, statuses.http, statuses.originFailure ? "no" : "\(ServerInvocation.defaultErrorMaxAge) s", statuses.meaning)
+            let kept = statuses.originFailure ? "no" : "\(ServerInvocation.defaultErrorMaxAge) s"
+            return (statuses.exit, statuses.http, kept, statuses.meaning)
         }
 }
 

@@ -10,7 +10,9 @@ public struct GeneratedRegion: Sendable {
     public let text: String
     let style: CommentStyle
 
-    var beginMarker: String { style.comment("\(name): written by make docs; edit Sources/Documentation or the tables it reads") }
+    var beginMarker: String {
+        style.comment("\(name): written by make docs; edit Sources/Documentation or the tables it reads")
+    }
     var endMarker: String { style.comment("end of \(name)") }
 
     /// `contents` with this region's lines replaced by `text`.

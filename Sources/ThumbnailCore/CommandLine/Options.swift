@@ -110,7 +110,8 @@ extension Set where Element == Mode {
 }
 
 public let optionTable: [OptionSpec] = [
-    OptionSpec("alt", value: "TEXT", configurable: false, for: .markup, help: "--picture: the img's alt text", default: .words("empty"),
+    OptionSpec("alt", value: "TEXT", configurable: false, for: .markup, help: "--picture: the img's alt text",
+        default: .words("empty"),
         manual: #"""
             With
             .Fl -picture ,
@@ -263,7 +264,8 @@ public let optionTable: [OptionSpec] = [
     ) {
         settings, _ in settings.modes.append(.checkConfig)
     },
-    OptionSpec("config", value: "FILE", configurable: false, for: Set(Mode.allCases), help: "read long options from FILE, one a line",
+    OptionSpec(
+        "config", value: "FILE", configurable: false, for: Set(Mode.allCases), help: "read long options from FILE, one a line",
         manual: #"""
             Read options from
             .Ar FILE
@@ -813,17 +815,21 @@ public let optionTable: [OptionSpec] = [
         }
         settings.prefix = value
     },
-    OptionSpec("quality", "q", value: "N", for: .request, help: "encoder quality, \(PathGrammar.qualities.lowerBound)-\(PathGrammar.qualities.upperBound)",
+    OptionSpec(
+        "quality", "q", value: "N", for: .request,
+        help: "encoder quality, \(PathGrammar.qualities.lowerBound)-\(PathGrammar.qualities.upperBound)",
         default: .words("the format's"),
         manual: #"""
-            Encoder quality, \#(PathGrammar.qualities.lowerBound) to \#(PathGrammar.qualities.upperBound), of the output format; each lossy format has its own default, \#(OutputFormat.defaultQualities)
+            Encoder quality, \#(PathGrammar.qualities.lowerBound) to \#(PathGrammar.qualities.upperBound), of the output
+            format; each lossy format has its own default, \#(OutputFormat.defaultQualities)
             .Pq see Sx Output formats .
             The
             .Cm q Ns Ar N
             option of a thumbnail path.
             """#
     ) {
-        settings, value throws(ThumbnailError) in settings.quality = try count(value, "--quality", to: PathGrammar.qualities.upperBound)
+        settings, value throws(ThumbnailError) in
+        settings.quality = try count(value, "--quality", to: PathGrammar.qualities.upperBound)
     },
     OptionSpec("read-timeout", value: "SEC", for: .server, help: "inetd: seconds to read a request",
         default: .value("\(HTTPLimits.defaultReadTimeout)"),
@@ -958,7 +964,8 @@ public let optionTable: [OptionSpec] = [
             A store that takes longer is the store's failure.
             """#
     ) {
-        settings, value throws(ThumbnailError) in settings.remote.timeout = try count(value, "--source-timeout", to: RemoteOptions.maxTimeout)
+        settings, value throws(ThumbnailError) in
+        settings.remote.timeout = try count(value, "--source-timeout", to: RemoteOptions.maxTimeout)
     },
     OptionSpec("version", configurable: false, for: [.version], help: "print versions and exit",
         manual: #"""

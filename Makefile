@@ -45,7 +45,7 @@ QUALITY = bench/corpus.sh bench/.corpus >/dev/null && \
 	$(BENCH_VENV)/bin/python bench/quality.py --thumbnail $(RELEASE_BIN) --corpus bench/.corpus/images
 SUDO = $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: all build deps check-deps test-deps deb-deps deb bench-deps check test bench bench-inetd bench-batch bench-smartcrop bench-storage function-order quality demo install uninstall clean
+.PHONY: all build docs deps check-deps test-deps deb-deps deb bench-deps check test bench bench-inetd bench-batch bench-smartcrop bench-storage function-order quality demo install uninstall clean
 
 all: build
 
@@ -90,6 +90,12 @@ deb-deps:
 	$(call install_missing,$(DEB_PACKAGES))
 
 build: $(RELEASE_BIN)
+
+# The man page's OPTIONS, EXIT STATUS and strings, README's exit statuses and
+# the shell completions, written from the code's tables; the results are
+# committed, and a test says when they are due.
+docs:
+	$(SWIFT) run thumbnail-docs
 
 bench-deps: deps
 	$(call install_missing,$(BENCH_PACKAGES))

@@ -42,12 +42,15 @@ BENCH_PACKAGES = imagemagick libgs-common time python3 python3-pil python3-venv 
 	webp hyperfine gcc xinetd curl wrk nginx-light openssl valgrind binutils
 # `make quality`: scikit-image's SSIM and a Pillow that writes AVIF, from PyPI, in a venv.
 BENCH_VENV = .build-bench/venv
-BENCH_PYTHON_PACKAGES = scikit-image==0.26.0 pillow==13.0.0 numpy==2.4.6 scipy==1.17.1
+# pyvips: libvips (Debian's libvips42) warm in one process, for bench/warm.py.
+BENCH_PYTHON_PACKAGES = scikit-image==0.26.0 pillow==13.0.0 numpy==2.4.6 scipy==1.17.1 pyvips==3.2.0
+WARM = bench/corpus.sh bench/.corpus >/dev/null && \
+	$(BENCH_VENV)/bin/python bench/warm.py --thumbnail $(RELEASE_BIN) $(WARM_ARGS)
 QUALITY = bench/corpus.sh bench/.corpus >/dev/null && \
 	$(BENCH_VENV)/bin/python bench/quality.py --thumbnail $(RELEASE_BIN) --corpus bench/.corpus/images
 SUDO = $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: all build deps check-deps test-deps deb-deps deb django-venvs bench-deps check test bench bench-inetd bench-batch bench-smartcrop bench-storage function-order quality demo install uninstall clean
+.PHONY: all build docs deps check-deps test-deps deb-deps deb django-venvs bench-deps check test bench bench-inetd bench-batch bench-smartcrop bench-storage bench-warm function-order quality demo install uninstall clean
 
 all: build
 
@@ -93,6 +96,12 @@ deb-deps:
 
 build: $(RELEASE_BIN)
 
+# The man page's OPTIONS, EXIT STATUS and strings, README's exit statuses and
+# the shell completions, written from the code's tables; the results are
+# committed, and a test says when they are due.
+docs:
+	$(SWIFT) run thumbnail-docs
+
 bench-deps: deps
 	$(call install_missing,$(BENCH_PACKAGES))
 	$(MAKE) $(MOTO_SERVER)
@@ -126,12 +135,18 @@ bench: bench-deps $(RELEASE_BIN) $(BENCH_VENV)/.installed
 	CORPUS=bench/.corpus/mixed bench/batch.sh $(RELEASE_BIN)
 	$(MAKE) bench-smartcrop
 	bench/storage.sh $(RELEASE_BIN)
+	$(WARM)
 	$(QUALITY)
 
 $(BENCH_VENV)/.installed: | bench-deps
 	/usr/bin/python3 -m venv $(BENCH_VENV)
 	$(BENCH_VENV)/bin/pip install -q $(BENCH_PYTHON_PACKAGES)
 	@touch $@
+
+# Warm, in one process, one thread: CPU per render against pyvips and Pillow at
+# web sizes, with bytes and SSIM (bench/warm.py); WARM_ARGS="--sizes 512 --sources png" narrows it.
+bench-warm: bench-deps $(RELEASE_BIN) $(BENCH_VENV)/.installed
+	$(WARM)
 
 # Bytes and SSIM of each lossy format at its default against vipsthumbnail and Pillow (bench/README.md).
 quality: bench-deps $(RELEASE_BIN) $(BENCH_VENV)/.installed

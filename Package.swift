@@ -51,6 +51,10 @@ let package = Package(
             // The release build's link order (see the Makefile's LINK_FLAGS).
             exclude: ["function-order.txt"]
         ),
+        // The man page's generated parts and the shell completions, from the
+        // tables in ThumbnailCore; `make docs` runs thumbnail-docs, which is not installed.
+        .target(name: "Documentation", dependencies: ["ThumbnailCore"]),
+        .executableTarget(name: "thumbnail-docs", dependencies: ["Documentation"]),
         // What both test targets share: fixtures, processes, in-process runs.
         .target(
             name: "TestSupport",
@@ -60,7 +64,7 @@ let package = Package(
         // Fast, in this process (`make check`): grammar, options, access, HTTP replies through run(arguments, io).
         .testTarget(
             name: "ThumbnailCoreTests",
-            dependencies: ["ThumbnailCore", "TestSupport"]
+            dependencies: ["ThumbnailCore", "TestSupport", "Documentation"]
         ),
         // In this process too, but slow: each decoder against ImageMagick's whole decode on
         // sources that convert, heif-enc and avifenc make, and seeded mangled sources.

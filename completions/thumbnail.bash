@@ -22,12 +22,21 @@ _thumbnail_sizes()
     printf '%s\n' "${list[@]}"
 }
 
+# completion: written by make docs; edit Sources/Documentation or the tables it reads
 _thumbnail()
 {
     local cur prev words cword split
     _init_completion -s || return
 
     case $prev in
+        --client-ip-header)
+            COMPREPLY=($(compgen -W 'CloudFront-Viewer-Address X-Forwarded-For' -- "$cur"))
+            return
+            ;;
+        --densities)
+            COMPREPLY=($(compgen -W '1,2 1,2,3' -- "$cur"))
+            return
+            ;;
         -f | --format)
             COMPREPLY=($(compgen -W 'jpeg png webp gif avif' -- "$cur"))
             return
@@ -36,50 +45,48 @@ _thumbnail()
             COMPREPLY=($(compgen -W 'avif,webp,jpeg avif,webp,png webp,jpeg' -- "$cur"))
             return
             ;;
-        --densities)
-            COMPREPLY=($(compgen -W '1,2 1,2,3' -- "$cur"))
+        --gravity)
+            COMPREPLY=($(compgen -W 'c n ne e se s sw w nw' -- "$cur"))
             return
             ;;
         --log-format)
             COMPREPLY=($(compgen -W 'combined json' -- "$cur"))
             return
             ;;
-        --gravity)
-            COMPREPLY=($(compgen -W 'n ne e se s sw w nw c' -- "$cur"))
-            return
-            ;;
         -s | --size)
             COMPREPLY=($(compgen -W "$(_thumbnail_sizes)" -- "$cur"))
             return
             ;;
-        -o | --output | --config | --log | --key-file | --origin-token-file | --batch | --ca-file)
+        --batch | --ca-file | --config | --key-file | --log | --origin-token-file | -o | --output)
             _filedir
             return
             ;;
-        -r | --root | --output-dir)
+        --output-dir | -r | --root)
             _filedir -d
             return
             ;;
-        -q | --quality | --background | --focal | --prefix | --max-* | --cache-control | --error-max-age | --idle-timeout | \
-            --read-timeout | --origin-token-header | --sizes | -j | --jobs | --base | --client-ip-header | --s3-endpoint | \
-            --s3-region | --source-timeout | --alt)
+        --alt | --background | --base | --cache-control | --error-max-age | --focal | \
+            --idle-timeout | -j | --jobs | --max-bytes | --max-frames | --max-pixels | --max-requests \
+            | --max-side | --max-time | --origin-token-header | --prefix | -q | --quality | \
+            --read-timeout | --s3-endpoint | --s3-region | --sizes | --source-timeout)
+            # the user's own value
             return
             ;;
     esac
     $split && return
 
     if [[ $cur == -* ]]; then
-        COMPREPLY=($(compgen -W '--alt --background --base --batch --ca-file
-            --cache-control --check-config --client-ip-header --config --crop
-            --densities --error-max-age --explain --focal -f --format --formats
-            --gravity -h --help --idle-timeout --inetd -j --jobs --key-file --log
-            --log-format --max-bytes --max-frames --max-pixels --max-requests
-            --max-side --max-time --origin-token-file --origin-token-header -o
-            --output --output-dir --pad --picture --prefix -q --quality
-            --read-timeout -r --root --s3-endpoint --s3-region --sign -s --size
-            --sizes --smart --source-timeout --version' -- "$cur"))
+        COMPREPLY=($(compgen -W '--alt --background --base --batch --ca-file --cache-control --client-ip-header
+            --check-config --config --crop --densities --error-max-age --explain --focal -f
+            --format --formats --gravity -h --help --idle-timeout --inetd -j --jobs
+            --key-file --log --log-format --max-bytes --max-frames --max-pixels
+            --max-requests --max-side --max-time --origin-token-file --origin-token-header
+            -o --output --output-dir --pad --picture --prefix -q --quality --read-timeout -r
+            --root --s3-endpoint --s3-region --sign -s --size --sizes --smart
+            --source-timeout --version' -- "$cur"))
         return
     fi
     _filedir
 } &&
     complete -F _thumbnail thumbnail
+# end of completion

@@ -33,7 +33,7 @@ public struct ThumbnailError: Error, Equatable, CustomStringConvertible {
         public let meaning: String
     }
 
-    /// Kind → statuses. The man page's and the README's tables are checked against it.
+    /// Kind → statuses. `make docs` writes the man page's and the README's tables from it.
     public static let table: [(kind: Kind, statuses: Statuses)] = [
         (.usage, Statuses(exit: 64, http: 400, originFailure: false, meaning: "Bad option or argument")),
         (.badPath, Statuses(exit: 65, http: 400, originFailure: false, meaning: "Path breaks the grammar")),
@@ -51,10 +51,12 @@ public struct ThumbnailError: Error, Equatable, CustomStringConvertible {
     ]
 
     /// `--batch --base`: the exit status a server's HTTP status gives. Any
-    /// other status, or no answer, is an I/O error (74).
+    /// other status, or no answer, is an I/O error (`otherServerStatusExit`).
     public static let serverStatusExits: [(http: Int, exit: Int32)] = [
         (400, 65), (403, 77), (404, 66), (415, 65), (422, 65), (500, 70), (502, 69), (503, 69),
     ]
+
+    public static var otherServerStatusExit: Int32 { statuses(.ioFailure).exit }
 
     public let kind: Kind
     /// What failed: a path, an option, a file.
@@ -81,6 +83,6 @@ public struct ThumbnailError: Error, Equatable, CustomStringConvertible {
 
     /// The exit status for a server's answer `status` (not 2xx).
     public static func exitStatus(forServerStatus status: Int) -> Int32 {
-        serverStatusExits.first { $0.http == status }?.exit ?? 74
+        serverStatusExits.first { $0.http == status }?.exit ?? otherServerStatusExit
     }
 }

@@ -161,10 +161,11 @@ package func imageMagickAlone<Result>(_ body: () throws -> Result) throws -> Res
 /// its own, standard input holding `input`; `now` is its clock. With
 /// `inputStaysOpen`, standard input is a pipe that `input` (under 64 KiB)
 /// is written to and that stays open until `run` returns, as a slow client's.
+/// `directory`: the working directory while it runs, as a process's would be.
 @discardableResult
 package func runInProcess(
-    _ arguments: [String], input: Data = Data(), now: Int? = nil, inputStaysOpen: Bool = false,
-    environment: [String: String] = [:]
+    _ arguments: [String], input: Data = Data(), directory: String? = nil, now: Int? = nil,
+    inputStaysOpen: Bool = false, environment: [String: String] = [:]
 ) throws -> Outcome {
     let scratch = try ScratchDirectory()
     defer { scratch.remove() }
@@ -185,7 +186,13 @@ package func runInProcess(
     defer { [inFD, outFD, errFD].forEach { close($0) } }
     var io = ProcessIO(input: inFD, output: outFD, error: errFD, environment: environment)
     if let now { io.now = { now } }
-    let status = inProcessLock.withLock { ThumbnailCore.run(arguments, io: io) }
+    // The working directory is the process's: changed and restored under the lock every in-process run takes.
+    let status = inProcessLock.withLock {
+        let previous = FileManager.default.currentDirectoryPath
+        if let directory { precondition(chdir(directory) == 0, "cannot enter \(directory)") }
+        defer { if directory != nil { chdir(previous) } }
+        return ThumbnailCore.run(arguments, io: io)
+    }
     return Outcome(
         status: status, output: try Data(contentsOf: URL(fileURLWithPath: scratch.file("out"))),
         error: String(decoding: try Data(contentsOf: URL(fileURLWithPath: scratch.file("err"))), as: UTF8.self))

@@ -14,9 +14,9 @@ public struct Access: Sendable {
     public let originTokenHeader: String
 
     /// Bytes of the signature's MAC: the first 16 of HMAC-SHA256, 22 base64url characters.
-    static let signatureBytes = 16
+    public static let signatureBytes = 16
     /// A secret shorter than this is refused: it could be guessed.
-    static let minimumSecretBytes = 16
+    public static let minimumSecretBytes = 16
 
     public init(
         grammar: PathGrammar = PathGrammar(), allowedSizes: [BoxSize]? = nil, keys: [[UInt8]] = [],

@@ -50,7 +50,7 @@ struct BatchResult: Sendable {
 }
 
 /// A list holds at most this many bytes (about 150,000 paths); split larger ones.
-let maxListBytes = 16 << 20
+public let maxListBytes = 16 << 20
 
 /// The paths of a list: one a line, surrounding spaces trimmed; blank lines
 /// and lines starting with `#` skipped.

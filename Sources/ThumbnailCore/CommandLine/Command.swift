@@ -56,7 +56,7 @@ struct ProcessState: Sendable {
         signal(SIGPIPE, SIG_IGN)
         self.renders = max(1, renders)
         magick = try ImageMagick(
-            timeLimit: self.renders > 1 ? .lifted : .perRender(seconds: 60), threads: max(1, cores / self.renders))
+            timeLimit: self.renders > 1 ? .lifted : .perRender, threads: max(1, cores / self.renders))
     }
 
     /// The one way an engine is made: one for the whole run, so that a

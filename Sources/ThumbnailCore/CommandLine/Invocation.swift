@@ -115,6 +115,10 @@ public struct SignInvocation: Sendable {
 
 /// `--inetd`: the HTTP mode's configuration.
 public struct ServerInvocation: Sendable {
+    /// The same path always gives the same bytes: a CDN may keep them a year.
+    public static let defaultCacheControl = "public, max-age=31536000, immutable"
+    public static let defaultErrorMaxAge = 60
+
     public var access: AccessOptions
     public var sources: SourceOptions
     public var logFile: String?
@@ -360,7 +364,7 @@ extension Settings {
         switch (base, outputDirectory) {
         case (_?, _?): throw ThumbnailError(.usage, "--base", "cannot be combined with --output-dir")
         case (let base?, nil):
-            return .fetch(base: String(base.reversed().drop { $0 == "/" }.reversed()), maxTime: maxTime ?? 30)
+            return .fetch(base: String(base.reversed().drop { $0 == "/" }.reversed()), maxTime: maxTime ?? Settings.defaultMaxTime)
         case (nil, let directory?): return .write(directory: directory == "/" ? "" : directory)
         case (nil, nil): return .check
         }

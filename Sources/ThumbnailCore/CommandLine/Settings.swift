@@ -2,13 +2,17 @@
 /// the parser's working state. `Invocation` takes from it what the chosen
 /// mode needs, and nothing else sees it.
 struct Settings: Sendable {
+    static let defaultMaxTime = 30
+    static let longestMaxTime = 3600
+    static let maxJobs = 1024
+
     var root = StorageRoot.directory(".")
     var remote = RemoteOptions()
     /// Whether `-r` or a config file named the root: without one, the flags
     /// form's operands are the user's own file paths.
     var rootGiven = false
-    var prefix = "/thumbnail"
-    var maxSide = 4096
+    var prefix = PathGrammar.defaultPrefix
+    var maxSide = PathGrammar.defaultMaxSide
     var limits = Limits()
     /// `-s` as given; parsed after every option is read, against the final `maxSide`.
     var size: String? = nil
@@ -39,11 +43,11 @@ struct Settings: Sendable {
     var logFile: String? = nil
     var logFormat = LogFormat.combined
     var clientIPHeader: String? = nil
-    var cacheControl = "public, max-age=31536000, immutable"
-    var errorMaxAge = 60
-    var idleTimeout = 15
-    var readTimeout = 10
-    var maxRequests = 100
+    var cacheControl = ServerInvocation.defaultCacheControl
+    var errorMaxAge = ServerInvocation.defaultErrorMaxAge
+    var idleTimeout = HTTPLimits.defaultIdleTimeout
+    var readTimeout = HTTPLimits.defaultReadTimeout
+    var maxRequests = HTTPLimits.defaultMaxRequests
 
     /// Applies `options` on top of these settings; a `--config` among them
     /// is read first, so the command line wins. Every option that can be

@@ -3,10 +3,15 @@
 ///
 ///     {prefix}/[{signature}/]{size}[,{option}...]/[{format}/]{source}
 public struct PathGrammar: Sendable {
+    public static let defaultPrefix = "/thumbnail"
+    public static let defaultMaxSide = 4096
+    /// What `q` and `--quality` take.
+    public static let qualities = 1...100
+
     public var prefix: String
     public var maxSide: Int
 
-    public init(prefix: String = "/thumbnail", maxSide: Int = 4096) {
+    public init(prefix: String = defaultPrefix, maxSide: Int = defaultMaxSide) {
         self.prefix = prefix
         self.maxSide = maxSide
     }
@@ -94,8 +99,9 @@ public struct PathGrammar: Sendable {
             case "crop": request.mode = .crop
             case "pad": request.mode = .pad
             case "q":
-                guard let quality = decimal(item.dropFirst()), (1...100).contains(quality) else {
-                    throw ThumbnailError(.badPath, String(item), "quality is q1 to q100")
+                guard let quality = decimal(item.dropFirst()), Self.qualities.contains(quality) else {
+                    throw ThumbnailError(
+                        .badPath, String(item), "quality is q\(Self.qualities.lowerBound) to q\(Self.qualities.upperBound)")
                 }
                 request.quality = quality
             case "bg":

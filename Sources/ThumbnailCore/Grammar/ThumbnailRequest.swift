@@ -130,7 +130,7 @@ public enum Placement: Equatable, Sendable {
     case smart
 
     /// The same placement, one way: a focal point at the centre is the centred window.
-    var canonical: Placement { self == .focalPoint(FocalPoint(x: 50, y: 50)) ? .gravity(.centre) : self }
+    var canonical: Placement { self == .focalPoint(.centre) ? .gravity(.centre) : self }
 }
 
 /// The compass points and the centre, spelled as the grammar spells them.
@@ -150,8 +150,12 @@ public enum Gravity: String, CaseIterable, Sendable {
 }
 
 /// A point of the upright source, in per cent of its width and height from its top left corner.
-public struct FocalPoint: Equatable, Sendable {
+public struct FocalPoint: Equatable, Sendable, CustomStringConvertible {
     public var x: Int, y: Int
+    /// What a crop without a focal point centres on.
+    public static let centre = FocalPoint(x: 50, y: 50)
+    /// As `--focal` takes it.
+    public var description: String { "\(x),\(y)" }
 
     public init(x: Int, y: Int) {
         self.x = x
@@ -194,6 +198,16 @@ public enum OutputFormat: String, CaseIterable, Sendable {
         case .png, .gif: nil
         }
     }
+
+    /// The lossy formats' defaults, as `--help` and the man page give them: `jpeg 80, webp 81, avif 47`.
+    public static var defaultQualities: String {
+        allCases.compactMap { format in format.defaultQuality.map { "\(format.rawValue) \($0)" } }.joined(separator: ", ")
+    }
+}
+
+extension [OutputFormat] {
+    /// As `--formats` takes them: `avif,webp,jpeg`.
+    public var list: String { map(\.rawValue).joined(separator: ",") }
 }
 
 /// An sRGB colour written as six hex digits.

@@ -115,6 +115,10 @@ private func commonLogTime(_ seconds: Int) -> String {
         + "\(two(t.tm_hour)):\(two(t.tm_min)):\(two(t.tm_sec)) +0000"
 }
 
+/// The CDNs' headers that name the client, as `--client-ip-header` takes them.
+let clientAddressHeaders = [cloudFrontViewerAddress, "X-Forwarded-For"]
+private let cloudFrontViewerAddress = "CloudFront-Viewer-Address"
+
 /// The client's address: the socket's other end, or with `--client-ip-header`
 /// what that header of the trusted CDN says: `CloudFront-Viewer-Address`
 /// is `address:port`, `X-Forwarded-For` a list whose last entry is the
@@ -122,7 +126,7 @@ private func commonLogTime(_ seconds: Int) -> String {
 func clientAddress(peer: String, header: String?, in request: HTTPRequest?) -> String {
     guard let header, let value = request?.values(header.lowercased()).last else { return peer }
     let last = value.split(separator: ",").last.map { $0.trimmingSpaces } ?? ""
-    guard header.lowercased() == "cloudfront-viewer-address" else { return last.isEmpty ? peer : String(last) }
+    guard header.lowercased() == cloudFrontViewerAddress.lowercased() else { return last.isEmpty ? peer : String(last) }
     // The port follows the last colon, IPv6 or not.
     guard let colon = last.lastIndex(of: ":"), colon != last.startIndex else { return peer }
     return String(last[..<colon])

@@ -37,19 +37,23 @@ struct HTTPRefusal: Error {
 }
 
 /// Limits applied to every request on a connection.
-struct HTTPLimits {
-    var requestLine = 8192
-    var headerBlock = 16384
-    var fieldCount = 100
-    /// Seconds from a request's first byte to its last.
-    var readTimeout = 10
-    /// Seconds to wait for the first byte of the next request.
-    var idleTimeout = 15
-    /// Requests on one connection.
-    var maxRequests = 100
+public struct HTTPLimits: Sendable {
+    public static let requestLine = 8192
+    public static let headerBlock = 16384
+    public static let fieldCount = 100
     /// No method is longer: a request line whose first word runs past it is
     /// refused as an unknown method at once, not read to the line limit.
-    var method = 32
+    public static let method = 32
+    public static let defaultReadTimeout = 10
+    public static let defaultIdleTimeout = 15
+    public static let defaultMaxRequests = 100
+
+    /// Seconds from a request's first byte to its last.
+    var readTimeout = defaultReadTimeout
+    /// Seconds to wait for the first byte of the next request.
+    var idleTimeout = defaultIdleTimeout
+    /// Requests on one connection.
+    var maxRequests = defaultMaxRequests
 }
 
 /// What `RequestReader.next` found.
@@ -90,7 +94,7 @@ struct RequestReader {
                 guard !content.contains(cr) else { return .refused(HTTPRefusal(status: 400, reason: "bare CR")) }
                 if lines.isEmpty {
                     // Empty lines before a request line are allowed (RFC 9112 §2.2), within its limit.
-                    guard end < limits.requestLine else {
+                    guard end < HTTPLimits.requestLine else {
                         return .refused(HTTPRefusal(status: 414, reason: "request line too long"))
                     }
                     if !content.isEmpty { lines.append(content) }
@@ -106,7 +110,7 @@ struct RequestReader {
                     }
                 }
                 headerBytes += line.count + 1
-                guard headerBytes <= limits.headerBlock, lines.count <= limits.fieldCount else {
+                guard headerBytes <= HTTPLimits.headerBlock, lines.count <= HTTPLimits.fieldCount else {
                     return .refused(HTTPRefusal(status: 431, reason: "header block too large"))
                 }
                 lines.append(content)
@@ -115,14 +119,14 @@ struct RequestReader {
             scanned = buffer.count
             if lines.isEmpty {
                 let line = buffer[lineStart...].drop { $0 == cr || $0 == lf }
-                if line.count > limits.method, !line.prefix(limits.method + 1).contains(UInt8(ascii: " ")) {
+                if line.count > HTTPLimits.method, !line.prefix(HTTPLimits.method + 1).contains(UInt8(ascii: " ")) {
                     return .refused(HTTPRefusal(status: 501, reason: "method too long"))
                 }
-                if buffer.count > limits.requestLine {
+                if buffer.count > HTTPLimits.requestLine {
                     return .refused(HTTPRefusal(status: 414, reason: "request line too long"))
                 }
             }
-            if headerBytes + buffer.count - lineStart > limits.headerBlock {
+            if headerBytes + buffer.count - lineStart > HTTPLimits.headerBlock {
                 return .refused(HTTPRefusal(status: 431, reason: "header block too large"))
             }
             switch readMore(until: deadline ?? idleDeadline) {

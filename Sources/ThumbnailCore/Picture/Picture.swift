@@ -5,7 +5,7 @@
 
 /// What `--picture` adds to a request: densities, formats, where URLs point, the alt text.
 public struct PictureOptions: Sendable, Equatable {
-    /// Ascending, 1 first; nil: 1 and 2.
+    /// Ascending, 1 first; nil: `defaultDensities`.
     public var densities: [Int]? = nil
     /// In preference order, the last one the `<img>`'s; nil: the source decides (`defaultFormats`).
     public var formats: [OutputFormat]? = nil
@@ -13,12 +13,12 @@ public struct PictureOptions: Sendable, Equatable {
     /// Put before each path: the CDN's `https://host`; empty for paths alone.
     public var base = ""
 
-    static let defaultDensities = [1, 2]
-    static let maxDensity = 8
+    public static let defaultDensities = [1, 2]
+    public static let maxDensity = 8
 
     /// AVIF and WebP for the browsers that take them; the fallback is JPEG,
     /// or PNG when the source may be transparent, since JPEG would flatten it.
-    static func defaultFormats(transparent: Bool) -> [OutputFormat] {
+    public static func defaultFormats(transparent: Bool) -> [OutputFormat] {
         [.avif, .webp, transparent ? .png : .jpeg]
     }
 

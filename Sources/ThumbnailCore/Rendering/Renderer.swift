@@ -103,9 +103,13 @@ public struct RenderPlan: Sendable {
 
 /// What a source may be before anything decodes it.
 public struct Limits: Sendable {
-    public var maxBytes = 50 << 20
-    public var maxPixels = 50_000_000
-    public var maxFrames = 1000
+    public static let defaultMaxBytes = 50 << 20
+    public static let defaultMaxPixels = 50_000_000
+    public static let defaultMaxFrames = 1000
+
+    public var maxBytes = defaultMaxBytes
+    public var maxPixels = defaultMaxPixels
+    public var maxFrames = defaultMaxFrames
 
     public init() {}
 }

@@ -46,12 +46,18 @@ public struct ImageMagick: Sendable {
     /// ImageMagick's time limit runs from the process's first pixel cache
     /// and, when it expires, ends the process; setting it again restarts it.
     public enum TimeLimit: Sendable, Equatable {
-        /// Restarted before each render: one render at a time.
-        case perRender(seconds: Int)
+        /// `secondsPerRender`, restarted before each render: one render at a time.
+        case perRender
         /// None: renders in several threads cannot each have one, since a
         /// restart in one thread, read halfway by another, ends the process.
         case lifted
     }
+
+    /// The limits asked for; /etc/ImageMagick-6/policy.xml may lower them.
+    public static let secondsPerRender = 60
+    public static let memoryBytes = 1 << 30
+    public static let areaPixels = 256_000_000
+    public static let sidePixels = 65_535
 
     public let timeLimit: TimeLimit
     /// How many threads one image's decode and operations may use, so that
@@ -64,14 +70,14 @@ public struct ImageMagick: Sendable {
         self.threads = max(1, threads)
         // No pixel cache on disk: an image that does not fit in memory is refused.
         _ = MagickSetResourceLimit(DiskResource, 0)
-        _ = MagickSetResourceLimit(MemoryResource, 1 << 30)
-        _ = MagickSetResourceLimit(MapResource, 1 << 30)
-        _ = MagickSetResourceLimit(AreaResource, 256_000_000)
-        _ = MagickSetResourceLimit(WidthResource, 65_535)
-        _ = MagickSetResourceLimit(HeightResource, 65_535)
+        _ = MagickSetResourceLimit(MemoryResource, MagickSizeType(Self.memoryBytes))
+        _ = MagickSetResourceLimit(MapResource, MagickSizeType(Self.memoryBytes))
+        _ = MagickSetResourceLimit(AreaResource, MagickSizeType(Self.areaPixels))
+        _ = MagickSetResourceLimit(WidthResource, MagickSizeType(Self.sidePixels))
+        _ = MagickSetResourceLimit(HeightResource, MagickSizeType(Self.sidePixels))
         _ = MagickSetResourceLimit(ThreadResource, MagickSizeType(self.threads))
         switch timeLimit {
-        case .perRender(let seconds): _ = MagickSetResourceLimit(TimeResource, MagickSizeType(seconds))
+        case .perRender: _ = MagickSetResourceLimit(TimeResource, MagickSizeType(Self.secondsPerRender))
         case .lifted: _ = MagickSetResourceLimit(TimeResource, MagickSizeType(Int64.max))  // MagickResourceInfinity
         }
     }
@@ -91,7 +97,7 @@ public struct ImageMagick: Sendable {
 
     /// Called before each render.
     func startRender() {
-        if case .perRender(let seconds) = timeLimit { _ = MagickSetResourceLimit(TimeResource, MagickSizeType(seconds)) }
+        if timeLimit == .perRender { _ = MagickSetResourceLimit(TimeResource, MagickSizeType(Self.secondsPerRender)) }
     }
 
     /// The ImageMagick version line and its delegates, for `--version`.

@@ -34,13 +34,19 @@ public enum StorageRoot: Sendable, Equatable {
 
 /// The options of the s3:// and https:// roots.
 public struct RemoteOptions: Sendable {
-    /// nil: `AWS_REGION`, then `AWS_DEFAULT_REGION`, then us-east-1.
+    /// The region when neither the option nor the environment names one.
+    public static let defaultRegion = "us-east-1"
+    public static let defaultTimeout = 30
+    /// The longest `--source-timeout`.
+    public static let maxTimeout = 3600
+
+    /// nil: `AWS_REGION`, then `AWS_DEFAULT_REGION`, then `defaultRegion`.
     public var region: String? = nil
     /// An S3-compatible store's `scheme://host[:port]`, addressed path-style.
     public var endpoint: String? = nil
     public var caFile: String? = nil
     /// Seconds for the connection and the whole transfer of one source.
-    public var timeout = 30
+    public var timeout = defaultTimeout
 
     public init() {}
 
@@ -146,7 +152,7 @@ public struct S3Storage: Storage {
         self.bucket = bucket
         self.prefix = prefix
         let fromEnvironment = [environment["AWS_REGION"], environment["AWS_DEFAULT_REGION"]].compactMap { $0 }
-        region = options.region ?? fromEnvironment.first { !$0.isEmpty } ?? "us-east-1"
+        region = options.region ?? fromEnvironment.first { !$0.isEmpty } ?? RemoteOptions.defaultRegion
         endpoint = options.endpoint
         caFile = options.caFile
         timeout = options.timeout

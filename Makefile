@@ -253,15 +253,16 @@ $(DEB): Makefile $(RELEASE_BIN) VERSION man/thumbnail.1 $(wildcard completions/*
 
 # The Django package (python/thumbnail-django): its wheel, built by PyPI's
 # `build`, and venvs of Debian's python3 with the wheel installed: Django 4.2
-# LTS, 5.2 (with gunicorn, which serves the browser test's page) and Debian's
-# own python3-django. Made by its tests (DjangoPackageTests) and the bench;
-# a venv is made again when its packages here change.
+# LTS, 5.2 (with gunicorn, which serves the browser test's page, and
+# django-storages, whose S3 storage is tested on moto's) and Debian's own
+# python3-django. Made by its tests (DjangoPackageTests) and the bench; a
+# venv is made again when its packages here change.
 DJANGO_DIR = .build-django
 PYTHON_PACKAGE = python/thumbnail-django
 DJANGO_BUILD_PACKAGES = build==1.6.1 setuptools==84.2.1
 DJANGO_VENVS = $(DJANGO_DIR)/django-4.2 $(DJANGO_DIR)/django-5.2 $(DJANGO_DIR)/debian
 DJANGO_django-4.2_PACKAGES = Django==4.2.30
-DJANGO_django-5.2_PACKAGES = Django==5.2.19 gunicorn==27.0.1
+DJANGO_django-5.2_PACKAGES = Django==5.2.19 gunicorn==27.0.1 django-storages==1.14.6 $(filter boto3==%,$(MOTO_PACKAGES))
 DJANGO_WHEEL = $(DJANGO_DIR)/dist/thumbnail_django-$(VERSION)-py3-none-any.whl
 
 django-venvs: $(DJANGO_VENVS:%=%/.installed)

@@ -32,18 +32,7 @@ extension DjangoPackageTests {
         init(venv: String) throws {
             self.venv = venv
             scratch = try ScratchDirectory()
-            root = scratch.file("root")
-            try FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true)
-            try sh(
-                """
-                convert -seed 7 -size 640x400 plasma: landscape.jpg
-                convert -seed 8 -size 400x240 plasma: stored.jpg
-                convert -size 400x200 xc:none -fill red -draw 'circle 200,100 200,10' alpha.png
-                convert -size 40x30 gradient:red-blue tiny.png
-                """, directory: root)
-            let stored = try Data(contentsOf: URL(fileURLWithPath: root + "/stored.jpg"))
-            try settingOrientation(stored, 6).write(to: URL(fileURLWithPath: root + "/upright.jpg"))
-            try FileManager.default.removeItem(atPath: root + "/stored.jpg")
+            root = try DjangoPackageTests.gallerySources(in: scratch)
             let keys = try writeFile("browser-test-key-0123456789\n", "keys", in: scratch)
             origin = try XinetdOrigin(root: root, directory: scratch.path, extraConfig: "key-file = \(keys)\n")
             let (nginx, cdnPort) = try startCachingProxy(originPort: origin.port, prefix: scratch.file("nginx"))
@@ -91,6 +80,25 @@ extension DjangoPackageTests {
                 line.components(separatedBy: "\"GET ").dropFirst().first?.components(separatedBy: " ").first
             }
         }
+    }
+
+    /// A directory `root` in `scratch` of four sources: a landscape JPEG, one
+    /// stored 400x240 and turned by EXIF orientation 6, a transparent PNG
+    /// and one too small for 2x at 160x160.
+    static func gallerySources(in scratch: ScratchDirectory) throws -> String {
+        let root = scratch.file("root")
+        try FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true)
+        try sh(
+            """
+            convert -seed 7 -size 640x400 plasma: landscape.jpg
+            convert -seed 8 -size 400x240 plasma: stored.jpg
+            convert -size 400x200 xc:none -fill red -draw 'circle 200,100 200,10' alpha.png
+            convert -size 40x30 gradient:red-blue tiny.png
+            """, directory: root)
+        let stored = try Data(contentsOf: URL(fileURLWithPath: root + "/stored.jpg"))
+        try settingOrientation(stored, 6).write(to: URL(fileURLWithPath: root + "/upright.jpg"))
+        try FileManager.default.removeItem(atPath: root + "/stored.jpg")
+        return root
     }
 
     @Test func aBrowserLoadsAVIFAtItsDensityWithoutLayoutShift() throws {

@@ -16,22 +16,48 @@ FACTS_KEPT = 10000
 
 
 def version(storage, name):
-    """`MTIME-SIZE` in lower case hex, the modification time in whole seconds
-    and the size in bytes, as `thumbnail --picture` writes a file's; None
-    when the storage knows neither. A storage of local files is asked once
-    (one stat), any other through the storage API."""
+    """The source's version as `thumbnail --picture` writes it, from what the
+    storage knows without reading the image: the first 16 letters and
+    digits of an S3 object's ETag, else `MTIME-SIZE` in lower case hex (the
+    modification time in whole seconds, the size in bytes); None when the
+    storage knows none of these. A storage of local files is asked once (one
+    stat), any other through the storage API."""
     try:
         try:
             info = os.stat(storage.path(name))
         except NotImplementedError:
-            try:
-                modified = storage.get_modified_time(name).timestamp()
-            except NotImplementedError:
-                return None
-            return "%x-%x" % (math.floor(modified), storage.size(name))
+            return remote_version(storage, name)
     except OSError as error:
         raise Refused(name, error.strerror or "not in the storage") from None
     return "%x-%x" % (info.st_mtime_ns // 1_000_000_000, info.st_size)
+
+
+def remote_version(storage, name):
+    tag = entity_tag(storage, name)
+    # A weak tag's W/ and the quotes go, and an S3 multipart upload's -N.
+    letters = "".join(c for c in tag.lstrip('W/"').split("-")[0] if c.isascii() and c.isalnum())[:16] if tag else ""
+    if letters:
+        return letters
+    try:
+        modified = storage.get_modified_time(name).timestamp()
+    except NotImplementedError:
+        return None
+    return "%x-%x" % (math.floor(modified), storage.size(name))
+
+
+def entity_tag(storage, name):
+    """The ETag of a django-storages S3 object (one HEAD request, as its
+    size() makes); None for any other storage."""
+    bucket, normalized = getattr(storage, "bucket", None), getattr(storage, "_normalize_name", None)
+    if bucket is None or normalized is None:
+        return None
+    from botocore.exceptions import ClientError
+    from storages.utils import clean_name
+
+    try:
+        return bucket.Object(normalized(clean_name(name))).e_tag
+    except ClientError as error:  # a missing object is a 404
+        raise OSError(str(error)) from None
 
 
 class FactsCache:

@@ -158,13 +158,14 @@ package func imageMagickAlone<Result>(_ body: () throws -> Result) throws -> Res
 }
 
 /// Runs `run(arguments, io)` in this process with its streams on files of
-/// its own, standard input holding `input`; `now` is its clock. With
+/// its own, standard input holding `input`; `now` is its clock;
+/// `outputIsTerminal` makes standard output pass for a terminal. With
 /// `inputStaysOpen`, standard input is a pipe that `input` (under 64 KiB)
 /// is written to and that stays open until `run` returns, as a slow client's.
 @discardableResult
 package func runInProcess(
     _ arguments: [String], input: Data = Data(), now: Int? = nil, inputStaysOpen: Bool = false,
-    environment: [String: String] = [:]
+    environment: [String: String] = [:], outputIsTerminal: Bool = false
 ) throws -> Outcome {
     let scratch = try ScratchDirectory()
     defer { scratch.remove() }
@@ -183,7 +184,8 @@ package func runInProcess(
     let outFD = open(scratch.file("out"), O_WRONLY | O_CREAT | O_TRUNC, 0o644)
     let errFD = open(scratch.file("err"), O_WRONLY | O_CREAT | O_TRUNC, 0o644)
     defer { [inFD, outFD, errFD].forEach { close($0) } }
-    var io = ProcessIO(input: inFD, output: outFD, error: errFD, environment: environment)
+    var io = ProcessIO(
+        input: inFD, output: outFD, error: errFD, outputIsTerminal: outputIsTerminal, environment: environment)
     if let now { io.now = { now } }
     let status = inProcessLock.withLock { ThumbnailCore.run(arguments, io: io) }
     return Outcome(

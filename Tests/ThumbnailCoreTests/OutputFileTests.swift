@@ -41,4 +41,19 @@ struct OutputFileTests {
         }
         #expect(files == 200)
     }
+
+    /// `-o -` is standard output, refused on a terminal as standard output is; no file named `-` appears.
+    @Test func dashIsStandardOutput() throws {
+        let scratch = try ScratchDirectory()
+        defer { scratch.remove() }
+        try sh("convert -size 20x10 gradient:red-blue tiny.png", directory: scratch.path)
+        let source = scratch.file("tiny.png")
+        let plain = try runInProcess(["-s", "8", source])
+        let dash = try runInProcess(["-s", "8", "-o", "-", source])
+        #expect(dash.status == 0 && !dash.output.isEmpty && dash.output == plain.output, "\(dash.error)")
+        let terminal = try runInProcess(["-s", "8", "-o", "-", source], outputIsTerminal: true)
+        #expect(terminal.status == 64)
+        #expect(terminal.error.hasPrefix("thumbnail: stdout: is a terminal; use -o FILE or redirect the output\n"))
+        #expect(!FileManager.default.fileExists(atPath: FileManager.default.currentDirectoryPath + "/-"))
+    }
 }

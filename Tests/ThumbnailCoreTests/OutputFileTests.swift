@@ -56,4 +56,19 @@ struct OutputFileTests {
         #expect(terminal.error.hasPrefix("thumbnail: stdout: is a terminal; use -o FILE or redirect the output\n"))
         #expect(!FileManager.default.fileExists(atPath: FileManager.default.currentDirectoryPath + "/-"))
     }
+
+    /// A missing directory for `-o` is one error before anything is rendered, not one per source after.
+    @Test func missingOutputDirectoryIsRefusedFirst() throws {
+        let scratch = try ScratchDirectory()
+        defer { scratch.remove() }
+        try sh("convert -size 20x10 gradient:red-blue a.png && cp a.png b.png", directory: scratch.path)
+        let sources = [scratch.file("a.png"), scratch.file("b.png")]
+        let missing = scratch.file("new")
+        let expected = "thumbnail: \(missing): No such file or directory; -o creates no directory\n"
+        let pattern = try runInProcess(["-s", "8", "-o", missing + "/%s.webp"] + sources)
+        #expect(pattern.status == 73 && pattern.error == expected)
+        let single = try runInProcess(["-s", "8", "-o", missing + "/a.webp", sources[0]])
+        #expect(single.status == 73 && single.error == expected)
+        #expect(try scratch.contents() == ["a.png", "b.png"])
+    }
 }

@@ -140,7 +140,7 @@ private func render(
     if let file { try checkNotSource(file, sourceFile: source.localPath) }
     let thumbnail = try gate.render { () throws(ThumbnailError) in try engine.render(request, from: source) }
     if let file {
-        try makeDirectories(String(file[..<file.lastIndex(of: "/")!]))
+        try makeDirectories(directoryOf(file))
         try writeAtomically(thumbnail.bytes, to: file)
     }
     return BatchResult(status: 200, bytes: thumbnail.bytes.count)

@@ -77,6 +77,7 @@ private func runRender(
     let access = try Access(render.access)
     let engine = state.engine(render.sources, environment: io.environment)
     guard case .pattern = render.output else {
+        if case .file(let output)? = render.output { try checkOutputDirectory(of: output) }
         try renderOne(render.operands[0], render, access: access, engine: engine, explain: explain, io: io)
         return 0
     }
@@ -88,6 +89,7 @@ private func runRender(
             throw ThumbnailError(.usage, output, "the -o pattern gives \(other) and \(operand) the same output")
         }
     }
+    for output in outputs { try checkOutputDirectory(of: output) }
     let gate = state.gate()
     var firstFailure: ThumbnailError? = nil
     try parallelMapInOrder(

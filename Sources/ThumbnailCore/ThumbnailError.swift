@@ -59,7 +59,9 @@ public struct ThumbnailError: Error, Equatable, CustomStringConvertible {
     public static var otherServerStatusExit: Int32 { statuses(.ioFailure).exit }
 
     public let kind: Kind
-    /// What failed: a path, an option, a file.
+    /// What failed: a path, an option, a file. Decoders, which do not know
+    /// where the bytes they read came from, say `source`; the mode that knows
+    /// names it (`namingSource`).
     public let subject: String
     /// Why, in a few words.
     public let reason: String
@@ -71,6 +73,18 @@ public struct ThumbnailError: Error, Equatable, CustomStringConvertible {
     }
 
     public var description: String { "\(subject): \(reason)" }
+
+    /// This error with the source it spoke of as `source` named `name`.
+    public func namingSource(_ name: String) -> ThumbnailError {
+        subject == "source" ? ThumbnailError(kind, name, reason) : self
+    }
+
+    /// The error as a line about `name`, a source or path the user gave,
+    /// which it names once: `name: subject: reason`, or `name: reason`.
+    public func line(about name: String) -> String {
+        let named = namingSource(name)
+        return named.subject == name ? named.description : "\(name): \(named)"
+    }
 
     public var statuses: Statuses { Self.statuses(kind) }
     public var exitStatus: Int32 { statuses.exit }

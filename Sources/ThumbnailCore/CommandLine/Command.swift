@@ -109,19 +109,25 @@ private func runRender(
         deliver: { index, result in
             if case .failure(let error) = result {
                 firstFailure = firstFailure ?? error
-                io.writeError("thumbnail: \(subjectNaming(render.operands[index], error))\n")
+                io.writeError("thumbnail: \(error.line(about: render.operands[index]))\n")
             }
         })
     return firstFailure?.exitStatus ?? 0
 }
 
-/// `error` as a line that names `source`, once.
-private func subjectNaming(_ source: String, _ error: ThumbnailError) -> String {
-    error.subject == source ? error.description : "\(source): \(error)"
+/// Renders (or explains) one operand to the invocation's output; an error
+/// about the source's bytes names it as the user gave it.
+private func renderOne(
+    _ operand: String, _ render: RenderInvocation, access: Access, engine: Engine, explain: Bool, io: ProcessIO
+) throws(ThumbnailError) {
+    do {
+        try renderOperand(operand, render, access: access, engine: engine, explain: explain, io: io)
+    } catch {
+        throw error.namingSource(operand == "-" ? "stdin" : operand)
+    }
 }
 
-/// Renders (or explains) one operand to the invocation's output.
-private func renderOne(
+private func renderOperand(
     _ operand: String, _ render: RenderInvocation, access: Access, engine: Engine, explain: Bool, io: ProcessIO
 ) throws(ThumbnailError) {
     let report: AccessReport

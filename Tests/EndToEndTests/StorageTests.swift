@@ -64,6 +64,7 @@ final class StorageTests {
             path, moto.root, environment: moto.environment(keyID: "AKIAUNKNOWNKEY000000"), scratch: scratch)
         #expect(unknownReply?.statusLine == "HTTP/1.1 502 Bad Gateway")
         #expect(unknownReply?.field("cache-control") == "no-store")
+        #expect(unknownReply?.body == Data("502 Bad Gateway\n".utf8))
         #expect(unknownLog.contains("InvalidAccessKeyId"), "\(unknownLog)")
         let (good, _) = try inetdGet(path, moto.root, environment: moto.environment(), scratch: scratch)
         #expect(good?.statusLine == "HTTP/1.1 200 OK")
@@ -78,6 +79,8 @@ final class StorageTests {
             "/thumbnail/10x10/nothere.jpg", moto.root, environment: moto.environment(), scratch: scratch)
         #expect(missingReply?.statusLine == "HTTP/1.1 404 Not Found")
         #expect(missingReply?.field("cache-control") == "public, max-age=60")
+        // The store's answer names its bucket: the body says the status alone.
+        #expect(missingReply?.body == Data("404 Not Found\n".utf8))
 
         // The limits hold for objects too: the length on the headers, the magic on the first bytes.
         let large = try thumbnail(moto.root + ["--max-bytes", "1000", path], environment: moto.environment())

@@ -138,6 +138,19 @@ final class HTTPReplyTests {
         #expect(text(outcome) == Self.errorReply("501 Not Implemented", reason: "method too long", close: true))
     }
 
+    /// Bytes that are no request line are a 400 (RFC 9112 §3), whatever
+    /// they are: 100 runs of 256 random bytes, from a fixed seed.
+    @Test func randomBytesAre400() throws {
+        var random = SeededRandom(seed: 9112)
+        for run in 0..<100 {
+            let bytes = (0..<256).map { _ in UInt8.random(in: 0...255, using: &random) }
+            let outcome = try runInProcess(["--inetd", "-r", scratch.path, "--log", log], input: Data(bytes), now: Self.now)
+            let responses = readResponses(outcome.output).responses
+            #expect(responses.count == 1 && responses[0].statusLine == "HTTP/1.1 400 Bad Request", "run \(run)")
+            #expect(responses.first?.field("connection") == "close", "run \(run)")
+        }
+    }
+
     @Test func laterMinorVersionIsAnsweredAs11() throws {
         let outcome = try serve("GET /healthz HTTP/1.2\r\nHost: o\r\n\r\n" + Self.get("/healthz"))
         #expect(readResponses(outcome.output).responses.map(\.statusLine) == ["HTTP/1.1 200 OK", "HTTP/1.1 200 OK"])

@@ -118,8 +118,14 @@ struct RequestReader {
             }
             scanned = buffer.count
             if lines.isEmpty {
+                // The first word must be a method (RFC 9112 §3): bytes that are no token are
+                // no request line (400); a token longer than any method is an unknown one (501).
                 let line = buffer[lineStart...].drop { $0 == cr || $0 == lf }
-                if line.count > HTTPLimits.method, !line.prefix(HTTPLimits.method + 1).contains(UInt8(ascii: " ")) {
+                let method = line.prefix(HTTPLimits.method + 1).prefix { $0 != UInt8(ascii: " ") }
+                if !method.allSatisfy(isTokenByte) {
+                    return .refused(HTTPRefusal(status: 400, reason: "malformed request line"))
+                }
+                if method.count > HTTPLimits.method {
                     return .refused(HTTPRefusal(status: 501, reason: "method too long"))
                 }
                 if buffer.count > HTTPLimits.requestLine {

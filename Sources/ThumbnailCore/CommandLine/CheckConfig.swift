@@ -15,10 +15,8 @@ func runCheckConfig(
         }
     }
     let storage = state.engine(server.sources, environment: io.environment).storage
-    check("storage") { () throws(ThumbnailError) in
-        try storage.checkAvailable()
-        return storage.description
-    }
+    check("storage") { () throws(ThumbnailError) in try storage.checkReachable() }
+    check("log") { () throws(ThumbnailError) in try checkLogFile(server.logFile) }
     let access = server.access
     check("sizes") { () throws(ThumbnailError) in
         try access.checkSizes()

@@ -205,12 +205,12 @@ func writeAll(_ fd: Int32, _ bytes: [UInt8], name: String) throws(ThumbnailError
 /// applies the caller's umask, as `cp` has it; the umask itself is never
 /// changed, since it is the whole process's and renders write on many threads.
 func writeAtomically(_ bytes: [UInt8], to path: String) throws(ThumbnailError) {
-    let directory = path.contains("/") ? directoryOf(path) + "/" : ""
+    let directory = directoryOf(path)
     var temporary = ""
     var fd: Int32 = -1
     // A name another writer holds is tried again under a new one, a bounded number of times.
     for _ in 0..<100 where fd < 0 {
-        temporary = directory + ".thumbnail-" + String(UInt64.random(in: 0...UInt64.max), radix: 36)
+        temporary = directory + "/.thumbnail-" + String(UInt64.random(in: 0...UInt64.max), radix: 36)
         fd = open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0o666)
         if fd < 0 && errno != EEXIST { break }
     }
@@ -237,16 +237,17 @@ func makeDirectories(_ path: String) throws(ThumbnailError) {
     guard mkdir(path, 0o777) == 0 || errno == EEXIST else { throw ThumbnailError(.cannotCreate, path, errnoText()) }
 }
 
-/// The directory that holds the file `path`: `.` for a bare name, "" for one in `/`.
+/// The directory that holds the file `path`: `.` for a bare name.
 func directoryOf(_ path: String) -> String {
-    path.lastIndex(of: "/").map { String(path[..<$0]) } ?? "."
+    guard let slash = path.lastIndex(of: "/") else { return "." }
+    return slash == path.startIndex ? "/" : String(path[..<slash])
 }
 
 /// `-o` creates no directory: one that is missing is refused before anything is rendered.
 func checkOutputDirectory(of file: String) throws(ThumbnailError) {
     let directory = directoryOf(file)
     var info = stat()
-    guard stat(directory.isEmpty ? "/" : directory, &info) == 0 else {
+    guard stat(directory, &info) == 0 else {
         throw ThumbnailError(.cannotCreate, directory, errnoText() + "; -o creates no directory")
     }
     guard info.st_mode & S_IFMT == S_IFDIR else { throw ThumbnailError(.cannotCreate, directory, "not a directory") }

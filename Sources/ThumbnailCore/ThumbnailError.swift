@@ -41,7 +41,7 @@ public struct ThumbnailError: Error, Equatable, CustomStringConvertible {
         (.undecodable, Statuses(exit: 65, http: 422, originFailure: false, meaning: "Undecodable source")),
         (.tooLarge, Statuses(exit: 65, http: 422, originFailure: false, meaning: "Source over a limit")),
         (.notFound, Statuses(exit: 66, http: 404, originFailure: false, meaning: "Missing source")),
-        (.encoderMissing, Statuses(exit: 69, http: 503, originFailure: true, meaning: "Missing encoder for the format")),
+        (.encoderMissing, Statuses(exit: 69, http: 503, originFailure: true, meaning: "Missing encoder or optional library")),
         (.internalFailure, Statuses(exit: 70, http: 500, originFailure: true, meaning: "Internal error")),
         (.cannotCreate, Statuses(exit: 73, http: 500, originFailure: true, meaning: "Cannot create the output file")),
         (.ioFailure, Statuses(exit: 74, http: 500, originFailure: true, meaning: "Read or write error")),

@@ -28,4 +28,19 @@ struct ErrorMessageTests {
         // An at sign that is no code location stays.
         #expect(plainReason("user @ host") == "user @ host")
     }
+
+    /// A library loaded at run time that is not there: one error, one shape, for each of the four.
+    @Test func aMissingLibraryIsOneError() {
+        let absent = "libheif.so.1: cannot open shared object file: No such file or directory"
+        let error = OptionalLibrary.heif.missing(absent)
+        #expect(error.kind == .encoderMissing && error.exitStatus == 69 && error.httpStatus == 503 && error.statuses.originFailure)
+        #expect(error.description == "libheif.so.1: not installed (Debian package libheif1); needed for HEIC and AVIF")
+        let old = OptionalLibrary.curl.missing("/usr/lib/x86_64-linux-gnu/libcurl.so.4: undefined symbol: curl_easy_init")
+        #expect(
+            old.description
+                == "libcurl.so.4: unusable: /usr/lib/x86_64-linux-gnu/libcurl.so.4: undefined symbol: curl_easy_init "
+                + "(Debian package libcurl4); needed for s3:// and https:// roots and --batch --base")
+        #expect(OptionalLibrary.tiff.missing(absent).description.hasSuffix("(Debian package libtiff6); needed for TIFF sources"))
+        #expect(OptionalLibrary.crypto.missing(absent).kind == .encoderMissing)
+    }
 }

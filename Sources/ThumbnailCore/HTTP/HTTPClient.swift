@@ -39,10 +39,7 @@ final class HTTPClient {
     nonisolated(unsafe) static let library: Result<UnsafePointer<thumbnail_curl>, ThumbnailError> = {
         let curl = UnsafeMutablePointer<thumbnail_curl>.allocate(capacity: 1)
         curl.initialize(to: thumbnail_curl())
-        if let failure = thumbnail_curl_load(curl) {
-            // Like a missing encoder: this build of the host lacks what the feature needs.
-            return .failure(ThumbnailError(.encoderMissing, "libcurl.so.4", String(cString: failure)))
-        }
+        if let failure = thumbnail_curl_load(curl) { return .failure(OptionalLibrary.curl.missing(String(cString: failure))) }
         return .success(UnsafePointer(curl))
     }()
 

@@ -281,6 +281,27 @@ final class StoreFailureTests {
 
     func root(_ kind: String) -> [String] { ["-r", "http://127.0.0.1:\(store.port)/\(kind)"] }
 
+    /// No S3 credentials anywhere: one line that says where it looked and
+    /// what each place said, here an instance metadata service that refuses
+    /// the token (as one that is turned off does) and one that is not there.
+    @Test func noCredentialsSaysWhereItLooked() throws {
+        var environment = baseEnvironment
+        environment["AWS_EC2_METADATA_DISABLED"] = nil
+        let root = ["-r", "s3://images", "--s3-endpoint", "http://127.0.0.1:\(try freePort())", "-s", "10", "a.jpg"]
+        let looked =
+            "thumbnail: S3 credentials: none found in the environment (AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY "
+            + "not both set), in the credentials file /nonexistent/.aws/credentials (No such file or directory) or from "
+        for (service, said) in [
+            ("http://127.0.0.1:\(store.port)/403", "it answered 403 to the token request"),
+            ("http://127.0.0.1:\(try freePort())", "no answer: not on EC2"),
+        ] {
+            environment["AWS_EC2_METADATA_SERVICE_ENDPOINT"] = service
+            let outcome = try thumbnail(root, environment: environment)
+            #expect(outcome.status == 78)
+            #expect(outcome.error == looked + "the instance metadata service at \(service) (\(said))\n")
+        }
+    }
+
     @Test func aDeclaredLengthOverTheLimitIsRefusedOnTheHeaders() throws {
         let outcome = try thumbnail(root("big") + ["--max-bytes", "200000", "-s", "10x10", "a.jpg"])
         #expect(outcome.status == 65 && outcome.error.contains("exceeds the limit of 200000"), "\(outcome.error)")

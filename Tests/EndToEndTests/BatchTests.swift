@@ -279,6 +279,21 @@ final class BatchTests {
         #expect(try origin.requests(atLeast: 4) == 4, "a cached path reached the origin again")
     }
 
+    /// A redirect is reported, not followed, with the path it names.
+    @Test func baseNamesTheLocationOfARedirect() throws {
+        let store = try MisbehavingStore(image: root + "/landscape.jpg", directory: scratch.path)
+        defer { store.daemon.stop() }
+        let list = try writeList(["/redirect/a.jpg"])
+        let outcome = try thumbnail(["--batch", list, "--base", "http://127.0.0.1:\(store.port)"])
+        #expect(outcome.status == 74)
+        #expect(rows(outcome.output).map { $0[0] } == ["302"])
+        #expect(
+            outcome.error.hasPrefix(
+                "thumbnail: /redirect/a.jpg: the server answered 302 (Location: /big/x.jpg); list that path, "
+                    + "since redirects are not followed\n"), "\(outcome.error)")
+        #expect(try store.bytesSent("/big/x.jpg") == nil, "the redirect was followed")
+    }
+
     @Test func baseWithNothingListeningReports000AndExits74() throws {
         let port = try freePort()
         let list = try writeList(["/thumbnail/10x10/a.jpg", "/thumbnail/20x20/b.jpg"])

@@ -204,7 +204,10 @@ private func fetch(_ line: String, base: String, with client: HTTPClient) throws
     }
     var result = BatchResult(status: answer.status, bytes: answer.bytes, cache: answer.cache, age: answer.age)
     if !(200...299).contains(answer.status) {
-        let failure = ThumbnailError(.ioFailure, displayed(line), "the server answered \(answer.status)")
+        // A redirect is not followed: the path it names, the canonical one, is what pages ask for and the CDN keeps.
+        let redirect = answer.location.map { " (Location: \(displayed($0))); list that path, since redirects are not followed" }
+        let failure = ThumbnailError(
+            .ioFailure, displayed(line), "the server answered \(answer.status)" + ((300...399).contains(answer.status) ? redirect ?? "" : ""))
         result.failure = (failure, ThumbnailError.exitStatus(forServerStatus: answer.status))
     }
     return result

@@ -19,6 +19,8 @@ struct HTTPAnswer: Sendable {
     /// The `X-Cache` and `Age` headers, as the cache sent them.
     var cache: String?
     var age: String?
+    /// A redirect's `Location`, which is not followed.
+    var location: String?
 }
 
 /// One connection's worth of libcurl, used by one thread at a time; it
@@ -99,7 +101,8 @@ final class HTTPClient {
         }
         var status = 0
         _ = thumbnail_curl_get_long(curl, handle, CURLINFO_RESPONSE_CODE, &status)
-        return HTTPAnswer(status: status, bytes: reception.bytes, cache: reception.cache, age: reception.age)
+        return HTTPAnswer(
+            status: status, bytes: reception.bytes, cache: reception.cache, age: reception.age, location: reception.location)
     }
 
     /// Makes `request` to a store, within its limits, the connection kept
@@ -336,11 +339,13 @@ private final class Reception {
     var bytes = 0
     var cache: String?
     var age: String?
+    var location: String?
 
     func reset() {
         bytes = 0
         cache = nil
         age = nil
+        location = nil
     }
 }
 
@@ -363,11 +368,13 @@ private func readHeader(
     if line.hasPrefix("HTTP/") {
         reception.cache = nil
         reception.age = nil
+        reception.location = nil
     } else if let colon = line.firstIndex(of: ":") {
         let value = String(line[line.index(after: colon)...].trimmingSpaces)
         switch line[..<colon].lowercased() {
         case "x-cache": reception.cache = value
         case "age": reception.age = value
+        case "location": reception.location = value
         default: break
         }
     }

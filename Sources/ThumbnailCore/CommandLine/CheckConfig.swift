@@ -23,7 +23,10 @@ func runCheckConfig(
         return access.allowedSizes.map { "\($0.count) allowed" } ?? "any"
     }
     if let keyFile = access.keyFile {
-        check("key-file") { () throws(ThumbnailError) in "\(try readKeys(keyFile).count) keys" }
+        check("key-file") { () throws(ThumbnailError) in
+            let count = try readKeys(keyFile).count
+            return "\(count) key\(count == 1 ? "" : "s")"
+        }
     }
     if let tokenFile = access.originTokenFile {
         check("origin-token-file") { () throws(ThumbnailError) in

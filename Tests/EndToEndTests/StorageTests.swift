@@ -204,8 +204,9 @@ final class StorageTests {
             let batch = try thumbnail(
                 root + ["--batch", list, "--output-dir", out, "-j", "2"], environment: moto.environment())
             #expect(batch.status == 0, "\(name): \(batch.error)")
-            for path in paths {
-                let written = try Data(contentsOf: URL(fileURLWithPath: out + path))
+            // Each file named with its format's extension, which the source's name lacks.
+            for (path, format) in zip(paths, ["webp", "png"]) {
+                let written = try Data(contentsOf: URL(fileURLWithPath: out + path + "." + format))
                 #expect(written == (try local(path)), "\(name) \(path)")
             }
         }

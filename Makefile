@@ -208,9 +208,12 @@ clean:
 	rm -rf .build .build-release .build-deb .build-bench .build-venv .build-django demo thumbnail_*.deb
 
 # The Debian package, built with dpkg's own tools from packaging/debian
-# (control, changelog, copyright). The version is VERSION's; `Depends` is
-# what dpkg-shlibdeps finds the binary linked with. The examples name the
-# binary where `make install` puts it; this package has it in /usr/bin.
+# (control, changelog, copyright, and postinst and postrm, which make and
+# on purge remove the user thumbnail and /var/log/thumbnail). The version
+# is VERSION's; `Depends` is what dpkg-shlibdeps finds the binary linked
+# with. The examples name the binary where `make install` puts it; this
+# package has it in /usr/bin. The systemd units go in /lib/systemd/system,
+# disabled: nothing enables or starts them.
 # lintian reports no errors and no warnings. What `lintian -I --pedantic`
 # adds is kept, for these reasons:
 #   I hardening-no-bindnow: binding every ImageMagick symbol at start would
@@ -219,6 +222,9 @@ clean:
 #     _FORTIFY_SOURCE.
 #   I spelling-error-in-binary: cut-off words among the strings of the Swift
 #     runtime and ICU data linked in, not thumbnail's own text.
+#   I systemd-service-file-missing-documentation-key: systemd-analyze verify
+#     looks a man: page up, and the unit must verify where the page is not
+#     installed (the tests verify the examples before any install).
 #   P odd-mark-in-description: the comma in the example path
 #     /thumbnail/200x200,crop/webp/... is the grammar's.
 VERSION := $(shell cat VERSION)
@@ -226,13 +232,16 @@ DEB = thumbnail_$(VERSION)_$(shell dpkg --print-architecture).deb
 DEB_ROOT = .build-deb/root
 DEB_DOC = $(DEB_ROOT)/usr/share/doc/thumbnail
 
+# The package's name, whether it was built now or was up to date already.
 deb: $(DEB)
+	@echo $(DEB)
 
 $(DEB): Makefile $(RELEASE_BIN) VERSION man/thumbnail.1 $(wildcard completions/* examples/* examples/*/* packaging/debian/*) | deb-deps
 	@test "$$(dpkg-parsechangelog -l packaging/debian/changelog -S Version)" = "$(VERSION)" || \
 	  { echo "packaging/debian/changelog: the top entry is not version $(VERSION)" >&2; exit 1; }
 	rm -rf .build-deb
 	install -d -m755 $(DEB_ROOT)/DEBIAN
+	install -m755 packaging/debian/postinst packaging/debian/postrm $(DEB_ROOT)/DEBIAN/
 	install -D -m755 $(RELEASE_BIN) $(DEB_ROOT)/usr/bin/thumbnail
 	strip --strip-unneeded --remove-section=.comment --remove-section=.note $(DEB_ROOT)/usr/bin/thumbnail
 	install -D -m644 man/thumbnail.1 $(DEB_ROOT)/usr/share/man/man1/thumbnail.1
@@ -241,13 +250,15 @@ $(DEB): Makefile $(RELEASE_BIN) VERSION man/thumbnail.1 $(wildcard completions/*
 	install -D -m644 completions/_thumbnail $(DEB_ROOT)/usr/share/zsh/vendor-completions/_thumbnail
 	install -D -m644 completions/thumbnail.fish $(DEB_ROOT)/usr/share/fish/vendor_completions.d/thumbnail.fish
 	cd examples && find . -type f -exec install -D -m644 {} ../$(DEB_DOC)/examples/{} \;
-	sed -i 's#/usr/local/bin/thumbnail#/usr/bin/thumbnail#g' $$(grep -rl /usr/local/bin/thumbnail $(DEB_DOC)/examples)
+	install -D -m644 -t $(DEB_ROOT)/lib/systemd/system examples/systemd/thumbnail.socket examples/systemd/thumbnail@.service
+	sed -i 's#/usr/local/bin/thumbnail#/usr/bin/thumbnail#g' \
+	  $$(grep -rl /usr/local/bin/thumbnail $(DEB_DOC)/examples $(DEB_ROOT)/lib/systemd/system)
 	install -m644 packaging/debian/copyright $(DEB_DOC)/copyright
 	gzip -9n < packaging/debian/changelog > $(DEB_DOC)/changelog.gz
 	chmod 644 $(DEB_DOC)/changelog.gz
 	cd packaging && dpkg-shlibdeps -T../.build-deb/substvars -e../$(DEB_ROOT)/usr/bin/thumbnail && \
 	  dpkg-gencontrol -T../.build-deb/substvars -f../.build-deb/files -P../$(DEB_ROOT)
-	cd $(DEB_ROOT) && find usr -type f | LC_ALL=C sort | xargs md5sum > DEBIAN/md5sums
+	cd $(DEB_ROOT) && find usr lib -type f | LC_ALL=C sort | xargs md5sum > DEBIAN/md5sums
 	chmod 644 $(DEB_ROOT)/DEBIAN/md5sums
 	dpkg-deb --root-owner-group --build $(DEB_ROOT) $@
 

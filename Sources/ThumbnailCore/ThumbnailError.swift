@@ -41,7 +41,7 @@ public struct ThumbnailError: Error, Equatable, CustomStringConvertible {
         (.undecodable, Statuses(exit: 65, http: 422, originFailure: false, meaning: "Undecodable source")),
         (.tooLarge, Statuses(exit: 65, http: 422, originFailure: false, meaning: "Source over a limit")),
         (.notFound, Statuses(exit: 66, http: 404, originFailure: false, meaning: "Missing source")),
-        (.encoderMissing, Statuses(exit: 69, http: 503, originFailure: true, meaning: "Missing encoder for the format")),
+        (.encoderMissing, Statuses(exit: 69, http: 503, originFailure: true, meaning: "Missing encoder or optional library")),
         (.internalFailure, Statuses(exit: 70, http: 500, originFailure: true, meaning: "Internal error")),
         (.cannotCreate, Statuses(exit: 73, http: 500, originFailure: true, meaning: "Cannot create the output file")),
         (.ioFailure, Statuses(exit: 74, http: 500, originFailure: true, meaning: "Read or write error")),
@@ -59,7 +59,9 @@ public struct ThumbnailError: Error, Equatable, CustomStringConvertible {
     public static var otherServerStatusExit: Int32 { statuses(.ioFailure).exit }
 
     public let kind: Kind
-    /// What failed: a path, an option, a file.
+    /// What failed: a path, an option, a file. Decoders, which do not know
+    /// where the bytes they read came from, say `source`; the mode that knows
+    /// names it (`namingSource`).
     public let subject: String
     /// Why, in a few words.
     public let reason: String
@@ -71,6 +73,18 @@ public struct ThumbnailError: Error, Equatable, CustomStringConvertible {
     }
 
     public var description: String { "\(subject): \(reason)" }
+
+    /// This error with the source it spoke of as `source` named `name`.
+    public func namingSource(_ name: String) -> ThumbnailError {
+        subject == "source" ? ThumbnailError(kind, name, reason) : self
+    }
+
+    /// The error as a line about `name`, a source or path the user gave,
+    /// which it names once: `name: subject: reason`, or `name: reason`.
+    public func line(about name: String) -> String {
+        let named = namingSource(name)
+        return named.subject == name ? named.description : "\(name): \(named)"
+    }
 
     public var statuses: Statuses { Self.statuses(kind) }
     public var exitStatus: Int32 { statuses.exit }

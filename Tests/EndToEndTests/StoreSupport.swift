@@ -19,6 +19,8 @@ final class MotoStore {
     let secret: String
     /// An assumed role's temporary key, allowed the same.
     let session: (keyID: String, secret: String, token: String)
+    /// A user allowed what examples/s3-read-policy.json allows, for the prefix deep/.
+    let lister: (keyID: String, secret: String)
 
     var endpoint: String { "http://127.0.0.1:\(port)" }
     var root: [String] { ["-r", "s3://\(bucket)", "--s3-endpoint", endpoint] }
@@ -39,9 +41,12 @@ final class MotoStore {
             let lines = String(decoding: seeded.output, as: UTF8.self).split(separator: "\n").map {
                 $0.split(separator: " ").map(String.init)
             }
-            try #require(lines.count == 2 && lines[0].count == 2 && lines[1].count == 3, "seed printed \(lines)")
+            try #require(
+                lines.count == 3 && lines[0].count == 2 && lines[1].count == 3 && lines[2].count == 2,
+                "seed printed \(lines)")
             (keyID, secret) = (lines[0][0], lines[0][1])
             session = (lines[1][0], lines[1][1], lines[1][2])
+            lister = (lines[2][0], lines[2][1])
         } catch {
             daemon.stop()
             throw error

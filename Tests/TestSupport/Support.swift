@@ -158,14 +158,15 @@ package func imageMagickAlone<Result>(_ body: () throws -> Result) throws -> Res
 }
 
 /// Runs `run(arguments, io)` in this process with its streams on files of
-/// its own, standard input holding `input`; `now` is its clock. With
+/// its own, standard input holding `input`; `now` is its clock;
+/// `outputIsTerminal` makes standard output pass for a terminal. With
 /// `inputStaysOpen`, standard input is a pipe that `input` (under 64 KiB)
 /// is written to and that stays open until `run` returns, as a slow client's.
 /// `directory`: the working directory while it runs, as a process's would be.
 @discardableResult
 package func runInProcess(
     _ arguments: [String], input: Data = Data(), directory: String? = nil, now: Int? = nil,
-    inputStaysOpen: Bool = false, environment: [String: String] = [:]
+    inputStaysOpen: Bool = false, environment: [String: String] = [:], outputIsTerminal: Bool = false
 ) throws -> Outcome {
     let scratch = try ScratchDirectory()
     defer { scratch.remove() }
@@ -184,7 +185,8 @@ package func runInProcess(
     let outFD = open(scratch.file("out"), O_WRONLY | O_CREAT | O_TRUNC, 0o644)
     let errFD = open(scratch.file("err"), O_WRONLY | O_CREAT | O_TRUNC, 0o644)
     defer { [inFD, outFD, errFD].forEach { close($0) } }
-    var io = ProcessIO(input: inFD, output: outFD, error: errFD, environment: environment)
+    var io = ProcessIO(
+        input: inFD, output: outFD, error: errFD, outputIsTerminal: outputIsTerminal, environment: environment)
     if let now { io.now = { now } }
     // The working directory is the process's: changed and restored under the lock every in-process run takes.
     let status = inProcessLock.withLock {

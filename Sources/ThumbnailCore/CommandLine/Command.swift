@@ -77,6 +77,7 @@ private func runRender(
     let access = try Access(render.access)
     let engine = state.engine(render.sources, environment: io.environment)
     guard case .pattern = render.output else {
+        if case .file(let output)? = render.output { try checkOutputDirectory(of: output) }
         try renderOne(render.operands[0], render, access: access, engine: engine, explain: explain, io: io)
         return 0
     }
@@ -88,6 +89,7 @@ private func runRender(
             throw ThumbnailError(.usage, output, "the -o pattern gives \(other) and \(operand) the same output")
         }
     }
+    for output in outputs { try checkOutputDirectory(of: output) }
     let gate = state.gate()
     var firstFailure: ThumbnailError? = nil
     try parallelMapInOrder(
@@ -107,19 +109,25 @@ private func runRender(
         deliver: { index, result in
             if case .failure(let error) = result {
                 firstFailure = firstFailure ?? error
-                io.writeError("thumbnail: \(subjectNaming(render.operands[index], error))\n")
+                io.writeError("thumbnail: \(error.line(about: render.operands[index]))\n")
             }
         })
     return firstFailure?.exitStatus ?? 0
 }
 
-/// `error` as a line that names `source`, once.
-private func subjectNaming(_ source: String, _ error: ThumbnailError) -> String {
-    error.subject == source ? error.description : "\(source): \(error)"
+/// Renders (or explains) one operand to the invocation's output; an error
+/// about the source's bytes names it as the user gave it.
+private func renderOne(
+    _ operand: String, _ render: RenderInvocation, access: Access, engine: Engine, explain: Bool, io: ProcessIO
+) throws(ThumbnailError) {
+    do {
+        try renderOperand(operand, render, access: access, engine: engine, explain: explain, io: io)
+    } catch {
+        throw error.namingSource(operand == "-" ? "stdin" : operand)
+    }
 }
 
-/// Renders (or explains) one operand to the invocation's output.
-private func renderOne(
+private func renderOperand(
     _ operand: String, _ render: RenderInvocation, access: Access, engine: Engine, explain: Bool, io: ProcessIO
 ) throws(ThumbnailError) {
     let report: AccessReport

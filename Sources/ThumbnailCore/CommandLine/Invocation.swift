@@ -225,7 +225,8 @@ struct ParsedInvocation {
         case .version: return .version
         case .render, .explain:
             guard let operand = operands.first else { throw ThumbnailError(.usage, "arguments", "no source given") }
-            let output = settings.output.map(OutputTarget.init)
+            // `-o -` is standard output, as curl and convert read it.
+            let output = settings.output.flatMap { $0 == "-" ? nil : OutputTarget($0) }
             if let path = operands.first(where: { $0 != "-" && access.grammar.isThumbnailPath($0) }) {
                 guard operands.count == 1 else {
                     throw ThumbnailError(.usage, path, "one thumbnail path at a time; --batch renders a list of them")

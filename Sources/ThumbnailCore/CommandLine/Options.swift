@@ -225,7 +225,8 @@ public let optionTable: [OptionSpec] = [
             .Ar NAME
             instead of the socket's other end, which is the CDN:
             .Ql CloudFront-Viewer-Address
-            (address and port) or
+            (address and port; CloudFront sends it when the origin request policy
+            includes it) or
             .Ql X-Forwarded-For
             (its last address, the one the CDN saw).
             Only for a header the CDN always sets: a client could send it too.
@@ -244,8 +245,22 @@ public let optionTable: [OptionSpec] = [
             would be given, name every problem, and exit, as
             .Ql nginx -t
             does for nginx; run it after every change of a configuration.
-            Each check is a line on standard output: the storage root exists and is a
-            readable directory; every size of
+            Each check is a line on standard output: the storage root is there (a
+            directory exists and is readable; an
+            .Ql https://
+            root answers a HEAD of its URL with anything but a 5xx or a 403, which the
+            line names; an
+            .Ql s3://
+            root's credentials are found and list its prefix, one key at most, which
+            takes
+            .Ql s3:ListBucket ,
+            see
+            .Sx STORAGE ) ;
+            the
+            .Fl -log
+            file opens for appending, as the user who runs the check, or, when it does
+            not exist yet, its directory would let the first request create it (the
+            check creates nothing and writes nothing); every size of
             .Fl -sizes
             is valid and within
             .Fl -max-side ;
@@ -367,7 +382,10 @@ public let optionTable: [OptionSpec] = [
             Parse the request, read the source's header, and print the canonical path
             and the plan instead of rendering:
             each access check and its outcome
-            .Pq Ql signature: ok (key 1 of 2) , Ql size: refused: ... ,
+            .Po
+            .Ql signature: ok (key 1 of 2) ,
+            .Ql size: refused: ...
+            .Pc ,
             for a URL root the storage, the object's full URL, the store's status and
             header facts and where the credentials came from
             .Pq never the credentials ,
@@ -716,6 +734,10 @@ public let optionTable: [OptionSpec] = [
             Write the thumbnail to
             .Ar FILE ,
             atomically, instead of standard output; never over the source.
+            .Fl o Fl
+            is standard output, which
+            .Nm
+            refuses when it is a terminal.
             In the flags form its extension names the format when
             .Fl f
             is absent:
@@ -746,6 +768,16 @@ public let optionTable: [OptionSpec] = [
             is written.
             Each source that fails gets one line on standard error and the others go
             on; the exit status is that of the first failure.
+            .Pp
+            The directory of each file must exist:
+            .Fl o
+            creates none, as
+            .Xr cp 1
+            creates none, and a missing one is refused (exit 73) before anything is
+            rendered.
+            .Fl -output-dir ,
+            whose files are named by their canonical paths, creates the directories
+            they need.
             """#
     ) {
         settings, value in settings.output = value
@@ -756,7 +788,8 @@ public let optionTable: [OptionSpec] = [
             .Fl -batch ,
             also write each thumbnail to
             .Ar DIR
-            followed by its canonical path, each segment decoded; see
+            followed by its canonical path, each segment decoded, with the output
+            format's extension added when the name lacks it; see
             .Sx BATCH MODE .
             """#
     ) {

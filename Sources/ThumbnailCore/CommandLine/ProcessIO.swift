@@ -100,3 +100,20 @@ public struct LogSink: Sendable {
         return sink
     }
 }
+
+/// `--check-config`'s check of `--log`: that the file opens for appending,
+/// as `LogSink.open` opens it, or, when it does not exist yet, that its
+/// directory would let the first request create it. It creates nothing.
+func checkLogFile(_ path: String?) throws(ThumbnailError) -> String {
+    guard let path else { return "to syslog, without --log" }
+    let fd = open(path, O_WRONLY | O_APPEND | O_CLOEXEC | O_NOCTTY)
+    if fd >= 0 {
+        close(fd)
+        return "appends to \(path)"
+    }
+    let failure = errnoText()
+    guard errno == ENOENT, access(directoryOf(path), W_OK | X_OK) == 0 else {
+        throw ThumbnailError(.misconfigured, path, "cannot be appended to: \(failure); the HTTP mode would log to syslog")
+    }
+    return "\(path) does not exist yet; the first request creates it"
+}

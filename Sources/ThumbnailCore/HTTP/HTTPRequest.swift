@@ -118,8 +118,14 @@ struct RequestReader {
             }
             scanned = buffer.count
             if lines.isEmpty {
+                // The first word must be a method (RFC 9112 §3): bytes that are no token are
+                // no request line (400); a token longer than any method is an unknown one (501).
                 let line = buffer[lineStart...].drop { $0 == cr || $0 == lf }
-                if line.count > HTTPLimits.method, !line.prefix(HTTPLimits.method + 1).contains(UInt8(ascii: " ")) {
+                let method = line.prefix(HTTPLimits.method + 1).prefix { $0 != UInt8(ascii: " ") }
+                if !method.allSatisfy(isTokenByte) {
+                    return .refused(HTTPRefusal(status: 400, reason: "malformed request line"))
+                }
+                if method.count > HTTPLimits.method {
                     return .refused(HTTPRefusal(status: 501, reason: "method too long"))
                 }
                 if buffer.count > HTTPLimits.requestLine {
@@ -196,12 +202,12 @@ extension HTTPRequest {
             [version[5], version[7]].allSatisfy({ (UInt8(ascii: "0")...UInt8(ascii: "9")).contains($0) })
         else { throw refuse(400, "malformed HTTP version") }
         // A later 1.x minor version is answered as 1.1 (RFC 9112 §2.3); another major is not spoken.
-        guard version[5] == UInt8(ascii: "1") else { throw refuse(505, "HTTP version not supported") }
+        guard version[5] == UInt8(ascii: "1") else { throw refuse(505, "only HTTP/1.x is spoken") }
         method = parsedMethod!
         target = String(decoding: parts[1], as: UTF8.self)
         minorVersion = min(1, Int(version[7] - UInt8(ascii: "0")))
         guard method == "GET" || method == "HEAD" else {
-            throw knownMethods.contains(method) ? refuse(405, "method not allowed") : refuse(501, "unknown method")
+            throw knownMethods.contains(method) ? refuse(405, "only GET and HEAD are served") : refuse(501, "unknown method")
         }
         guard target.hasPrefix("/") || target.hasPrefix("http://") || target.hasPrefix("https://") else {
             throw refuse(400, "request target is not a path or an absolute URL")

@@ -80,7 +80,8 @@ struct HTTPConnection {
             case .closed:
                 return status
             case .refused(let refusal):
-                var reply = HTTPReply.text(refusal.status, cacheControl: "public, max-age=\(errorMaxAge)")
+                var reply = HTTPReply.text(
+                    refusal.status, reason: refusal.reason, cacheControl: "public, max-age=\(errorMaxAge)")
                 if refusal.status == 405 { reply.fields.append(("Allow", "GET, HEAD")) }
                 let record = AccessRecord(
                     time: io.now(), client: peer, method: refusal.method, status: reply.status, bytes: 0,
@@ -142,6 +143,11 @@ struct ThumbnailResponder: Responder {
         if path == "/healthz" { return Response(reply: HTTPReply.text(200, "ok\n", cacheControl: "no-store")) }
         do throws(ThumbnailError) {
             try access.checkOriginToken(request.values(access.originTokenHeader.lowercased()))
+        } catch {
+            // Without the token nothing is revealed, not even which header it goes in.
+            return Response(reply: HTTPReply.text(error.httpStatus, cacheControl: errorCacheControl), note: error.description)
+        }
+        do throws(ThumbnailError) {
             guard path.hasPrefix(access.grammar.prefix + "/") else {
                 throw ThumbnailError(.notFound, String(path), "not a thumbnail path")
             }
@@ -168,9 +174,22 @@ struct ThumbnailResponder: Responder {
             let statuses = error.statuses
             // The origin's own failures must never be kept by the CDN.
             let cacheControl = statuses.originFailure ? "no-store" : errorCacheControl
-            return Response(reply: HTTPReply.text(statuses.http, cacheControl: cacheControl), note: error.description)
+            let reason = publicReason(error, path: path)
+            return Response(reply: HTTPReply.text(statuses.http, reason: reason, cacheControl: cacheControl), note: error.description)
         }
     }
+}
+
+/// What an error reply may tell anyone of `error`: its subject and reason
+/// when the failure is the request's own and its subject is part of the
+/// request's path (a size, a signature, the source's path). Nothing of the
+/// origin's own failures, nor of an error about something the path does
+/// not name, since those may name the origin's files, its store or its bucket.
+/// A control character the path decodes to is shown `%XX`, as the batch report shows it.
+func publicReason(_ error: ThumbnailError, path: Substring) -> String? {
+    guard !error.statuses.originFailure, !error.subject.isEmpty else { return nil }
+    let spellings = [String(path), percentDecoded(path)].compactMap { $0 }
+    return spellings.contains { $0.contains(error.subject) } ? displayed(error.description) : nil
 }
 
 /// The numeric address of the socket's other end, or `-` when `fd` is not a socket.

@@ -200,7 +200,11 @@ func runPicture(_ invocation: PictureInvocation, state: ProcessState, io: Proces
     } else {
         request = try maker.request(path: invocation.operand)
     }
-    try io.writeOutput(Array(try maker.markup(for: request).utf8))
+    do {
+        try io.writeOutput(Array(try maker.markup(for: request).utf8))
+    } catch {
+        throw error.namingSource(invocation.operand)
+    }
     return 0
 }
 
@@ -229,8 +233,7 @@ func runPictureBatch(
             case .failure(let error):
                 failed += 1
                 firstFailure = firstFailure ?? error
-                let subject = error.subject == displayed(paths[index]) ? "" : displayed(paths[index]) + ": "
-                io.writeError("thumbnail: \(subject)\(error)\n")
+                io.writeError("thumbnail: \(error.line(about: displayed(paths[index])))\n")
             }
         })
     guard let firstFailure else { return 0 }

@@ -35,8 +35,12 @@ public struct Engine: Sendable {
             bytes: image.bytes, format: image.format, sourceModified: source.modified, sourceBytes: source.content.count)
     }
 
-    /// Loads and renders.
+    /// Loads and renders; an error about the source's bytes names its path.
     public func thumbnail(for request: ThumbnailRequest) throws(ThumbnailError) -> Thumbnail {
-        try render(request, from: try load(request.source))
+        do {
+            return try render(request, from: try load(request.source))
+        } catch {
+            throw error.namingSource(String(describing: request.source))
+        }
     }
 }

@@ -327,7 +327,7 @@ struct Wand: ~Copyable {
         let severity = info.pointee.severity
         guard severity != UndefinedException else { return nil }
         let reason = info.pointee.reason.map { String(cString: $0) } ?? "corrupt image"
-        return (severity, reason)
+        return (severity, plainReason(reason))
     }
 
     private func check(
@@ -345,11 +345,23 @@ struct Wand: ~Copyable {
         let message = MagickGetException(wand, &severity)
         defer { MagickRelinquishMemory(message) }
         _ = MagickClearException(wand)
-        let text = message.map { String(cString: $0) }.flatMap { $0.isEmpty ? nil : $0 } ?? fallback
+        let text = message.map { plainReason(String(cString: $0)) }.flatMap { $0.isEmpty ? nil : $0 } ?? fallback
         switch severity {
         case ResourceLimitError, ResourceLimitFatalError, CacheError: return ThumbnailError(.tooLarge, subject, text)
         case MissingDelegateError: return ThumbnailError(.encoderMissing, subject, text)
         default: return ThumbnailError(kind, subject, text)
         }
     }
+}
+
+/// ImageMagick's reason without what only its own developers read: the file
+/// name it was given (`source', the wand's, not the user's) and the place in
+/// its code (" @ warning/jpeg.c/JPEGWarningHandler/389").
+func plainReason(_ message: String) -> String {
+    var text = message
+    if let at = text.ranges(of: " @ ").last, text[at.upperBound...].contains("/") {
+        text = String(text[..<at.lowerBound])
+    }
+    for quoted in [" `source'", " `source[0]'"] { text = text.replacing(quoted, with: "") }
+    return text
 }

@@ -39,17 +39,22 @@ final class CredentialChain: @unchecked Sendable {
         if let found, found.expires.map({ monotonicNanoseconds() < $0 }) ?? true { return found.credentials }
         if let credentials = fromEnvironment() {
             found = (credentials, nil)
-        } else if let credentials = try fromSharedFile() {
+            return credentials
+        }
+        let file = try fromSharedFile()
+        if let credentials = file.credentials {
             found = (credentials, nil)
-        } else if let credentials = try fromInstance() {
-            found = (credentials, monotonicNanoseconds() + 300 * 1_000_000_000)
-        } else {
+            return credentials
+        }
+        let instance = try fromInstance()
+        guard let credentials = instance.credentials else {
             throw ThumbnailError(
                 .misconfigured, "S3 credentials",
-                "none found: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, write a credentials file "
-                    + "(AWS_SHARED_CREDENTIALS_FILE, ~/.aws/credentials), or run on EC2 with an instance role")
+                "none found in the environment (AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY not both set), "
+                    + file.looked + " or " + instance.looked)
         }
-        return found!.credentials
+        found = (credentials, monotonicNanoseconds() + 300 * 1_000_000_000)
+        return credentials
     }
 
     private func value(_ name: String) -> String? { environment[name].flatMap { $0.isEmpty ? nil : $0 } }
@@ -61,76 +66,85 @@ final class CredentialChain: @unchecked Sendable {
             source: "environment (AWS_ACCESS_KEY_ID)")
     }
 
-    /// The profile's keys from the shared credentials file; nil when there is
-    /// no file, or no such profile and none was asked for by name.
-    private func fromSharedFile() throws(ThumbnailError) -> AWSCredentials? {
+    /// The profile's keys from the shared credentials file; none when there
+    /// is no file, or no such profile and none was asked for by name. With
+    /// where it looked, for the error that says nothing was found.
+    private func fromSharedFile() throws(ThumbnailError) -> (credentials: AWSCredentials?, looked: String) {
         guard let path = value("AWS_SHARED_CREDENTIALS_FILE") ?? value("HOME").map({ $0 + "/.aws/credentials" })
-        else { return nil }
+        else { return (nil, "in no credentials file (neither AWS_SHARED_CREDENTIALS_FILE nor HOME is set)") }
         let profile = value("AWS_PROFILE") ?? "default"
         let bytes: [UInt8]
         do throws(ThumbnailError) {
             bytes = try readSecretFile(path)
         } catch where error.kind == .notFound {
-            return nil
+            return (nil, "in the credentials file \(path) (\(error.reason))")
         } catch {
             throw ThumbnailError(.misconfigured, path, "credentials file: \(error.reason)")
         }
         let fields = iniSection(profile, in: String(decoding: bytes, as: UTF8.self))
         guard let fields else {
-            if value("AWS_PROFILE") == nil { return nil }
+            if value("AWS_PROFILE") == nil { return (nil, "in the credentials file \(path) (no profile [default])") }
             throw ThumbnailError(.misconfigured, path, "no profile [\(profile)] (AWS_PROFILE)")
         }
         guard let key = fields["aws_access_key_id"], let secret = fields["aws_secret_access_key"] else {
             throw ThumbnailError(.misconfigured, path, "profile [\(profile)] lacks aws_access_key_id or aws_secret_access_key")
         }
-        return AWSCredentials(
+        let credentials = AWSCredentials(
             accessKeyID: key, secretAccessKey: secret, sessionToken: fields["aws_session_token"],
             source: "credentials file \(path), profile \(profile)")
+        return (credentials, "")
     }
 
     /// The instance role's keys through IMDSv2: a session token first (PUT),
-    /// then the role's name, then its keys. nil when there is no instance
-    /// service to ask, or it is turned off.
-    private func fromInstance() throws(ThumbnailError) -> AWSCredentials? {
-        if value("AWS_EC2_METADATA_DISABLED")?.lowercased() == "true" { return nil }
+    /// then the role's name, then its keys. None when the service is turned
+    /// off, does not answer (not on EC2), refuses the token (as a host
+    /// whose service is off answers) or names no role, with which of these
+    /// it was, for the error that says nothing was found.
+    private func fromInstance() throws(ThumbnailError) -> (credentials: AWSCredentials?, looked: String) {
+        if value("AWS_EC2_METADATA_DISABLED")?.lowercased() == "true" {
+            return (nil, "from the instance metadata service (turned off: AWS_EC2_METADATA_DISABLED=true)")
+        }
         let base = value("AWS_EC2_METADATA_SERVICE_ENDPOINT").map { String($0.reversed().drop { $0 == "/" }.reversed()) }
             ?? "http://169.254.169.254"
         guard base.hasPrefix("http://") || base.hasPrefix("https://") else {
             throw ThumbnailError(.misconfigured, "AWS_EC2_METADATA_SERVICE_ENDPOINT", "'\(base)' is not an http:// URL")
         }
+        let service = "from the instance metadata service at \(base)"
         let client = try HTTPClient.ofThisThread()
-        func ask(_ path: String, method: String = "GET", header: String) throws(ThumbnailError) -> String {
+        func ask(_ path: String, method: String = "GET", header: String) throws(ThumbnailError) -> StoreAnswer {
             let headers = method == "PUT" ? [header, "Content-Length: 0"] : [header]
-            let answer = try client.fetch(
+            return try client.fetch(
                 StoreRequest(
                     url: base + path, method: method, headers: headers, caFile: caFile, timeout: 2, limit: 1 << 16))
-            guard answer.status == 200 else {
-                throw ThumbnailError(.misconfigured, base + path, "instance metadata answered \(answer.status)")
-            }
-            return String(decoding: answer.body, as: UTF8.self)
         }
-        let token: String
+        let token: StoreAnswer
         do throws(ThumbnailError) {
             token = try ask("/latest/api/token", method: "PUT", header: "X-aws-ec2-metadata-token-ttl-seconds: 21600")
         } catch where error.kind == .storeFailure {
-            // No instance service here (refused or silent): not on EC2.
-            return nil
+            return (nil, service + " (no answer: not on EC2)")
         }
-        let tokenHeader = "X-aws-ec2-metadata-token: " + token
+        guard token.status == 200 else { return (nil, service + " (it answered \(token.status) to the token request)") }
+        let tokenHeader = "X-aws-ec2-metadata-token: " + String(decoding: token.body, as: UTF8.self)
         let roles = try ask("/latest/meta-data/iam/security-credentials/", header: tokenHeader)
-        guard let role = roles.split(separator: "\n").first.map({ String($0.trimmingSpaces) }), !role.isEmpty,
-            role.utf8.allSatisfy({ isTokenByte($0) })
+        guard roles.status == 200,
+            let role = String(decoding: roles.body, as: UTF8.self).split(separator: "\n").first.map({ String($0.trimmingSpaces) }),
+            !role.isEmpty, role.utf8.allSatisfy({ isTokenByte($0) })
         else {
-            throw ThumbnailError(.misconfigured, base, "the instance has no role")
+            return (nil, service + " (the instance has no role)")
         }
-        let document = try ask("/latest/meta-data/iam/security-credentials/" + role, header: tokenHeader)
+        let answer = try ask("/latest/meta-data/iam/security-credentials/" + role, header: tokenHeader)
+        guard answer.status == 200 else {
+            throw ThumbnailError(.misconfigured, base, "instance metadata answered \(answer.status) for the role \(role)'s credentials")
+        }
+        let document = String(decoding: answer.body, as: UTF8.self)
         guard let key = jsonString("AccessKeyId", in: document), let secret = jsonString("SecretAccessKey", in: document)
         else {
             throw ThumbnailError(.misconfigured, base, "the role's credentials lack AccessKeyId or SecretAccessKey")
         }
-        return AWSCredentials(
+        let credentials = AWSCredentials(
             accessKeyID: key, secretAccessKey: secret, sessionToken: jsonString("Token", in: document),
             source: "instance role \(role) (IMDSv2 at \(base))")
+        return (credentials, "")
     }
 }
 

@@ -201,19 +201,22 @@ func writeAll(_ fd: Int32, _ bytes: [UInt8], name: String) throws(ThumbnailError
 
 /// Writes `bytes` to a temporary file beside `path`, then renames it over
 /// `path`: readers see the old file or the whole new one, never a part, and
-/// a failure leaves nothing behind.
+/// a failure leaves nothing behind. The file is created 0666 and the kernel
+/// applies the caller's umask, as `cp` has it; the umask itself is never
+/// changed, since it is the whole process's and renders write on many threads.
 func writeAtomically(_ bytes: [UInt8], to path: String) throws(ThumbnailError) {
-    let slash = path.lastIndex(of: "/")
-    let directory = slash.map { String(path[..<$0]) } ?? "."
-    var template = Array(((directory.isEmpty ? "" : directory) + "/.thumbnail-XXXXXX").utf8CString)
-    let fd = template.withUnsafeMutableBufferPointer { mkstemp($0.baseAddress!) }
+    let directory = directoryOf(path)
+    var temporary = ""
+    var fd: Int32 = -1
+    // A name another writer holds is tried again under a new one, a bounded number of times.
+    for _ in 0..<100 where fd < 0 {
+        temporary = directory + "/.thumbnail-" + String(UInt64.random(in: 0...UInt64.max), radix: 36)
+        fd = open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0o666)
+        if fd < 0 && errno != EEXIST { break }
+    }
     guard fd >= 0 else { throw ThumbnailError(.cannotCreate, path, errnoText()) }
-    let temporary = String(decoding: template.dropLast().map { UInt8(bitPattern: $0) }, as: UTF8.self)
     do throws(ThumbnailError) {
         defer { close(fd) }
-        let mask = umask(0)
-        umask(mask)
-        guard fchmod(fd, 0o666 & ~mask) == 0 else { throw ThumbnailError(.cannotCreate, path, errnoText()) }
         try writeAll(fd, bytes, name: path)
         guard fsync(fd) == 0 else { throw ThumbnailError(.ioFailure, path, errnoText()) }
         guard rename(temporary, path) == 0 else { throw ThumbnailError(.cannotCreate, path, errnoText()) }
@@ -232,4 +235,20 @@ func makeDirectories(_ path: String) throws(ThumbnailError) {
     }
     try makeDirectories(String(path[..<slash]))
     guard mkdir(path, 0o777) == 0 || errno == EEXIST else { throw ThumbnailError(.cannotCreate, path, errnoText()) }
+}
+
+/// The directory that holds the file `path`: `.` for a bare name.
+func directoryOf(_ path: String) -> String {
+    guard let slash = path.lastIndex(of: "/") else { return "." }
+    return slash == path.startIndex ? "/" : String(path[..<slash])
+}
+
+/// `-o` creates no directory: one that is missing is refused before anything is rendered.
+func checkOutputDirectory(of file: String) throws(ThumbnailError) {
+    let directory = directoryOf(file)
+    var info = stat()
+    guard stat(directory, &info) == 0 else {
+        throw ThumbnailError(.cannotCreate, directory, errnoText() + "; -o creates no directory")
+    }
+    guard info.st_mode & S_IFMT == S_IFDIR else { throw ThumbnailError(.cannotCreate, directory, "not a directory") }
 }

@@ -166,11 +166,13 @@ public struct S3Storage: Storage {
 
     /// The object's URL: path-style at an endpoint (and for bucket names with
     /// dots, which no wildcard certificate covers), virtual-hosted at AWS.
-    public func url(_ path: SourcePath) -> String {
-        let key = encodedPath(prefix + path.segments)
-        if let endpoint { return endpoint + "/" + bucket + key }
-        if bucket.contains(".") { return "https://s3.\(region).amazonaws.com/\(bucket)\(key)" }
-        return "https://\(bucket).s3.\(region).amazonaws.com\(key)"
+    public func url(_ path: SourcePath) -> String { bucketURL(encodedPath(prefix + path.segments)) }
+
+    /// `path` (encoded, from its first `/`) in the bucket.
+    private func bucketURL(_ path: String) -> String {
+        if let endpoint { return endpoint + "/" + bucket + path }
+        if bucket.contains(".") { return "https://s3.\(region).amazonaws.com/\(bucket)\(path)" }
+        return "https://\(bucket).s3.\(region).amazonaws.com\(path)"
     }
 
     /// Credentials found; the store itself is not asked (that would cost
@@ -179,8 +181,37 @@ public struct S3Storage: Storage {
         _ = try credentials.current()
     }
 
+    /// Lists at most one key under the prefix (ListObjectsV2), which needs
+    /// `s3:ListBucket` on the bucket for the prefix: what also makes S3
+    /// answer a missing key 404 rather than 403.
+    public func checkReachable() throws(ThumbnailError) -> String {
+        let keyPrefix = prefix.isEmpty ? "" : prefix.joined(separator: "/") + "/"
+        // The query sorted and encoded as SigV4's canonical form has it.
+        let url = bucketURL("/") + "?list-type=2&max-keys=1&prefix=" + s3Encoded(keyPrefix)
+        let (answer, credential) = try signedGet(url, limit: 1 << 16, sniff: nil)
+        guard answer.status == 200 else {
+            let failure = s3Failure(answer, url: url)
+            guard answer.status == 403, xmlElement("Code", in: answer.body) == "AccessDenied" else { throw failure }
+            throw ThumbnailError(
+                .storeFailure, url,
+                "S3 answered 403 AccessDenied to a listing of '\(keyPrefix)': the credentials from the "
+                    + "\(credential.source) lack s3:ListBucket on arn:aws:s3:::\(bucket) for that prefix; "
+                    + "examples/s3-read-policy.json allows it")
+        }
+        return description + ", prefix listed with credentials from the " + credential.source
+    }
+
     public func read(_ path: SourcePath, limit: Int, sniff: Sniff) throws(ThumbnailError) -> SourceFile {
         let url = url(path)
+        let (answer, credential) = try signedGet(url, limit: limit, sniff: sniff)
+        guard answer.status == 200 else { throw s3Failure(answer, url: url) }
+        var file = sourceFile(answer, url: url)
+        file.facts.append("credentials: from the " + credential.source)
+        return file
+    }
+
+    /// GETs `url` signed with the current credentials.
+    private func signedGet(_ url: String, limit: Int, sniff: Sniff?) throws(ThumbnailError) -> (StoreAnswer, AWSCredentials) {
         let credential = try credentials.current()
         var headers = ["x-amz-content-sha256: UNSIGNED-PAYLOAD"]
         if let token = credential.sessionToken { headers.append("x-amz-security-token: " + token) }
@@ -189,16 +220,16 @@ public struct S3Storage: Storage {
                 url: url, headers: headers,
                 signature: ("aws:amz:\(region):s3", credential.accessKeyID, credential.secretAccessKey),
                 caFile: caFile, timeout: timeout, limit: limit, sniff: sniff))
-        guard answer.status == 200 else {
-            let code = xmlElement("Code", in: answer.body) ?? "-"
-            let message = xmlElement("Message", in: answer.body).map { ": " + $0 } ?? ""
-            // NoSuchBucket is a wrong configuration, not a missing source.
-            let kind: ThumbnailError.Kind = answer.status == 404 && code != "NoSuchBucket" ? .notFound : .storeFailure
-            throw ThumbnailError(kind, url, "S3 answered \(answer.status) \(code)\(message)")
-        }
-        var file = sourceFile(answer, url: url)
-        file.facts.append("credentials: from the " + credential.source)
-        return file
+        return (answer, credential)
+    }
+
+    /// An answer but 200 as an error naming S3's code and message.
+    private func s3Failure(_ answer: StoreAnswer, url: String) -> ThumbnailError {
+        let code = xmlElement("Code", in: answer.body) ?? "-"
+        let message = xmlElement("Message", in: answer.body).map { ": " + $0 } ?? ""
+        // NoSuchBucket is a wrong configuration, not a missing source.
+        let kind: ThumbnailError.Kind = answer.status == 404 && code != "NoSuchBucket" ? .notFound : .storeFailure
+        return ThumbnailError(kind, url, "S3 answered \(answer.status) \(code)\(message)")
     }
 }
 
@@ -222,6 +253,18 @@ public struct WebStorage: Storage {
 
     /// Nothing to check without a request, which this does not make.
     public func checkAvailable() throws(ThumbnailError) {}
+
+    /// A HEAD of the root URL: any answer but a 5xx or a 403 says that the
+    /// store is there and lets this host in.
+    public func checkReachable() throws(ThumbnailError) -> String {
+        let url = origin + encodedPath(prefix) + "/"
+        let answer = try HTTPClient.ofThisThread().fetch(
+            StoreRequest(url: url, method: "HEAD", caFile: caFile, timeout: timeout, limit: 0))
+        guard answer.status < 500, answer.status != 403 else {
+            throw ThumbnailError(.storeFailure, url, "the store answered \(answer.status) to HEAD")
+        }
+        return "\(description), which answered \(answer.status) to HEAD \(url)"
+    }
 
     public func read(_ path: SourcePath, limit: Int, sniff: Sniff) throws(ThumbnailError) -> SourceFile {
         let url = url(path)

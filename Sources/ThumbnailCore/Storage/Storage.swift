@@ -12,7 +12,11 @@ public protocol Storage: Sendable {
     func read(_ path: SourcePath, limit: Int, sniff: Sniff) throws(ThumbnailError) -> SourceFile
     /// Whether it can serve at all; `misconfigured` when not, so the HTTP
     /// mode answers 503 to every request rather than a 404 a CDN would keep.
+    /// Cheap, since every `--inetd` process makes it: it never asks the store.
     func checkAvailable() throws(ThumbnailError)
+    /// `--check-config`'s check: `checkAvailable`, then the store itself asked
+    /// what it would answer, changing nothing (a HEAD, a listing); says what it found.
+    func checkReachable() throws(ThumbnailError) -> String
     /// How `--explain` names it.
     var description: String { get }
 }
@@ -110,6 +114,11 @@ public struct DirectoryStorage: Storage {
 
     public func checkAvailable() throws(ThumbnailError) {
         _ = try rootRealPath()
+    }
+
+    public func checkReachable() throws(ThumbnailError) -> String {
+        try checkAvailable()
+        return description
     }
 
     public func read(_ path: SourcePath, limit: Int, sniff: Sniff) throws(ThumbnailError) -> SourceFile {

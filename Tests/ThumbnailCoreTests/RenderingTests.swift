@@ -55,6 +55,23 @@ final class RenderingTests {
         #expect(try sh("identify -format '%[orientation]|%[EXIF:*]' '\(jpeg)'") == "Undefined|")
     }
 
+    /// A crop box the source does not cover scales it up, as plain and smart crops alike.
+    @Test(arguments: ["x.jpg", "x.png", "x.webp"], ["crop", "crop,smart", "crop,n"])
+    func cropScalesASmallSourceUp(source: String, options: String) throws {
+        try sh("convert -seed 9 -size 400x240 plasma: \(source)", directory: scratch.path)
+        let output = scratch.file("up-\(options)-\(source).png")
+        let outcome = try runInProcess(root + ["-o", output, "/thumbnail/251x300,\(options)/png/\(source)"])
+        #expect(outcome.status == 0, "\(outcome.error)")
+        #expect(try dimensions(output) == "251x300")
+    }
+
+    /// A directory whose name starts with a combining mark is still inside the root.
+    @Test func aNameStartingWithACombiningMarkIsInsideTheRoot() throws {
+        try sh("mkdir -p '\u{301}dir' && convert -size 20x10 xc:red '\u{301}dir/a.png'", directory: scratch.path)
+        let outcome = try runInProcess(root + ["/thumbnail/10x10/%CC%81dir/a.png"])
+        #expect(outcome.status == 0, "\(outcome.error)")
+    }
+
     @Test func cmykJPEGComesOutSRGB() throws {
         try sh("convert -size 64x64 xc:red -colorspace CMYK cmyk.jpg", directory: scratch.path)
         #expect(try sh("identify -format '%[colorspace]' cmyk.jpg", directory: scratch.path) == "CMYK")

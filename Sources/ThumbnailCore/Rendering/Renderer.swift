@@ -201,8 +201,9 @@ public enum Renderer {
         case .jpeg:
             // ImageMagick asks libjpeg for 1/floor(min(width/w, height/h)), which is 1/8 from 8 on.
             let eighth = source.width >= 8 * target.width && source.height >= 8 * target.height
-            let hints = [
-                ("jpeg:size", "\(target.width)x\(target.height)"),
+            // Only to shrink: for a crop that scales the source up, libjpeg would scale it up too.
+            let shrinks = target.width < source.width && target.height < source.height
+            let hints = (shrinks ? [("jpeg:size", "\(target.width)x\(target.height)")] : []) + [
                 // EXIF, XMP and IPTC would be parsed only to be stripped: the header gave the
                 // orientation. The ICC profile (APP2) is still read, for the conversion to sRGB.
                 ("profile:skip", "APP,IPTC"),

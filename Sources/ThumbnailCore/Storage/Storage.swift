@@ -134,7 +134,8 @@ public struct DirectoryStorage: Storage {
             throw ThumbnailError(
                 code == ENOENT || code == ENOTDIR ? .notFound : .ioFailure, source.description, errnoText(code))
         }
-        guard rootReal == "/" || real.hasPrefix(rootReal + "/") else {
+        // Byte by byte: as Characters, a name starting with a combining mark would not extend the root's "/".
+        guard rootReal == "/" || real.utf8.starts(with: (rootReal + "/").utf8) else {
             throw ThumbnailError(.forbidden, source.description, "resolves outside the storage root")
         }
         return real

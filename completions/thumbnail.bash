@@ -52,7 +52,15 @@ _thumbnail()
             COMPREPLY=($(compgen -W "$(_thumbnail_sizes)" -- "$cur"))
             return
             ;;
-        -o | --output | --config | --log | --key-file | --origin-token-file | --batch | --ca-file)
+        --listen)
+            COMPREPLY=($(compgen -W 'systemd' -- "$cur"))
+            return
+            ;;
+        --user)
+            COMPREPLY=($(compgen -u -- "$cur"))
+            return
+            ;;
+        -o | --output | --config | --log | --key-file | --origin-token-file | --batch | --ca-file | --render-slots)
             _filedir
             return
             ;;
@@ -62,7 +70,7 @@ _thumbnail()
             ;;
         -q | --quality | --background | --focal | --prefix | --max-* | --cache-control | --error-max-age | --idle-timeout | \
             --read-timeout | --origin-token-header | --sizes | -j | --jobs | --base | --client-ip-header | --s3-endpoint | \
-            --s3-region | --source-timeout | --alt)
+            --s3-region | --source-timeout | --alt | --queue-timeout | --shutdown-timeout)
             return
             ;;
     esac
@@ -72,12 +80,13 @@ _thumbnail()
         COMPREPLY=($(compgen -W '--alt --background --base --batch --ca-file
             --cache-control --check-config --client-ip-header --config --crop
             --densities --error-max-age --explain --focal -f --format --formats
-            --gravity -h --help --idle-timeout --inetd -j --jobs --key-file --log
-            --log-format --max-bytes --max-frames --max-pixels --max-requests
-            --max-side --max-time --origin-token-file --origin-token-header -o
-            --output --output-dir --pad --picture --prefix -q --quality
-            --read-timeout -r --root --s3-endpoint --s3-region --sign -s --size
-            --sizes --smart --source-timeout --version' -- "$cur"))
+            --gravity -h --help --idle-timeout --inetd -j --jobs --key-file --listen
+            --log --log-format --max-bytes --max-connections --max-frames
+            --max-pixels --max-renders --max-requests --max-side --max-time
+            --origin-token-file --origin-token-header -o --output --output-dir
+            --pad --picture --prefix -q --quality --queue-timeout --read-timeout
+            --render-slots -r --root --s3-endpoint --s3-region --shutdown-timeout
+            --sign -s --size --sizes --smart --source-timeout --user --version' -- "$cur"))
         return
     fi
     _filedir

@@ -27,7 +27,10 @@ public func run(_ arguments: [String], io: ProcessIO) -> Int32 {
         case .explain(let render): return try runRender(render, explain: true, io: io)
         case .inetd(let server):
             io.silenceErrorStream()
-            return serveInetd(server, io: io)
+            return serveInetd(server, arguments: arguments, io: io)
+        case .listen(let server):
+            return try serveListening(
+                server, sockets: nil, arguments: arguments, io: io, events: LogSink { io.writeError($0 + "\n") })
         case .batch(let batch): return try runBatch(batch, io: io)
         case .picture(let picture): return try runPicture(picture, io: io)
         case .checkConfig(let server, let problems): return runCheckConfig(server, problems: problems, io: io)

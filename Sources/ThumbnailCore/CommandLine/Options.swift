@@ -42,7 +42,7 @@ public struct OptionSpec: Sendable {
 public enum Mode: String, CaseIterable, Sendable {
     /// One thumbnail from flags and a source, or from a path.
     case render
-    case explain, sign, inetd, batch, picture, help, version
+    case explain, sign, inetd, listen, batch, picture, help, version
     case checkConfig = "check-config"
 }
 
@@ -50,13 +50,15 @@ extension Set where Element == Mode {
     /// The flags form's request: size, mode, quality, background (--format: not with --picture).
     static let request: Set<Mode> = [.render, .explain, .picture]
     /// Where sources come from and what they may be.
-    static let sources: Set<Mode> = [.render, .explain, .picture, .inetd, .checkConfig, .batch]
+    static let sources: Set<Mode> = [.render, .explain, .picture, .inetd, .listen, .checkConfig, .batch]
     /// What paths may say: the grammar, sizes and signatures.
-    static let paths: Set<Mode> = [.render, .explain, .picture, .sign, .inetd, .checkConfig, .batch]
+    static let paths: Set<Mode> = [.render, .explain, .picture, .sign, .inetd, .listen, .checkConfig, .batch]
     /// `--picture`'s markup, alone or for each path of a batch.
     static let markup: Set<Mode> = [.picture, .batch]
-    /// The HTTP mode's own, which --check-config checks.
-    static let server: Set<Mode> = [.inetd, .checkConfig]
+    /// The HTTP modes' own, which --check-config checks. `--inetd` handed a
+    /// listening socket is a listening server, so the listening server's
+    /// options apply to it too.
+    static let server: Set<Mode> = [.inetd, .listen, .checkConfig]
 }
 
 public let optionTable: [OptionSpec] = [
@@ -178,6 +180,15 @@ public let optionTable: [OptionSpec] = [
     OptionSpec("key-file", value: "FILE", for: .paths, help: "URL signing keys, one a line; the first signs") {
         settings, value in settings.keyFile = value
     },
+    OptionSpec("listen", value: "ADDRESS", configurable: false, for: [.listen], help: "serve HTTP on [HOST:]PORT, or systemd's") {
+        settings, value throws(ThumbnailError) in
+        settings.modes.append(.listen)
+        if value == "systemd" {
+            settings.listenFromSystemd = true
+        } else {
+            settings.listenAddresses.append(try ListenAddress(parsing: value, option: "--listen"))
+        }
+    },
     OptionSpec("log", value: "FILE", for: .server, help: "inetd: append a line per request (or syslog)") {
         settings, value in settings.logFile = value
     },
@@ -191,11 +202,17 @@ public let optionTable: [OptionSpec] = [
     OptionSpec("max-bytes", value: "N", for: .sources, help: "largest source file in bytes (52428800)") {
         settings, value throws(ThumbnailError) in settings.limits.maxBytes = try count(value, "--max-bytes")
     },
+    OptionSpec("max-connections", value: "N", for: .server, help: "listen: connections at once (default 512)") {
+        settings, value throws(ThumbnailError) in settings.maxConnections = try count(value, "--max-connections", to: 65536)
+    },
     OptionSpec("max-frames", value: "N", for: .sources, help: "most frames an animated source may have (1000)") {
         settings, value throws(ThumbnailError) in settings.limits.maxFrames = try count(value, "--max-frames")
     },
     OptionSpec("max-pixels", value: "N", for: .sources, help: "largest source in pixels (default 50000000)") {
         settings, value throws(ThumbnailError) in settings.limits.maxPixels = try count(value, "--max-pixels")
+    },
+    OptionSpec("max-renders", value: "N", for: .server, help: "HTTP: renders at once (default: cores)") {
+        settings, value throws(ThumbnailError) in settings.maxRenders = try count(value, "--max-renders", to: 4096)
     },
     OptionSpec("max-requests", value: "N", for: .server, help: "inetd: requests per connection (default 100)") {
         settings, value throws(ThumbnailError) in settings.maxRequests = try count(value, "--max-requests")
@@ -243,8 +260,14 @@ public let optionTable: [OptionSpec] = [
     OptionSpec("quality", "q", value: "N", for: .request, help: "encoder quality 1-100 (default: the format's)") {
         settings, value throws(ThumbnailError) in settings.quality = try count(value, "--quality", to: 100)
     },
+    OptionSpec("queue-timeout", value: "SEC", for: .server, help: "HTTP: seconds a render may wait (default 5)") {
+        settings, value throws(ThumbnailError) in settings.queueTimeout = try count(value, "--queue-timeout", from: 0, to: 3600)
+    },
     OptionSpec("read-timeout", value: "SEC", for: .server, help: "inetd: seconds to read a request (default 10)") {
         settings, value throws(ThumbnailError) in settings.readTimeout = try count(value, "--read-timeout")
+    },
+    OptionSpec("render-slots", value: "FILE", for: .server, help: "HTTP: lock file that counts renders at once") {
+        settings, value in settings.renderSlots = value
     },
     OptionSpec("root", "r", value: "ROOT", for: .sources, help: "DIR, s3://BUCKET[/P] or https://HOST[/P]") {
         settings, value throws(ThumbnailError) in
@@ -260,6 +283,9 @@ public let optionTable: [OptionSpec] = [
             throw ThumbnailError(.usage, "--s3-region", "'\(value)' is not a region name")
         }
         settings.remote.region = value
+    },
+    OptionSpec("shutdown-timeout", value: "SEC", for: .server, help: "listen: seconds to finish on SIGTERM (20)") {
+        settings, value throws(ThumbnailError) in settings.shutdownTimeout = try count(value, "--shutdown-timeout", to: 3600)
     },
     OptionSpec("sign", configurable: false, for: [.sign], help: "print URL-PATH canonical and signed; no render") {
         settings, _ in settings.modes.append(.sign)
@@ -286,6 +312,11 @@ public let optionTable: [OptionSpec] = [
     OptionSpec("source-timeout", value: "SEC", for: .sources, help: "URL roots: seconds per source (30)") {
         settings, value throws(ThumbnailError) in settings.remote.timeout = try count(value, "--source-timeout", to: 3600)
     },
+    OptionSpec("user", value: "NAME", configurable: false, for: .server, help: "listen: serve as NAME when started as root") {
+        settings, value throws(ThumbnailError) in
+        guard !value.isEmpty else { throw ThumbnailError(.usage, "--user", "needs a user name") }
+        settings.user = value
+    },
     OptionSpec("version", configurable: false, for: [.version], help: "print versions and exit") {
         settings, _ in settings.modes.append(.version)
     },
@@ -307,7 +338,7 @@ public let usageLine = """
     usage: thumbnail [-s WxH] [-f FORMAT] [-o FILE] [options] SOURCE | URL-PATH | -
            thumbnail -s WxH -o PATTERN [-j N] [options] SOURCE...
            thumbnail --batch FILE|- [-j N] [--output-dir DIR | --base URL] [options]
-           thumbnail --inetd | --check-config [options]
+           thumbnail --inetd | --listen [HOST:]PORT... | --check-config [options]
            thumbnail --sign | --explain | --picture [options] URL-PATH | SOURCE
     """
 

@@ -44,6 +44,18 @@ struct Settings: Sendable {
     var idleTimeout = 15
     var readTimeout = 10
     var maxRequests = 100
+    /// `--listen`, in order.
+    var listenAddresses: [ListenAddress] = []
+    /// `--listen systemd`: the sockets systemd passes (`LISTEN_FDS`).
+    var listenFromSystemd = false
+    var user: String? = nil
+    /// nil: one a core.
+    var maxRenders: Int? = nil
+    var queueTimeout = 5
+    var maxConnections = 512
+    var shutdownTimeout = 20
+    /// nil: `--listen`'s own, or a file per user in the temporary directory for `--inetd`.
+    var renderSlots: String? = nil
 
     /// Applies `options` on top of these settings; a `--config` among them
     /// is read first, so the command line wins. Every option that can be

@@ -7,26 +7,73 @@
 /// `thumbnail --inetd`: one connection on `io.input` and `io.output`,
 /// started by xinetd or systemd (`Accept=yes`). Nothing goes to stderr in
 /// this mode (it is the socket too); one line per request goes to the log.
-func serveInetd(_ server: ServerInvocation, io: ProcessIO) -> Int32 {
+/// Handed a listening socket instead (`wait = yes`, `Accept=no`), it is
+/// the listening server, whose own messages go to syslog.
+func serveInetd(_ server: ServerInvocation, arguments: [String], io: ProcessIO) -> Int32 {
+    if isListeningSocket(io.input) {
+        let events = io.openLog(nil)
+        do throws(ThumbnailError) {
+            // Standard output is the same socket: the connection processes write to their own.
+            if isListeningSocket(io.output) { closeDescriptor(io.output) }
+            return try serveListening(server, sockets: [io.input], arguments: arguments, io: io, events: events)
+        } catch {
+            events.write("thumbnail: \(error)")
+            return error.exitStatus
+        }
+    }
+    return serveConnection(server, io: io) { () throws(ThumbnailError) in
+        try Site(server, environment: io.environment).responder(
+            magick: try ProcessState.oneAtATime().magick, slots: try RenderSlots(server.renders, environment: io.environment))
+    }
+}
+
+/// Serves the connection on `io.input` and `io.output` with the responder
+/// `makeResponder` makes; when it cannot, answers every request 503 and
+/// exits with the error's status.
+func serveConnection(
+    _ server: ServerInvocation, io: ProcessIO, makeResponder: () throws(ThumbnailError) -> ThumbnailResponder
+) -> Int32 {
     let connection = HTTPConnection(
         io: io, log: io.openLog(server.logFile), limits: HTTPLimits(server), errorMaxAge: server.errorMaxAge,
         logFormat: server.logFormat, clientIPHeader: server.clientIPHeader)
     do throws(ThumbnailError) {
-        let access = try Access(server.access)
-        let storage = server.sources.storage(environment: io.environment)
-        try storage.checkAvailable()
-        let engine = Engine(storage: storage, limits: server.sources.limits, magick: try ProcessState.oneAtATime().magick)
-        return connection.serve(ThumbnailResponder(server: server, access: access, engine: engine), failure: nil)
+        return connection.serve(try makeResponder(), failure: nil)
     } catch {
         return connection.serve(MisconfiguredResponder(error: error), failure: error)
     }
 }
 
+/// What the HTTP modes read of their configuration before serving: the
+/// access checks, with their key and token files, and the storage.
+struct Site {
+    let server: ServerInvocation
+    let access: Access
+    let storage: any Storage
+
+    init(_ server: ServerInvocation, environment: [String: String]) throws(ThumbnailError) {
+        self.server = server
+        access = try Access(server.access)
+        storage = server.sources.storage(environment: environment)
+    }
+
+    /// A connection's responder, once the storage can serve.
+    func responder(magick: ImageMagick, slots: RenderSlots) throws(ThumbnailError) -> ThumbnailResponder {
+        try storage.checkAvailable()
+        let engine = Engine(storage: storage, limits: server.sources.limits, magick: magick)
+        return ThumbnailResponder(server: server, access: access, engine: engine, slots: slots)
+    }
+}
+
 /// `--inetd` with options it cannot use: every request on the connection is
 /// answered 503, never cached, and logged with the error; then the process
-/// exits with the error's status.
+/// exits with the error's status. A listening socket has no connection to
+/// answer: the error is logged, and the status is the exit status.
 func serveMisconfigured(_ error: ThumbnailError, settings: Settings, io: ProcessIO) -> Int32 {
-    HTTPConnection(
+    if isListeningSocket(io.input) {
+        io.openLog(settings.logFile).write("thumbnail: \(error)")
+        return error.exitStatus
+    }
+    return HTTPConnection(
         io: io, log: io.openLog(settings.logFile), limits: HTTPLimits(), errorMaxAge: 0, logFormat: settings.logFormat,
         clientIPHeader: settings.clientIPHeader
     ).serve(MisconfiguredResponder(error: error), failure: error)
@@ -91,7 +138,8 @@ struct HTTPConnection {
                 return status
             case .request(let request):
                 let response = responder.respond(to: request)
-                let close = !request.keepAlive || count == limits.maxRequests
+                // A connection process told to finish answers this request and reads no other.
+                let close = !request.keepAlive || count == limits.maxRequests || Drain.isRequested
                 let record = AccessRecord(
                     time: io.now(), client: clientAddress(peer: peer, header: clientIPHeader, in: request),
                     method: request.method, target: request.target, version: "HTTP/1.\(request.minorVersion)",
@@ -135,6 +183,7 @@ struct ThumbnailResponder: Responder {
     let server: ServerInvocation
     let access: Access
     let engine: Engine
+    let slots: RenderSlots
 
     var errorCacheControl: String { "public, max-age=\(server.errorMaxAge)" }
 
@@ -142,6 +191,11 @@ struct ThumbnailResponder: Responder {
         let path = PathGrammar.pathPart(of: request.target)
         // A load balancer's health check carries no origin token.
         if path == "/healthz" { return Response(reply: HTTPReply.text(200, "ok\n", cacheControl: "no-store")) }
+        // An orchestrator's readiness probe: whether this server takes new work, whatever the store says.
+        if path == "/readyz" {
+            let draining = Drain.isRequested
+            return Response(reply: HTTPReply.text(draining ? 503 : 200, draining ? nil : "ready\n", cacheControl: "no-store"))
+        }
         do throws(ThumbnailError) {
             try access.checkOriginToken(request.values(access.originTokenHeader.lowercased()))
             guard path.hasPrefix(access.grammar.prefix + "/") else {
@@ -156,7 +210,10 @@ struct ThumbnailResponder: Responder {
                 reply.fields.append(("Location", try access.canonicalPath(thumbnailRequest)))
                 return Response(reply: reply)
             }
-            let thumbnail = try engine.thumbnail(for: thumbnailRequest)
+            guard let thumbnail = try slots.withSlot({ () throws(ThumbnailError) in try engine.thumbnail(for: thumbnailRequest) })
+            else {
+                return Response(reply: .overloaded, note: "no render slot free within --queue-timeout \(slots.queueTimeout) s")
+            }
             let tag = entityTag(thumbnail.bytes)
             var fields = [("Cache-Control", server.cacheControl), ("ETag", tag)]
             if let modified = thumbnail.sourceModified { fields.append(("Last-Modified", httpDate(modified))) }
@@ -183,6 +240,11 @@ func peerAddress(of fd: Int32) -> String {
         $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getpeername(fd, $0, &length) }
     }
     guard status == 0 else { return "-" }
+    return numericHost(address) ?? "-"
+}
+
+/// The numeric IPv4 or IPv6 address of a socket address.
+func numericHost(_ address: sockaddr_storage) -> String? {
     var text = [CChar](repeating: 0, count: Int(INET6_ADDRSTRLEN))
     var converted: UnsafePointer<CChar>? = nil
     switch Int32(address.ss_family) {
@@ -194,6 +256,6 @@ func peerAddress(of fd: Int32) -> String {
         converted = inet_ntop(AF_INET6, &inet6.sin6_addr, &text, socklen_t(text.count))
     default: break
     }
-    guard converted != nil else { return "-" }
+    guard converted != nil else { return nil }
     return String(decoding: text.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
 }

@@ -1,0 +1,221 @@
+import Foundation
+import TestSupport
+import Testing
+
+/// The built binary as `thumbnail --listen` on a loopback port: curl and
+/// raw sockets as clients, signals as an orchestrator sends them.
+final class ListenTests {
+    let scratch: ScratchDirectory
+
+    init() throws {
+        scratch = try ScratchDirectory()
+        try makeFixtures(in: scratch)
+    }
+
+    deinit { scratch.remove() }
+
+    func start(_ options: [String] = []) throws -> ListeningServer {
+        try ListeningServer(root: scratch.path, in: scratch, options: options)
+    }
+
+    @Test(arguments: ["/thumbnail/100x100/webp/landscape.jpg", "/thumbnail/64x64,crop/png/portrait.png"])
+    func curlGetsTheCommandLineBytes(path: String) throws {
+        let server = try start()
+        let body = scratch.file("body")
+        let status = try sh("curl -sS --max-time 20 -o '\(body)' -w '%{http_code}' 'http://127.0.0.1:\(server.port)\(path)'")
+        #expect(status == "200")
+        #expect(try Data(contentsOf: URL(fileURLWithPath: body)) == (try thumbnail(["-r", scratch.path, path])).output)
+        #expect(try loggedRequests(server.log, atLeast: 1) == 1)
+    }
+
+    @Test func curlReusesTheConnectionAndConcurrentCurlsSucceed() throws {
+        let server = try start()
+        let base = "http://127.0.0.1:\(server.port)"
+        let connects = try sh(
+            "curl -sS --max-time 20 -o /dev/null -o /dev/null -w '%{num_connects}%{http_code} '"
+                + " \(base)/thumbnail/20x20/landscape.jpg \(base)/thumbnail/30x30/png/portrait.png")
+        #expect(connects == "1200 0200")
+        try expectConcurrentCurls(port: server.port, root: scratch.path, in: scratch)
+        #expect(try loggedRequests(server.log, atLeast: 10) == 10)
+    }
+
+    /// The parent renders nothing and runs one thread; each connection is
+    /// a process of its own, never root.
+    @Test func eachConnectionIsAProcessOfItsOwn() throws {
+        let server = try start()
+        let first = try RawConnection(port: server.port)
+        let second = try RawConnection(port: server.port)
+        for connection in [first, second] {
+            connection.send(getRequest("/thumbnail/50x50/landscape.jpg"))
+            #expect(connection.responses(1).map(\.statusLine) == ["HTTP/1.1 200 OK"])
+        }
+        #expect(eventually(within: 5) { server.children.count == 2 }, "children: \(server.children)")
+        let status = try String(contentsOfFile: "/proc/\(server.pid)/status", encoding: .utf8)
+        #expect(status.contains("\nThreads:\t1\n"), "the parent runs more than one thread")
+        for pid in [server.pid] + server.children {
+            let uid = try String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8).split(separator: "\n")
+                .first { $0.hasPrefix("Uid:") }
+            #expect(uid == "Uid:\t\(serverUID)\t\(serverUID)\t\(serverUID)\t\(serverUID)", "process \(pid)")
+        }
+        #expect(server.events.first?.hasPrefix("thumbnail: listening on 127.0.0.1:\(server.port) as ") == true, "\(server.events)")
+    }
+
+    @Test func sigtermAnswersEveryRequestInFlight() throws {
+        let server = try start(["--queue-timeout", "60"])
+        let connections = try (0..<50).map { _ in try RawConnection(port: server.port) }
+        for (index, connection) in connections.enumerated() {
+            connection.send(getRequest("/thumbnail/\(100 + index)x\(100 + index)/landscape.jpg"))
+        }
+        kill(server.pid, SIGTERM)
+        for (index, connection) in connections.enumerated() {
+            #expect(connection.responses(1, seconds: 30).map(\.statusLine) == ["HTTP/1.1 200 OK"], "request \(index)")
+            #expect(connection.closes(within: 5), "connection \(index) stays open")
+        }
+        #expect(server.exitStatus(within: 10) == 0)
+        #expect(try loggedRequests(server.log, atLeast: 50) == 50)
+    }
+
+    /// On SIGTERM an idle kept-alive connection closes at once; a request
+    /// begun is answered, `/readyz` with 503, and the connection closed.
+    @Test func sigtermClosesIdleConnectionsAndReadyzTurns503() throws {
+        let server = try start()
+        let idle = try RawConnection(port: server.port)
+        idle.send(getRequest("/readyz"))
+        let ready = idle.responses(1)
+        #expect(ready.map(\.statusLine) == ["HTTP/1.1 200 OK"])
+        #expect(ready.first.map { String(decoding: $0.body, as: UTF8.self) } == "ready\n")
+        let begun = try RawConnection(port: server.port)
+        begun.send("GET /readyz HTTP/1.1\r\n")
+        #expect(eventually(within: 5) { server.children.count == 2 })
+        kill(server.pid, SIGTERM)
+        #expect(idle.closes(within: 3), "an idle connection stays open while draining")
+        begun.send("Host: o\r\n\r\n")
+        let draining = begun.responses(1)
+        #expect(draining.map(\.statusLine) == ["HTTP/1.1 503 Service Unavailable"])
+        #expect(draining.first?.field("connection") == "close")
+        #expect(draining.first?.field("cache-control") == "no-store")
+        #expect(begun.closes(within: 3))
+        #expect(server.exitStatus(within: 5) == 0)
+        #expect(server.events.last == "thumbnail: stopped", "\(server.events)")
+    }
+
+    @Test func parentKilledLeavesNoConnectionServing() throws {
+        let server = try start()
+        let connection = try RawConnection(port: server.port)
+        connection.send(healthzRequest)
+        #expect(connection.responses(1).count == 1)
+        try #require(eventually(within: 5) { server.children.count == 1 })
+        let children = server.children
+        kill(server.pid, SIGKILL)
+        #expect(connection.closes(within: 5), "the connection outlived the parent")
+        #expect(processEnds(children[0], within: 5), "connection process \(children[0]) outlived the parent")
+    }
+
+    @Test func silentAndSlowClientsAreTimedOut() throws {
+        let server = try start(["--idle-timeout", "1", "--read-timeout", "1"])
+        let silent = try RawConnection(port: server.port)
+        let slow = try RawConnection(port: server.port)
+        slow.send("GET /healthz HTTP/1.1\r\n")
+        let other = try sh("curl -sS --max-time 20 -o /dev/null -w '%{http_code}' http://127.0.0.1:\(server.port)/healthz")
+        #expect(other == "200", "one client's silence held up another")
+        let refused = slow.responses(1, seconds: 5)
+        #expect(refused.map(\.statusLine) == ["HTTP/1.1 408 Request Timeout"])
+        #expect(refused.first?.field("connection") == "close")
+        #expect(silent.closes(within: 5))
+        #expect(silent.bytes.isEmpty, "a connection that sent nothing got a reply")
+    }
+
+    @Test func badAddressesFailAtStartWithOneLine() throws {
+        let taken = try start()
+        let cases: [(arguments: [String], status: Int32, message: String)] = [
+            (["--listen", "127.0.0.1:\(taken.port)"], 78, "--listen 127.0.0.1:\(taken.port): Address already in use"),
+            (["--listen", "192.0.2.1:8080"], 78, "--listen 192.0.2.1:8080: Cannot assign requested address"),
+            (["--listen", "256.0.0.1:8080"], 64, "--listen: '256.0.0.1:8080': not a numeric IPv4 address; an IPv6 one goes in brackets"),
+            (["--listen", "::1:8080"], 64, "--listen: '::1:8080': not a numeric IPv4 address; an IPv6 one goes in brackets"),
+            (["--listen", "[::1]8080"], 64, "--listen: '[::1]8080': expected [IPv6]:PORT"),
+            (["--listen", "127.0.0.1:0"], 64, "--listen: '127.0.0.1:0': the port is not 1 to 65535"),
+            (["--listen", "70000"], 64, "--listen: '70000': the port is not 1 to 65535"),
+            (["--listen", "127.0.0.1:8080", "--user", "no-such-user"], 64, "--user: 'no-such-user': no such user"),
+            (["--listen", "systemd"], 78, "--listen systemd: systemd passed no listening socket (LISTEN_FDS)"),
+        ]
+        for (arguments, status, message) in cases {
+            let outcome = try thumbnail(arguments + (arguments.contains("--user") ? [] : serverUser))
+            #expect(outcome.status == status, "\(arguments)")
+            #expect(outcome.error.split(separator: "\n").first.map(String.init) == "thumbnail: " + message, "\(arguments)")
+        }
+    }
+
+    @Test func rootMustNameAUser() throws {
+        try #require(getuid() == 0, "only root can start as root")
+        let outcome = try thumbnail(["--listen", "127.0.0.1:\(try freePort())"])
+        #expect(outcome.status == 64)
+        #expect(outcome.error.hasPrefix("thumbnail: --user: started as root: name the user to serve as, --user NAME\n"))
+    }
+
+    /// Ports under 1024 are root's (net.ipv4.ip_unprivileged_port_start):
+    /// started as another user, the server cannot bind one.
+    @Test func privilegedPortWithoutRootIs77() throws {
+        let firstUnprivileged = try String(contentsOfFile: "/proc/sys/net/ipv4/ip_unprivileged_port_start", encoding: .utf8)
+        try #require(Int(firstUnprivileged.trimmingCharacters(in: .whitespacesAndNewlines)) ?? 0 > 81, "any user may bind port 81 here")
+        let asNobody = getuid() == 0 ? ["/usr/bin/setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"] : []
+        let outcome = try runProcess(
+            asNobody.first ?? thumbnailBinary, Array(asNobody.dropFirst()) + (asNobody.isEmpty ? [] : [thumbnailBinary]) + ["--listen", "127.0.0.1:81"])
+        #expect(outcome.status == 77)
+        #expect(outcome.error == "thumbnail: --listen 127.0.0.1:81: Permission denied\n")
+    }
+}
+
+/// A listening socket handed over, as systemd-socket-activate hands it
+/// without `--accept`: on standard input (a super-server's `wait = yes`,
+/// for `--inetd`) or as `LISTEN_FDS` (systemd's `Accept=no`, for `--listen
+/// systemd`). One process serves every connection.
+final class SocketHandoverTests {
+    let scratch: ScratchDirectory
+    let port: Int
+    let log: String
+
+    init() throws {
+        scratch = try ScratchDirectory()
+        try makeFixtures(in: scratch)
+        port = try freePort()
+        log = scratch.file("origin.log")
+        try makeServerFile(log)
+    }
+
+    deinit { scratch.remove() }
+
+    func activate(_ activation: [String], _ arguments: [String]) throws -> Daemon {
+        let activator = try Daemon(
+            "/usr/bin/systemd-socket-activate",
+            activation + ["--listen=127.0.0.1:\(port)", thumbnailBinary] + arguments + ["-r", scratch.path, "--log", log],
+            output: scratch.file("activate.out"))
+        let listening = waitUntilListening(port)
+        if !listening { activator.stop() }
+        try #require(listening, "systemd-socket-activate did not listen")
+        return activator
+    }
+
+    @Test(arguments: [(["--inetd"], ["--inetd"]), ([], ["--listen", "systemd"])])
+    func servesEveryConnectionOfTheHandedSocket(activation: [String], mode: [String]) throws {
+        let activator = try activate(activation, mode + serverUser)
+        defer { activator.stop() }
+        let base = "http://127.0.0.1:\(port)"
+        for path in ["/thumbnail/40x40/landscape.jpg", "/healthz", "/thumbnail/30x30/png/portrait.png"] {
+            #expect(try sh("curl -sS --max-time 20 -o /dev/null -w '%{http_code}' '\(base)\(path)'") == "200", "\(path)")
+        }
+        #expect(try loggedRequests(log, atLeast: 3) == 3)
+        // systemd-socket-activate became the server: one process, still serving.
+        let command = try String(contentsOfFile: "/proc/\(activator.pid)/cmdline", encoding: .utf8)
+        #expect(command.hasPrefix(thumbnailBinary + "\0" + mode[0]))
+    }
+
+    @Test func misconfiguredInetdLogsAndExitsWithTheStatus() throws {
+        let activator = try activate(["--inetd"], ["--inetd", "--frobnicate"])
+        let connection = try RawConnection(port: port)
+        connection.send(healthzRequest)
+        let status = waitForExit(activator.pid, seconds: 10)
+        if status == nil { activator.stop() }
+        #expect(status == 64)
+        #expect(try String(contentsOfFile: log, encoding: .utf8) == "thumbnail: --frobnicate: unknown option; see --help\n")
+    }
+}

@@ -219,3 +219,86 @@ final class SocketHandoverTests {
         #expect(try String(contentsOfFile: log, encoding: .utf8) == "thumbnail: --frobnicate: unknown option; see --help\n")
     }
 }
+
+/// SIGHUP: the configuration and keys read again while requests go on.
+final class ReloadTests {
+    let scratch: ScratchDirectory
+    let keys: String
+    let config: String
+
+    init() throws {
+        scratch = try ScratchDirectory()
+        try makeFixtures(in: scratch)
+        keys = scratch.file("keys")
+        config = scratch.file("thumbnail.conf")
+        try writeServerSecret(Self.oldKey + "\n", to: keys)
+        try writeFile("key-file = \(keys)\n", "thumbnail.conf", in: scratch, mode: 0o644)
+    }
+
+    deinit { scratch.remove() }
+
+    static let oldKey = "old-key-0123456789abcdef0123456789"
+    static let newKey = "new-key-0123456789abcdef0123456789"
+
+    func writeServerSecret(_ text: String, to path: String) throws {
+        try writeFile(text, "secret", in: scratch)
+        chown(scratch.file("secret"), serverUID, gid_t(bitPattern: -1))
+        try #require(rename(scratch.file("secret"), path) == 0)
+    }
+
+    /// `path` signed with `key` alone.
+    func signed(_ path: String, key: String) throws -> String {
+        let file = try writeFile(key + "\n", "sign-\(key.prefix(3))", in: scratch)
+        return String(decoding: try thumbnail(["--key-file", file, "--sign", path]).output, as: UTF8.self)
+            .trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+
+    func status(_ port: Int, _ path: String) throws -> String {
+        try sh("curl -sS --max-time 20 -o /dev/null -w '%{http_code}' 'http://127.0.0.1:\(port)\(path)'")
+    }
+
+    @Test func sighupReadsNewKeysWithoutAFailedRequest() throws {
+        let server = try ListeningServer(root: scratch.path, in: scratch, options: ["--config", config])
+        let old = try signed("/thumbnail/40x40/landscape.jpg", key: Self.oldKey)
+        let new = try signed("/thumbnail/40x40/landscape.jpg", key: Self.newKey)
+        #expect(try status(server.port, new) == "403")
+        let kept = try RawConnection(port: server.port)
+        kept.send(getRequest(old))
+        #expect(kept.responses(1).map(\.statusLine) == ["HTTP/1.1 200 OK"])
+        // A connection a request, 300 of them, the old key's path each time.
+        let codes = scratch.file("codes")
+        let load = try Daemon(
+            "/bin/sh",
+            ["-c", "for i in $(seq 300); do curl -sS --max-time 20 -o /dev/null -w '%{http_code}\\n' 'http://127.0.0.1:\(server.port)\(old)'; done"],
+            output: codes)
+        defer { if waitForExit(load.pid, seconds: 0) == nil { load.stop() } }
+        func answered() -> Int { ((try? String(contentsOfFile: codes, encoding: .utf8)) ?? "").split(separator: "\n").count }
+        #expect(eventually(within: 30) { answered() >= 20 })
+        try writeServerSecret(Self.newKey + "\n" + Self.oldKey + "\n", to: keys)
+        kill(server.pid, SIGHUP)
+        #expect(eventually(within: 10) { server.events.contains("thumbnail: SIGHUP: configuration read again") }, "\(server.events)")
+        #expect(answered() < 300, "the load was over before the reload")
+        #expect(try status(server.port, new) == "200")
+        // The connection open before the reload keeps the configuration it began with.
+        kept.send(getRequest(new))
+        #expect(kept.responses(2).last?.statusLine == "HTTP/1.1 403 Forbidden")
+        #expect(waitForExit(load.pid, seconds: 60) == 0)
+        let statuses = try String(contentsOfFile: codes, encoding: .utf8).split(separator: "\n")
+        #expect(statuses.count == 300 && statuses.allSatisfy { $0 == "200" }, "\(Dictionary(grouping: statuses) { $0 }.mapValues(\.count))")
+    }
+
+    @Test func aConfigurationThatDoesNotCheckIsRefusedAndTheOldOneKept() throws {
+        let server = try ListeningServer(root: scratch.path, in: scratch, options: ["--config", config])
+        let old = try signed("/thumbnail/40x40/landscape.jpg", key: Self.oldKey)
+        for (broken, reason) in [
+            ("key-file = \(keys)\nmax-renders = 0\n", "\(config):2: --max-renders: '0' is not a whole number from 1 to 4096"),
+            ("key-file = \(scratch.file("missing"))\n", "\(scratch.file("missing")): No such file or directory"),
+        ] {
+            try writeFile(broken, "thumbnail.conf", in: scratch, mode: 0o644)
+            kill(server.pid, SIGHUP)
+            let line = "thumbnail: SIGHUP: configuration refused, the old one kept: " + reason
+            #expect(eventually(within: 10) { server.events.contains(line) }, "\(server.events)")
+            #expect(try status(server.port, old) == "200")
+        }
+    }
+}

@@ -302,3 +302,21 @@ final class ReloadTests {
         }
     }
 }
+
+/// The peak memory a log line gives is that of its own render, not the
+/// highest of the connection's process so far.
+@Test func eachRenderLogsItsOwnPeakMemory() throws {
+    let scratch = try ScratchDirectory()
+    defer { scratch.remove() }
+    try sh("convert -size 3000x2000 gradient:red-blue -attenuate 0.3 +noise Gaussian big.png && convert -size 20x10 xc:red tiny.png", directory: scratch.path)
+    let server = try ListeningServer(root: scratch.path, in: scratch, options: ["--log-format", "json"])
+    let connection = try RawConnection(port: server.port)
+    connection.send(getRequest("/thumbnail/2000x2000/big.png") + getRequest("/thumbnail/10x10/tiny.png"))
+    #expect(connection.responses(2).map(\.statusLine) == ["HTTP/1.1 200 OK", "HTTP/1.1 200 OK"])
+    _ = try loggedRequests(server.log, atLeast: 2)
+    let peaks = try String(contentsOfFile: server.log, encoding: .utf8).split(separator: "\n").map { line in
+        line.firstMatch(of: /"peak_rss_kib":(\d+)/).flatMap { Int($0.1) } ?? 0
+    }
+    try #require(peaks.count == 2)
+    #expect(peaks[0] > peaks[1] + 10_000, "peaks in KiB: \(peaks)")
+}

@@ -39,6 +39,7 @@ final class ConfigFileTests {
             max-renders = 3
             max-requests = 7
             max-side = 2000
+            no-server-timing
             origin-token-file = /etc/thumbnail/token
 
             origin-token-header = X-From-CDN
@@ -69,7 +70,7 @@ final class ConfigFileTests {
         #expect(settings.idleTimeout == 30 && settings.readTimeout == 5 && settings.maxRequests == 7)
         #expect(settings.logFile == "/var/log/thumbnail.log")
         #expect(settings.maxConnections == 64 && settings.maxRenders == 3 && settings.queueTimeout == 0)
-        #expect(settings.renderSlots == "/run/thumbnail/slots" && settings.shutdownTimeout == 25)
+        #expect(settings.renderSlots == "/run/thumbnail/slots" && settings.shutdownTimeout == 25 && !settings.serverTiming)
         #expect(settings.logFormat == .json && settings.clientIPHeader == "CloudFront-Viewer-Address")
         #expect(settings.remote.caFile == "/etc/thumbnail/ca.pem" && settings.remote.timeout == 12)
         #expect(settings.remote.endpoint == "https://minio.internal:9000" && settings.remote.region == "eu-west-1")

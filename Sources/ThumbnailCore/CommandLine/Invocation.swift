@@ -115,6 +115,8 @@ public struct ServerInvocation: Sendable {
     public var idleTimeout: Int
     public var readTimeout: Int
     public var maxRequests: Int
+    /// Whether a thumbnail's reply says what it cost (`Server-Timing`).
+    public var serverTiming: Bool
     public var renders: RenderBound
     public var listening: ListeningOptions
 }
@@ -280,7 +282,7 @@ struct ParsedInvocation {
                 access: access, sources: sources, logFile: settings.logFile, logFormat: settings.logFormat,
                 clientIPHeader: settings.clientIPHeader, cacheControl: settings.cacheControl,
                 errorMaxAge: settings.errorMaxAge, idleTimeout: settings.idleTimeout,
-                readTimeout: settings.readTimeout, maxRequests: settings.maxRequests,
+                readTimeout: settings.readTimeout, maxRequests: settings.maxRequests, serverTiming: settings.serverTiming,
                 renders: RenderBound(
                     maxRenders: settings.maxRenders ?? onlineCores, queueTimeout: settings.queueTimeout,
                     slotFile: settings.renderSlots),

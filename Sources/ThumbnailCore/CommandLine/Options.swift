@@ -223,6 +223,9 @@ public let optionTable: [OptionSpec] = [
     OptionSpec("max-time", value: "SECONDS", configurable: false, for: [.batch], help: "with --base: time limit per request (30)") {
         settings, value throws(ThumbnailError) in settings.maxTime = try count(value, "--max-time", to: 3600)
     },
+    OptionSpec("no-server-timing", for: .server, help: "HTTP: no Server-Timing header on thumbnails") {
+        settings, _ in settings.serverTiming = false
+    },
     OptionSpec("origin-token-file", value: "FILE", for: .server, help: "HTTP: require the CDN's origin token in FILE") {
         settings, value in settings.originTokenFile = value
     },

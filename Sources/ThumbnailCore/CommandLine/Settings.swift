@@ -44,6 +44,7 @@ struct Settings: Sendable {
     var idleTimeout = 15
     var readTimeout = 10
     var maxRequests = 100
+    var serverTiming = true
     /// `--listen`, in order.
     var listenAddresses: [ListenAddress] = []
     /// `--listen systemd`: the sockets systemd passes (`LISTEN_FDS`).

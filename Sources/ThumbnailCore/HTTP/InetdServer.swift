@@ -86,6 +86,7 @@ struct Response {
     /// For a thumbnail: the source's size and the output's format.
     var sourceBytes: Int? = nil
     var format: OutputFormat? = nil
+    var cost: RenderCost? = nil
 }
 
 /// Answers one checked GET or HEAD.
@@ -145,7 +146,7 @@ struct HTTPConnection {
                     method: request.method, target: request.target, version: "HTTP/1.\(request.minorVersion)",
                     status: response.reply.status, bytes: 0, referer: request.values("referer").first,
                     userAgent: request.values("user-agent").first, milliseconds: 0, sourceBytes: response.sourceBytes,
-                    format: response.format, note: response.note)
+                    format: response.format, note: response.note, cost: response.cost)
                 guard send(response, record, close: close, started: started), !close else { return status }
             }
         }
@@ -210,14 +211,23 @@ struct ThumbnailResponder: Responder {
                 reply.fields.append(("Location", try access.canonicalPath(thumbnailRequest)))
                 return Response(reply: reply)
             }
-            guard let thumbnail = try slots.withSlot({ () throws(ThumbnailError) in try engine.thumbnail(for: thumbnailRequest) })
-            else {
+            var queue = PhaseClock()
+            let rendered = try slots.withSlot { () throws(ThumbnailError) in
+                let waited = queue.lap()
+                var meter = CostMeter()
+                let thumbnail = try engine.thumbnail(for: thumbnailRequest)
+                return (thumbnail, meter.cost(queue: waited, phases: thumbnail.phases))
+            }
+            guard let (thumbnail, cost) = rendered else {
                 return Response(reply: .overloaded, note: "no render slot free within --queue-timeout \(slots.queueTimeout) s")
             }
             let tag = entityTag(thumbnail.bytes)
             var fields = [("Cache-Control", server.cacheControl), ("ETag", tag)]
             if let modified = thumbnail.sourceModified { fields.append(("Last-Modified", httpDate(modified))) }
-            let facts = Response(reply: HTTPReply(status: 304, fields: fields), sourceBytes: thumbnail.sourceBytes, format: thumbnail.format)
+            if server.serverTiming { fields.append(("Server-Timing", cost.serverTiming)) }
+            let facts = Response(
+                reply: HTTPReply(status: 304, fields: fields), sourceBytes: thumbnail.sourceBytes, format: thumbnail.format,
+                cost: cost)
             if request.isNotModified(tag: tag, modified: thumbnail.sourceModified) { return facts }
             var response = facts
             response.reply = HTTPReply(

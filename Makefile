@@ -33,7 +33,7 @@ BUILD_PACKAGES = libmagickwand-dev libwebp-dev libspng-dev zlib1g-dev libtiff-de
 # included); heif-convert and heif-info read AVIF alpha back (ImageMagick 6.9.11 drops it).
 # libavif-bin: avifenc makes the 10-bit AVIF sources, which heif-enc cannot.
 TEST_PACKAGES = imagemagick libjpeg-turbo-progs libgs-common time python3 util-linux bsdutils coreutils mandoc bash-completion zsh fish python3-django \
-	xinetd nginx-light curl openssl lintian man-db systemd goaccess libheif-examples libavif-bin python3-venv strace
+	xinetd nginx-light curl openssl lintian man-db systemd goaccess libheif-examples libavif-bin python3-venv strace prometheus
 # dpkg-dev: dpkg-shlibdeps and dpkg-gencontrol; binutils: strip.
 DEB_PACKAGES = dpkg-dev binutils
 BENCH_PACKAGES = imagemagick libgs-common time python3 python3-pil python3-venv libvips-tools libjpeg-turbo-progs libheif-examples \

@@ -70,7 +70,7 @@ _thumbnail()
             ;;
         -q | --quality | --background | --focal | --prefix | --max-* | --cache-control | --error-max-age | --idle-timeout | \
             --read-timeout | --origin-token-header | --sizes | -j | --jobs | --base | --client-ip-header | --s3-endpoint | \
-            --s3-region | --source-timeout | --alt | --queue-timeout | --shutdown-timeout)
+            --s3-region | --source-timeout | --alt | --queue-timeout | --shutdown-timeout | --metrics-listen)
             return
             ;;
     esac
@@ -83,7 +83,7 @@ _thumbnail()
             --gravity -h --help --idle-timeout --inetd -j --jobs --key-file --listen
             --log --log-format --max-bytes --max-connections --max-frames
             --max-pixels --max-renders --max-requests --max-side --max-time
-            --no-server-timing --origin-token-file --origin-token-header -o --output --output-dir
+            --metrics-listen --no-server-timing --origin-token-file --origin-token-header -o --output --output-dir
             --pad --picture --prefix -q --quality --queue-timeout --read-timeout
             --render-slots -r --root --s3-endpoint --s3-region --shutdown-timeout
             --sign -s --size --sizes --smart --source-timeout --user --version' -- "$cur"))

@@ -57,6 +57,7 @@ complete -c thumbnail -l max-renders -x -d 'HTTP: renders at once (default: the 
 complete -c thumbnail -l max-requests -x -d 'inetd: requests per connection (100)'
 complete -c thumbnail -l max-side -x -d 'largest width or height a path may ask for (4096)'
 complete -c thumbnail -l max-time -x -d 'with --base: time limit per request (30)'
+complete -c thumbnail -l metrics-listen -x -d 'listen: Prometheus /metrics on [HOST:]PORT'
 complete -c thumbnail -l no-server-timing -d 'HTTP: no Server-Timing header on thumbnails'
 complete -c thumbnail -l origin-token-file -r -F -d 'HTTP: require the origin token in FILE'
 complete -c thumbnail -l origin-token-header -x -d 'origin token header (X-Origin-Token)'

@@ -320,3 +320,49 @@ final class ReloadTests {
     try #require(peaks.count == 2)
     #expect(peaks[0] > peaks[1] + 10_000, "peaks in KiB: \(peaks)")
 }
+
+/// `/metrics` on its own port, as Prometheus reads it; the main port has none.
+@Test func metricsCountWhatWasServedAndPassPromtool() throws {
+    let scratch = try ScratchDirectory()
+    defer { scratch.remove() }
+    try makeFixtures(in: scratch)
+    let metricsPort = try freePort()
+    let server = try ListeningServer(
+        root: scratch.path, in: scratch, options: ["--metrics-listen", "127.0.0.1:\(metricsPort)", "--max-connections", "1"])
+    let base = "http://127.0.0.1:\(server.port)"
+    for (path, status) in [
+        ("/thumbnail/40x40/landscape.jpg", "200"), ("/thumbnail/30x30/png/portrait.png", "200"), ("/nothing", "404"),
+        ("/metrics", "404"),
+    ] {
+        #expect(try sh("curl -sS --max-time 20 -o /dev/null -w '%{http_code}' '\(base)\(path)'") == status, "\(path)")
+    }
+    // One connection held open, once the others' processes are reaped: the next is refused by the server itself.
+    #expect(eventually(within: 5) { server.children.isEmpty })
+    let held = try RawConnection(port: server.port)
+    #expect(eventually(within: 5) { server.children.count == 1 })
+    let refused = try RawConnection(port: server.port)
+    refused.send(healthzRequest)
+    #expect(refused.responses(1).map(\.statusLine) == ["HTTP/1.1 503 Service Unavailable"])
+    let page = scratch.file("metrics")
+    func scrape() throws -> [String: String] {
+        try sh("curl -sS --max-time 20 -o '\(page)' http://127.0.0.1:\(metricsPort)/metrics")
+        let text = try String(contentsOfFile: page, encoding: .utf8)
+        return Dictionary(
+            text.split(separator: "\n").filter { !$0.hasPrefix("#") }.map {
+                (String($0.prefix { $0 != " " }), String($0.split(separator: " ").last ?? ""))
+            }, uniquingKeysWith: { $1 })
+    }
+    // Each connection process reports once its reply is written.
+    #expect(eventually(within: 5) { (try? scrape())?["thumbnail_http_requests_total{code=\"404\"}"] == "2" })
+    let samples = try scrape()
+    #expect(samples["thumbnail_http_requests_total{code=\"200\"}"] == "2")
+    #expect(samples["thumbnail_http_requests_total{code=\"503\"}"] == "1")
+    #expect(samples["thumbnail_overload_responses_total{reason=\"connections\"}"] == "1")
+    #expect(samples["thumbnail_render_duration_seconds_count"] == "2")
+    #expect(samples["thumbnail_render_peak_resident_bytes_count"] == "2")
+    #expect(samples["thumbnail_connections_open"] == "1")
+    #expect(samples["thumbnail_connections_max"] == "1")
+    let check = try runProcess("/bin/sh", ["-c", "promtool check metrics < '\(page)'"])
+    #expect(check.status == 0 && check.output.isEmpty && check.error.isEmpty, "promtool: \(check.error)")
+    _ = held
+}

@@ -137,6 +137,8 @@ public struct ListeningOptions: Sendable {
     public var addresses: [ListenAddress]
     /// `--listen systemd`: the sockets systemd passes, besides `addresses`.
     public var fromSystemd: Bool
+    /// `--metrics-listen`: where `/metrics` is served, apart from the thumbnails.
+    public var metricsAddress: ListenAddress?
     public var user: String?
     public var maxConnections: Int
     public var shutdownTimeout: Int
@@ -287,7 +289,8 @@ struct ParsedInvocation {
                     maxRenders: settings.maxRenders ?? onlineCores, queueTimeout: settings.queueTimeout,
                     slotFile: settings.renderSlots),
                 listening: ListeningOptions(
-                    addresses: settings.listenAddresses, fromSystemd: settings.listenFromSystemd, user: settings.user,
+                    addresses: settings.listenAddresses, fromSystemd: settings.listenFromSystemd,
+                    metricsAddress: settings.metricsAddress, user: settings.user,
                     maxConnections: settings.maxConnections, shutdownTimeout: settings.shutdownTimeout))
             switch mode {
             case .inetd: return .inetd(server)

@@ -223,6 +223,10 @@ public let optionTable: [OptionSpec] = [
     OptionSpec("max-time", value: "SECONDS", configurable: false, for: [.batch], help: "with --base: time limit per request (30)") {
         settings, value throws(ThumbnailError) in settings.maxTime = try count(value, "--max-time", to: 3600)
     },
+    OptionSpec("metrics-listen", value: "ADDRESS", configurable: false, for: .server, help: "listen: Prometheus /metrics on [HOST:]PORT") {
+        settings, value throws(ThumbnailError) in
+        settings.metricsAddress = try ListenAddress(parsing: value, option: "--metrics-listen")
+    },
     OptionSpec("no-server-timing", for: .server, help: "HTTP: no Server-Timing header on thumbnails") {
         settings, _ in settings.serverTiming = false
     },

@@ -49,6 +49,7 @@ struct Settings: Sendable {
     var listenAddresses: [ListenAddress] = []
     /// `--listen systemd`: the sockets systemd passes (`LISTEN_FDS`).
     var listenFromSystemd = false
+    var metricsAddress: ListenAddress? = nil
     var user: String? = nil
     /// nil: one a core.
     var maxRenders: Int? = nil

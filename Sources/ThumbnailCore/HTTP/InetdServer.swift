@@ -31,11 +31,12 @@ func serveInetd(_ server: ServerInvocation, arguments: [String], io: ProcessIO) 
 /// `makeResponder` makes; when it cannot, answers every request 503 and
 /// exits with the error's status.
 func serveConnection(
-    _ server: ServerInvocation, io: ProcessIO, makeResponder: () throws(ThumbnailError) -> ThumbnailResponder
+    _ server: ServerInvocation, io: ProcessIO, reporter: MetricsReporter? = nil,
+    makeResponder: () throws(ThumbnailError) -> any Responder
 ) -> Int32 {
     let connection = HTTPConnection(
         io: io, log: io.openLog(server.logFile), limits: HTTPLimits(server), errorMaxAge: server.errorMaxAge,
-        logFormat: server.logFormat, clientIPHeader: server.clientIPHeader)
+        logFormat: server.logFormat, clientIPHeader: server.clientIPHeader, reporter: reporter)
     do throws(ThumbnailError) {
         return connection.serve(try makeResponder(), failure: nil)
     } catch {
@@ -87,6 +88,8 @@ struct Response {
     var sourceBytes: Int? = nil
     var format: OutputFormat? = nil
     var cost: RenderCost? = nil
+    /// A 503 for want of a render slot.
+    var queueTimedOut = false
 }
 
 /// Answers one checked GET or HEAD.
@@ -113,6 +116,8 @@ struct HTTPConnection {
     let logFormat: LogFormat
     /// The trusted CDN's header that names the client; nil: the socket's peer.
     let clientIPHeader: String?
+    /// Under `--listen`, where each request's figures go.
+    var reporter: MetricsReporter? = nil
 
     /// Serves the connection; exits 0, or with `failure`'s status when misconfigured.
     func serve(_ responder: some Responder, failure: ThumbnailError?) -> Int32 {
@@ -169,6 +174,8 @@ struct HTTPConnection {
         record.milliseconds = monotonicMilliseconds() - started
         if !sent { record.note = [record.note, "client gone"].compactMap { $0 }.joined(separator: "; ") }
         log.write(logFormat.line(record))
+        reporter?.report(
+            RequestFigures(status: reply.status, bytes: record.bytes, queueTimedOut: response.queueTimedOut, cost: response.cost))
         return sent
     }
 }
@@ -219,7 +226,9 @@ struct ThumbnailResponder: Responder {
                 return (thumbnail, meter.cost(queue: waited, phases: thumbnail.phases))
             }
             guard let (thumbnail, cost) = rendered else {
-                return Response(reply: .overloaded, note: "no render slot free within --queue-timeout \(slots.queueTimeout) s")
+                return Response(
+                    reply: .overloaded, note: "no render slot free within --queue-timeout \(slots.queueTimeout) s",
+                    queueTimedOut: true)
             }
             let tag = entityTag(thumbnail.bytes)
             var fields = [("Cache-Control", server.cacheControl), ("ETag", tag)]

@@ -29,13 +29,20 @@ func serveListening(
         }
         for address in server.listening.addresses { listeners.append(try listeningSocket(address, option: "--listen")) }
     }
+    let metricsListener = try server.listening.metricsAddress.map { address throws(ThumbnailError) in
+        try listeningSocket(address, option: "--metrics-listen")
+    }
     let user = try dropPrivileges(to: server.listening.user)
     // The configuration is read as the user that serves, at start as on SIGHUP.
     let slotFile = thumbnail_memfd("thumbnail-render-slots")
-    guard slotFile >= 0 else { throw ThumbnailError(.ioFailure, "render slots", errnoText()) }
+    var reports: [Int32] = [-1, -1]
+    guard slotFile >= 0, socketpair(AF_UNIX, Int32(SOCK_DGRAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0, &reports) == 0
+    else { throw ThumbnailError(.ioFailure, "--listen", errnoText()) }
+    _ = fcntl(reports[0], F_SETFL, O_NONBLOCK)
     var parent = ListeningParent(
-        listeners: listeners, configuration: try ServingConfiguration(server, slotFile: slotFile, io: io),
-        arguments: arguments, slotFile: slotFile, io: io, events: events)
+        listeners: listeners, metricsListener: metricsListener,
+        configuration: try ServingConfiguration(server, slotFile: slotFile, io: io), arguments: arguments,
+        slotFile: slotFile, reports: (reports[0], MetricsReporter(fd: reports[1])), io: io, events: events)
     let addresses = listeners.map { localAddress(of: $0) }.joined(separator: ", ")
     events.write(
         "thumbnail: listening on \(addresses) as \(user), \(server.renders.maxRenders) renders at once, "
@@ -68,20 +75,27 @@ struct ServingConfiguration {
     }
 }
 
-/// The parent's loop: accept and fork, answer overload itself, reap, and
-/// act on SIGTERM, SIGINT and SIGHUP, all from one poll(2) of the listening
-/// sockets and a signalfd. Signals are blocked in the parent and read from
-/// the signalfd, so nothing ever interrupts it.
+/// The parent's loop: accept and fork, answer overload itself, reap, count,
+/// and act on SIGTERM, SIGINT and SIGHUP, all from one poll(2) of the
+/// listening sockets, the connection processes' reports and a signalfd.
+/// Signals are blocked in the parent and read from the signalfd, so
+/// nothing ever interrupts it.
 private struct ListeningParent {
     var listeners: [Int32]
+    /// `--metrics-listen`: each connection a process with a copy of `metrics`.
+    var metricsListener: Int32?
     var configuration: ServingConfiguration
     let arguments: [String]
     let slotFile: Int32
+    /// Where connection processes send each request's figures, and how.
+    let reports: (read: Int32, reporter: MetricsReporter)
     let io: ProcessIO
     let events: LogSink
     let signals: Int32
-    /// The connection processes.
+    var metrics = Metrics()
+    /// The connection processes, and those of them that serve `/metrics`.
     var children: Set<pid_t> = []
+    var metricsChildren: Set<pid_t> = []
     /// Sockets answered 503 by the parent: their requests are read and
     /// dropped until the client closes, or a deadline, so that closing them
     /// never resets the connection before the client has read the reply.
@@ -95,15 +109,18 @@ private struct ListeningParent {
     /// Past it the oldest lingering socket is closed.
     static let maxLingering = 256
     static let lingerMilliseconds = 2000
+    static let maxMetricsConnections = 4
 
     init(
-        listeners: [Int32], configuration: ServingConfiguration, arguments: [String], slotFile: Int32, io: ProcessIO,
-        events: LogSink
+        listeners: [Int32], metricsListener: Int32?, configuration: ServingConfiguration, arguments: [String],
+        slotFile: Int32, reports: (read: Int32, reporter: MetricsReporter), io: ProcessIO, events: LogSink
     ) {
         self.listeners = listeners
+        self.metricsListener = metricsListener
         self.configuration = configuration
         self.arguments = arguments
         self.slotFile = slotFile
+        self.reports = reports
         self.io = io
         self.events = events
         var mask = sigset_t()
@@ -130,8 +147,10 @@ private struct ListeningParent {
                 }
             }
             let accepting = now >= acceptPausedUntil
-            var polled = [pollfd(fd: signals, events: Int16(POLLIN), revents: 0)]
-            if accepting { polled += listeners.map { pollfd(fd: $0, events: Int16(POLLIN), revents: 0) } }
+            var polled = [signals, reports.read].map { pollfd(fd: $0, events: Int16(POLLIN), revents: 0) }
+            if accepting {
+                polled += (listeners + [metricsListener].compactMap { $0 }).map { pollfd(fd: $0, events: Int16(POLLIN), revents: 0) }
+            }
             polled += lingering.map { pollfd(fd: $0.fd, events: Int16(POLLIN), revents: 0) }
             let deadlines = lingering.map(\.until) + [drainDeadline, accepting ? nil : acceptPausedUntil].compactMap { $0 }
             let timeout = deadlines.min().map { Int32(clamping: max(0, $0 - now)) } ?? -1
@@ -142,7 +161,9 @@ private struct ListeningParent {
             for entry in polled where entry.revents != 0 {
                 if entry.fd == signals {
                     takeSignals()
-                } else if listeners.contains(entry.fd) {
+                } else if entry.fd == reports.read {
+                    takeReports()
+                } else if listeners.contains(entry.fd) || entry.fd == metricsListener {
                     acceptConnections(from: entry.fd)
                 } else {
                     drainLingering(entry.fd)
@@ -165,6 +186,18 @@ private struct ListeningParent {
         }
     }
 
+    /// Each datagram a connection process sent, a bounded number at a time.
+    private mutating func takeReports() {
+        var buffer = [UInt8](repeating: 0, count: 512)
+        for _ in 0..<1024 {
+            let count = buffer.withUnsafeMutableBytes { recv(reports.read, $0.baseAddress, $0.count, 0) }
+            guard count > 0 else { return }
+            if let figures = RequestFigures(datagram: String(decoding: buffer[..<count], as: UTF8.self)) {
+                metrics.record(figures)
+            }
+        }
+    }
+
     /// Accepts what the kernel has queued, a bounded number at a time so
     /// signals are not kept waiting.
     private mutating func acceptConnections(from listener: Int32) {
@@ -182,50 +215,72 @@ private struct ListeningParent {
             var on: Int32 = 1
             // Replies go out as they are written, not held back to fill a packet.
             setsockopt(connection, Int32(IPPROTO_TCP), TCP_NODELAY, &on, socklen_t(MemoryLayout<Int32>.size))
-            start(connection)
+            start(connection, metricsOnly: listener == metricsListener)
         }
     }
 
     /// Forks the connection's process, or answers 503 when there are
-    /// `--max-connections` of them already or the fork fails.
-    private mutating func start(_ connection: Int32) {
-        let maxConnections = configuration.server.listening.maxConnections
-        guard children.count < maxConnections else {
-            return refuse(connection, note: "\(maxConnections) connections already: --max-connections")
+    /// `--max-connections` of them already or the fork fails. A metrics
+    /// connection's process serves `/metrics` as it is at the fork.
+    private mutating func start(_ connection: Int32, metricsOnly: Bool) {
+        if metricsOnly {
+            // Apart from --max-connections, so that an overloaded server can still be watched.
+            guard metricsChildren.count < Self.maxMetricsConnections else {
+                return refuse(connection, .connections, note: "\(Self.maxMetricsConnections) metrics connections already")
+            }
+        } else {
+            metrics.recordConnection()
+            let maxConnections = configuration.server.listening.maxConnections
+            guard children.count - metricsChildren.count < maxConnections else {
+                return refuse(connection, .connections, note: "\(maxConnections) connections already: --max-connections")
+            }
         }
         let parent = getpid()
         let child = fork()
         if child == 0 {
-            let others = listeners + lingering.map(\.fd) + [signals]
-            becomeConnectionProcess(connection, closing: others, parent: parent, draining: drainDeadline != nil)
+            let others = listeners + [metricsListener, reports.read, signals].compactMap { $0 } + lingering.map(\.fd)
+            for fd in others { closeDescriptor(fd) }
+            Drain.install(requested: drainDeadline != nil)
+            // The parent's death is a SIGTERM: the request in progress is answered, and no other read.
+            _ = thumbnail_die_with_parent(SIGTERM)
+            if getppid() != parent { _exit(0) }
+            _exit(metricsOnly ? serveMetrics(connection) : serveThumbnails(connection))
         }
-        guard child > 0 else { return refuse(connection, note: "fork: \(errnoText())") }
+        guard child > 0 else { return refuse(connection, .fork, note: "fork: \(errnoText())") }
         close(connection)
         children.insert(child)
+        if metricsOnly { metricsChildren.insert(child) }
     }
 
-    /// In the connection's process: nothing of the parent's but the
-    /// configuration, then the connection served as `--inetd` serves one.
-    private func becomeConnectionProcess(_ connection: Int32, closing others: [Int32], parent: pid_t, draining: Bool) -> Never {
-        for fd in others { closeDescriptor(fd) }
-        Drain.install(requested: draining)
-        // The parent's death is a SIGTERM: the request in progress is answered, and no other read.
-        _ = thumbnail_die_with_parent(SIGTERM)
-        if getppid() != parent { _exit(0) }
+    /// In a connection's process: the connection served as `--inetd` serves one.
+    private func serveThumbnails(_ connection: Int32) -> Int32 {
+        let configuration = self.configuration
+        return serveConnection(configuration.server, io: connectionIO(connection), reporter: reports.reporter) {
+            () throws(ThumbnailError) in
+            try configuration.site.responder(magick: configuration.magick, slots: configuration.slots)
+        }
+    }
+
+    /// In a metrics connection's process: the parent's figures as they were at the fork.
+    private func serveMetrics(_ connection: Int32) -> Int32 {
+        let text = metrics.text(
+            open: children.count - metricsChildren.count, maxConnections: configuration.server.listening.maxConnections,
+            rendering: configuration.slots.held, maxRenders: configuration.slots.count)
+        return serveConnection(configuration.server, io: connectionIO(connection)) { MetricsResponder(text: text) }
+    }
+
+    private func connectionIO(_ connection: Int32) -> ProcessIO {
         var connectionIO = io
         (connectionIO.input, connectionIO.output) = (connection, connection)
-        let configuration = self.configuration
-        _exit(
-            serveConnection(configuration.server, io: connectionIO) { () throws(ThumbnailError) in
-                try configuration.site.responder(magick: configuration.magick, slots: configuration.slots)
-            })
+        return connectionIO
     }
 
     /// The parent's own answer: 503, briefly, never kept, and logged.
-    private mutating func refuse(_ connection: Int32, note: String) {
+    private mutating func refuse(_ connection: Int32, _ reason: Metrics.Overload, note: String) {
         let reply = HTTPReply.overloaded
         let bytes = reply.serialized(date: io.now(), withBody: true, close: true)
         let sent = bytes.withUnsafeBytes { send(connection, $0.baseAddress, $0.count, Int32(MSG_DONTWAIT | MSG_NOSIGNAL)) }
+        metrics.recordRefusal(reason, bytes: sent == bytes.count ? reply.body.count : 0)
         configuration.log.write(
             configuration.server.logFormat.line(
                 AccessRecord(
@@ -256,9 +311,11 @@ private struct ListeningParent {
             let child = waitpid(-1, &status, WNOHANG)
             guard child > 0 else { return }
             children.remove(child)
+            metricsChildren.remove(child)
             // WIFSIGNALED: the low seven bits name the signal, neither 0 (exited) nor 0x7f (stopped).
             let signal = status & 0x7f
             if signal != 0 && signal != 0x7f {
+                metrics.recordKilled()
                 events.write("thumbnail: connection process \(child): killed by signal \(signal) (\(String(cString: strsignal(signal))))")
             }
         }
@@ -269,8 +326,8 @@ private struct ListeningParent {
     private mutating func startDraining(_ signal: Int32) {
         drainDeadline = monotonicMilliseconds() + configuration.server.listening.shutdownTimeout * 1000
         for listener in listeners { acceptConnections(from: listener) }
-        for listener in listeners { closeDescriptor(listener) }
-        listeners = []
+        for listener in listeners + [metricsListener].compactMap({ $0 }) { closeDescriptor(listener) }
+        (listeners, metricsListener) = ([], nil)
         for child in children { kill(child, SIGTERM) }
         events.write("thumbnail: \(String(cString: strsignal(signal))): finishing \(children.count) connections")
     }

@@ -70,13 +70,27 @@ struct RenderSlots {
         }
     }
 
+    /// How many slots some process holds now.
+    var held: Int {
+        (0..<count).count { slot in
+            var request = byte(slot, type: F_WRLCK)
+            return fcntl(fd, F_GETLK, &request) == 0 && request.l_type != Int16(F_UNLCK)
+        }
+    }
+
     @discardableResult
     private func lock(_ slot: Int, type: Int32) -> Bool {
+        var request = byte(slot, type: type)
+        return fcntl(fd, F_SETLK, &request) == 0
+    }
+
+    /// The byte of `slot`, as fcntl(2) names a lock on it.
+    private func byte(_ slot: Int, type: Int32) -> flock {
         var request = flock()
         request.l_type = Int16(type)
         request.l_whence = Int16(SEEK_SET)
         request.l_start = off_t(slot)
         request.l_len = 1
-        return fcntl(fd, F_SETLK, &request) == 0
+        return request
     }
 }

@@ -1,4 +1,5 @@
 #define _GNU_SOURCE
+#include <malloc.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/signalfd.h>
@@ -14,5 +15,7 @@ int thumbnail_ppoll(struct pollfd *fds, nfds_t count, int timeout_ms, const sigs
 }
 
 int thumbnail_signalfd(const sigset_t *mask) { return signalfd(-1, mask, SFD_CLOEXEC | SFD_NONBLOCK); }
+
+int thumbnail_trim_heap(void) { return malloc_trim(0); }
 
 int thumbnail_memfd(const char *name) { return memfd_create(name, MFD_CLOEXEC); }

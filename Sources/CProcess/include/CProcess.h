@@ -17,5 +17,9 @@ int thumbnail_ppoll(struct pollfd *fds, nfds_t count, int timeout_ms, const sigs
 /// signalfd(2) for `mask`, close-on-exec and non-blocking.
 int thumbnail_signalfd(const sigset_t *mask);
 
+/// malloc_trim(3): the free memory at the top of the heap and in its
+/// middle given back to the kernel.
+int thumbnail_trim_heap(void);
+
 /// memfd_create(2): an anonymous file, close-on-exec.
 int thumbnail_memfd(const char *name);

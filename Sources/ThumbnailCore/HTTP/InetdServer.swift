@@ -153,6 +153,7 @@ struct HTTPConnection {
                     userAgent: request.values("user-agent").first, milliseconds: 0, sourceBytes: response.sourceBytes,
                     format: response.format, note: response.note, cost: response.cost)
                 guard send(response, record, close: close, started: started), !close else { return status }
+                if response.cost != nil { releaseRenderMemory() }
             }
         }
         return status

@@ -366,3 +366,45 @@ final class ReloadTests {
     #expect(check.status == 0 && check.output.isEmpty && check.error.isEmpty, "promtool: \(check.error)")
     _ = held
 }
+
+/// examples/systemd/thumbnail-listen.service as systemd starts it (its
+/// command line and environment) on the socket systemd-socket-activate
+/// passes as thumbnail-listen.socket would (`Accept=no`).
+@Test func shippedListenServiceServesThePassedSocket() throws {
+    let scratch = try ScratchDirectory()
+    defer { scratch.remove() }
+    try makeFixtures(in: scratch)
+    let log = scratch.file("origin.log")
+    try makeServerFile(log)
+    let config = scratch.file("thumbnail.conf")
+    try adapt("thumbnail.conf", ["root": scratch.path, "log": log]).write(toFile: config, atomically: true, encoding: .utf8)
+    chmod(config, 0o644)
+    let port = try freePort()
+    let unit = "thumbnail-listen.service"
+    let activator = try Daemon(
+        "/usr/bin/systemd-socket-activate",
+        ["--listen=127.0.0.1:\(port)"] + shippedServiceValues("Environment", unit: unit).map { "--setenv=" + $0 }
+            + shippedExecStart(config: config, unit: unit) + serverUser,
+        output: scratch.file("activate.out"))
+    defer { activator.stop() }
+    try #require(waitUntilListening(port), "systemd-socket-activate did not listen")
+    try expectConcurrentCurls(port: port, root: scratch.path, in: scratch)
+    #expect(try loggedRequests(log, atLeast: 8) == 8)
+}
+
+/// `--inetd --user`: the process reads its sources as that user.
+@Test func inetdWithUserReadsAsThatUser() throws {
+    try #require(getuid() == 0, "only root can become another user")
+    let scratch = try ScratchDirectory()
+    defer { scratch.remove() }
+    try makeFixtures(in: scratch)
+    chmod(scratch.file("landscape.jpg"), 0o600)
+    func status(_ options: [String]) throws -> String? {
+        let outcome = try thumbnail(
+            ["--inetd", "-r", scratch.path, "--log", scratch.file("log")] + options,
+            input: Data(getRequest("/thumbnail/20x20/landscape.jpg").utf8))
+        return readResponses(outcome.output).responses.first?.statusLine
+    }
+    #expect(try status([]) == "HTTP/1.1 200 OK")
+    #expect(try status(["--user", "nobody"]) == "HTTP/1.1 500 Internal Server Error")
+}

@@ -22,7 +22,9 @@ func serveInetd(_ server: ServerInvocation, arguments: [String], io: ProcessIO) 
         }
     }
     return serveConnection(server, io: io) { () throws(ThumbnailError) in
-        try Site(server, environment: io.environment).responder(
+        // The super-server chooses the user; --user, when given, still applies.
+        if server.listening.user != nil { _ = try dropPrivileges(to: server.listening.user) }
+        return try Site(server, environment: io.environment).responder(
             magick: try ProcessState.oneAtATime().magick, slots: try RenderSlots(server.renders, environment: io.environment))
     }
 }

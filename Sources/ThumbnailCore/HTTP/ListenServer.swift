@@ -364,7 +364,7 @@ func closeDescriptor(_ fd: Int32) {
 /// Becomes `name` (its groups, then its group, then itself) when started as
 /// root; renders never run as root, so root without `--user` is refused.
 /// Returns the name of the user that serves.
-private func dropPrivileges(to name: String?) throws(ThumbnailError) -> String {
+func dropPrivileges(to name: String?) throws(ThumbnailError) -> String {
     guard let name else {
         guard geteuid() != 0 else {
             throw ThumbnailError(.usage, "--user", "started as root: name the user to serve as, --user NAME")

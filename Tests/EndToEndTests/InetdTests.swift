@@ -332,7 +332,6 @@ final class InetdTests {
         let lines = try logLines()
         try #require(lines.count == 3)
         let time = #"\[\d\d/[A-Z][a-z]{2}/\d{4}:\d\d:\d\d:\d\d \+0000\]"#
-        let noRender = " - - - - - - -"
         #expect(lines[0].wholeMatch(of: try Regex(#"- - - "# + time + #" "GET /healthz HTTP/1.1" 200 3 "-" "-" \d+\.\d{3} - - "-""# + noRender)) != nil, "\(lines[0])")
         #expect(lines[1].contains(#" "GET /thumbnail/10x10/missing.jpg HTTP/1.1" 404 14 "-" "a \x22quoted\x22 \x5C agent" "#))
         #expect(lines[1].hasSuffix(#" - - "missing.jpg: No such file or directory""# + noRender))

@@ -39,7 +39,7 @@ func serveListening(
     guard slotFile >= 0, socketpair(AF_UNIX, Int32(SOCK_DGRAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0, &reports) == 0
     else { throw ThumbnailError(.ioFailure, "--listen", errnoText()) }
     _ = fcntl(reports[0], F_SETFL, O_NONBLOCK)
-    var parent = ListeningParent(
+    var parent = try ListeningParent(
         listeners: listeners, metricsListener: metricsListener,
         configuration: try ServingConfiguration(server, slotFile: slotFile, io: io), arguments: arguments,
         slotFile: slotFile, reports: (reports[0], MetricsReporter(fd: reports[1])), io: io, events: events)
@@ -57,8 +57,6 @@ struct ServingConfiguration {
     let site: Site
     let magick: ImageMagick
     let slots: RenderSlots
-    /// The parent's own access-log lines: its 503s.
-    let log: LogSink
 
     /// Checked as a connection would use it, storage included: one that does not check is refused.
     init(_ server: ServerInvocation, slotFile: Int32, io: ProcessIO) throws(ThumbnailError) {
@@ -71,7 +69,6 @@ struct ServingConfiguration {
         try site.storage.checkAvailable()
         // A remote store's client library is loaded here once, not by every connection.
         if case .directory = server.sources.root {} else { _ = try HTTPClient.library.get() }
-        log = io.openLog(server.logFile)
     }
 }
 
@@ -114,7 +111,7 @@ private struct ListeningParent {
     init(
         listeners: [Int32], metricsListener: Int32?, configuration: ServingConfiguration, arguments: [String],
         slotFile: Int32, reports: (read: Int32, reporter: MetricsReporter), io: ProcessIO, events: LogSink
-    ) {
+    ) throws(ThumbnailError) {
         self.listeners = listeners
         self.metricsListener = metricsListener
         self.configuration = configuration
@@ -128,6 +125,7 @@ private struct ListeningParent {
         for signal in Self.handledSignals { sigaddset(&mask, signal) }
         sigprocmask(SIG_BLOCK, &mask, nil)
         signals = thumbnail_signalfd(&mask)
+        guard signals >= 0 else { throw ThumbnailError(.ioFailure, "signalfd", errnoText()) }
     }
 
     mutating func serve() -> Int32 {
@@ -281,7 +279,7 @@ private struct ListeningParent {
         let bytes = reply.serialized(date: io.now(), withBody: true, close: true)
         let sent = bytes.withUnsafeBytes { send(connection, $0.baseAddress, $0.count, Int32(MSG_DONTWAIT | MSG_NOSIGNAL)) }
         metrics.recordRefusal(reason, bytes: sent == bytes.count ? reply.body.count : 0)
-        configuration.log.write(
+        appendToLog(
             configuration.server.logFormat.line(
                 AccessRecord(
                     time: io.now(), client: peerAddress(of: connection), status: reply.status,
@@ -290,6 +288,17 @@ private struct ListeningParent {
         _ = fcntl(connection, F_SETFL, fcntl(connection, F_GETFL) | O_NONBLOCK)
         if lingering.count >= Self.maxLingering { close(lingering.removeFirst().fd) }
         lingering.append((connection, monotonicMilliseconds() + Self.lingerMilliseconds))
+    }
+
+    /// A line of the parent's own in the access log, the file opened for it
+    /// alone: the parent writes few, and must not hold a rotated file, nor
+    /// a descriptor for each line.
+    private func appendToLog(_ line: String) {
+        let path = configuration.server.logFile
+        let fd = path.map { open($0, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0o644) } ?? -1
+        guard fd >= 0 else { return io.openLog(path).write(line) }
+        defer { close(fd) }
+        LogSink { _ = try? writeAll(fd, Array(($0 + "\n").utf8), name: "log") }.write(line)
     }
 
     /// Reads and drops what a refused client sent; closes once it has closed.

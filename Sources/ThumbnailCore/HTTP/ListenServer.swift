@@ -63,6 +63,7 @@ struct ServingConfiguration {
         self.server = server
         site = try Site(server, environment: io.environment)
         magick = try ProcessState.oneAtATime().magick
+        magick.preload()
         slots =
             server.renders.slotFile == nil
             ? RenderSlots(fd: slotFile, bound: server.renders) : try RenderSlots(server.renders, environment: io.environment)

@@ -91,6 +91,18 @@ public struct ImageMagick: Sendable {
     /// decodes a grid's tiles (as phones write HEIC) on as many.
     static var threadsPerImage: Int { max(1, Int(clamping: MagickGetResourceLimit(ThreadResource))) }
 
+    /// What a first render would read, read now, without an image: the
+    /// coders' modules and libraries (coder.xml), the delegates' list and the
+    /// time zone. Processes forked afterwards find them ready, instead of
+    /// each reading them again.
+    func preload() {
+        let exception = AcquireExceptionInfo()
+        defer { DestroyExceptionInfo(exception) }
+        for coder in allowedCoders { _ = GetMagickInfo(coder, exception) }
+        _ = GetDelegateInfo(nil, nil, exception)
+        tzset()
+    }
+
     /// Called before each render.
     func startRender() {
         if case .perRender(let seconds) = timeLimit { _ = MagickSetResourceLimit(TimeResource, MagickSizeType(seconds)) }

@@ -35,11 +35,11 @@ BUILD_PACKAGES = libmagickwand-dev libwebp-dev libspng-dev zlib1g-dev libtiff-de
 # chromium: headless, the browser of the Django package's page test (layout shift, the candidates it picks).
 TEST_PACKAGES = imagemagick libjpeg-turbo-progs libgs-common time python3 util-linux bsdutils coreutils mandoc bash-completion zsh fish python3-django \
 	xinetd nginx-light curl openssl lintian man-db systemd goaccess libheif-examples libavif-bin python3-venv strace \
-	chromium
+	chromium prometheus
 # dpkg-dev: dpkg-shlibdeps and dpkg-gencontrol; binutils: strip.
 DEB_PACKAGES = dpkg-dev binutils
 BENCH_PACKAGES = imagemagick libgs-common time python3 python3-pil python3-venv libvips-tools libjpeg-turbo-progs libheif-examples \
-	webp hyperfine gcc xinetd curl wrk nginx-light openssl valgrind binutils
+	webp hyperfine gcc xinetd curl wrk nginx-light openssl valgrind binutils systemd
 # `make quality`: scikit-image's SSIM and a Pillow that writes AVIF, from PyPI, in a venv.
 BENCH_VENV = .build-bench/venv
 # pyvips: libvips (Debian's libvips42) warm in one process, for bench/warm.py.
@@ -48,9 +48,12 @@ WARM = bench/corpus.sh bench/.corpus >/dev/null && \
 	$(BENCH_VENV)/bin/python bench/warm.py --thumbnail $(RELEASE_BIN) $(WARM_ARGS)
 QUALITY = bench/corpus.sh bench/.corpus >/dev/null && \
 	$(BENCH_VENV)/bin/python bench/quality.py --thumbnail $(RELEASE_BIN) --corpus bench/.corpus/images
+# `make bench-serve`: thumbor and a gunicorn + Django + Pillow view, from PyPI, in a venv.
+SERVE_VENV = .build-bench/serve-venv
+SERVE_PYTHON_PACKAGES = thumbor==7.8.0 gunicorn==27.0.1 django==5.2.19 pillow==12.3.0
 SUDO = $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: all build docs deps check-deps test-deps deb-deps deb django-venvs bench-deps check test bench bench-inetd bench-batch bench-smartcrop bench-storage bench-warm function-order quality demo install uninstall clean
+.PHONY: all build docs deps check-deps test-deps deb-deps deb django-venvs bench-deps check test bench bench-inetd bench-serve bench-batch bench-smartcrop bench-storage bench-warm function-order quality demo install uninstall clean
 
 all: build
 
@@ -181,6 +184,17 @@ uninstall:
 # Requests per second through xinetd, with and without keep-alive.
 bench-inetd: bench-deps $(RELEASE_BIN)
 	bench/inetd.sh $(RELEASE_BIN)
+
+# The listening server against its own keep-alive, --inetd, thumbor and a Django view, and a
+# burst's memory against the bound the man page states (bench/README.md).
+bench-serve: bench-deps $(RELEASE_BIN) $(SERVE_VENV)/.installed
+	bench/corpus.sh bench/.corpus >/dev/null
+	bench/serve.py --thumbnail $(RELEASE_BIN) --corpus bench/.corpus --venv $(SERVE_VENV)
+
+$(SERVE_VENV)/.installed: | bench-deps
+	/usr/bin/python3 -m venv $(SERVE_VENV)
+	$(SERVE_VENV)/bin/pip install -q $(SERVE_PYTHON_PACKAGES)
+	@touch $@
 
 # Rendering from https:// (nginx) and s3:// (moto) roots against disk (bench/storage.sh says how).
 bench-storage: bench-deps $(RELEASE_BIN)

@@ -227,7 +227,7 @@ final class BatchTests {
         (["--max-time", "2", "/thumbnail/10x10/landscape.jpg"], "thumbnail: --max-time: does not apply to rendering (flags or a thumbnail path); it goes with --batch"),
         (["--output-dir", "o", "/thumbnail/10x10/landscape.jpg"], "thumbnail: --output-dir: does not apply to rendering (flags or a thumbnail path); it goes with --batch"),
         (["--batch", "LIST", "--inetd"], "thumbnail: --batch: cannot be combined with --inetd"),
-        (["--batch", "LIST", "--cache-control", "no-store"], "thumbnail: --cache-control: does not apply to --batch; it goes with --inetd or --check-config"),
+        (["--batch", "LIST", "--cache-control", "no-store"], "thumbnail: --cache-control: does not apply to --batch; it goes with --inetd or --listen or --check-config"),
         (["--batch", "LIST", "--jobs", "0"], "thumbnail: --jobs: '0' is not a whole number from 1 to 1024"),
         (["--batch", "LIST", "--base", "ftp://host"], "thumbnail: --base: 'ftp://host' is not an http:// or https:// URL"),
         (["--batch", "LIST", "--prefix", "/a/../b"], "thumbnail: --prefix: '/a/../b' has an empty, '.' or '..' segment"),

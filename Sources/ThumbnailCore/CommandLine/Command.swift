@@ -26,7 +26,11 @@ public func run(_ arguments: [String], io: ProcessIO) -> Int32 {
             try io.writeOutput(Array((try Access(sign.access).signedPath(sign.path) + "\n").utf8))
         case .render(let render): return try runRender(render, explain: false, state: state, io: io)
         case .explain(let render): return try runRender(render, explain: true, state: state, io: io)
-        case .inetd(let server): return try serveInetd(server, state: state, io: io)
+        case .inetd(let server): return serveInetd(server, arguments: arguments, state: state, io: io)
+        case .listen(let server):
+            return try serveListening(
+                server, sockets: nil, arguments: arguments, state: state, io: io,
+                events: LogSink { io.writeError($0 + "\n") })
         case .batch(let batch): return try runBatch(batch, state: state, io: io)
         case .picture(let picture): return try runPicture(picture, state: state, io: io)
         case .checkConfig(let server, let problems): return runCheckConfig(server, problems: problems, state: state, io: io)

@@ -6,6 +6,7 @@ public enum Invocation: Sendable {
     case explain(RenderInvocation)
     case sign(SignInvocation)
     case inetd(ServerInvocation)
+    case listen(ServerInvocation)
     /// `--check-config`: the HTTP mode's configuration, and the problems the
     /// options themselves already had, to be reported with the others.
     case checkConfig(ServerInvocation, problems: [ThumbnailError])
@@ -113,7 +114,7 @@ public struct SignInvocation: Sendable {
     public var access: AccessOptions
 }
 
-/// `--inetd`: the HTTP mode's configuration.
+/// `--inetd` and `--listen`: the HTTP modes' configuration.
 public struct ServerInvocation: Sendable {
     /// The same path always gives the same bytes: a CDN may keep them a year.
     public static let defaultCacheControl = "public, max-age=31536000, immutable"
@@ -129,6 +130,38 @@ public struct ServerInvocation: Sendable {
     public var idleTimeout: Int
     public var readTimeout: Int
     public var maxRequests: Int
+    /// Whether a thumbnail's reply says what it cost (`Server-Timing`).
+    public var serverTiming: Bool
+    public var renders: RenderBound
+    public var listening: ListeningOptions
+}
+
+/// How many renders run at once, across processes, and how long a request
+/// waits for one.
+public struct RenderBound: Sendable {
+    public var maxRenders: Int
+    public var queueTimeout: Int
+    public static let defaultQueueTimeout = 5
+    /// `--render-slots`; nil: the mode's own.
+    public var slotFile: String?
+}
+
+/// The listening server's own: where it listens, whom it serves as, and
+/// how many connection processes it keeps.
+public struct ListeningOptions: Sendable {
+    /// Empty under `--inetd`, which is handed its socket.
+    public var addresses: [ListenAddress]
+    /// `--listen systemd`: the sockets systemd passes, besides `addresses`.
+    public var fromSystemd: Bool
+    /// `--metrics-listen`: where `/metrics` is served, apart from the thumbnails.
+    public var metricsAddress: ListenAddress?
+    public var user: String?
+    public var maxConnections: Int
+    public var shutdownTimeout: Int
+
+    public static let defaultMaxConnections = 512
+    /// Under Kubernetes' default grace period of 30 s.
+    public static let defaultShutdownTimeout = 20
 }
 
 /// `--batch`: the list and what to do with each path.
@@ -261,7 +294,7 @@ struct ParsedInvocation {
             }
             guard access.keyFile != nil else { throw ThumbnailError(.usage, "--sign", "needs --key-file") }
             return .sign(SignInvocation(path: operand, access: access))
-        case .inetd, .checkConfig:
+        case .inetd, .listen, .checkConfig:
             if let operand = operands.first {
                 throw ThumbnailError(.usage, operand, "\(mode.spelled) reads its options only; no operand")
             }
@@ -269,8 +302,19 @@ struct ParsedInvocation {
                 access: access, sources: sources, logFile: settings.logFile, logFormat: settings.logFormat,
                 clientIPHeader: settings.clientIPHeader, cacheControl: settings.cacheControl,
                 errorMaxAge: settings.errorMaxAge, idleTimeout: settings.idleTimeout,
-                readTimeout: settings.readTimeout, maxRequests: settings.maxRequests)
-            return mode == .inetd ? .inetd(server) : .checkConfig(server, problems: problems)
+                readTimeout: settings.readTimeout, maxRequests: settings.maxRequests, serverTiming: settings.serverTiming,
+                renders: RenderBound(
+                    maxRenders: settings.maxRenders ?? onlineCores, queueTimeout: settings.queueTimeout,
+                    slotFile: settings.renderSlots),
+                listening: ListeningOptions(
+                    addresses: settings.listenAddresses, fromSystemd: settings.listenFromSystemd,
+                    metricsAddress: settings.metricsAddress, user: settings.user,
+                    maxConnections: settings.maxConnections, shutdownTimeout: settings.shutdownTimeout))
+            switch mode {
+            case .inetd: return .inetd(server)
+            case .listen: return .listen(server)
+            default: return .checkConfig(server, problems: problems)
+            }
         case .batch:
             if let operand = operands.first {
                 throw ThumbnailError(.usage, operand, "--batch reads its paths from the list; no other operand")

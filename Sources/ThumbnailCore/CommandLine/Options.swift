@@ -89,7 +89,7 @@ public enum ValueCompletion: Sendable, Equatable {
 public enum Mode: String, CaseIterable, Sendable {
     /// One thumbnail from flags and a source, or from a path.
     case render
-    case explain, sign, inetd, batch, picture, help, version
+    case explain, sign, inetd, listen, batch, picture, help, version
     case checkConfig = "check-config"
 }
 
@@ -97,13 +97,15 @@ extension Set where Element == Mode {
     /// The flags form's request: size, mode, quality, background (--format: not with --picture).
     static let request: Set<Mode> = [.render, .explain, .picture]
     /// Where sources come from and what they may be.
-    static let sources: Set<Mode> = [.render, .explain, .picture, .inetd, .checkConfig, .batch]
+    static let sources: Set<Mode> = [.render, .explain, .picture, .inetd, .listen, .checkConfig, .batch]
     /// What paths may say: the grammar, sizes and signatures.
-    static let paths: Set<Mode> = [.render, .explain, .picture, .sign, .inetd, .checkConfig, .batch]
+    static let paths: Set<Mode> = [.render, .explain, .picture, .sign, .inetd, .listen, .checkConfig, .batch]
     /// `--picture`'s markup, alone or for each path of a batch.
     static let markup: Set<Mode> = [.picture, .batch]
-    /// The HTTP mode's own, which --check-config checks.
-    static let server: Set<Mode> = [.inetd, .checkConfig]
+    /// The HTTP modes' own, which --check-config checks. `--inetd` handed a
+    /// listening socket is a listening server, so the listening server's
+    /// options apply to it too.
+    static let server: Set<Mode> = [.inetd, .listen, .checkConfig]
 }
 
 public let optionTable: [OptionSpec] = [
@@ -567,6 +569,34 @@ public let optionTable: [OptionSpec] = [
     ) {
         settings, value in settings.keyFile = value
     },
+    OptionSpec("listen", value: "ADDRESS", configurable: false, for: [.listen], help: "serve HTTP on [HOST:]PORT, or systemd's",
+        manual: #"""
+            Serve HTTP as a long-running server on
+            .Ar ADDRESS :
+            .Ar port
+            alone, on every address of the host, IPv6 and IPv4;
+            .Ar host : Ns Ar port
+            with a numeric IPv4 address; or
+            .Li \&[ Ns Ar host Ns Li \&]: Ns Ar port
+            with a numeric IPv6 address.
+            Give it once for each address to listen on.
+            .Cm systemd
+            takes the listening sockets that systemd passes instead
+            .Pq Ev LISTEN_FDS ,
+            from a socket unit with
+            .Cm Accept=no .
+            See
+            .Sx SERVER .
+            """#
+    ) {
+        settings, value throws(ThumbnailError) in
+        settings.modes.append(.listen)
+        if value == "systemd" {
+            settings.listenFromSystemd = true
+        } else {
+            settings.listenAddresses.append(try ListenAddress(parsing: value, option: "--listen"))
+        }
+    },
     OptionSpec("log", value: "FILE", for: .server, help: "inetd: request log file",
         default: .words("syslog"),
         manual: #"""
@@ -651,6 +681,20 @@ public let optionTable: [OptionSpec] = [
     ) {
         settings, value throws(ThumbnailError) in settings.limits.maxBytes = try count(value, "--max-bytes")
     },
+    OptionSpec("max-connections", value: "N", for: .server, help: "listen: connections at once",
+        default: .value("\(ListeningOptions.defaultMaxConnections)"),
+        manual: #"""
+            Under
+            .Fl -listen ,
+            serve at most
+            .Ar N
+            connections at once, each in a process of its own, from 1 to 65536.
+            Past it the server answers 503 itself; see
+            .Sx SERVER .
+            """#
+    ) {
+        settings, value throws(ThumbnailError) in settings.maxConnections = try count(value, "--max-connections", to: 65536)
+    },
     OptionSpec("max-frames", value: "N", for: .sources, help: "most frames of an animation",
         default: .value("\(Limits.defaultMaxFrames)"),
         manual: #"""
@@ -670,6 +714,25 @@ public let optionTable: [OptionSpec] = [
             """#
     ) {
         settings, value throws(ThumbnailError) in settings.limits.maxPixels = try count(value, "--max-pixels")
+    },
+    OptionSpec("max-renders", value: "N", for: .server, help: "HTTP: renders at once",
+        default: .words("the number of processor cores online"),
+        manual: #"""
+            Render at most
+            .Ar N
+            thumbnails at once, from 1 to 4096: across the connections of
+            .Fl -listen ,
+            or across the
+            .Fl -inetd
+            processes that share a
+            .Fl -render-slots
+            file.
+            A request waits for a render of its own up to
+            .Fl -queue-timeout
+            seconds.
+            """#
+    ) {
+        settings, value throws(ThumbnailError) in settings.maxRenders = try count(value, "--max-renders", to: 4096)
     },
     OptionSpec("max-requests", value: "N", for: .server, help: "inetd: requests per connection",
         default: .value("\(HTTPLimits.defaultMaxRequests)"),
@@ -704,6 +767,39 @@ public let optionTable: [OptionSpec] = [
             """#
     ) {
         settings, value throws(ThumbnailError) in settings.maxTime = try count(value, "--max-time", to: Settings.longestMaxTime)
+    },
+    OptionSpec("metrics-listen", value: "ADDRESS", configurable: false, for: .server, help: "listen: Prometheus /metrics on [HOST:]PORT",
+        manual: #"""
+            Under
+            .Fl -listen ,
+            serve
+            .Pa /metrics ,
+            in the Prometheus text format, on
+            .Ar ADDRESS ,
+            given as to
+            .Fl -listen ;
+            the thumbnails' port answers
+            .Pa /metrics
+            with 404.
+            See
+            .Sx Metrics .
+            """#
+    ) {
+        settings, value throws(ThumbnailError) in
+        settings.metricsAddress = try ListenAddress(parsing: value, option: "--metrics-listen")
+    },
+    OptionSpec("no-server-timing", for: .server, help: "HTTP: no Server-Timing header on thumbnails",
+        manual: #"""
+            Under
+            .Fl -inetd
+            and
+            .Fl -listen ,
+            send no
+            .Ql Server-Timing
+            header; the log still has the figures.
+            """#
+    ) {
+        settings, _ in settings.serverTiming = false
     },
     OptionSpec("origin-token-file", value: "FILE", for: .server, help: "HTTP: require the CDN's origin token in FILE",
         manual: #"""
@@ -861,6 +957,25 @@ public let optionTable: [OptionSpec] = [
         settings, value throws(ThumbnailError) in
         settings.quality = try count(value, "--quality", to: PathGrammar.qualities.upperBound)
     },
+    OptionSpec("queue-timeout", value: "SEC", for: .server, help: "HTTP: seconds a render may wait",
+        default: .value("\(RenderBound.defaultQueueTimeout)"),
+        manual: #"""
+            Under
+            .Fl -inetd
+            and
+            .Fl -listen ,
+            how long a request may wait for one of the
+            .Fl -max-renders
+            renders, from 0 to 3600 seconds.
+            After that it gets 503 with
+            .Ql Retry-After: 1
+            and
+            .Ql Cache-Control: no-store ,
+            and a log line says so.
+            """#
+    ) {
+        settings, value throws(ThumbnailError) in settings.queueTimeout = try count(value, "--queue-timeout", from: 0, to: 3600)
+    },
     OptionSpec("read-timeout", value: "SEC", for: .server, help: "inetd: seconds to read a request",
         default: .value("\(HTTPLimits.defaultReadTimeout)"),
         manual: #"""
@@ -873,6 +988,35 @@ public let optionTable: [OptionSpec] = [
             """#
     ) {
         settings, value throws(ThumbnailError) in settings.readTimeout = try count(value, "--read-timeout")
+    },
+    OptionSpec("render-slots", value: "FILE", for: .server, help: "HTTP: lock file that counts renders at once",
+        manual: #"""
+            The lock file that counts the renders running at once: every process that
+            renders for
+            .Fl -inetd
+            or
+            .Fl -listen
+            with the same
+            .Ar FILE
+            shares the
+            .Fl -max-renders
+            bound.
+            It must be a regular file that the serving user owns; it is created if
+            missing.
+            Under
+            .Fl -inetd
+            the default is
+            .Pa thumbnail-render-slots. Ns Ar uid
+            in
+            .Ev TMPDIR ,
+            or in
+            .Pa /tmp ,
+            one for every process of the user; a
+            .Fl -listen
+            server has its own unless this is given.
+            """#
+    ) {
+        settings, value in settings.renderSlots = value
     },
     OptionSpec("root", "r", value: "ROOT", for: .sources, help: "DIR, s3://BUCKET[/P] or https://HOST[/P]",
         default: .words("the current directory"), completion: .directories,
@@ -917,6 +1061,21 @@ public let optionTable: [OptionSpec] = [
             throw ThumbnailError(.usage, "--s3-region", "'\(value)' is not a region name")
         }
         settings.remote.region = value
+    },
+    OptionSpec("shutdown-timeout", value: "SEC", for: .server, help: "listen: seconds to finish on SIGTERM",
+        default: .value("\(ListeningOptions.defaultShutdownTimeout)"),
+        manual: #"""
+            Under
+            .Fl -listen ,
+            how long the server waits on
+            .Dv SIGTERM
+            for the requests in progress to finish, from 1 to 3600 seconds; the
+            default is within the 30 seconds Kubernetes allows before it kills a
+            container.
+            What is left after it is killed.
+            """#
+    ) {
+        settings, value throws(ThumbnailError) in settings.shutdownTimeout = try count(value, "--shutdown-timeout", to: 3600)
     },
     OptionSpec("sign", configurable: false, for: [.sign], help: "print URL-PATH canonical and signed; no render",
         manual: #"""
@@ -997,6 +1156,31 @@ public let optionTable: [OptionSpec] = [
         settings, value throws(ThumbnailError) in
         settings.remote.timeout = try count(value, "--source-timeout", to: RemoteOptions.maxTimeout)
     },
+    OptionSpec("user", value: "NAME", configurable: false, for: .server, help: "listen: serve as NAME when started as root",
+        manual: #"""
+            Serve as the user
+            .Ar NAME ,
+            with its groups, when started as root: the
+            .Fl -listen
+            server becomes
+            .Ar NAME
+            once it has bound its sockets, so a port under 1024 can be one of them,
+            and before it reads anything else; started as root without it, the server
+            refuses to start, so that no render runs as root.
+            Under
+            .Fl -inetd ,
+            where the super-server chooses the user, the process becomes
+            .Ar NAME
+            before it reads its configuration, if given.
+            Started as another user,
+            .Ar NAME
+            may only be that user.
+            """#
+    ) {
+        settings, value throws(ThumbnailError) in
+        guard !value.isEmpty else { throw ThumbnailError(.usage, "--user", "needs a user name") }
+        settings.user = value
+    },
     OptionSpec("version", configurable: false, for: [.version], help: "print versions and exit",
         manual: #"""
             Print the version of
@@ -1028,7 +1212,7 @@ public let usageLine = """
     usage: thumbnail [-s WxH] [-f FORMAT] [-o FILE] [options] SOURCE | URL-PATH | -
            thumbnail -s WxH -o PATTERN [-j N] [options] SOURCE...
            thumbnail --batch FILE|- [-j N] [--output-dir DIR | --base URL] [options]
-           thumbnail --inetd | --check-config [options]
+           thumbnail --inetd | --listen [HOST:]PORT... | --check-config [options]
            thumbnail --sign | --explain | --picture [options] URL-PATH | SOURCE
     """
 

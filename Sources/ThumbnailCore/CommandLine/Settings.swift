@@ -48,6 +48,20 @@ struct Settings: Sendable {
     var idleTimeout = HTTPLimits.defaultIdleTimeout
     var readTimeout = HTTPLimits.defaultReadTimeout
     var maxRequests = HTTPLimits.defaultMaxRequests
+    var serverTiming = true
+    /// `--listen`, in order.
+    var listenAddresses: [ListenAddress] = []
+    /// `--listen systemd`: the sockets systemd passes (`LISTEN_FDS`).
+    var listenFromSystemd = false
+    var metricsAddress: ListenAddress? = nil
+    var user: String? = nil
+    /// nil: one a core.
+    var maxRenders: Int? = nil
+    var queueTimeout = RenderBound.defaultQueueTimeout
+    var maxConnections = ListeningOptions.defaultMaxConnections
+    var shutdownTimeout = ListeningOptions.defaultShutdownTimeout
+    /// nil: `--listen`'s own, or a file per user in the temporary directory for `--inetd`.
+    var renderSlots: String? = nil
 
     /// Applies `options` on top of these settings; a `--config` among them
     /// is read first, so the command line wins. Every option that can be

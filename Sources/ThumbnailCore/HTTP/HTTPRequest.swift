@@ -72,6 +72,8 @@ struct RequestReader {
     let fd: Int32
     let limits: HTTPLimits
     private var buffer: [UInt8] = []
+    /// Requests read so far.
+    private var count = 0
 
     init(fd: Int32, limits: HTTPLimits) {
         self.fd = fd
@@ -104,7 +106,9 @@ struct RequestReader {
                     // The slices keep their own copy; what follows stays for the next request.
                     buffer.removeFirst(end + 1)
                     do throws(HTTPRefusal) {
-                        return .request(try HTTPRequest(head: lines))
+                        let request = try HTTPRequest(head: lines)
+                        count += 1
+                        return .request(request)
                     } catch {
                         return .refused(error)
                     }
@@ -135,7 +139,7 @@ struct RequestReader {
             if headerBytes + buffer.count - lineStart > HTTPLimits.headerBlock {
                 return .refused(HTTPRefusal(status: 431, reason: "header block too large"))
             }
-            switch readMore(until: deadline ?? idleDeadline) {
+            switch readMore(until: deadline ?? idleDeadline, betweenRequests: deadline == nil && count > 0) {
             case .timedOut:
                 return deadline == nil ? .closed : .refused(HTTPRefusal(status: 408, reason: "request not read in time"))
             case .endOfInput:
@@ -149,13 +153,17 @@ struct RequestReader {
     private enum ReadOutcome { case read, endOfInput, timedOut }
 
     /// Appends what `fd` has to the buffer, waiting at most until `deadline`.
-    private mutating func readMore(until deadline: Int) -> ReadOutcome {
+    /// A process told to finish still reads the first request of its
+    /// connection, and a next one already sent, but waits for no other.
+    private mutating func readMore(until deadline: Int, betweenRequests: Bool) -> ReadOutcome {
         var chunk = [UInt8](repeating: 0, count: 16384)
         while true {
             let remaining = deadline - monotonicMilliseconds()
             guard remaining > 0 else { return .timedOut }
             var poller = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
-            let ready = poll(&poller, 1, Int32(min(remaining, Int(Int32.max))))
+            let ready =
+                betweenRequests && Drain.isRequested
+                ? poll(&poller, 1, 0) : Drain.poll(&poller, timeout: Int32(min(remaining, Int(Int32.max))))
             if ready < 0 && errno == EINTR { continue }
             if ready == 0 { return .timedOut }
             if ready < 0 { return .endOfInput }

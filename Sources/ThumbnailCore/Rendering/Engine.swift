@@ -6,6 +6,29 @@ public struct Thumbnail: Sendable {
     public var sourceModified: Int?
     /// The source's size in bytes.
     public var sourceBytes: Int
+    public var phases = RenderPhases()
+}
+
+/// The wall-clock milliseconds of a thumbnail's phases.
+public struct RenderPhases: Sendable {
+    public var fetch = 0.0
+    /// The source's header read and its pixels decoded.
+    public var decode = 0.0
+    /// Turned upright, scaled, converted to sRGB, cropped or padded.
+    public var resize = 0.0
+    public var encode = 0.0
+}
+
+/// Laps of the monotonic clock, in milliseconds.
+struct PhaseClock {
+    private var last = monotonicNanoseconds()
+
+    /// The milliseconds since the last lap, or since the clock was made.
+    mutating func lap() -> Double {
+        let now = monotonicNanoseconds()
+        defer { last = now }
+        return Double(now - last) / 1e6
+    }
 }
 
 /// The one path from a request to bytes, shared by the command line, the
@@ -32,13 +55,19 @@ public struct Engine: Sendable {
         magick.startRender()
         let image = try Renderer.render(request, source: source.content, limits: limits, threads: magick.threads)
         return Thumbnail(
-            bytes: image.bytes, format: image.format, sourceModified: source.modified, sourceBytes: source.content.count)
+            bytes: image.bytes, format: image.format, sourceModified: source.modified, sourceBytes: source.content.count,
+            phases: image.phases)
     }
 
     /// Loads and renders; an error about the source's bytes names its path.
     public func thumbnail(for request: ThumbnailRequest) throws(ThumbnailError) -> Thumbnail {
         do {
-            return try render(request, from: try load(request.source))
+            var clock = PhaseClock()
+            let source = try load(request.source)
+            let fetch = clock.lap()
+            var thumbnail = try render(request, from: source)
+            thumbnail.phases.fetch = fetch
+            return thumbnail
         } catch {
             throw error.namingSource(String(describing: request.source))
         }

@@ -247,9 +247,17 @@ public enum Renderer {
     }
 
     /// The source decoded, upright, scaled as planned and in sRGB: what each mode then crops or pads.
-    private static func resized(_ source: SourceBytes, plan: RenderPlan, limits: Limits, threads: Int) throws(ThumbnailError) -> Wand {
-        let layout = plan.layout
+    private static func resized(
+        _ source: SourceBytes, plan: RenderPlan, limits: Limits, threads: Int
+    ) throws(ThumbnailError) -> Wand {
         var wand = try decode(source, plan: plan, limits: limits, threads: threads)
+        try orientAndScale(&wand, plan: plan)
+        return wand
+    }
+
+    /// The decoded source made upright, scaled as planned and converted to sRGB.
+    private static func orientAndScale(_ wand: inout Wand, plan: RenderPlan) throws(ThumbnailError) {
+        let layout = plan.layout
         try wand.setOrientation(plan.orientation)
         try wand.autoOrient()
         if wand.width != layout.resizeWidth || wand.height != layout.resizeHeight {
@@ -257,7 +265,6 @@ public enum Renderer {
         }
         // After the resize, as vipsthumbnail does: a colour transform costs per pixel.
         try wand.convertToSRGB()
-        return wand
     }
 
     /// The plan of a `smart` request with its window moved where `render`
@@ -279,16 +286,21 @@ public enum Renderer {
     public static func render(
         _ request: ThumbnailRequest, source bytes: [UInt8], limits: Limits, threads: Int
     ) throws(ThumbnailError) -> (bytes: [UInt8], format: OutputFormat) {
-        try render(request, source: SourceBytes(bytes), limits: limits, threads: threads)
+        let image = try render(request, source: SourceBytes(bytes), limits: limits, threads: threads)
+        return (image.bytes, image.format)
     }
 
-    /// The same from a source whose first bytes alone may be in memory.
+    /// The same from a source whose first bytes alone may be in memory,
+    /// with the time each phase took.
     static func render(
         _ request: ThumbnailRequest, source: SourceBytes, limits: Limits, threads: Int
-    ) throws(ThumbnailError) -> (bytes: [UInt8], format: OutputFormat) {
+    ) throws(ThumbnailError) -> (bytes: [UInt8], format: OutputFormat, phases: RenderPhases) {
+        var clock = PhaseClock()
         let plan = try plan(request, source: source, limits: limits)
         var layout = plan.layout
-        var wand = try resized(source, plan: plan, limits: limits, threads: threads)
+        var wand = try decode(source, plan: plan, limits: limits, threads: threads)
+        var phases = RenderPhases(decode: clock.lap())
+        try orientAndScale(&wand, plan: plan)
         // The smart window is chosen on the scaled image, never on the source.
         if request.placement == .smart {
             let window = (layout.canvasWidth, layout.canvasHeight)
@@ -306,7 +318,10 @@ public enum Renderer {
                 background: background)
         }
         if plan.output == .jpeg { try wand.removeAlpha(background: background) }
-        return (try encode(&wand, as: plan.output, quality: plan.quality), plan.output)
+        phases.resize = clock.lap()
+        let bytes = try encode(&wand, as: plan.output, quality: plan.quality)
+        phases.encode = clock.lap()
+        return (bytes, plan.output, phases)
     }
 
     /// The output bytes (`quality` nil for the lossless formats): AVIF through

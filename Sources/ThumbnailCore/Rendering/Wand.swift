@@ -95,6 +95,18 @@ public struct ImageMagick: Sendable {
             width: limit(WidthResource), height: limit(HeightResource))
     }
 
+    /// What a first render would read, read now, without an image: the
+    /// coders' modules and libraries (coder.xml), the delegates' list and the
+    /// time zone. Processes forked afterwards find them ready, instead of
+    /// each reading them again.
+    func preload() {
+        let exception = AcquireExceptionInfo()
+        defer { DestroyExceptionInfo(exception) }
+        for coder in allowedCoders { _ = GetMagickInfo(coder, exception) }
+        _ = GetDelegateInfo(nil, nil, exception)
+        tzset()
+    }
+
     /// Called before each render.
     func startRender() {
         if timeLimit == .perRender { _ = MagickSetResourceLimit(TimeResource, MagickSizeType(Self.secondsPerRender)) }

@@ -319,7 +319,7 @@ public let optionTable: [OptionSpec] = [
     OptionSpec("source-timeout", value: "SEC", for: .sources, help: "URL roots: seconds per source (30)") {
         settings, value throws(ThumbnailError) in settings.remote.timeout = try count(value, "--source-timeout", to: 3600)
     },
-    OptionSpec("user", value: "NAME", configurable: false, for: .server, help: "listen: serve as NAME when started as root") {
+    OptionSpec("user", value: "NAME", configurable: false, for: .server, help: "HTTP: serve as NAME when started as root") {
         settings, value throws(ThumbnailError) in
         guard !value.isEmpty else { throw ThumbnailError(.usage, "--user", "needs a user name") }
         settings.user = value

@@ -29,6 +29,8 @@ func serveListening(
         }
         for address in server.listening.addresses { listeners.append(try listeningSocket(address, option: "--listen")) }
     }
+    // A socket handed over may block: the loop accepts until there is nothing left to accept.
+    for listener in listeners { _ = fcntl(listener, F_SETFL, fcntl(listener, F_GETFL) | O_NONBLOCK) }
     let metricsListener = try server.listening.metricsAddress.map { address throws(ThumbnailError) in
         try listeningSocket(address, option: "--metrics-listen")
     }

@@ -411,3 +411,15 @@ final class ReloadTests {
     #expect(try status([]) == "HTTP/1.1 200 OK")
     #expect(try status(["--user", "nobody"]) == "HTTP/1.1 500 Internal Server Error")
 }
+
+/// The server goes on answering while the metrics port is scraped, and stops on SIGTERM at once.
+@Test func scrapingMetricsNeverHoldsTheServer() throws {
+    let scratch = try ScratchDirectory()
+    defer { scratch.remove() }
+    let metricsPort = try freePort()
+    let server = try ListeningServer(root: scratch.path, in: scratch, options: ["--metrics-listen", "127.0.0.1:\(metricsPort)"])
+    try sh("curl -sS --max-time 20 -o /dev/null http://127.0.0.1:\(metricsPort)/metrics")
+    #expect(try sh("curl -sS --max-time 5 -o /dev/null -w '%{http_code}' http://127.0.0.1:\(server.port)/healthz") == "200")
+    kill(server.pid, SIGTERM)
+    #expect(server.exitStatus(within: 5) == 0)
+}

@@ -29,10 +29,12 @@ func serveListening(
         }
         for address in server.listening.addresses { listeners.append(try listeningSocket(address, option: "--listen")) }
     }
-    // A socket handed over may block: the loop accepts until there is nothing left to accept.
-    for listener in listeners { _ = fcntl(listener, F_SETFL, fcntl(listener, F_GETFL) | O_NONBLOCK) }
     let metricsListener = try server.listening.metricsAddress.map { address throws(ThumbnailError) in
         try listeningSocket(address, option: "--metrics-listen")
+    }
+    // The loop accepts until nothing is left to accept: no socket may block it, a handed-over one included.
+    for listener in listeners + [metricsListener].compactMap({ $0 }) {
+        _ = fcntl(listener, F_SETFL, fcntl(listener, F_GETFL) | O_NONBLOCK)
     }
     let user = try dropPrivileges(to: server.listening.user)
     // The configuration is read as the user that serves, at start as on SIGHUP.

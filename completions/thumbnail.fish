@@ -80,6 +80,6 @@ complete -c thumbnail -s s -l size -x -a '(__thumbnail_sizes)' -d 'box to fit: W
 complete -c thumbnail -l sizes -x -d 'allow only these sizes: 100x100,200x200,x64'
 complete -c thumbnail -l smart -d 'with --crop: keep the most interesting part'
 complete -c thumbnail -l source-timeout -x -d 'URL roots: seconds per source (default 30)'
-complete -c thumbnail -l user -x -d 'listen: serve as NAME when started as root'
+complete -c thumbnail -l user -x -d 'HTTP: serve as NAME when started as root'
 complete -c thumbnail -l version -d 'print versions and exit'
 # end of completion

@@ -198,15 +198,18 @@ final class SocketHandoverTests {
     @Test(arguments: [(["--inetd"], ["--inetd"]), ([], ["--listen", "systemd"])])
     func servesEveryConnectionOfTheHandedSocket(activation: [String], mode: [String]) throws {
         let activator = try activate(activation, mode + serverUser)
-        defer { activator.stop() }
         let base = "http://127.0.0.1:\(port)"
         for path in ["/thumbnail/40x40/landscape.jpg", "/healthz", "/thumbnail/30x30/png/portrait.png"] {
             #expect(try sh("curl -sS --max-time 20 -o /dev/null -w '%{http_code}' '\(base)\(path)'") == "200", "\(path)")
         }
         #expect(try loggedRequests(log, atLeast: 3) == 3)
-        // systemd-socket-activate became the server: one process, still serving.
+        // systemd-socket-activate became the server: one process, still serving, and stopping on SIGTERM.
         let command = try String(contentsOfFile: "/proc/\(activator.pid)/cmdline", encoding: .utf8)
         #expect(command.hasPrefix(thumbnailBinary + "\0" + mode[0]))
+        kill(activator.pid, SIGTERM)
+        let status = waitForExit(activator.pid, seconds: 5)
+        if status == nil { activator.stop() }
+        #expect(status == 0, "the server did not stop on SIGTERM")
     }
 
     @Test func misconfiguredInetdLogsAndExitsWithTheStatus() throws {
@@ -407,4 +410,16 @@ final class ReloadTests {
     }
     #expect(try status([]) == "HTTP/1.1 200 OK")
     #expect(try status(["--user", "nobody"]) == "HTTP/1.1 500 Internal Server Error")
+}
+
+/// The server goes on answering while the metrics port is scraped, and stops on SIGTERM at once.
+@Test func scrapingMetricsNeverHoldsTheServer() throws {
+    let scratch = try ScratchDirectory()
+    defer { scratch.remove() }
+    let metricsPort = try freePort()
+    let server = try ListeningServer(root: scratch.path, in: scratch, options: ["--metrics-listen", "127.0.0.1:\(metricsPort)"])
+    try sh("curl -sS --max-time 20 -o /dev/null http://127.0.0.1:\(metricsPort)/metrics")
+    #expect(try sh("curl -sS --max-time 5 -o /dev/null -w '%{http_code}' http://127.0.0.1:\(server.port)/healthz") == "200")
+    kill(server.pid, SIGTERM)
+    #expect(server.exitStatus(within: 5) == 0)
 }

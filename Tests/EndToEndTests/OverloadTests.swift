@@ -21,10 +21,13 @@ final class OverloadTests {
     }
 
     /// 200 clients at once, two renders at a time and no waiting: every one
-    /// gets a whole reply, a thumbnail or a 503 to ask again.
+    /// gets a whole reply, a thumbnail or a 503 to ask again, and /metrics
+    /// counts every one.
     @Test func aBurstGetsEveryReplyWholeWithTwoRenders() throws {
+        let metricsPort = try freePort()
         let server = try ListeningServer(
-            root: scratch.path, in: scratch, options: ["--max-renders", "2", "--queue-timeout", "0"])
+            root: scratch.path, in: scratch,
+            options: ["--max-renders", "2", "--queue-timeout", "0", "--metrics-listen", "127.0.0.1:\(metricsPort)"])
         let connections = try (0..<200).map { _ in try RawConnection(port: server.port) }
         for (index, connection) in connections.enumerated() {
             connection.send(getRequest("/thumbnail/\(100 + index)x\(100 + index)/landscape.jpg"))
@@ -42,6 +45,11 @@ final class OverloadTests {
         #expect(statuses.values.reduce(0, +) == 200)
         let log = try String(contentsOfFile: server.log, encoding: .utf8)
         #expect(log.contains(#" 503 24 "-" "-" "#) && log.contains("no render slot free within --queue-timeout 0 s"))
+        let counted = scratch.file("counted")
+        let script = "curl -sS --max-time 20 http://127.0.0.1:\(metricsPort)/metrics | awk '/^thumbnail_http_requests_total/ { n += $2 } END { print n }' > '\(counted)'"
+        #expect(eventually(within: 5) {
+            (try? sh(script)) != nil && (try? String(contentsOfFile: counted, encoding: .utf8)) == "200\n"
+        }, "requests counted: \((try? String(contentsOfFile: counted, encoding: .utf8)) ?? "none")")
     }
 
     @Test func pastMaxConnectionsTheServerAnswers503Itself() throws {

@@ -1156,7 +1156,7 @@ public let optionTable: [OptionSpec] = [
         settings, value throws(ThumbnailError) in
         settings.remote.timeout = try count(value, "--source-timeout", to: RemoteOptions.maxTimeout)
     },
-    OptionSpec("user", value: "NAME", configurable: false, for: .server, help: "listen: serve as NAME when started as root",
+    OptionSpec("user", value: "NAME", configurable: false, for: .server, help: "HTTP: serve as NAME when started as root",
         manual: #"""
             Serve as the user
             .Ar NAME ,

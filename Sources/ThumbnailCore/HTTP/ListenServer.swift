@@ -33,14 +33,20 @@ func serveListening(
     let metricsListener = try server.listening.metricsAddress.map { address throws(ThumbnailError) in
         try listeningSocket(address, option: "--metrics-listen")
     }
+    // The loop accepts until nothing is left to accept: no socket may block it, a handed-over one included.
+    for listener in listeners + [metricsListener].compactMap({ $0 }) {
+        _ = fcntl(listener, F_SETFL, fcntl(listener, F_GETFL) | O_NONBLOCK)
+    }
     let user = try dropPrivileges(to: server.listening.user)
     state.magick.preload()
     // The configuration is read as the user that serves, at start as on SIGHUP.
     let slotFile = thumbnail_memfd("thumbnail-render-slots")
     var reports: [Int32] = [-1, -1]
-    guard slotFile >= 0, socketpair(AF_UNIX, Int32(SOCK_DGRAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0, &reports) == 0
-    else { throw ThumbnailError(.ioFailure, "--listen", errnoText()) }
-    _ = fcntl(reports[0], F_SETFL, O_NONBLOCK)
+    guard slotFile >= 0, pipe(&reports) == 0 else { throw ThumbnailError(.ioFailure, "--listen", errnoText()) }
+    for end in reports {
+        _ = fcntl(end, F_SETFD, FD_CLOEXEC)
+        _ = fcntl(end, F_SETFL, O_NONBLOCK)
+    }
     var parent = try ListeningParent(
         listeners: listeners, metricsListener: metricsListener,
         configuration: try ServingConfiguration(server, state: state, slotFile: slotFile, io: io), arguments: arguments,
@@ -90,6 +96,8 @@ private struct ListeningParent {
     let slotFile: Int32
     /// Where connection processes send each request's figures, and how.
     let reports: (read: Int32, reporter: MetricsReporter)
+    /// The start of a line the last read of `reports` cut.
+    var reportTail: [UInt8] = []
     let io: ProcessIO
     let events: LogSink
     let signals: Int32
@@ -190,15 +198,15 @@ private struct ListeningParent {
         }
     }
 
-    /// Each datagram a connection process sent, a bounded number at a time.
+    /// The lines connection processes wrote, a pipe's worth at a time.
     private mutating func takeReports() {
-        var buffer = [UInt8](repeating: 0, count: 512)
-        for _ in 0..<1024 {
-            let count = buffer.withUnsafeMutableBytes { recv(reports.read, $0.baseAddress, $0.count, 0) }
-            guard count > 0 else { return }
-            if let figures = RequestFigures(datagram: String(decoding: buffer[..<count], as: UTF8.self)) {
-                metrics.record(figures)
-            }
+        var buffer = [UInt8](repeating: 0, count: 65536)
+        let count = buffer.withUnsafeMutableBytes { read(reports.read, $0.baseAddress, $0.count) }
+        guard count > 0 else { return }
+        let lines = (reportTail + buffer[..<count]).split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: false)
+        reportTail = Array(lines.last ?? [])
+        for line in lines.dropLast() {
+            if let figures = RequestFigures(line: String(decoding: line, as: UTF8.self)) { metrics.record(figures) }
         }
     }
 

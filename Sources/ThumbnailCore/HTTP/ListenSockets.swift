@@ -57,7 +57,7 @@ private func isNumericAddress(_ text: String, family: Int32) -> Bool {
     return inet_pton(family, text, &buffer) == 1
 }
 
-/// A socket bound to `address` and listening, non-blocking. Every address
+/// A socket bound to `address` and listening. Every address
 /// is one IPv6 socket that takes IPv4 too, or IPv4 alone on a host without IPv6.
 func listeningSocket(_ address: ListenAddress, option: String) throws(ThumbnailError) -> Int32 {
     var storage = sockaddr_storage()
@@ -111,7 +111,6 @@ func listeningSocket(_ address: ListenAddress, option: String) throws(ThumbnailE
             }
         throw ThumbnailError(kind, "\(option) \(address)", errnoText(code))
     }
-    _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK)
     return fd
 }
 
@@ -135,7 +134,6 @@ func systemdListeningSockets(_ environment: [String: String]) throws(ThumbnailEr
             throw ThumbnailError(.misconfigured, "LISTEN_FDS", "fd \(fd) is not a listening socket")
         }
         _ = fcntl(fd, F_SETFD, FD_CLOEXEC)
-        _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK)
     }
     return sockets
 }

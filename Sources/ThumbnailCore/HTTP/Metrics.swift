@@ -5,7 +5,8 @@
 #endif
 
 /// What a connection process tells the listening server of each request it
-/// answered: one datagram a request, a line of text far under PIPE_BUF.
+/// answered: one line of text a request, far under PIPE_BUF, so that the
+/// lines of many processes writing to one pipe never mix.
 struct RequestFigures {
     var status: Int
     /// Body bytes sent.
@@ -15,7 +16,7 @@ struct RequestFigures {
     var cost: RenderCost?
 
     /// `status bytes timedOut queue fetch decode resize encode total cpu peakKiB`, `-` without a render.
-    var datagram: String {
+    var line: String {
         let figures =
             cost.map { cost in
                 [cost.queue, cost.phases.fetch, cost.phases.decode, cost.phases.resize, cost.phases.encode, cost.total, cost.cpu]
@@ -28,9 +29,9 @@ struct RequestFigures {
         (self.status, self.bytes, self.queueTimedOut, self.cost) = (status, bytes, queueTimedOut, cost)
     }
 
-    /// A datagram read back; nil when it is not one.
-    init?(datagram: String) {
-        let words = datagram.split(separator: " ")
+    /// A line read back; nil when it is not one.
+    init?(line: String) {
+        let words = line.split(separator: " ")
         guard words.count == 4 || words.count == 11, let status = Int(words[0]), let bytes = Int(words[1]) else { return nil }
         (self.status, self.bytes, queueTimedOut, cost) = (status, bytes, words[2] == "1", nil)
         guard words.count == 11 else { return }
@@ -42,14 +43,16 @@ struct RequestFigures {
     }
 }
 
-/// Sends each request's figures to the listening server, never waiting:
-/// a record the server has no room for is dropped.
+/// Sends each request's figures to the listening server through a pipe,
+/// never waiting: a line the pipe has no room for (64 KiB, about a
+/// thousand lines the server has not read yet) is dropped.
 struct MetricsReporter {
+    /// The pipe's end, non-blocking.
     let fd: Int32
 
     func report(_ figures: RequestFigures) {
-        let bytes = Array(figures.datagram.utf8)
-        _ = bytes.withUnsafeBytes { send(fd, $0.baseAddress, $0.count, Int32(MSG_DONTWAIT | MSG_NOSIGNAL)) }
+        let bytes = Array((figures.line + "\n").utf8)
+        _ = bytes.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
     }
 }
 

@@ -46,7 +46,7 @@ final class BatchTests {
         ]
         let badGrammar = { (i: Int) in
             ["/thumbnail/0x\(i)/landscape.jpg", "/thumbnail/\(i)x\(i),zoom/landscape.jpg", "/thumbnail/\(i)x\(i)",
-                "photos/not-a-path-\(i).jpg"][i / 8 % 4]
+                "/thumbnail/\(i)x\(i),q0/landscape.jpg"][i / 8 % 4]
         }
         return (0..<200).map { i in
             switch i % 8 {

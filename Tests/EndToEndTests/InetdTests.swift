@@ -84,7 +84,7 @@ final class InetdTests {
     /// request's own (control characters shown `%XX`); the origin's own says nothing more.
     @Test(arguments: [
         ("/thumbnail/100x100/missing.jpg", "404 Not Found", ": missing.jpg: No such file or directory"),
-        ("/favicon.ico", "404 Not Found", ": /favicon.ico: not a thumbnail path"),
+        ("/favicon.ico", "404 Not Found", ": /favicon.ico: not a thumbnail path: it does not start with '/thumbnail/'"),
         ("/thumbnail/0x0/landscape.jpg", "400 Bad Request", ": 0x0: each side is a whole number from 1, without sign or leading zero"),
         ("/thumbnail/10x10/%0d%0aSet-Cookie:%20a=b", "400 Bad Request", ": %0D%0ASet-Cookie: a=b: control character or backslash in path"),
         ("/thumbnail/10x10/../landscape.jpg", "403 Forbidden", ": ../landscape.jpg: '..' would leave the storage root"),

@@ -58,8 +58,8 @@ final class AccessTests {
             characters[offset] = replacements.first { $0 != characters[offset] }!
             let changed = String(characters)
             let refusal = access.check(path: changed).refusal
-            // Past the prefix every change breaks the signature; in the prefix, the grammar.
-            #expect(refusal?.kind == (offset < "/thumbnail/".count ? .badPath : .forbidden), "\(changed)")
+            // Past the prefix every change breaks the signature; in the prefix, it is no thumbnail path.
+            #expect(refusal?.kind == (offset < "/thumbnail/".count ? .notFound : .forbidden), "\(changed)")
             tried += 1
         }
         #expect(tried == path.count)

@@ -37,8 +37,9 @@ public struct PathGrammar: Sendable {
     /// signature covers.
     public func splitSignature(_ target: String) throws(ThumbnailError) -> (signature: Substring?, signed: Substring) {
         let path = Self.pathPart(of: target)
+        // Outside the prefix there is no thumbnail: an origin answers 404 to what else a CDN forwards.
         guard path.hasPrefix(prefix + "/") else {
-            throw ThumbnailError(.badPath, String(path), "does not start with '\(prefix)/'")
+            throw ThumbnailError(.notFound, String(path), "not a thumbnail path: it does not start with '\(prefix)/'")
         }
         let rest = path.dropFirst(prefix.count)
         let first = rest.dropFirst().prefix { $0 != "/" }

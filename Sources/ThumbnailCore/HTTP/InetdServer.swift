@@ -217,10 +217,7 @@ struct ThumbnailResponder: Responder {
             return Response(reply: HTTPReply.text(error.httpStatus, cacheControl: errorCacheControl), note: error.description)
         }
         do throws(ThumbnailError) {
-            guard path.hasPrefix(access.grammar.prefix + "/") else {
-                throw ThumbnailError(.notFound, String(path), "not a thumbnail path")
-            }
-            // Signature and sizes before the redirect: a redirect must not sign what nobody signed.
+            // Prefix, signature and sizes before the redirect: a redirect must not sign what nobody signed.
             let report = access.check(path: request.target)
             let thumbnailRequest = try report.checkedRequest()
             // One spelling per image, so the CDN keeps one copy of it.

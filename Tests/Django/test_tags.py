@@ -31,8 +31,12 @@ def origin_options():
     return ["-r", ROOT, "--key-file", settings.THUMBNAIL_KEY_FILE, "--sizes", ",".join(settings.THUMBNAIL_SIZES)]
 
 
+# This test's THUMBNAIL_* variables are its own: the binary would read them as options.
+BINARY_ENVIRONMENT = {name: value for name, value in os.environ.items() if not name.startswith("THUMBNAIL_")}
+
+
 def thumbnail(*arguments):
-    run = subprocess.run([BINARY, *arguments], capture_output=True, timeout=60)
+    run = subprocess.run([BINARY, *arguments], capture_output=True, timeout=60, env=BINARY_ENVIRONMENT)
     if run.returncode != 0:
         raise AssertionError("thumbnail %s: exit %d: %s" % (" ".join(arguments), run.returncode, run.stderr.decode()))
     return run.stdout

@@ -70,7 +70,7 @@ final class MotoStore {
 /// This process's environment without any AWS setting, HOME pointed at
 /// nothing, the instance metadata service turned off: a clean start.
 var baseEnvironment: [String: String] {
-    var environment = ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("AWS_") }
+    var environment = inheritedEnvironment.filter { !$0.key.hasPrefix("AWS_") }
     environment["HOME"] = "/nonexistent"
     environment["AWS_EC2_METADATA_DISABLED"] = "true"
     return environment

@@ -56,12 +56,19 @@ package func runProcess(
         error: String(decoding: try Data(contentsOf: err), as: UTF8.self))
 }
 
-/// Runs the thumbnail binary.
+/// This process's environment but `THUMBNAIL_BIN`, which is the tests' own
+/// and not a variable the binary knows.
+package var inheritedEnvironment: [String: String] {
+    ProcessInfo.processInfo.environment.filter { $0.key != "THUMBNAIL_BIN" }
+}
+
+/// Runs the thumbnail binary, in `environment` or `inheritedEnvironment`.
 @discardableResult
 package func thumbnail(
     _ arguments: [String], input: Data? = nil, directory: String? = nil, environment: [String: String]? = nil
 ) throws -> Outcome {
-    try runProcess(thumbnailBinary, arguments, input: input, directory: directory, environment: environment)
+    try runProcess(
+        thumbnailBinary, arguments, input: input, directory: directory, environment: environment ?? inheritedEnvironment)
 }
 
 /// Runs a shell command (fixture generation, identify); fails the test on a non-zero exit.

@@ -12,7 +12,7 @@ public let toolVersion = "0.1.0"
 /// what it changes of the process is made once here (`ProcessState`) and
 /// passed down.
 public func run(_ arguments: [String], io: ProcessIO) -> Int32 {
-    let parsed = ParsedInvocation(arguments: arguments)
+    let parsed = ParsedInvocation(arguments: arguments, environment: io.environment)
     // Under inetd stderr is the socket: that mode reports through its log only,
     // and answers even a configuration it cannot use.
     if parsed.mode == .inetd { io.silenceErrorStream() }

@@ -183,11 +183,12 @@ struct ParsedInvocation {
     let settings: Settings
     let result: Result<Invocation, ThumbnailError>
 
-    init(arguments: [String]) {
+    /// `environment`: the process's, whose `THUMBNAIL_*` variables set options too.
+    init(arguments: [String], environment: [String: String]) {
         let parsed = ParsedArguments(arguments)
         var settings = Settings()
         // Every option is applied, so a broken HTTP mode still finds its --log.
-        let failures = settings.apply(parsed.options)
+        let failures = settings.apply(parsed.options, environment: environment)
         // With --batch, --picture is what the batch does, not a mode of its own.
         let named = settings.modes.contains(.batch) ? settings.modes.filter { $0 != .picture } : settings.modes
         let given = named.reduce(into: [Mode]()) { given, mode in if !given.contains(mode) { given.append(mode) } }

@@ -266,7 +266,9 @@ public let optionTable: [OptionSpec] = [
         manual: #"""
             Read options from
             .Ar FILE
-            before those on the command line, which win.
+            before those of the environment and the command line, which win; see
+            .Sx ENVIRONMENT
+            for the variables that set the same options.
             Each line is a long option without its dashes, alone for a flag or followed
             by
             .Ql =
@@ -284,7 +286,7 @@ public let optionTable: [OptionSpec] = [
             list; the mode options,
             .Fl -config
             itself and the options marked
-            .Dq not in a Fl -config No file
+            .Dq not in a Fl -config No file or the environment
             may not.
             An option may be set once per file.
             A line that is not

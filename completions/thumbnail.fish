@@ -66,7 +66,7 @@ complete -c thumbnail -s q -l quality -x -d 'encoder quality, 1-100 (default: th
 complete -c thumbnail -l read-timeout -x -d 'inetd: seconds to read a request (default 10)'
 complete -c thumbnail -s r -l root -x -a '(__fish_complete_directories)' -d 'DIR, s3://BUCKET[/P] or https://HOST[/P] (default: the current directory)'
 complete -c thumbnail -l s3-endpoint -x -d 'S3-compatible store (default: AWS)'
-complete -c thumbnail -l s3-region -x -d 'the bucket\'s region (default: AWS_REGION, else AWS_DEFAULT_REGION, else us-east-1)'
+complete -c thumbnail -l s3-region -x -d 'the bucket\'s region (default: AWS_REGION, AWS_DEFAULT_REGION, the AWS config file\'s, else us-east-1)'
 complete -c thumbnail -l sign -d 'print URL-PATH canonical and signed; no render'
 complete -c thumbnail -s s -l size -x -a '(__thumbnail_sizes)' -d 'box to fit: WxH, Wx or xH'
 complete -c thumbnail -l sizes -x -d 'allow only these sizes: 100x100,200x200,x64'

@@ -6,7 +6,8 @@ bucket holding every file under DIRECTORY at its relative path, and
 temporary credentials with a session token, of a role allowed the same
 (moto checks the session tokens of assumed roles; the key that its
 get-session-token returns is a fixed example it does not accept). Prints,
-one a line: KEY SECRET, then SESSION_KEY SESSION_SECRET SESSION_TOKEN.
+one a line: KEY SECRET, then SESSION_KEY SESSION_SECRET SESSION_TOKEN, then
+the role's ARN.
 """
 import json
 import os
@@ -47,3 +48,4 @@ if "--no-auth" not in sys.argv:
                     endpoint + "/moto-api/reset-auth"], check=True, stdout=subprocess.DEVNULL)
 print(key["AccessKeyId"], key["SecretAccessKey"])
 print(session["AccessKeyId"], session["SecretAccessKey"], session["SessionToken"])
+print(role["Arn"])

@@ -14,8 +14,8 @@ func runCheckConfig(
             problems.append(error)
         }
     }
-    let storage = state.engine(server.sources, environment: io.environment).storage
     check("storage") { () throws(ThumbnailError) in
+        let storage = try state.engine(server.sources, io: io).storage
         try storage.checkAvailable()
         return storage.description
     }

@@ -61,8 +61,10 @@ struct ProcessState: Sendable {
 
     /// The one way an engine is made: one for the whole run, so that a
     /// storage keeps its credentials and connections.
-    func engine(_ sources: SourceOptions, environment: [String: String]) -> Engine {
-        Engine(storage: sources.storage(environment: environment), limits: sources.limits, magick: magick)
+    func engine(_ sources: SourceOptions, io: ProcessIO) throws(ThumbnailError) -> Engine {
+        Engine(
+            storage: try sources.storage(environment: io.environment, now: io.now), limits: sources.limits,
+            magick: magick)
     }
 
     /// What lets renders at once share ImageMagick's one memory budget.
@@ -75,7 +77,7 @@ private func runRender(
     _ render: RenderInvocation, explain: Bool, state: ProcessState, io: ProcessIO
 ) throws(ThumbnailError) -> Int32 {
     let access = try Access(render.access)
-    let engine = state.engine(render.sources, environment: io.environment)
+    let engine = try state.engine(render.sources, io: io)
     guard case .pattern = render.output else {
         try renderOne(render.operands[0], render, access: access, engine: engine, explain: explain, io: io)
         return 0

@@ -42,12 +42,15 @@ public struct SourceOptions: Sendable {
     public var limits = Limits()
     public var remote = RemoteOptions()
 
-    /// The storage `root` names; S3 finds its region and credentials in `environment`.
-    public func storage(environment: [String: String]) -> any Storage {
+    /// The storage `root` names; S3 finds its region and credentials in
+    /// `environment`, and `now` tells when fetched credentials expire.
+    public func storage(
+        environment: [String: String], now: @escaping @Sendable () -> Int
+    ) throws(ThumbnailError) -> any Storage {
         switch root {
         case .directory(let path): DirectoryStorage(root: path)
         case .s3(let bucket, let prefix):
-            S3Storage(bucket: bucket, prefix: prefix, options: remote, environment: environment)
+            try S3Storage(bucket: bucket, prefix: prefix, options: remote, environment: environment, now: now)
         case .web(let origin, let prefix): WebStorage(origin: origin, prefix: prefix, options: remote)
         }
     }

@@ -876,9 +876,11 @@ public let optionTable: [OptionSpec] = [
         settings, value throws(ThumbnailError) in settings.remote.endpoint = try RemoteOptions.endpoint(value)
     },
     OptionSpec("s3-region", value: "REGION", for: .sources, help: "the bucket's region",
-        default: .words("AWS_REGION, else AWS_DEFAULT_REGION, else \(RemoteOptions.defaultRegion)"),
+        default: .words("AWS_REGION, AWS_DEFAULT_REGION, the AWS config file's, else \(RemoteOptions.defaultRegion)"),
         manual: #"""
-            The bucket's region, which requests are signed for.
+            The bucket's region, which requests are signed for; see
+            .Sx STORAGE
+            for where it comes from without this option.
             """#
     ) {
         settings, value throws(ThumbnailError) in

@@ -10,7 +10,7 @@
 /// A configuration it cannot use is thrown, and `run` serves it misconfigured.
 func serveInetd(_ server: ServerInvocation, state: ProcessState, io: ProcessIO) throws(ThumbnailError) -> Int32 {
     let access = try Access(server.access)
-    let engine = state.engine(server.sources, environment: io.environment)
+    let engine = try state.engine(server.sources, io: io)
     try engine.storage.checkAvailable()
     let connection = HTTPConnection(
         io: io, log: io.openLog(server.logFile), limits: HTTPLimits(server), errorMaxAge: server.errorMaxAge,

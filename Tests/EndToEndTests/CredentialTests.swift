@@ -67,16 +67,17 @@ final class CredentialTests {
     /// A long-running process fetches the keys again before their
     /// Expiration: two requests three seconds apart on one kept-alive
     /// connection, the keys lasting four seconds, fetch twice; lasting an
-    /// hour, or saying nothing of when they expire, once.
-    @Test(arguments: [(4, 2), (3600, 1), (nil, 1)] as [(Int?, Int)])
-    func keysAreFetchedAgainBeforeTheyExpire(lifetime: Int?, fetches: Int) throws {
+    /// hour, or saying nothing of when they expire, once. When the second
+    /// fetch fails, the keys still valid serve.
+    @Test(arguments: [(4, false, 2), (3600, false, 1), (nil, false, 1), (4, true, 2)] as [(Int?, Bool, Int)])
+    func keysAreFetchedAgainBeforeTheyExpire(lifetime: Int?, once: Bool, fetches: Int) throws {
         let moto = try MotoStore(objects: images, directory: scratch.path)
         defer { moto.daemon.stop() }
         let token = "task-role-token-0123456789"
         let endpoint = try ContainerCredentialsServer(token: token, keys: moto.session, directory: scratch.path)
         defer { endpoint.daemon.stop() }
         var environment = baseEnvironment
-        environment["AWS_CONTAINER_CREDENTIALS_FULL_URI"] = endpoint.url(lifetime: lifetime)
+        environment["AWS_CONTAINER_CREDENTIALS_FULL_URI"] = endpoint.url(lifetime: lifetime, once: once)
         environment["AWS_CONTAINER_AUTHORIZATION_TOKEN"] = token
         let get = "GET \(path) HTTP/1.1\\r\\nHost: t\\r\\n"
         let outcome = try runProcess(

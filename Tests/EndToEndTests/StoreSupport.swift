@@ -228,7 +228,8 @@ func testCertificateConfig(_ directory: String) -> String {
 /// Tests/stores/container-credentials.py on a free loopback port, handing
 /// out `keys` to whoever brings `token`; `url(lifetime:)` is the address
 /// whose keys expire `lifetime` seconds after each request (nil: no
-/// Expiration). Its log has a line a request.
+/// Expiration), and with `once`, that answers 503 after the first. Its log
+/// has a line a request.
 final class ContainerCredentialsServer {
     let port: Int
     let log: String
@@ -240,7 +241,9 @@ final class ContainerCredentialsServer {
             "container-credentials.py", [token, keys.keyID, keys.secret, keys.token, log], directory: directory)
     }
 
-    func url(lifetime: Int?) -> String { "http://127.0.0.1:\(port)/creds/" + (lifetime.map(String.init) ?? "none") }
+    func url(lifetime: Int?, once: Bool = false) -> String {
+        "http://127.0.0.1:\(port)/creds/" + (lifetime.map(String.init) ?? "none") + (once ? "/once" : "")
+    }
 
     /// The requests logged so far: path and whether the token matched.
     func requests() -> [String] {

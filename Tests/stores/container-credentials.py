@@ -2,8 +2,10 @@
 EKS Pod Identity, for the tests of the credential chain: it answers
 GET /creds/LIFETIME carrying `Authorization: TOKEN` with the keys given
 here, in the JSON the AWS SDKs read, their Expiration LIFETIME seconds from
-now ("none": no Expiration). Another token gets 401. One line a request goes
-to LOG: the path, and "token-ok" or "token-refused".
+now ("none": no Expiration). Another token gets 401. GET /creds/LIFETIME/once
+answers the same the first time and 503 after, as an endpoint that went
+away. One line a request goes to LOG: the path, and "token-ok" or
+"token-refused".
 
 usage: container-credentials.py PORT TOKEN KEY SECRET SESSION_TOKEN LOG
 """
@@ -16,6 +18,7 @@ import threading
 port, token, key, secret, session, log_path = sys.argv[1:7]
 port = int(port)
 log_lock = threading.Lock()
+answered = set()
 
 
 class Handler(http.server.BaseHTTPRequestHandler):
@@ -23,9 +26,13 @@ class Handler(http.server.BaseHTTPRequestHandler):
         accepted = self.headers.get("Authorization") == token
         with log_lock, open(log_path, "a") as log:
             log.write(f"{self.path} {'token-ok' if accepted else 'token-refused'}\n")
-        lifetime = self.path.rsplit("/", 1)[-1]
+        segments = self.path.split("/")
+        lifetime = segments[2]
         if not accepted:
             return self.answer(401, {"message": "bad token"})
+        if segments[-1] == "once" and self.path in answered:
+            return self.answer(503, {"message": "gone"})
+        answered.add(self.path)
         document = {"AccessKeyId": key, "SecretAccessKey": secret, "Token": session}
         if lifetime != "none":
             expiration = datetime.datetime.now(datetime.timezone.utc) + datetime.timedelta(seconds=int(lifetime))

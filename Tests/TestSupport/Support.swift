@@ -281,12 +281,13 @@ package func onlyTheJPEGCoder(in scratch: ScratchDirectory) throws -> String {
 }
 
 /// A variable of the Makefile, the one place that names the build's
-/// directories (the release build, moto's venv), as make sees it.
-package func makeVariable(_ name: String) throws -> String {
+/// directories (the release build, moto's venv) and tools, as make sees it;
+/// a relative path is made absolute unless `isPath` is false.
+package func makeVariable(_ name: String, isPath: Bool = true) throws -> String {
     let outcome = try runProcess("/usr/bin/make", ["-s", "--no-print-directory", "-C", packageDirectory, "print-" + name])
     guard outcome.status == 0 else { throw MakeVariableMissing(name: name, error: outcome.error) }
     let value = String(decoding: outcome.output, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
-    return value.hasPrefix("/") ? value : packageDirectory + "/" + value
+    return value.hasPrefix("/") || !isPath ? value : packageDirectory + "/" + value
 }
 
 package struct MakeVariableMissing: Error {

@@ -65,6 +65,43 @@ final class ImageTests {
         #expect(typo.status == 64 && typo.error.hasPrefix("thumbnail: THUMBNAIL_ROOOT: no such variable; did you mean THUMBNAIL_ROOT?"))
     }
 
+    /// An S3 root: libcurl and the signing work in the image, with moto checking the keys.
+    @Test func readsFromS3() throws {
+        let moto = try MotoStore(objects: images, directory: scratch.path)
+        defer { moto.daemon.stop() }
+        let path = "/thumbnail/80x80/webp/photo.jpg"
+        let environment = moto.environment().filter { $0.key.hasPrefix("AWS_") }.merging(
+            ["THUMBNAIL_ROOT": "s3://\(moto.bucket)", "THUMBNAIL_S3_ENDPOINT": moto.endpoint]) { $1 }
+        let rendered = try run([path], environment: environment)
+        #expect(rendered.status == 0, "\(rendered.error)")
+        #expect(rendered.output == (try thumbnail(["-r", images, path]).output))
+    }
+
+    /// The health check's command, run against a server that answers /healthz, then one that does not.
+    @Test func healthCheckFetchesHealthz() throws {
+        let served = scratch.file("served")
+        try FileManager.default.createDirectory(atPath: served, withIntermediateDirectories: true)
+        try "ok\n".write(toFile: served + "/healthz", atomically: true, encoding: .utf8)
+        let port = try freePort()
+        let server = try Daemon(
+            "/usr/bin/python3", ["-m", "http.server", String(port), "--bind", "127.0.0.1", "--directory", served],
+            output: scratch.file("http.out"))
+        defer { server.stop() }
+        try #require(waitUntilListening(port), "python's http.server did not listen")
+        let inspected = try podman(["image", "inspect", "--format", "{{json .Config.Healthcheck.Test}}", image])
+        let test = try #require(try JSONSerialization.jsonObject(with: inspected.output) as? [String])
+        #expect(test.first == "CMD")
+        let command = test.dropFirst().map { $0.replacing("127.0.0.1:8080", with: "127.0.0.1:\(port)") }
+        let check = {
+            try podman(["run", "--rm", "--no-healthcheck", "--network", "host", "--read-only", "--entrypoint", command[0], self.image]
+                + command.dropFirst())
+        }
+        let healthy = try check()
+        #expect(healthy.status == 0, "\(healthy.error)")
+        try FileManager.default.removeItem(atPath: served + "/healthz")
+        #expect(try check().status != 0)
+    }
+
     /// It runs as its own user, and nothing of its root file system can be written.
     @Test func notRootAndReadOnly() throws {
         let output = scratch.file("output")

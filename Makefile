@@ -33,11 +33,15 @@ BUILD_PACKAGES = libmagickwand-dev libwebp-dev libspng-dev zlib1g-dev libtiff-de
 # included); heif-convert and heif-info read AVIF alpha back (ImageMagick 6.9.11 drops it).
 # libavif-bin: avifenc makes the 10-bit AVIF sources, which heif-enc cannot.
 # chromium: headless, the browser of the Django package's page test (layout shift, the candidates it picks).
+# python3-yaml: the Kubernetes manifests are parsed as the API server would.
 TEST_PACKAGES = imagemagick libjpeg-turbo-progs libgs-common time python3 util-linux bsdutils coreutils mandoc bash-completion zsh fish python3-django \
 	xinetd nginx-light curl openssl lintian man-db systemd goaccess libheif-examples libavif-bin python3-venv strace \
-	chromium prometheus
+	chromium prometheus python3-yaml
 # dpkg-dev: dpkg-shlibdeps and dpkg-gencontrol; binutils: strip.
 DEB_PACKAGES = dpkg-dev binutils
+# mmdebstrap makes the image's root file system from Debian's packages; podman
+# builds and runs the image, with runc (crun is podman's default).
+IMAGE_PACKAGES = mmdebstrap podman runc
 BENCH_PACKAGES = imagemagick libgs-common time python3 python3-pil python3-venv libvips-tools libjpeg-turbo-progs libheif-examples \
 	webp hyperfine gcc xinetd curl wrk nginx-light openssl valgrind binutils systemd
 # `make quality`: scikit-image's SSIM and a Pillow that writes AVIF, from PyPI, in a venv.
@@ -53,7 +57,7 @@ SERVE_VENV = .build-bench/serve-venv
 SERVE_PYTHON_PACKAGES = thumbor==7.8.0 gunicorn==27.0.1 django==5.2.19 pillow==12.3.0
 SUDO = $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: all build docs deps check-deps test-deps deb-deps deb django-venvs bench-deps check test bench bench-inetd bench-serve bench-batch bench-smartcrop bench-storage bench-warm function-order quality demo install uninstall clean
+.PHONY: all build docs deps check-deps test-deps deb-deps deb image-deps image django-venvs bench-deps check test bench bench-inetd bench-serve bench-batch bench-smartcrop bench-storage bench-warm function-order quality demo install uninstall clean
 
 all: build
 
@@ -79,7 +83,7 @@ check-deps:
 	@missing="$(call missing,$(BUILD_PACKAGES))"; \
 	if [ -n "$$missing" ]; then echo "missing Debian packages: $$missing (make deps installs them)" >&2; exit 1; fi
 
-test-deps: deps deb-deps
+test-deps: deps deb-deps image-deps
 	$(call install_missing,$(TEST_PACKAGES))
 	$(MAKE) $(MOTO_SERVER)
 
@@ -96,6 +100,9 @@ $(MOTO_SERVER):
 
 deb-deps:
 	$(call install_missing,$(DEB_PACKAGES))
+
+image-deps:
+	$(call install_missing,$(IMAGE_PACKAGES))
 
 build: $(RELEASE_BIN)
 
@@ -219,7 +226,7 @@ print-%:
 	@echo '$($*)'
 
 clean:
-	rm -rf .build .build-release .build-deb .build-bench .build-venv .build-django demo thumbnail_*.deb
+	rm -rf .build .build-release .build-deb .build-image .build-bench .build-venv .build-django demo thumbnail_*.deb
 
 # The Debian package, built with dpkg's own tools from packaging/debian
 # (control, changelog, copyright, and postinst and postrm, which make and
@@ -242,6 +249,7 @@ clean:
 #   P odd-mark-in-description: the comma in the example path
 #     /thumbnail/200x200,crop/webp/... is the grammar's.
 VERSION := $(shell cat VERSION)
+STRIP = strip --strip-unneeded --remove-section=.comment --remove-section=.note
 DEB = thumbnail_$(VERSION)_$(shell dpkg --print-architecture).deb
 DEB_ROOT = .build-deb/root
 DEB_DOC = $(DEB_ROOT)/usr/share/doc/thumbnail
@@ -257,7 +265,7 @@ $(DEB): Makefile $(RELEASE_BIN) VERSION man/thumbnail.1 $(wildcard completions/*
 	install -d -m755 $(DEB_ROOT)/DEBIAN
 	install -m755 packaging/debian/postinst packaging/debian/postrm $(DEB_ROOT)/DEBIAN/
 	install -D -m755 $(RELEASE_BIN) $(DEB_ROOT)/usr/bin/thumbnail
-	strip --strip-unneeded --remove-section=.comment --remove-section=.note $(DEB_ROOT)/usr/bin/thumbnail
+	$(STRIP) $(DEB_ROOT)/usr/bin/thumbnail
 	install -D -m644 man/thumbnail.1 $(DEB_ROOT)/usr/share/man/man1/thumbnail.1
 	gzip -9n $(DEB_ROOT)/usr/share/man/man1/thumbnail.1
 	install -D -m644 completions/thumbnail.bash $(DEB_ROOT)/usr/share/bash-completion/completions/thumbnail
@@ -313,3 +321,55 @@ $(DJANGO_DIR)/%/.installed: $(DJANGO_WHEEL) Makefile
 	fi
 	$(DJANGO_DIR)/$*/bin/pip install -q --disable-pip-version-check --force-reinstall --no-deps $(DJANGO_WHEEL)
 	@touch $@
+
+# The OCI image, from Debian's packages only: mmdebstrap installs the
+# libraries the binary is linked with (dpkg-shlibdeps) and those the
+# package's control names (the ones it loads when a run needs them), with
+# ca-certificates; packaging/image/rootfs.py then keeps those libraries, the
+# certificates and the copyright files, and removes the rest (shell, dpkg,
+# apt, documentation). The binary, stripped, its manual, the list of the one
+# path its health check fetches (/healthz) and a passwd naming the user it
+# runs as (IMAGE_UID, not root) are added, and podman builds
+# packaging/image/Containerfile on the result, in Docker's format since the
+# OCI format has no HEALTHCHECK. Rebuilt only when the binary or the recipe
+# changes, or when podman lost the image; make image takes about a minute.
+IMAGE = thumbnail:$(VERSION)
+IMAGE_DIR = .build-image
+IMAGE_STAGE = $(IMAGE_DIR)/stage
+IMAGE_UID = 65532
+IMAGE_SUITE := $(shell . /etc/os-release && echo $$VERSION_CODENAME)
+PODMAN = CONTAINERS_CONF=$(CURDIR)/packaging/image/containers.conf podman --runtime runc
+
+image: $(IMAGE_DIR)/image-id
+	@$(PODMAN) image exists $(IMAGE) || { rm -f $<; $(MAKE) --no-print-directory $<; }
+
+$(IMAGE_DIR)/rootfs.tar: Makefile $(RELEASE_BIN) man/thumbnail.1 packaging/debian/control packaging/debian/copyright \
+		packaging/image/rootfs.py | image-deps deb-deps
+	rm -rf $(IMAGE_DIR)
+	install -D -m755 $(RELEASE_BIN) $(IMAGE_STAGE)/usr/bin/thumbnail
+	$(STRIP) $(IMAGE_STAGE)/usr/bin/thumbnail
+	install -D -m644 man/thumbnail.1 $(IMAGE_STAGE)/usr/share/man/man1/thumbnail.1
+	gzip -9n $(IMAGE_STAGE)/usr/share/man/man1/thumbnail.1
+	install -D -m644 packaging/debian/copyright $(IMAGE_STAGE)/usr/share/doc/thumbnail/copyright
+	printf '/healthz\n' | install -D -m644 /dev/stdin $(IMAGE_STAGE)/usr/share/thumbnail/healthz.list
+	printf 'root:x:0:0:root:/root:/nonexistent\nthumbnail:x:$(IMAGE_UID):$(IMAGE_UID):thumbnail:/nonexistent:/nonexistent\n' \
+	  | install -D -m644 /dev/stdin $(IMAGE_STAGE)/etc/passwd
+	printf 'root:x:0:\nthumbnail:x:$(IMAGE_UID):\n' | install -D -m644 /dev/stdin $(IMAGE_STAGE)/etc/group
+	cd packaging && dpkg-shlibdeps -O -e../$(IMAGE_STAGE)/usr/bin/thumbnail > ../$(IMAGE_DIR)/shlibs
+	{ sed -n 's/^shlibs:Depends=//p' $(IMAGE_DIR)/shlibs; sed -n 's/^\(Depends\|Recommends\): //p' packaging/debian/control; } \
+	  | tr ',' '\n' | sed 's/(.*)//; s/[[:space:]]//g; /^\$$/d; /^$$/d' | sort -u > $(IMAGE_DIR)/packages
+	mmdebstrap --quiet --variant=essential --dpkgopt=force-unsafe-io --include="$$(paste -sd, $(IMAGE_DIR)/packages),ca-certificates" \
+	  --customize-hook='$(CURDIR)/packaging/image/rootfs.py "$$1" $$(cat $(CURDIR)/$(IMAGE_DIR)/packages)' \
+	  --customize-hook='sync-in $(IMAGE_STAGE) /' \
+	  --skip=cleanup,output/dev,output/mknod --format=tar $(IMAGE_SUITE) $@.part
+	mv $@.part $@
+
+$(IMAGE_DIR)/image-id: $(IMAGE_DIR)/rootfs.tar packaging/image/Containerfile VERSION packaging/image/containers.conf
+	$(PODMAN) build --network host --format docker --file packaging/image/Containerfile --tag $(IMAGE) \
+	  --build-arg VERSION=$(VERSION) --build-arg UID=$(IMAGE_UID) \
+	  --build-arg DESCRIPTION="$$(sed -n 's/^Description: //p' packaging/debian/control)" \
+	  --build-arg LICENSE="$$(sed -n 's/^License: //p' packaging/debian/copyright | head -n 1)" \
+	  --build-arg SOURCE="$$(git remote get-url origin 2>/dev/null)" \
+	  --layers=false --iidfile $@.part $(IMAGE_DIR)
+	$(PODMAN) image prune --force --filter label=org.opencontainers.image.title=thumbnail >/dev/null
+	mv $@.part $@

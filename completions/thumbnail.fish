@@ -73,7 +73,7 @@ complete -c thumbnail -l read-timeout -x -d 'inetd: seconds to read a request (d
 complete -c thumbnail -l render-slots -r -F -d 'HTTP: lock file that counts renders at once'
 complete -c thumbnail -s r -l root -x -a '(__fish_complete_directories)' -d 'DIR, s3://BUCKET[/P] or https://HOST[/P] (default: the current directory)'
 complete -c thumbnail -l s3-endpoint -x -d 'S3-compatible store (default: AWS)'
-complete -c thumbnail -l s3-region -x -d 'the bucket\'s region (default: AWS_REGION, else AWS_DEFAULT_REGION, else us-east-1)'
+complete -c thumbnail -l s3-region -x -d 'the bucket\'s region (default: AWS_REGION, AWS_DEFAULT_REGION, the AWS config file\'s, else us-east-1)'
 complete -c thumbnail -l shutdown-timeout -x -d 'listen: seconds to finish on SIGTERM (default 20)'
 complete -c thumbnail -l sign -d 'print URL-PATH canonical and signed; no render'
 complete -c thumbnail -s s -l size -x -a '(__thumbnail_sizes)' -d 'box to fit: WxH, Wx or xH'

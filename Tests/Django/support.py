@@ -28,9 +28,13 @@ django.setup()
 from django.template import Context, Template  # noqa: E402
 
 
+# The binary reads THUMBNAIL_* variables as its options: this test's own are not for it.
+BINARY_ENVIRONMENT = {name: value for name, value in os.environ.items() if not name.startswith("THUMBNAIL_")}
+
+
 def thumbnail(*arguments, check=True):
     """The binary's stdout; with `check`, a failure fails the test."""
-    run = subprocess.run([BINARY, *arguments], capture_output=True, timeout=60)
+    run = subprocess.run([BINARY, *arguments], capture_output=True, timeout=60, env=BINARY_ENVIRONMENT)
     if check and run.returncode != 0:
         raise AssertionError("thumbnail %s: exit %d: %s" % (" ".join(arguments), run.returncode, run.stderr.decode()))
     return run.stdout.decode() if check else run

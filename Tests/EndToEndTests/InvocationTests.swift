@@ -30,7 +30,7 @@ final class InvocationTests {
         let keys = try writeFile("a-key-0123456789abcdef\n", "keys", in: scratch)
         let loadedLater = ["libcrypto.so.3", "libcurl.so.4", "libheif.so.1", "libtiff.so.6"]
         func loaded(_ arguments: [String]) throws -> [String] {
-            var environment = ProcessInfo.processInfo.environment
+            var environment = inheritedEnvironment
             environment["LD_DEBUG"] = "files"
             let outcome = try thumbnail(arguments, directory: scratch.path, environment: environment)
             #expect(outcome.status == 0, "\(arguments)")

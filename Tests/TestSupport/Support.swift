@@ -56,12 +56,19 @@ package func runProcess(
         error: String(decoding: try Data(contentsOf: err), as: UTF8.self))
 }
 
-/// Runs the thumbnail binary.
+/// This process's environment but `THUMBNAIL_BIN`, which is the tests' own
+/// and not a variable the binary knows.
+package var inheritedEnvironment: [String: String] {
+    ProcessInfo.processInfo.environment.filter { $0.key != "THUMBNAIL_BIN" }
+}
+
+/// Runs the thumbnail binary, in `environment` or `inheritedEnvironment`.
 @discardableResult
 package func thumbnail(
     _ arguments: [String], input: Data? = nil, directory: String? = nil, environment: [String: String]? = nil
 ) throws -> Outcome {
-    try runProcess(thumbnailBinary, arguments, input: input, directory: directory, environment: environment)
+    try runProcess(
+        thumbnailBinary, arguments, input: input, directory: directory, environment: environment ?? inheritedEnvironment)
 }
 
 /// Runs a shell command (fixture generation, identify); fails the test on a non-zero exit.
@@ -283,12 +290,13 @@ package func onlyTheJPEGCoder(in scratch: ScratchDirectory) throws -> String {
 }
 
 /// A variable of the Makefile, the one place that names the build's
-/// directories (the release build, moto's venv), as make sees it.
-package func makeVariable(_ name: String) throws -> String {
+/// directories (the release build, moto's venv) and tools, as make sees it;
+/// a relative path is made absolute unless `isPath` is false.
+package func makeVariable(_ name: String, isPath: Bool = true) throws -> String {
     let outcome = try runProcess("/usr/bin/make", ["-s", "--no-print-directory", "-C", packageDirectory, "print-" + name])
     guard outcome.status == 0 else { throw MakeVariableMissing(name: name, error: outcome.error) }
     let value = String(decoding: outcome.output, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
-    return value.hasPrefix("/") ? value : packageDirectory + "/" + value
+    return value.hasPrefix("/") || !isPath ? value : packageDirectory + "/" + value
 }
 
 package struct MakeVariableMissing: Error {

@@ -178,7 +178,7 @@ final class HTTPReplyTests {
     /// log line per request naming the problem; nothing on stderr.
     @Test(arguments: [
         (["--origin-token-file", "short"], "holds no token", 64),
-        (["--origin-token-file", "exposed"], "mode 0640: group or others may read or change it; chmod go-rwx", 64),
+        (["--origin-token-file", "exposed"], "mode 0644: group or others may read or change it; chmod go-rwx", 64),
         (["--origin-token-header", "X:Token"], "--origin-token-header: 'X:Token' is not an HTTP header name", 64),
         (["--max-side", "abc"], "--max-side: 'abc' is not a whole number from 1", 64),
         (["-r", "/nonexistent"], "/nonexistent: storage root: No such file or directory", 78),
@@ -187,7 +187,7 @@ final class HTTPReplyTests {
         try "".write(toFile: scratch.file("short"), atomically: true, encoding: .utf8)
         chmod(scratch.file("short"), 0o600)
         try "token-0123456789abcdef\n".write(toFile: scratch.file("exposed"), atomically: true, encoding: .utf8)
-        chmod(scratch.file("exposed"), 0o640)
+        chmod(scratch.file("exposed"), 0o644)
         let arguments = options.map { ["short", "exposed"].contains($0) ? scratch.file($0) : $0 }
         let outcome = try serve(Self.get("/thumbnail/32x32/landscape.jpg") + Self.get("/healthz"), arguments)
         let reply = Self.errorReply("503 Service Unavailable", cacheControl: "no-store")

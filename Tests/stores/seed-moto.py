@@ -8,7 +8,7 @@ temporary credentials with a session token, of a role allowed the same
 get-session-token returns is a fixed example it does not accept); then a
 second user allowed what examples/s3-read-policy.json allows, for BUCKET and
 the prefix deep/. Prints, one a line: KEY SECRET, then SESSION_KEY
-SESSION_SECRET SESSION_TOKEN, then LISTER_KEY LISTER_SECRET.
+SESSION_SECRET SESSION_TOKEN, then LISTER_KEY LISTER_SECRET, then the role's ARN.
 """
 import json
 import os
@@ -57,3 +57,4 @@ if "--no-auth" not in sys.argv:
 print(key["AccessKeyId"], key["SecretAccessKey"])
 print(session["AccessKeyId"], session["SecretAccessKey"], session["SessionToken"])
 print(lister["AccessKeyId"], lister["SecretAccessKey"])
+print(role["Arn"])

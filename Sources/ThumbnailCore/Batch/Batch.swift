@@ -80,7 +80,7 @@ func runBatch(_ batch: BatchInvocation, state: ProcessState, io: ProcessIO) thro
         }
     case .check, .write:
         let access = try Access(batch.access)
-        let engine = state.engine(batch.sources, environment: io.environment)
+        let engine = try state.engine(batch.sources, io: io)
         let gate = state.gate()
         var directory: String? = nil
         if case .write(let path) = batch.action { directory = path }

@@ -14,8 +14,7 @@ func runCheckConfig(
             problems.append(error)
         }
     }
-    let storage = state.engine(server.sources, environment: io.environment).storage
-    check("storage") { () throws(ThumbnailError) in try storage.checkReachable() }
+    check("storage") { () throws(ThumbnailError) in try state.engine(server.sources, io: io).storage.checkReachable() }
     check("log") { () throws(ThumbnailError) in try checkLogFile(server.logFile) }
     let access = server.access
     check("sizes") { () throws(ThumbnailError) in

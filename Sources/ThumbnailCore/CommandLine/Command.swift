@@ -12,7 +12,7 @@ public let toolVersion = "0.1.0"
 /// what it changes of the process is made once here (`ProcessState`) and
 /// passed down.
 public func run(_ arguments: [String], io: ProcessIO) -> Int32 {
-    let parsed = ParsedInvocation(arguments: arguments)
+    let parsed = ParsedInvocation(arguments: arguments, environment: io.environment)
     // Under inetd stderr is the socket: that mode reports through its log only,
     // and answers even a configuration it cannot use.
     if parsed.mode == .inetd { io.silenceErrorStream() }
@@ -65,8 +65,10 @@ struct ProcessState: Sendable {
 
     /// The one way an engine is made: one for the whole run, so that a
     /// storage keeps its credentials and connections.
-    func engine(_ sources: SourceOptions, environment: [String: String]) -> Engine {
-        Engine(storage: sources.storage(environment: environment), limits: sources.limits, magick: magick)
+    func engine(_ sources: SourceOptions, io: ProcessIO) throws(ThumbnailError) -> Engine {
+        Engine(
+            storage: try sources.storage(environment: io.environment, now: io.now), limits: sources.limits,
+            magick: magick)
     }
 
     /// What lets renders at once share ImageMagick's one memory budget.
@@ -79,7 +81,7 @@ private func runRender(
     _ render: RenderInvocation, explain: Bool, state: ProcessState, io: ProcessIO
 ) throws(ThumbnailError) -> Int32 {
     let access = try Access(render.access)
-    let engine = state.engine(render.sources, environment: io.environment)
+    let engine = try state.engine(render.sources, io: io)
     guard case .pattern = render.output else {
         if case .file(let output)? = render.output { try checkOutputDirectory(of: output) }
         try renderOne(render.operands[0], render, access: access, engine: engine, explain: explain, io: io)

@@ -43,12 +43,15 @@ public struct SourceOptions: Sendable {
     public var limits = Limits()
     public var remote = RemoteOptions()
 
-    /// The storage `root` names; S3 finds its region and credentials in `environment`.
-    public func storage(environment: [String: String]) -> any Storage {
+    /// The storage `root` names; S3 finds its region and credentials in
+    /// `environment`, and `now` tells when fetched credentials expire.
+    public func storage(
+        environment: [String: String], now: @escaping @Sendable () -> Int
+    ) throws(ThumbnailError) -> any Storage {
         switch root {
         case .directory(let path): DirectoryStorage(root: path)
         case .s3(let bucket, let prefix):
-            S3Storage(bucket: bucket, prefix: prefix, options: remote, environment: environment)
+            try S3Storage(bucket: bucket, prefix: prefix, options: remote, environment: environment, now: now)
         case .web(let origin, let prefix): WebStorage(origin: origin, prefix: prefix, options: remote)
         }
     }
@@ -216,11 +219,12 @@ struct ParsedInvocation {
     let settings: Settings
     let result: Result<Invocation, ThumbnailError>
 
-    init(arguments: [String]) {
+    /// `environment`: the process's, whose `THUMBNAIL_*` variables set options too.
+    init(arguments: [String], environment: [String: String]) {
         let parsed = ParsedArguments(arguments)
         var settings = Settings()
         // Every option is applied, so a broken HTTP mode still finds its --log.
-        let failures = settings.apply(parsed.options)
+        let failures = settings.apply(parsed.options, environment: environment)
         // With --batch, --picture is what the batch does, not a mode of its own.
         let named = settings.modes.contains(.batch) ? settings.modes.filter { $0 != .picture } : settings.modes
         let given = named.reduce(into: [Mode]()) { given, mode in if !given.contains(mode) { given.append(mode) } }

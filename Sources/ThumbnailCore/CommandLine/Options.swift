@@ -283,7 +283,9 @@ public let optionTable: [OptionSpec] = [
         manual: #"""
             Read options from
             .Ar FILE
-            before those on the command line, which win.
+            before those of the environment and the command line, which win; see
+            .Sx ENVIRONMENT
+            for the variables that set the same options.
             Each line is a long option without its dashes, alone for a flag or followed
             by
             .Ql =
@@ -301,7 +303,7 @@ public let optionTable: [OptionSpec] = [
             list; the mode options,
             .Fl -config
             itself and the options marked
-            .Dq not in a Fl -config No file
+            .Dq not in a Fl -config No file or the environment
             may not.
             An option may be set once per file.
             A line that is not
@@ -1051,9 +1053,11 @@ public let optionTable: [OptionSpec] = [
         settings, value throws(ThumbnailError) in settings.remote.endpoint = try RemoteOptions.endpoint(value)
     },
     OptionSpec("s3-region", value: "REGION", for: .sources, help: "the bucket's region",
-        default: .words("AWS_REGION, else AWS_DEFAULT_REGION, else \(RemoteOptions.defaultRegion)"),
+        default: .words("AWS_REGION, AWS_DEFAULT_REGION, the AWS config file's, else \(RemoteOptions.defaultRegion)"),
         manual: #"""
-            The bucket's region, which requests are signed for.
+            The bucket's region, which requests are signed for; see
+            .Sx STORAGE
+            for where it comes from without this option.
             """#
     ) {
         settings, value throws(ThumbnailError) in

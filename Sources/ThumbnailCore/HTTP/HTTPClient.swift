@@ -123,18 +123,25 @@ final class HTTPClient {
         }
         defer { curl.pointee.slist_free_all(headers) }
         let context = Unmanaged.passUnretained(reception).toOpaque()
-        let settings: [CURLcode] = [
+        var settings: [CURLcode] = [
             thumbnail_curl_set_string(curl, handle, CURLOPT_URL, request.url),
             // Only these: a store's address never becomes file:// or anything else.
             thumbnail_curl_set_string(curl, handle, CURLOPT_PROTOCOLS_STR, "http,https"),
             thumbnail_curl_set_long(curl, handle, CURLOPT_TIMEOUT_MS, request.timeout * 1000),
             thumbnail_curl_set_long(curl, handle, CURLOPT_CONNECTTIMEOUT_MS, request.timeout * 1000),
-            request.method == "GET"
-                ? thumbnail_curl_set_long(curl, handle, CURLOPT_HTTPGET, 1)
-                // A HEAD's answer has no body, whatever its Content-Length says: libcurl must not wait for one.
-                : request.method == "HEAD"
-                    ? thumbnail_curl_set_long(curl, handle, CURLOPT_NOBODY, 1)
-                    : thumbnail_curl_set_string(curl, handle, CURLOPT_CUSTOMREQUEST, request.method),
+            // A GET, unless a body makes it a POST; another method is named as such.
+            thumbnail_curl_set_long(curl, handle, CURLOPT_HTTPGET, 1),
+        ]
+        // A HEAD's answer has no body, whatever its Content-Length says: libcurl must not wait for one.
+        if request.method == "HEAD" { settings.append(thumbnail_curl_set_long(curl, handle, CURLOPT_NOBODY, 1)) }
+        if var body = request.body {
+            settings.append(thumbnail_curl_set_long(curl, handle, CURLOPT_POSTFIELDSIZE, body.count))
+            settings.append(
+                body.withUnsafeMutableBytes { thumbnail_curl_set_pointer(curl, handle, CURLOPT_COPYPOSTFIELDS, $0.baseAddress) })
+        }
+        let method = request.body != nil ? "POST" : request.method == "HEAD" ? "HEAD" : "GET"
+        settings += [
+            setOptionalString(CURLOPT_CUSTOMREQUEST, request.method == method ? nil : request.method),
             thumbnail_curl_set_list(curl, handle, CURLOPT_HTTPHEADER, headers),
             // The system's CAs through the hashed directory when there is one:
             // OpenSSL 3 then reads the one certificate it needs, where the
@@ -214,9 +221,12 @@ private let threadClientKey: pthread_key_t = {
 /// One request to a store.
 struct StoreRequest {
     var url: String
+    /// GET; POST with a body; or another, such as PUT.
     var method = "GET"
     /// Whole header lines, `Name: value`.
     var headers: [String] = []
+    /// What a POST sends.
+    var body: [UInt8]? = nil
     /// AWS Signature Version 4, made by libcurl: `aws:amz:REGION:SERVICE`.
     var signature: (scheme: String, keyID: String, secret: String)? = nil
     /// A CA bundle to trust instead of the system's.

@@ -25,7 +25,7 @@ func serveInetd(_ server: ServerInvocation, arguments: [String], state: ProcessS
     return serveConnection(server, io: io) { () throws(ThumbnailError) in
         // The super-server chooses the user; --user, when given, still applies.
         if server.listening.user != nil { _ = try dropPrivileges(to: server.listening.user) }
-        return try Site(server, state: state, environment: io.environment).responder(
+        return try Site(server, state: state, io: io).responder(
             slots: try RenderSlots(server.renders, environment: io.environment))
     }
 }
@@ -54,10 +54,10 @@ struct Site {
     let access: Access
     let engine: Engine
 
-    init(_ server: ServerInvocation, state: ProcessState, environment: [String: String]) throws(ThumbnailError) {
+    init(_ server: ServerInvocation, state: ProcessState, io: ProcessIO) throws(ThumbnailError) {
         self.server = server
         access = try Access(server.access)
-        engine = state.engine(server.sources, environment: environment)
+        engine = try state.engine(server.sources, io: io)
     }
 
     /// A connection's responder, once the storage can serve.

@@ -70,7 +70,7 @@ struct ServingConfiguration {
     /// The process state (ImageMagick's, made once by `run`) stays the same across reloads.
     init(_ server: ServerInvocation, state: ProcessState, slotFile: Int32, io: ProcessIO) throws(ThumbnailError) {
         self.server = server
-        site = try Site(server, state: state, environment: io.environment)
+        site = try Site(server, state: state, io: io)
         slots =
             server.renders.slotFile == nil
             ? RenderSlots(fd: slotFile, bound: server.renders) : try RenderSlots(server.renders, environment: io.environment)
@@ -355,12 +355,12 @@ private struct ListeningParent {
         events.write("thumbnail: \(String(cString: strsignal(signal))): finishing \(children.count) connections")
     }
 
-    /// SIGHUP: the original arguments parsed again, their files read again;
+    /// SIGHUP: the original arguments (and environment) parsed again, their files read again;
     /// a configuration that does not check is refused, the old one kept.
     private mutating func reload() {
         do throws(ThumbnailError) {
             let server: ServerInvocation
-            switch try ParsedInvocation(arguments: arguments).result.get() {
+            switch try ParsedInvocation(arguments: arguments, environment: io.environment).result.get() {
             case .listen(let parsed), .inetd(let parsed): server = parsed
             default: throw ThumbnailError(.usage, "arguments", "no longer an HTTP mode")
             }

@@ -192,7 +192,7 @@ private func gifHasTransparentColour(_ bytes: [UInt8]) -> Bool {
 /// `--picture`: the element for one source or path, on standard output.
 func runPicture(_ invocation: PictureInvocation, state: ProcessState, io: ProcessIO) throws(ThumbnailError) -> Int32 {
     let maker = PictureMaker(
-        access: try Access(invocation.access), engine: state.engine(invocation.sources, environment: io.environment),
+        access: try Access(invocation.access), engine: try state.engine(invocation.sources, io: io),
         options: invocation.picture)
     let request: ThumbnailRequest
     if let flags = invocation.flags {
@@ -215,7 +215,7 @@ func runPictureBatch(
     io: ProcessIO
 ) throws(ThumbnailError) -> Int32 {
     let maker = PictureMaker(
-        access: try Access(batch.access), engine: state.engine(batch.sources, environment: io.environment),
+        access: try Access(batch.access), engine: try state.engine(batch.sources, io: io),
         options: options)
     var firstFailure: ThumbnailError? = nil
     var failed = 0

@@ -16,9 +16,15 @@ func realPath(_ path: String) -> String? {
     return String(cString: resolved)
 }
 
-/// A key or token file: refused when group or others may read or change it, as ssh does with its keys.
+/// A key or token file: refused when group or others may read or change it,
+/// as ssh does with its keys; but root's file may be its group's to read, as
+/// PostgreSQL allows its key, since that is how an orchestrator hands a
+/// secret to a process that is not root (a Kubernetes Secret with fsGroup).
 func readSecretFile(_ path: String) throws(ThumbnailError) -> [UInt8] {
-    try readSource(path, limit: 1 << 16, refusing: (0o077, "group or others may read or change it; chmod go-rwx")).bytes
+    try readSource(
+        path, limit: 1 << 16, refusing: (0o077, "group or others may read or change it; chmod go-rwx"),
+        groupMayReadRootsFile: true
+    ).bytes
 }
 
 /// A config file names the key files, so only its owner may change it.
@@ -27,13 +33,14 @@ func readConfigFile(_ path: String) throws(ThumbnailError) -> [UInt8] {
 }
 
 /// Reads a regular file with its modification time; refused first if
-/// larger than `limit` or if its mode has any of the `refusing` bits, and
+/// larger than `limit` or if its mode has any of the `refusing` bits (but
+/// group read, when `groupMayReadRootsFile` and root owns it), and
 /// by `sniff` before more than its first bytes are read. An image source
 /// that is a PNG is read only as far as its first `pngFirstBytes`: the
 /// file stays open, and its decoder reads the rest as it goes.
 func readSource(
-    _ path: String, limit: Int, refusing: (bits: mode_t, reason: String) = (0, ""), sniff: Sniff? = nil,
-    followingLinks: Bool = false
+    _ path: String, limit: Int, refusing: (bits: mode_t, reason: String) = (0, ""), groupMayReadRootsFile: Bool = false,
+    sniff: Sniff? = nil, followingLinks: Bool = false
 ) throws(ThumbnailError) -> SourceFile {
     let fd = open(path, O_RDONLY | O_CLOEXEC | (followingLinks ? 0 : O_NOFOLLOW))
     guard fd >= 0 else {
@@ -43,7 +50,8 @@ func readSource(
     var info = stat()
     guard fstat(fd, &info) == 0 else { throw ThumbnailError(.ioFailure, path, errnoText()) }
     guard (info.st_mode & S_IFMT) == S_IFREG else { throw ThumbnailError(.notFound, path, "not a regular file") }
-    guard info.st_mode & refusing.bits == 0 else {
+    let refused = groupMayReadRootsFile && info.st_uid == 0 ? refusing.bits & ~mode_t(0o040) : refusing.bits
+    guard info.st_mode & refused == 0 else {
         throw ThumbnailError(.usage, path, "mode 0\(String(info.st_mode & 0o777, radix: 8)): " + refusing.reason)
     }
     guard Int(info.st_size) <= limit else {

@@ -40,7 +40,7 @@ public struct RemoteOptions: Sendable {
     /// The longest `--source-timeout`.
     public static let maxTimeout = 3600
 
-    /// nil: `AWS_REGION`, then `AWS_DEFAULT_REGION`, then `defaultRegion`.
+    /// nil: the environment's or the AWS config file's (`awsRegion`), else `defaultRegion`.
     public var region: String? = nil
     /// An S3-compatible store's `scheme://host[:port]`, addressed path-style.
     public var endpoint: String? = nil
@@ -137,31 +137,36 @@ private func sourceFile(_ answer: StoreAnswer, url: String) -> SourceFile {
 }
 
 /// An S3 bucket, or a prefix in it. Requests are signed by libcurl (SigV4)
-/// with credentials found as the AWS command-line tools find them.
+/// with credentials found as the AWS SDKs find them (CredentialChain).
 public struct S3Storage: Storage {
     public let bucket: String
     public let prefix: [String]
     public let region: String
+    /// Which setting named the region.
+    let regionSource: String
     /// `scheme://host[:port]` of an S3-compatible store; nil: AWS itself.
     public let endpoint: String?
     let caFile: String?
     let timeout: Int
     let credentials: CredentialChain
 
-    init(bucket: String, prefix: [String], options: RemoteOptions, environment: [String: String]) {
+    /// `now`: the clock that tells when fetched credentials expire.
+    init(
+        bucket: String, prefix: [String], options: RemoteOptions, environment: [String: String],
+        now: @escaping @Sendable () -> Int
+    ) throws(ThumbnailError) {
         self.bucket = bucket
         self.prefix = prefix
-        let fromEnvironment = [environment["AWS_REGION"], environment["AWS_DEFAULT_REGION"]].compactMap { $0 }
-        region = options.region ?? fromEnvironment.first { !$0.isEmpty } ?? RemoteOptions.defaultRegion
+        (region, regionSource) = try awsRegion(option: options.region, environment: environment)
         endpoint = options.endpoint
         caFile = options.caFile
         timeout = options.timeout
-        credentials = CredentialChain(environment: environment, caFile: options.caFile)
+        credentials = CredentialChain(environment: environment, region: region, caFile: options.caFile, now: now)
     }
 
     public var description: String {
         "S3 bucket \(bucket)" + (prefix.isEmpty ? "" : " prefix \(prefix.joined(separator: "/"))")
-            + " in \(region) at \(endpoint ?? "AWS")"
+            + " in \(region) (\(regionSource)) at \(endpoint ?? "AWS")"
     }
 
     /// The object's URL: path-style at an endpoint (and for bucket names with
@@ -278,13 +283,14 @@ public struct WebStorage: Storage {
     }
 }
 
-/// The text of the first `<name>` element of an S3 error body, if short and plain.
-func xmlElement(_ name: String, in body: [UInt8]) -> String? {
+/// The text of the first `<name>` element of an AWS answer, if plain and
+/// at most `longest` characters: an error code, or a key.
+func xmlElement(_ name: String, in body: [UInt8], longest: Int = 200) -> String? {
     let text = String(decoding: body, as: UTF8.self)
     guard let open = text.firstRange(of: "<\(name)>"),
         let close = text[open.upperBound...].firstRange(of: "</\(name)>")
     else { return nil }
     let value = text[open.upperBound..<close.lowerBound]
-    guard value.count <= 200, !value.contains("<") else { return nil }
+    guard value.count <= longest, !value.contains("<") else { return nil }
     return String(value)
 }

@@ -45,7 +45,7 @@ final class HEIFDecoderTests {
 
     /// `whole.png`, read whole by ImageMagick, resized and converted to sRGB as planned for `request`.
     func wholeFileRender(_ bytes: [UInt8], request: ThumbnailRequest) throws -> [UInt8] {
-        let plan = try imageMagickAlone { try Renderer.plan(request, source: bytes, limits: Limits()) }
+        let plan = try imageMagickAlone { try Renderer.plan(request, source: try SourceFile(identifying: bytes), limits: Limits()) }
         var wand = try Wand()
         try wand.read(try scratch.bytes("whole.png"), coder: "PNG")
         try Renderer.resize(&wand, to: (plan.layout.resizeWidth, plan.layout.resizeHeight))
@@ -62,7 +62,7 @@ final class HEIFDecoderTests {
         for box in [60, 300] {
             var request = ThumbnailRequest(size: BoxSize(width: box, height: box), source: try SourcePath(filePath: name))
             request.format = .png
-            let rendered = try imageMagickAlone { try Renderer.render(request, source: bytes, limits: Limits(), threads: 1) }.bytes
+            let rendered = try imageMagickAlone { try Renderer.render(request, source: try SourceFile(identifying: bytes), limits: Limits(), threads: 1) }.bytes
             try expectAlike(
                 rendered: rendered, whole: try wholeFileRender(bytes, request: request), in: scratch, "\(name) at \(box)",
                 alphaExpected: name.hasPrefix("rgba"))
@@ -83,7 +83,7 @@ final class HEIFDecoderTests {
             var request = ThumbnailRequest(size: BoxSize(width: 60, height: 60), source: try SourcePath(filePath: "\(name).heic"))
             request.format = .png
             let bytes = try scratch.bytes("\(name).heic")
-            let rendered = try imageMagickAlone { try Renderer.render(request, source: bytes, limits: Limits(), threads: 1) }.bytes
+            let rendered = try imageMagickAlone { try Renderer.render(request, source: try SourceFile(identifying: bytes), limits: Limits(), threads: 1) }.bytes
             try Data(rendered).write(to: URL(fileURLWithPath: scratch.file("\(name)-60.png")))
             try sh("convert \(name)-60.png -background white -flatten \(name)-flat.png", directory: scratch.path)
             try sh("convert \(name)-60.png -alpha extract \(name)-alpha.png", directory: scratch.path)
@@ -134,9 +134,9 @@ final class HEIFDecoderTests {
 
         var request = ThumbnailRequest(size: BoxSize(width: 100, height: 100), source: try SourcePath(filePath: name))
         request.format = .png
-        let plan = try imageMagickAlone { try Renderer.plan(request, source: bytes, limits: Limits()) }
+        let plan = try imageMagickAlone { try Renderer.plan(request, source: try SourceFile(identifying: bytes), limits: Limits()) }
         #expect((plan.sourceWidth, plan.sourceHeight, plan.orientation) == (width, height, 1))
-        let rendered = try imageMagickAlone { try Renderer.render(request, source: bytes, limits: Limits(), threads: 1) }.bytes
+        let rendered = try imageMagickAlone { try Renderer.render(request, source: try SourceFile(identifying: bytes), limits: Limits(), threads: 1) }.bytes
         try Data(rendered).write(to: URL(fileURLWithPath: scratch.file("rendered.png")))
         #expect(try dimensions(scratch.file("rendered.png")) == "\(width)x\(height)")
         for (x, y) in [(3, 3), (width - 4, 3), (3, height - 4), (width - 4, height - 4)] {
@@ -167,7 +167,7 @@ final class HEIFDecoderTests {
         for (box, size, colour) in [(32, "32x20", [0, 0, 255]), (64, "64x40", [0, 0, 255]), (65, "65x41", [255, 0, 0])] {
             var request = ThumbnailRequest(size: BoxSize(width: box, height: box), source: try SourcePath(filePath: "swapped.heic"))
             request.format = .png
-            let rendered = try imageMagickAlone { try Renderer.render(request, source: bytes, limits: Limits(), threads: 1) }.bytes
+            let rendered = try imageMagickAlone { try Renderer.render(request, source: try SourceFile(identifying: bytes), limits: Limits(), threads: 1) }.bytes
             try Data(rendered).write(to: URL(fileURLWithPath: scratch.file("rendered.png")))
             #expect(try dimensions(scratch.file("rendered.png")) == size)
             let centre = try pixel("rendered.png", 10, 10)
@@ -177,7 +177,7 @@ final class HEIFDecoderTests {
         var crop = ThumbnailRequest(size: BoxSize(width: 64, height: 64), source: try SourcePath(filePath: "swapped.heic"))
         crop.mode = .crop
         crop.format = .png
-        let rendered = try imageMagickAlone { try Renderer.render(crop, source: bytes, limits: Limits(), threads: 1) }.bytes
+        let rendered = try imageMagickAlone { try Renderer.render(crop, source: try SourceFile(identifying: bytes), limits: Limits(), threads: 1) }.bytes
         try Data(rendered).write(to: URL(fileURLWithPath: scratch.file("crop.png")))
         #expect(zip(try pixel("crop.png", 10, 10), [255, 0, 0]).allSatisfy { abs($0 - $1) <= 40 })
     }
@@ -190,15 +190,15 @@ final class HEIFDecoderTests {
         let request = ThumbnailRequest(size: BoxSize(width: 60, height: 60), source: try SourcePath(filePath: "in.heic"))
         var limits = Limits()
         limits.maxPixels = 640 * 480 - 1
-        let tooLarge = thrown { _ = try imageMagickAlone { try Renderer.render(request, source: bytes, limits: limits, threads: 1) } }
+        let tooLarge = thrown { _ = try imageMagickAlone { try Renderer.render(request, source: try SourceFile(identifying: bytes), limits: limits, threads: 1) } }
         #expect(tooLarge?.kind == .tooLarge && tooLarge?.reason == "640x480 exceeds the limit of 307199 pixels")
         // Under a side of the image, libheif itself refuses it while reading.
         limits.maxPixels = 479
-        let refused = thrown { _ = try imageMagickAlone { try Renderer.render(request, source: bytes, limits: limits, threads: 1) } }
+        let refused = thrown { _ = try imageMagickAlone { try Renderer.render(request, source: try SourceFile(identifying: bytes), limits: limits, threads: 1) } }
         #expect(refused?.kind == .tooLarge && refused?.reason.hasPrefix("libheif: ") == true, "\(String(describing: refused))")
 
         let truncated = Array(bytes.prefix(bytes.count / 2))
-        let broken = thrown { _ = try imageMagickAlone { try Renderer.render(request, source: truncated, limits: Limits(), threads: 1) } }
+        let broken = thrown { _ = try imageMagickAlone { try Renderer.render(request, source: try SourceFile(identifying: truncated), limits: Limits(), threads: 1) } }
         #expect(broken?.kind == .undecodable && broken?.reason.hasPrefix("libheif: ") == true, "\(String(describing: broken))")
     }
 }

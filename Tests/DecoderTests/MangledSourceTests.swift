@@ -61,11 +61,11 @@ final class MangledSourceTests {
         // 8x8 from 96x64: the JPEG decodes at 1/8 (scans left out), the WebP scaled by libwebp,
         // the PNG, the TIFF and the AVIF averaged down as their rows come, the HEIC from its thumbnail item.
         let request = ThumbnailRequest(size: BoxSize(width: 8, height: 8), source: try SourcePath(filePath: name))
-        #expect(throws: Never.self) { _ = try imageMagickAlone { try Renderer.render(request, source: original, limits: Limits(), threads: 1) } }
+        #expect(throws: Never.self) { _ = try imageMagickAlone { try Renderer.render(request, source: try SourceFile(identifying: original), limits: Limits(), threads: 1) } }
         var rendered = 0
         for variant in mangled(original, seed: 42) {
             do {
-                _ = try imageMagickAlone { try Renderer.render(request, source: variant, limits: Limits(), threads: 1) }
+                _ = try imageMagickAlone { try Renderer.render(request, source: try SourceFile(identifying: variant), limits: Limits(), threads: 1) }
                 rendered += 1
             } catch {
                 // Any ThumbnailError is a clean refusal.
@@ -97,7 +97,7 @@ final class MangledSourceTests {
         for variant in mangled(original, seed: 7) {
             try Data(variant).write(to: URL(fileURLWithPath: scratch.file("variant.png")))
             do {
-                let source = try readSource(scratch.file("variant.png"), limit: 1 << 20, sniff: .imageMagic).content
+                let source = try readImageFile(scratch.file("variant.png"), limit: 1 << 20).content
                 if try PNGDecoder.decode(source, scaledTo: (8, 8)) != nil { decoded += 1 } else { malformed += 1 }
             } catch {
                 // A clean refusal: the magic bytes mangled, say.
@@ -124,7 +124,7 @@ final class MangledSourceTests {
         var decoded = 0
         for variant in mangled(try scratch.bytes(name), seed: 7) {
             try Data(variant).write(to: URL(fileURLWithPath: scratch.file("variant.png")))
-            guard let source = try? readSource(scratch.file("variant.png"), limit: 1 << 20, sniff: .imageMagic).content
+            guard let source = try? readImageFile(scratch.file("variant.png"), limit: 1 << 20).content
             else { continue }
             let alone = ending(source, aside: false)
             #expect(ending(source, aside: true) == alone)

@@ -22,7 +22,7 @@ final class PNGFileTests {
     let request = ThumbnailRequest(size: BoxSize(width: 60, height: 60), source: try! SourcePath(filePath: "plasma.png"))
 
     func load(_ name: String, limit: Int = Limits().maxBytes) throws -> SourceFile {
-        try storage.read(try SourcePath(filePath: name), limit: limit, sniff: .imageMagic)
+        try storage.read(try SourcePath(filePath: name), limit: limit)
     }
 
     @Test func rendersFromTheFileAsFromMemory() throws {
@@ -30,8 +30,8 @@ final class PNGFileTests {
         let whole = try scratch.bytes("plasma.png")
         #expect(source.content.loaded.count == pngFirstBytes && source.content.count == whole.count)
         #expect(try source.bytes == whole)
-        let fromFile = try imageMagickAlone { try Renderer.render(request, source: source.content, limits: Limits(), threads: 1) }
-        let fromMemory = try imageMagickAlone { try Renderer.render(request, source: whole, limits: Limits(), threads: 1) }
+        let fromFile = try imageMagickAlone { try Renderer.render(request, source: source, limits: Limits(), threads: 1) }
+        let fromMemory = try imageMagickAlone { try Renderer.render(request, source: try SourceFile(identifying: whole), limits: Limits(), threads: 1) }
         #expect(fromFile.bytes == fromMemory.bytes)
     }
 
@@ -47,7 +47,7 @@ final class PNGFileTests {
         #expect(source.content.loaded == (try scratch.bytes("small.png")))
         var small = request
         small.source = try SourcePath(filePath: "small.png")
-        let rendered = try imageMagickAlone { try Renderer.render(small, source: source.content, limits: Limits(), threads: 1) }
+        let rendered = try imageMagickAlone { try Renderer.render(small, source: source, limits: Limits(), threads: 1) }
         #expect(rendered.format == .png && !rendered.bytes.isEmpty)
     }
 
@@ -60,7 +60,7 @@ final class PNGFileTests {
         try sh("convert plasma.png -define png:compression-level=0 PNG32:stored.png && cat stored.png > plasma.png", directory: scratch.path)
         #expect(try scratch.bytes("plasma.png").count > limit)
         #expect {
-            try imageMagickAlone { try Renderer.render(request, source: source.content, limits: Limits(), threads: 1) }
+            try imageMagickAlone { try Renderer.render(request, source: source, limits: Limits(), threads: 1) }
         } throws: { ($0 as? ThumbnailError)?.kind == .tooLarge }
     }
 
@@ -70,7 +70,7 @@ final class PNGFileTests {
         let source = try load("plasma.png")
         #expect(truncate(scratch.file("plasma.png"), off_t(pngFirstBytes + 1000)) == 0)
         #expect {
-            try imageMagickAlone { try Renderer.render(request, source: source.content, limits: Limits(), threads: 1) }
+            try imageMagickAlone { try Renderer.render(request, source: source, limits: Limits(), threads: 1) }
         } throws: { $0 is ThumbnailError }
     }
 }

@@ -29,7 +29,7 @@ final class PNGInflaterTests {
     ]
 
     func decode(_ name: String, limit: Int = 1 << 26, aside: Bool) throws -> (pixels: Pixels, iccProfile: [UInt8]?)? {
-        let source = try readSource(scratch.file(name), limit: limit, sniff: .imageMagic).content
+        let source = try readImageFile(scratch.file(name), limit: limit).content
         return try PNGDecoder.decode(source, scaledTo: (100, 75), inflateAside: aside)
     }
 
@@ -49,7 +49,7 @@ final class PNGInflaterTests {
     @Test(arguments: [false, true])
     func sourceGrownPastItsLimitIsTooLarge(aside: Bool) throws {
         try sh("\(ConvertFixture.plasma) -define png:compression-level=0 PNG32:whole.png && head -c 400000 whole.png > plasma.png", directory: scratch.path)
-        let source = try readSource(scratch.file("plasma.png"), limit: 401_000, sniff: .imageMagic).content
+        let source = try readImageFile(scratch.file("plasma.png"), limit: 401_000).content
         try sh("tail -c +400001 whole.png >> plasma.png", directory: scratch.path)
         #expect {
             try PNGDecoder.decode(source, scaledTo: (100, 75), inflateAside: aside)

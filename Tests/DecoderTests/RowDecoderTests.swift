@@ -98,7 +98,7 @@ final class RowDecoderTests {
 
     /// ImageMagick's full decode, resize and colour conversion: the path every PNG and TIFF took before.
     func wholeFileRender(_ bytes: [UInt8], request: ThumbnailRequest) throws -> [UInt8] {
-        let plan = try imageMagickAlone { try Renderer.plan(request, source: bytes, limits: Limits()) }
+        let plan = try imageMagickAlone { try Renderer.plan(request, source: try SourceFile(identifying: bytes), limits: Limits()) }
         var wand = try Wand()
         try wand.read(bytes, coder: plan.sourceFormat.coder)
         try wand.setOrientation(plan.orientation)
@@ -115,7 +115,7 @@ final class RowDecoderTests {
         for box in [60, 300] {
             var request = ThumbnailRequest(size: BoxSize(width: box, height: box), source: try SourcePath(filePath: name))
             request.format = .png
-            let rows = try imageMagickAlone { try Renderer.render(request, source: bytes, limits: Limits(), threads: 1) }.bytes
+            let rows = try imageMagickAlone { try Renderer.render(request, source: try SourceFile(identifying: bytes), limits: Limits(), threads: 1) }.bytes
             try expectAlike(rendered: rows, whole: try wholeFileRender(bytes, request: request), in: scratch, "\(name) at \(box)")
         }
     }

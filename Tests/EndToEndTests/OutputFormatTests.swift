@@ -118,7 +118,7 @@ final class OutputFormatTests {
             try sh("convert -size \(width)x\(height) \(fill) \(name).png", directory: scratch.path)
             var request = ThumbnailRequest(size: BoxSize(width: 100, height: 100), source: try SourcePath(encodedSegments: ["\(name).png"]))
             request.format = .avif
-            let (bytes, format) = try imageMagickAlone { try Renderer.render(request, source: try scratch.bytes("\(name).png"), limits: Limits(), threads: 1) }
+            let (bytes, format, _) = try imageMagickAlone { try Renderer.render(request, source: try SourceFile(identifying: try scratch.bytes("\(name).png")), limits: Limits(), threads: 1) }
             #expect(format == .avif)
             try Data(bytes).write(to: URL(fileURLWithPath: scratch.file("\(name).avif")))
             try sh("heif-convert \(name).avif back.png >/dev/null", directory: scratch.path)

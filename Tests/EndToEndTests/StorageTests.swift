@@ -319,8 +319,14 @@ final class StoreFailureTests {
 
     @Test func aNonImageIsRefusedOnItsFirstBytes() throws {
         let outcome = try thumbnail(root("text") + ["-s", "10x10", "a.jpg"])
-        #expect(outcome.status == 65, "\(outcome.error)")
+        #expect(outcome.status == 65 && outcome.error.hasSuffix(": not a JPEG, PNG, GIF, WebP, AVIF, HEIC or TIFF image\n"), "\(outcome.error)")
         #expect(try #require(try store.bytesSent("/text/a.jpg")) < 64 << 10)
+    }
+
+    /// Shorter than the magic bytes, a body is told once it has all come.
+    @Test func aBodyShorterThanAnyMagicIsRefusedWhole() throws {
+        let outcome = try thumbnail(root("short") + ["-s", "10x10", "a.jpg"])
+        #expect(outcome.status == 65 && outcome.error.hasSuffix(": not a JPEG, PNG, GIF, WebP, AVIF, HEIC or TIFF image\n"), "\(outcome.error)")
     }
 
     @Test func aHangingStoreIsCutAtTheSourceTimeout() throws {

@@ -148,7 +148,7 @@ final class ImageHeaderTests {
         let png: [UInt8] = [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0, 0, 0, 13] + Array("IHDR".utf8)
             + [0, 0, 0x4e, 0x20, 0, 0, 0x4e, 0x20, 8, 2, 0, 0, 0]
         for (source, format) in [(jpeg, "jpeg"), (webp, "webp"), (png, "png")] {
-            let error = thrown { _ = try imageMagickAlone { try Renderer.plan(request, source: source, limits: Limits()) } }
+            let error = thrown { _ = try imageMagickAlone { try Renderer.plan(request, source: try SourceFile(identifying: source), limits: Limits()) } }
             #expect(error?.kind == .tooLarge, "\(format)")
             #expect(error?.reason == "20000x20000 exceeds the limit of 50000000 pixels", "\(format)")
         }

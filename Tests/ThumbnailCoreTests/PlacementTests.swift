@@ -62,11 +62,11 @@ final class PlacementTests {
         let (option, horizontal, vertical) = placement
         let bytes = try source(Self.bands, turned: turned)
         // 100x100 covers with 133x100: the window slides across. 200x50 covers with 200x150: it slides down.
-        let across = try imageMagickAlone { try Renderer.render(try request("100x100", "crop,\(option)"), source: bytes, limits: Limits(), threads: 1) }
+        let across = try imageMagickAlone { try Renderer.render(try request("100x100", "crop,\(option)"), source: try SourceFile(identifying: bytes), limits: Limits(), threads: 1) }
         let sides = try colours(across.bytes, at: [(0, 50), (99, 50)])
         #expect(close(sides[0], horizontal < 0 ? Self.red : Self.white), "\(option) left edge \(sides[0])")
         #expect(close(sides[1], horizontal > 0 ? Self.blue : Self.white), "\(option) right edge \(sides[1])")
-        let down = try imageMagickAlone { try Renderer.render(try request("200x50", "crop,\(option)"), source: bytes, limits: Limits(), threads: 1) }
+        let down = try imageMagickAlone { try Renderer.render(try request("200x50", "crop,\(option)"), source: try SourceFile(identifying: bytes), limits: Limits(), threads: 1) }
         let ends = try colours(down.bytes, at: [(100, 0), (100, 49)])
         #expect(close(ends[0], vertical < 0 ? Self.green : Self.white), "\(option) top edge \(ends[0])")
         #expect(close(ends[1], vertical > 0 ? Self.black : Self.white), "\(option) bottom edge \(ends[1])")
@@ -77,7 +77,7 @@ final class PlacementTests {
         let (option, x, y) = placement
         // 10x20 upright, red on top of blue, on a 20x30 canvas of black: 10 pixels free across, 10 down.
         let bytes = try source("-size 10x10 xc:red -size 10x10 xc:blue -append", turned: turned)
-        let padded = try imageMagickAlone { try Renderer.render(try request("20x30", "pad,bg000000,\(option)"), source: bytes, limits: Limits(), threads: 1) }
+        let padded = try imageMagickAlone { try Renderer.render(try request("20x30", "pad,bg000000,\(option)"), source: try SourceFile(identifying: bytes), limits: Limits(), threads: 1) }
         let found = try colours(padded.bytes, at: [(x + 5, y + 2), (x + 5, y + 17), ((x + 15) % 20, 1)])
         #expect(close(found[0], Self.red), "\(option): \(found)")
         #expect(close(found[1], Self.blue), "\(option): \(found)")
@@ -103,7 +103,7 @@ final class PlacementTests {
         // 60x200 covers with 300x200, the window sliding across; 200x40 with 200x133, sliding down.
         for box in ["60x200", "200x40"] {
             let smart = try request(box, "crop,smart")
-            let (plan, choice) = try imageMagickAlone { try Renderer.smartPlan(smart, source: bytes, limits: Limits(), threads: 1) }
+            let (plan, choice) = try imageMagickAlone { try Renderer.smartPlan(smart, source: try SourceFile(identifying: bytes), limits: Limits(), threads: 1) }
             #expect(plan.sourceWidth == 600 && plan.sourceHeight == 400)
             let window = plan.layout.sourceWindow(width: 600, height: 400)
             let place = "\(box) subject at \(centre) \(variant): window \(window), \(choice)"
@@ -114,7 +114,7 @@ final class PlacementTests {
                 centre.0 * plan.layout.resizeWidth / 600 - plan.layout.x,
                 centre.1 * plan.layout.resizeHeight / 400 - plan.layout.y
             )
-            let rendered = try imageMagickAlone { try Renderer.render(smart, source: bytes, limits: Limits(), threads: 1) }
+            let rendered = try imageMagickAlone { try Renderer.render(smart, source: try SourceFile(identifying: bytes), limits: Limits(), threads: 1) }
             #expect(close(try colours(rendered.bytes, at: [heart])[0], Self.black), "\(place): no subject at \(heart)")
         }
     }
@@ -139,7 +139,7 @@ final class PlacementTests {
         let bytes = try source(
             "-size 2400x1000 xc:gray60 -fill red -draw 'rectangle 2200,400 2349,549' -fill black "
                 + "-draw 'rectangle 2250,450 2299,499'", turned: false)
-        let (plan, choice) = try imageMagickAlone { try Renderer.smartPlan(try request("1200x1000", "crop,smart"), source: bytes, limits: Limits(), threads: 1) }
+        let (plan, choice) = try imageMagickAlone { try Renderer.smartPlan(try request("1200x1000", "crop,smart"), source: try SourceFile(identifying: bytes), limits: Limits(), threads: 1) }
         #expect(plan.layout.x <= 2200 && plan.layout.x + 1200 >= 2350, "\(choice)")
     }
 }

@@ -164,7 +164,7 @@ final class RenderingTests {
         for coder in allowedCoders { #expect(Wand.mayRead(coder), "\(coder) is not readable") }
     }
 
-    @Test(arguments: [
+    static let hostileFiles = [
         ("svg.jpg", #"<?xml version="1.0"?><svg xmlns="http://www.w3.org/2000/svg" width="9" height="9"/>"#),
         ("mvg.jpg", "push graphic-context\nviewbox 0 0 9 9\nimage over 0,0 0,0 'label:@/etc/passwd'\npop graphic-context\n"),
         ("msl.jpg", #"<?xml version="1.0"?><image><read filename="/etc/passwd"/><write filename="/tmp/x.png"/></image>"#),
@@ -173,7 +173,9 @@ final class RenderingTests {
         ("empty.jpg", ""),
         ("url.jpg", "url:http://127.0.0.1:1/x.jpg"),
         ("tricky.jpg", "GIF8"),
-    ])
+    ]
+
+    @Test(arguments: hostileFiles)
     func hostileFilesAreRefusedBeforeImageMagick(name: String, content: String) throws {
         try content.write(toFile: scratch.file(name), atomically: true, encoding: .utf8)
         let output = scratch.file("never.jpg")
@@ -181,6 +183,28 @@ final class RenderingTests {
         #expect(outcome.status == 65, "\(name): \(outcome.error)")
         #expect(outcome.error.contains("not a JPEG, PNG, GIF, WebP, AVIF, HEIC or TIFF image"))
         #expect(try scratch.contents() == [name])
+    }
+
+    /// Standard input is told by its first bytes as a file is, shorter than the magic bytes or not.
+    @Test(arguments: hostileFiles)
+    func hostileStandardInputIsRefusedBeforeImageMagick(name: String, content: String) throws {
+        let outcome = try runInProcess(["-s", "10x10", "-"], input: Data(content.utf8))
+        #expect(outcome.status == 65 && outcome.output.isEmpty, "\(name): \(outcome.error)")
+        #expect(outcome.error == "thumbnail: stdin: not a JPEG, PNG, GIF, WebP, AVIF, HEIC or TIFF image\n")
+    }
+
+    /// Standard input's first bytes are read before the rest, and kept: the
+    /// image is whole, and the size limit counts them.
+    @Test func standardInputIsWholeAndWithinItsLimit() throws {
+        try sh("convert -seed 3 -size 64x48 plasma: in.png", directory: scratch.path)
+        let png = try Data(contentsOf: URL(fileURLWithPath: scratch.file("in.png")))
+        let rendered = try runInProcess(["-s", "32x32", "-f", "png", "-"], input: png)
+        #expect(rendered.status == 0, "\(rendered.error)")
+        try rendered.output.write(to: URL(fileURLWithPath: scratch.file("out.png")))
+        #expect(try sh("identify -format %wx%h out.png", directory: scratch.path) == "32x24")
+        #expect(try runInProcess(["--max-bytes", "\(png.count)", "-s", "32x32", "-"], input: png).status == 0)
+        let over = try runInProcess(["--max-bytes", "\(png.count - 1)", "-s", "32x32", "-"], input: png)
+        #expect(over.status == 65 && over.error == "thumbnail: stdin: more than \(png.count - 1) bytes\n", "\(over.error)")
     }
 
     @Test func truncatedAndCorruptFilesExit65() throws {

@@ -65,6 +65,9 @@ def serve(connection):
     elif kind == "text":
         body = b"not an image at all\n" * 50000
         sent = send_slowly(connection, b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n" % len(body), body)
+    elif kind == "short":
+        connection.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 4\r\n\r\nGIF8")
+        sent = 4
     elif kind == "hang":
         time.sleep(20)
     elif kind == "cut":

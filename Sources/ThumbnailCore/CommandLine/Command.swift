@@ -151,7 +151,7 @@ private func renderOperand(
     let request = try report.checkedRequest()
     let source: SourceFile
     if operand == "-" {
-        source = SourceFile(bytes: try readAll(io.input, limit: engine.limits.maxBytes, name: "stdin", sniff: .imageMagic))
+        source = try readImage(io.input, limit: engine.limits.maxBytes, name: "stdin")
     } else if render.flags != nil, render.plainFiles {
         source = try readPlainFile(operand, limit: engine.limits.maxBytes)
     } else {
@@ -160,7 +160,7 @@ private func renderOperand(
     if explain {
         let store = (source.location.map { ["storage: " + engine.storage.description, "object: " + $0] } ?? []) + source.facts
         let storeLines = store.map { $0 + "\n" }.joined()
-        let plan = try explanation(request, source: source.bytes, limits: engine.limits, threads: engine.magick.threads)
+        let plan = try explanation(request, source: source, limits: engine.limits, threads: engine.magick.threads)
         return try io.writeOutput(Array((storeLines + plan).utf8))
     }
     switch render.output {
@@ -195,7 +195,7 @@ private func accessExplanation(_ report: AccessReport, access: Access) throws(Th
 /// its window in the resized image and in the upright source; smart has to
 /// decode and scale the source to choose it, and prints the score that did.
 private func explanation(
-    _ request: ThumbnailRequest, source: [UInt8], limits: Limits, threads: Int
+    _ request: ThumbnailRequest, source: SourceFile, limits: Limits, threads: Int
 ) throws(ThumbnailError) -> String {
     var plan = try Renderer.plan(request, source: source, limits: limits)
     var smart: SmartChoice? = nil

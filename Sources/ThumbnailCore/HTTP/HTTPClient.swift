@@ -107,11 +107,12 @@ final class HTTPClient {
 
     /// Makes `request` to a store, within its limits, the connection kept
     /// for the next one. A transfer that fails (refused, timed out, cut off,
-    /// TLS) throws `storeFailure`; a body over the limit, or refused by the
-    /// sniff, stops the transfer and throws that error.
+    /// TLS) throws `storeFailure`; a body over the limit, or one that is no
+    /// image when `identifiesImage`, stops the transfer and throws that error.
     func fetch(_ request: StoreRequest) throws(ThumbnailError) -> StoreAnswer {
         let reception = StoreReception(
-            limit: request.limit, sniff: request.sniff, subject: request.url, bodyless: request.method == "HEAD")
+            limit: request.limit, identifiesImage: request.identifiesImage, subject: request.url,
+            bodyless: request.method == "HEAD")
         errorText[0] = 0
         var headers: UnsafeMutablePointer<curl_slist>? = nil
         for line in request.headers {
@@ -175,7 +176,7 @@ final class HTTPClient {
         }
         var status = 0
         _ = thumbnail_curl_get_long(curl, handle, CURLINFO_RESPONSE_CODE, &status)
-        return StoreAnswer(status: status, headers: reception.headers, body: reception.body)
+        return StoreAnswer(status: status, headers: reception.headers, body: reception.body, format: reception.format)
     }
 
     private func setOptionalString(_ option: CURLoption, _ value: String?) -> CURLcode {
@@ -235,8 +236,9 @@ struct StoreRequest {
     var timeout: Int
     /// Most bytes a successful body may have.
     var limit: Int
-    /// Checks a successful body's first bytes as soon as they arrive.
-    var sniff: Sniff? = nil
+    /// Whether a successful body must be an image: its format is told from
+    /// its first bytes as soon as they arrive, and anything else is refused.
+    var identifiesImage = false
 }
 
 /// A store's answer: its status, header fields (names lowercased) and body.
@@ -244,6 +246,9 @@ struct StoreAnswer {
     var status: Int
     var headers: [(name: String, value: String)]
     var body: [UInt8]
+    /// The image format its body's first bytes told, when they were asked for
+    /// and arrived: nil for a body shorter than `SourceFormat.magicLength`.
+    var format: SourceFormat?
 
     func header(_ name: String) -> String? { headers.last { $0.name == name }?.value }
 }
@@ -254,19 +259,19 @@ private let errorBodyLimit = 1 << 16
 /// What the store callbacks collect during one transfer, and why they stopped it.
 private final class StoreReception {
     let limit: Int
-    let sniff: Sniff?
+    let identifiesImage: Bool
     let subject: String
     /// The answer to a HEAD: its length fields describe a body that is not sent.
     let bodyless: Bool
     var status = 0
     var headers: [(name: String, value: String)] = []
     var body: [UInt8] = []
-    var sniffed = false
+    var format: SourceFormat? = nil
     var failure: ThumbnailError? = nil
 
-    init(limit: Int, sniff: Sniff?, subject: String, bodyless: Bool) {
+    init(limit: Int, identifiesImage: Bool, subject: String, bodyless: Bool) {
         self.limit = limit
-        self.sniff = sniff
+        self.identifiesImage = identifiesImage
         self.subject = subject
         self.bodyless = bodyless
     }
@@ -303,10 +308,9 @@ private final class StoreReception {
             return false
         }
         body += piece
-        if succeeded, !sniffed, let sniff, body.count >= sniff.count {
-            sniffed = true
+        if succeeded, identifiesImage, format == nil, body.count >= SourceFormat.magicLength {
             do throws(ThumbnailError) {
-                try sniff.check(body[...])
+                format = try SourceFormat(sniffing: body[...])
             } catch {
                 failure = error
                 return false

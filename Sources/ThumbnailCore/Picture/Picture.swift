@@ -57,16 +57,15 @@ struct PictureMaker: Sendable {
     /// whatever version a path named, so that a replaced source gets new URLs.
     func markup(for request: ThumbnailRequest) throws(ThumbnailError) -> String {
         _ = try access.checkSize(request.size)
-        let file = try engine.load(request.source)
-        let source = try file.bytes
+        let source = try engine.load(request.source)
         var request = request
-        request.version = file.version ?? request.version
+        request.version = source.version ?? request.version
         let plan = try Renderer.plan(request, source: source, limits: engine.limits)
         let formats: [OutputFormat]
         if let chosen = options.formats {
             formats = chosen
         } else {
-            let transparent = try mayBeTransparent(source, plan.sourceFormat, limits: engine.limits)
+            let transparent = try mayBeTransparent(try source.bytes, source.format, limits: engine.limits)
             formats = PictureOptions.defaultFormats(transparent: transparent)
         }
         let boxes = (options.densities ?? PictureOptions.defaultDensities).compactMap { density in

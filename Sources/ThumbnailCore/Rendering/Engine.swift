@@ -47,13 +47,13 @@ package struct Engine: Sendable {
 
     /// Reads `source`, within the size limit, refused on its first bytes unless it is an image.
     package func load(_ source: SourcePath) throws(ThumbnailError) -> SourceFile {
-        try storage.read(source, limit: limits.maxBytes, sniff: .imageMagic)
+        try storage.read(source, limit: limits.maxBytes)
     }
 
     /// Renders `request` from `source`.
     package func render(_ request: ThumbnailRequest, from source: SourceFile) throws(ThumbnailError) -> Thumbnail {
         magick.startRender()
-        let image = try Renderer.render(request, source: source.content, limits: limits, threads: magick.threads)
+        let image = try Renderer.render(request, source: source, limits: limits, threads: magick.threads)
         return Thumbnail(
             bytes: image.bytes, format: image.format, sourceModified: source.modified, sourceBytes: source.content.count,
             phases: image.phases)

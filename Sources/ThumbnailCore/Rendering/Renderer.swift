@@ -115,23 +115,13 @@ package struct Limits: Sendable {
 }
 
 package enum Renderer {
-    /// Identifies the source by its bytes, checks its header against `limits`, and plans the output.
+    /// Checks the source's header against `limits` (its size and format were
+    /// checked as it was read), and plans the output. A PNG's first bytes
+    /// alone may be in memory: its header is enough.
     package static func plan(
-        _ request: ThumbnailRequest, source bytes: [UInt8], limits: Limits
+        _ request: ThumbnailRequest, source file: SourceFile, limits: Limits
     ) throws(ThumbnailError) -> RenderPlan {
-        try plan(request, source: SourceBytes(bytes), limits: limits)
-    }
-
-    /// The same from a source whose first bytes alone may be in memory (a
-    /// PNG's: its header is enough).
-    static func plan(
-        _ request: ThumbnailRequest, source: SourceBytes, limits: Limits
-    ) throws(ThumbnailError) -> RenderPlan {
-        guard source.count <= limits.maxBytes else {
-            throw ThumbnailError(.tooLarge, "source", "\(source.count) bytes exceeds the limit of \(limits.maxBytes)")
-        }
-        let bytes = source.loaded
-        let format = try SourceFormat(sniffing: bytes)
+        let source = file.content, bytes = source.loaded, format = file.format
         let frames = frameCount(bytes, format: format)
         guard frames <= limits.maxFrames else {
             throw ThumbnailError(.tooLarge, "source", "\(frames) frames exceeds the limit of \(limits.maxFrames)")
@@ -270,10 +260,10 @@ package enum Renderer {
     /// The plan of a `smart` request with its window moved where `render`
     /// puts it, and the choice: it decodes and scales the source to find it.
     package static func smartPlan(
-        _ request: ThumbnailRequest, source bytes: [UInt8], limits: Limits, threads: Int
+        _ request: ThumbnailRequest, source: SourceFile, limits: Limits, threads: Int
     ) throws(ThumbnailError) -> (plan: RenderPlan, choice: SmartChoice) {
-        var plan = try plan(request, source: bytes, limits: limits)
-        let wand = try resized(SourceBytes(bytes), plan: plan, limits: limits, threads: threads)
+        var plan = try plan(request, source: source, limits: limits)
+        let wand = try resized(source.content, plan: plan, limits: limits, threads: threads)
         let window = (plan.layout.canvasWidth, plan.layout.canvasHeight)
         let choice = try SmartCrop.choose(in: wand, window: window, background: request.background)
         plan.layout.x = choice.x
@@ -281,24 +271,16 @@ package enum Renderer {
         return (plan, choice)
     }
 
-    /// Renders the thumbnail in memory: the same request and bytes always give
-    /// the same output bytes, whatever the `threads` its decode may use.
+    /// Renders the thumbnail in memory, with the time each phase took: the
+    /// same request and bytes always give the same output bytes, whatever the
+    /// `threads` its decode may use.
     package static func render(
-        _ request: ThumbnailRequest, source bytes: [UInt8], limits: Limits, threads: Int
-    ) throws(ThumbnailError) -> (bytes: [UInt8], format: OutputFormat) {
-        let image = try render(request, source: SourceBytes(bytes), limits: limits, threads: threads)
-        return (image.bytes, image.format)
-    }
-
-    /// The same from a source whose first bytes alone may be in memory,
-    /// with the time each phase took.
-    static func render(
-        _ request: ThumbnailRequest, source: SourceBytes, limits: Limits, threads: Int
+        _ request: ThumbnailRequest, source: SourceFile, limits: Limits, threads: Int
     ) throws(ThumbnailError) -> (bytes: [UInt8], format: OutputFormat, phases: RenderPhases) {
         var clock = PhaseClock()
         let plan = try plan(request, source: source, limits: limits)
         var layout = plan.layout
-        var wand = try decode(source, plan: plan, limits: limits, threads: threads)
+        var wand = try decode(source.content, plan: plan, limits: limits, threads: threads)
         var phases = RenderPhases(decode: clock.lap())
         try orientAndScale(&wand, plan: plan)
         // The smart window is chosen on the scaled image, never on the source.

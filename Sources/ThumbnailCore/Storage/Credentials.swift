@@ -277,7 +277,7 @@ func noCredentials(_ looked: [String]) -> ThumbnailError {
 private func readToken(_ path: String, _ what: String) throws(ThumbnailError) -> String {
     let bytes: [UInt8]
     do throws(ThumbnailError) {
-        bytes = try readSource(path, limit: 1 << 16, followingLinks: true).bytes
+        bytes = try readFile(path, limit: 1 << 16, followingLinks: true)
     } catch {
         throw ThumbnailError(.misconfigured, path, "\(what): \(error.reason)")
     }
@@ -319,7 +319,7 @@ func awsRegion(option: String?, environment: [String: String]) throws(ThumbnailE
     }
     let bytes: [UInt8]
     do throws(ThumbnailError) {
-        bytes = try readSource(path, limit: 1 << 20, followingLinks: true).bytes
+        bytes = try readFile(path, limit: 1 << 20, followingLinks: true)
     } catch where error.kind == .notFound {
         return (RemoteOptions.defaultRegion, "the default")
     } catch {

@@ -21,27 +21,63 @@ func realPath(_ path: String) -> String? {
 /// PostgreSQL allows its key, since that is how an orchestrator hands a
 /// secret to a process that is not root (a Kubernetes Secret with fsGroup).
 func readSecretFile(_ path: String) throws(ThumbnailError) -> [UInt8] {
-    try readSource(
+    try readFile(
         path, limit: 1 << 16, refusing: (0o077, "group or others may read or change it; chmod go-rwx"),
-        groupMayReadRootsFile: true
-    ).bytes
+        groupMayReadRootsFile: true)
 }
 
 /// A config file names the key files, so only its owner may change it.
 func readConfigFile(_ path: String) throws(ThumbnailError) -> [UInt8] {
-    try readSource(path, limit: 1 << 20, refusing: (0o022, "group or others may change it; chmod go-w")).bytes
+    try readFile(path, limit: 1 << 20, refusing: (0o022, "group or others may change it; chmod go-w"))
 }
 
-/// Reads a regular file with its modification time; refused first if
-/// larger than `limit` or if its mode has any of the `refusing` bits (but
-/// group read, when `groupMayReadRootsFile` and root owns it), and
-/// by `sniff` before more than its first bytes are read. An image source
-/// that is a PNG is read only as far as its first `pngFirstBytes`: the
-/// file stays open, and its decoder reads the rest as it goes.
-func readSource(
+/// Reads a regular file, refused first if larger than `limit` or if its
+/// mode has any of the `refusing` bits (but group read, when
+/// `groupMayReadRootsFile` and root owns it).
+func readFile(
     _ path: String, limit: Int, refusing: (bits: mode_t, reason: String) = (0, ""), groupMayReadRootsFile: Bool = false,
-    sniff: Sniff? = nil, followingLinks: Bool = false
-) throws(ThumbnailError) -> SourceFile {
+    followingLinks: Bool = false
+) throws(ThumbnailError) -> [UInt8] {
+    let (file, _) = try openRegularFile(
+        path, limit: limit, refusing: refusing, groupMayReadRootsFile: groupMayReadRootsFile, followingLinks: followingLinks)
+    return try readAll(file.fd, limit: limit, name: path)
+}
+
+/// Reads an image source from a regular file, refused first if larger than
+/// `limit`, then on its first bytes unless they name a `SourceFormat`. A PNG
+/// is read only as far as its first `pngFirstBytes`: the file stays open,
+/// and its decoder reads the rest as it goes.
+func readImageFile(_ path: String, limit: Int, followingLinks: Bool = false) throws(ThumbnailError) -> SourceFile {
+    let (file, info) = try openRegularFile(path, limit: limit, followingLinks: followingLinks)
+    let size = Int(info.st_size), modified = Int(info.st_mtim.tv_sec)
+    // Read as a decoder reads it: within the limit however the file grows.
+    var reader = SourceBytes(first: [], count: size, file: file).reader()
+    let magic = try reader.read(upTo: SourceFormat.magicLength)
+    let format = try SourceFormat(sniffing: magic)
+    if format == .png {
+        let first = magic + (try reader.read(upTo: pngFirstBytes - magic.count))
+        return SourceFile(
+            content: SourceBytes(first: first, count: size, file: file), format: format, localPath: path, modified: modified)
+    }
+    return SourceFile(
+        bytes: try readAll(file.fd, limit: limit, name: path), format: format, localPath: path, modified: modified)
+}
+
+/// Reads an image source from a stream, refused on its first bytes, before
+/// the rest is read, unless they name a `SourceFormat`.
+func readImage(_ fd: Int32, limit: Int, name: String) throws(ThumbnailError) -> SourceFile {
+    let magic = try readAll(fd, limit: SourceFormat.magicLength, name: name, stoppingAtLimit: true)
+    let format = try SourceFormat(sniffing: magic)
+    return SourceFile(bytes: try readAll(fd, limit: limit, name: name, after: magic), format: format)
+}
+
+/// `path` opened if it is a regular file of at most `limit` bytes whose mode
+/// has none of the `refusing` bits (but group read, when
+/// `groupMayReadRootsFile` and root owns it); closed with the `OpenFile`.
+private func openRegularFile(
+    _ path: String, limit: Int, refusing: (bits: mode_t, reason: String) = (0, ""), groupMayReadRootsFile: Bool = false,
+    followingLinks: Bool
+) throws(ThumbnailError) -> (OpenFile, stat) {
     let fd = open(path, O_RDONLY | O_CLOEXEC | (followingLinks ? 0 : O_NOFOLLOW))
     guard fd >= 0 else {
         throw ThumbnailError(errno == ENOENT ? .notFound : .ioFailure, path, errnoText())
@@ -57,20 +93,7 @@ func readSource(
     guard Int(info.st_size) <= limit else {
         throw ThumbnailError(.tooLarge, path, "\(info.st_size) bytes exceeds the limit of \(limit)")
     }
-    let modified = Int(info.st_mtim.tv_sec)
-    if let sniff {
-        // Read as a decoder reads it: within the limit however the file grows.
-        var reader = SourceBytes(first: [], count: Int(info.st_size), file: file).reader()
-        let magic = try reader.read(upTo: sniff.count)
-        try sniff.check(magic[...])
-        if magic.starts(with: pngSignature) {
-            let first = magic + (try reader.read(upTo: pngFirstBytes - magic.count))
-            return SourceFile(
-                content: SourceBytes(first: first, count: Int(info.st_size), file: file), localPath: path,
-                modified: modified)
-        }
-    }
-    return SourceFile(bytes: try readAll(fd, limit: limit, name: path), localPath: path, modified: modified)
+    return (file, info)
 }
 
 let pngSignature: [UInt8] = [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]
@@ -157,18 +180,21 @@ struct SourceReader {
     }
 }
 
-/// Reads `fd` to its end, refused once it holds more than `limit` bytes:
-/// at most `limit` + 1 bytes are ever read. The buffer is reserved whole,
-/// but only the pages read into become memory, and nothing is copied from
-/// buffer to ever larger buffer. `sniff`, if given, sees the first bytes
-/// as soon as they are in, and may refuse them before the rest is read.
-func readAll(_ fd: Int32, limit: Int, name: String, sniff: Sniff? = nil) throws(ThumbnailError) -> [UInt8] {
+/// Reads `fd` to its end, after the `after` bytes already read from it,
+/// refused once it holds more than `limit` bytes: at most `limit` + 1 bytes
+/// are ever read (`limit`, and no refusal, when `stoppingAtLimit`). The
+/// buffer is reserved whole, but only the pages read into become memory,
+/// and nothing is copied from buffer to ever larger buffer.
+func readAll(
+    _ fd: Int32, limit: Int, name: String, after: [UInt8] = [], stoppingAtLimit: Bool = false
+) throws(ThumbnailError) -> [UInt8] {
     var failure: ThumbnailError? = nil
-    var checked = sniff == nil
-    let bytes = [UInt8](unsafeUninitializedCapacity: limit + 1) { buffer, count in
-        count = 0
-        while count <= limit {
-            let got = read(fd, buffer.baseAddress! + count, limit + 1 - count)
+    let capacity = stoppingAtLimit ? limit : limit + 1
+    let bytes = [UInt8](unsafeUninitializedCapacity: max(capacity, after.count)) { buffer, count in
+        count = after.count
+        _ = UnsafeMutableBufferPointer(rebasing: buffer[..<count]).initialize(from: after)
+        while count < capacity {
+            let got = read(fd, buffer.baseAddress! + count, capacity - count)
             if got < 0 && errno == EINTR { continue }
             if got < 0 {
                 failure = ThumbnailError(.ioFailure, name, errnoText())
@@ -176,21 +202,10 @@ func readAll(_ fd: Int32, limit: Int, name: String, sniff: Sniff? = nil) throws(
             }
             if got == 0 { break }
             count += got
-            if !checked, let sniff, count >= sniff.count {
-                checked = true
-                do throws(ThumbnailError) {
-                    // Only the bytes it asks for: the first read may have brought the whole file.
-                    try sniff.check(Array(UnsafeBufferPointer(rebasing: buffer[..<sniff.count]))[...])
-                } catch {
-                    failure = error
-                    return
-                }
-            }
         }
     }
     if let failure { throw failure }
     if bytes.count > limit { throw ThumbnailError(.tooLarge, name, "more than \(limit) bytes") }
-    if !checked, let sniff { try sniff.check(bytes[...]) }
     return bytes
 }
 

@@ -126,9 +126,12 @@ private func encodedPath(_ segments: [String]) -> String {
 /// The facts `--explain` shows of a store's answer.
 private let explainedHeaders = ["content-type", "content-length", "last-modified", "etag"]
 
-/// A source from a store's successful answer.
-private func sourceFile(_ answer: StoreAnswer, url: String) -> SourceFile {
-    var file = SourceFile(bytes: answer.body, modified: answer.header("last-modified").flatMap(parseHTTPDate))
+/// A source from a store's successful answer: a body too short for its
+/// format to be told as it arrived is told now.
+private func sourceFile(_ answer: StoreAnswer, url: String) throws(ThumbnailError) -> SourceFile {
+    let format = if let told = answer.format { told } else { try SourceFormat(sniffing: answer.body) }
+    var file = SourceFile(
+        bytes: answer.body, format: format, modified: answer.header("last-modified").flatMap(parseHTTPDate))
     file.location = url
     file.entityTag = answer.header("etag")
     file.facts = ["object-status: \(answer.status)"]
@@ -193,7 +196,7 @@ package struct S3Storage: Storage {
         let keyPrefix = prefix.isEmpty ? "" : prefix.joined(separator: "/") + "/"
         // The query sorted and encoded as SigV4's canonical form has it.
         let url = bucketURL("/") + "?list-type=2&max-keys=1&prefix=" + s3Encoded(keyPrefix)
-        let (answer, credential) = try signedGet(url, limit: 1 << 16, sniff: nil)
+        let (answer, credential) = try signedGet(url, limit: 1 << 16, identifiesImage: false)
         guard answer.status == 200 else {
             let failure = s3Failure(answer, url: url)
             guard answer.status == 403, xmlElement("Code", in: answer.body) == "AccessDenied" else { throw failure }
@@ -206,17 +209,17 @@ package struct S3Storage: Storage {
         return description + ", prefix listed with credentials from the " + credential.source
     }
 
-    package func read(_ path: SourcePath, limit: Int, sniff: Sniff) throws(ThumbnailError) -> SourceFile {
+    package func read(_ path: SourcePath, limit: Int) throws(ThumbnailError) -> SourceFile {
         let url = url(path)
-        let (answer, credential) = try signedGet(url, limit: limit, sniff: sniff)
+        let (answer, credential) = try signedGet(url, limit: limit, identifiesImage: true)
         guard answer.status == 200 else { throw s3Failure(answer, url: url) }
-        var file = sourceFile(answer, url: url)
+        var file = try sourceFile(answer, url: url)
         file.facts.append("credentials: from the " + credential.source)
         return file
     }
 
     /// GETs `url` signed with the current credentials.
-    private func signedGet(_ url: String, limit: Int, sniff: Sniff?) throws(ThumbnailError) -> (StoreAnswer, AWSCredentials) {
+    private func signedGet(_ url: String, limit: Int, identifiesImage: Bool) throws(ThumbnailError) -> (StoreAnswer, AWSCredentials) {
         let credential = try credentials.current()
         var headers = ["x-amz-content-sha256: UNSIGNED-PAYLOAD"]
         if let token = credential.sessionToken { headers.append("x-amz-security-token: " + token) }
@@ -224,7 +227,7 @@ package struct S3Storage: Storage {
             StoreRequest(
                 url: url, headers: headers,
                 signature: ("aws:amz:\(region):s3", credential.accessKeyID, credential.secretAccessKey),
-                caFile: caFile, timeout: timeout, limit: limit, sniff: sniff))
+                caFile: caFile, timeout: timeout, limit: limit, identifiesImage: identifiesImage))
         return (answer, credential)
     }
 
@@ -271,15 +274,15 @@ package struct WebStorage: Storage {
         return "\(description), which answered \(answer.status) to HEAD \(url)"
     }
 
-    package func read(_ path: SourcePath, limit: Int, sniff: Sniff) throws(ThumbnailError) -> SourceFile {
+    package func read(_ path: SourcePath, limit: Int) throws(ThumbnailError) -> SourceFile {
         let url = url(path)
         let answer = try HTTPClient.ofThisThread().fetch(
-            StoreRequest(url: url, caFile: caFile, timeout: timeout, limit: limit, sniff: sniff))
+            StoreRequest(url: url, caFile: caFile, timeout: timeout, limit: limit, identifiesImage: true))
         guard answer.status == 200 else {
             let kind: ThumbnailError.Kind = answer.status == 404 || answer.status == 410 ? .notFound : .storeFailure
             throw ThumbnailError(kind, url, "the store answered \(answer.status)")
         }
-        return sourceFile(answer, url: url)
+        return try sourceFile(answer, url: url)
     }
 }
 

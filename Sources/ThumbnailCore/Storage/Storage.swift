@@ -8,8 +8,9 @@
 /// and knows nothing else about where they came from.
 package protocol Storage: Sendable {
     /// The source at `path`, refused once it is over `limit` bytes, and
-    /// refused by `sniff` (which sees its first bytes) before the rest is read.
-    func read(_ path: SourcePath, limit: Int, sniff: Sniff) throws(ThumbnailError) -> SourceFile
+    /// refused on its first bytes, before the rest is read, unless they
+    /// name a `SourceFormat`.
+    func read(_ path: SourcePath, limit: Int) throws(ThumbnailError) -> SourceFile
     /// Whether it can serve at all; `misconfigured` when not, so the HTTP
     /// mode answers 503 to every request rather than a 404 a CDN would keep.
     /// Cheap, since every `--inetd` process makes it: it never asks the store.
@@ -21,20 +22,11 @@ package protocol Storage: Sendable {
     var description: String { get }
 }
 
-/// A check of a source's first `count` bytes, made before the rest is read.
-package struct Sniff: Sendable {
-    package let count: Int
-    package let check: @Sendable (ArraySlice<UInt8>) throws(ThumbnailError) -> Void
-
-    /// The magic bytes of the formats that are read.
-    package static let imageMagic = Sniff(count: SourceFormat.magicLength) { bytes throws(ThumbnailError) in
-        _ = try SourceFormat(sniffing: bytes)
-    }
-}
-
-/// A source: its bytes, and what is known of where they came from.
+/// A source: its bytes, its format as its first bytes told it when they
+/// were read (nothing tells it again), and what is known of where it came from.
 package struct SourceFile: Sendable {
     package var content: SourceBytes
+    package let format: SourceFormat
     /// Every byte, read in from the file if need be.
     package var bytes: [UInt8] { get throws(ThumbnailError) { try content.whole() } }
     /// Its real path when it is a local file: `-o` and `--output-dir` refuse
@@ -59,12 +51,18 @@ package struct SourceFile: Sendable {
         return modified.map { String($0, radix: 16) + "-" + String(content.count, radix: 16) }
     }
 
-    package init(bytes: [UInt8], localPath: String? = nil, modified: Int? = nil) {
-        self.init(content: SourceBytes(bytes), localPath: localPath, modified: modified)
+    package init(bytes: [UInt8], format: SourceFormat, localPath: String? = nil, modified: Int? = nil) {
+        self.init(content: SourceBytes(bytes), format: format, localPath: localPath, modified: modified)
     }
 
-    init(content: SourceBytes, localPath: String?, modified: Int?) {
+    /// Bytes already in memory, their format told from them now.
+    package init(identifying bytes: [UInt8]) throws(ThumbnailError) {
+        self.init(bytes: bytes, format: try SourceFormat(sniffing: bytes))
+    }
+
+    init(content: SourceBytes, format: SourceFormat, localPath: String?, modified: Int?) {
         self.content = content
+        self.format = format
         self.localPath = localPath
         self.modified = modified
     }
@@ -121,8 +119,8 @@ package struct DirectoryStorage: Storage {
         return description
     }
 
-    package func read(_ path: SourcePath, limit: Int, sniff: Sniff) throws(ThumbnailError) -> SourceFile {
-        try readSource(try resolve(path), limit: limit, sniff: sniff)
+    package func read(_ path: SourcePath, limit: Int) throws(ThumbnailError) -> SourceFile {
+        try readImageFile(try resolve(path), limit: limit)
     }
 
     /// The real path of `source`: symlinks followed, still inside the root's real path.
@@ -160,7 +158,7 @@ package struct DirectoryStorage: Storage {
 /// the user's own path (absolute, relative, `..`, a symlink), read as any
 /// shell tool reads it, with the same magic-byte check and limits.
 func readPlainFile(_ path: String, limit: Int) throws(ThumbnailError) -> SourceFile {
-    var source = try readSource(path, limit: limit, sniff: .imageMagic, followingLinks: true)
+    var source = try readImageFile(path, limit: limit, followingLinks: true)
     source.localPath = realPath(path)
     return source
 }

@@ -229,4 +229,14 @@ final class CommandLineTests {
         #expect(version.contains("ImageMagick 6.9"))
         #expect(version.contains("webp"))
     }
+
+    /// A shell loop runs the binary once a file, each writing beside its source.
+    @Test func findRunsItOnEachFile() throws {
+        try sh("mkdir -p x && cp landscape.jpg x/a.jpg && cp portrait.png x/b.jpg", directory: scratch.path)
+        let found = try sh(
+            "find x -name '*.jpg' -exec '\(thumbnailBinary)' -s 64x64 -o {}.small.webp {} \\; && head -c 12 x/a.jpg.small.webp | tail -c 4",
+            directory: scratch.path)
+        #expect(found == "WEBP")
+        #expect(try dimensions(scratch.file("x/b.jpg.small.webp")) == "38x64")
+    }
 }

@@ -8,31 +8,12 @@ import Testing
 /// part from `optionTable` (GeneratedDocumentationTests checks they are up to
 /// date), as their programs read them: mandoc, bash, zsh and fish.
 struct DocumentationTests {
-    /// Options the man page already describes (SYNOPSIS,
-    /// INETD OPERATION, BATCH MODE, Signatures) but that are not in
-    /// `optionTable` yet. When one lands in the table, delete it here and
-    /// list it under OPTIONS in man/thumbnail.1.
-    static let describedAhead: Set<String> = []
-
     /// `--long`, and `-s` where there is a short form, for every option in the table.
     static let tableOptions = Set(optionTable.flatMap { spec in ["--" + spec.long] + (spec.short.map { ["-\($0)"] } ?? []) })
 
     @Test func manPageMentionsNoOtherOptions() throws {
-        let page = try ManPage()
-        for (line, flag) in page.flagMentions
-        where !Self.tableOptions.contains(flag) && !Self.describedAhead.contains(flag) {
-            Issue.record(
-                "man/thumbnail.1:\(line) mentions \(flag), which is neither in optionTable nor in DocumentationTests.describedAhead")
-        }
-        let mentioned = Set(page.flagMentions.map(\.flag))
-        for option in Self.describedAhead.sorted() {
-            if Self.tableOptions.contains(option) {
-                Issue.record(
-                    "\(option) is in optionTable now: list it under OPTIONS in man/thumbnail.1 and delete it from DocumentationTests.describedAhead")
-            }
-            if !mentioned.contains(option) {
-                Issue.record("\(option) is in DocumentationTests.describedAhead but man/thumbnail.1 never mentions it")
-            }
+        for (line, flag) in try ManPage().flagMentions where !Self.tableOptions.contains(flag) {
+            Issue.record("man/thumbnail.1:\(line) mentions \(flag), which is not in optionTable")
         }
     }
 

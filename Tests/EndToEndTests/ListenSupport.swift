@@ -24,14 +24,16 @@ final class ListeningServer {
     let daemon: Daemon
     private var stopped = false
 
-    init(root: String, in scratch: ScratchDirectory, options: [String] = [], name: String = "server") throws {
+    /// `launcher`: a command that runs the server's command line given after it (`taskset -c 0`).
+    init(
+        root: String, in scratch: ScratchDirectory, options: [String] = [], name: String = "server", launcher: [String] = []
+    ) throws {
         port = try freePort()
         log = scratch.file(name + ".log")
         output = scratch.file(name + ".out")
         try makeServerFile(log)
-        daemon = try Daemon(
-            thumbnailBinary, ["--listen", "127.0.0.1:\(port)", "-r", root, "--log", log] + serverUser + options,
-            output: output)
+        let command = launcher + [thumbnailBinary, "--listen", "127.0.0.1:\(port)", "-r", root, "--log", log] + serverUser + options
+        daemon = try Daemon(command[0], Array(command.dropFirst()), output: output)
         // Its first line says it listens and serves: no connection is made to find out.
         let listening = eventually(within: 10) { events.first?.hasPrefix("thumbnail: listening on ") == true }
         if !listening { stop() }

@@ -117,6 +117,36 @@ final class OverloadTests {
     }
 }
 
+/// `--max-renders` (and `--jobs`) default to the processors the process may
+/// use: all of them, those `taskset` allows, or as many as its cgroup's CPU
+/// quota gives time for, rounded up.
+@Test func maxRendersDefaultsToTheProcessorsItMayUse() throws {
+    let scratch = try ScratchDirectory()
+    defer { scratch.remove() }
+    func rendersAtOnce(_ launcher: [String]) throws -> String? {
+        let server = try ListeningServer(root: scratch.path, in: scratch, launcher: launcher)
+        defer { server.stop() }
+        return server.events.first?.firstMatch(of: /, (\d+) renders at once/).map { String($0.1) }
+    }
+    let processors = sysconf(Int32(_SC_NPROCESSORS_ONLN))
+    try #require(processors >= 2, "one processor: nothing to tell apart")
+    #expect(try rendersAtOnce([]) == "\(processors)")
+    #expect(try rendersAtOnce(["/usr/bin/taskset", "-c", "0"]) == "1")
+    // Half a processor's time: cgroup v2's cpu.max, else v1's cpu controller.
+    let unified = FileManager.default.fileExists(atPath: "/sys/fs/cgroup/cgroup.controllers")
+    let group = (unified ? "/sys/fs/cgroup" : "/sys/fs/cgroup/cpu") + "/thumbnail-test-\(UUID().uuidString)"
+    if unified { try? "+cpu".write(toFile: "/sys/fs/cgroup/cgroup.subtree_control", atomically: false, encoding: .utf8) }
+    try #require(mkdir(group, 0o755) == 0, "no cpu cgroup to create here (needs root)")
+    defer { rmdir(group) }
+    if unified {
+        try "50000 100000".write(toFile: group + "/cpu.max", atomically: false, encoding: .utf8)
+    } else {
+        try "50000".write(toFile: group + "/cpu.cfs_quota_us", atomically: false, encoding: .utf8)
+    }
+    let joining = ["/bin/sh", "-c", "echo $$ > '\(group)/cgroup.procs' && exec \"$0\" \"$@\""]
+    #expect(try rendersAtOnce(joining) == "1")
+}
+
 /// The seven render figures a log line ends with, for a request that rendered nothing.
 let noRender = " - - - - - - -"
 

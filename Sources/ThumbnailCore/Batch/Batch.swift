@@ -61,8 +61,6 @@ func batchPaths(_ list: [UInt8]) -> [String] {
     }
 }
 
-var onlineCores: Int { max(1, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN)))) }
-
 /// Runs the batch and reports it; the exit status is 0, or that of the
 /// first path that failed.
 func runBatch(_ batch: BatchInvocation, state: ProcessState, io: ProcessIO) throws(ThumbnailError) -> Int32 {

@@ -56,7 +56,7 @@ struct ProcessState: Sendable {
     /// Renders at once share the cores: each image may use its share of them.
     /// Only a lone render can have ImageMagick's time limit, which is the
     /// process's: a restart in one thread, read halfway by another, ends it.
-    init(renders: Int, cores: Int = onlineCores) throws(ThumbnailError) {
+    init(renders: Int, cores: Int = usableCores) throws(ThumbnailError) {
         signal(SIGPIPE, SIG_IGN)
         self.renders = max(1, renders)
         magick = try ImageMagick(

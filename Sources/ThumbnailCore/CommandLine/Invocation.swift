@@ -20,8 +20,8 @@ package enum Invocation: Sendable {
     var rendersAtOnce: Int {
         switch self {
         case .render(let render) where render.operands.count > 1:
-            min(render.jobs ?? onlineCores, render.operands.count)
-        case .batch(let batch): batch.jobs ?? onlineCores
+            min(render.jobs ?? usableCores, render.operands.count)
+        case .batch(let batch): batch.jobs ?? usableCores
         default: 1
         }
     }
@@ -308,7 +308,7 @@ struct ParsedInvocation {
                 errorMaxAge: settings.errorMaxAge, idleTimeout: settings.idleTimeout,
                 readTimeout: settings.readTimeout, maxRequests: settings.maxRequests, serverTiming: settings.serverTiming,
                 renders: RenderBound(
-                    maxRenders: settings.maxRenders ?? onlineCores, queueTimeout: settings.queueTimeout,
+                    maxRenders: settings.maxRenders ?? usableCores, queueTimeout: settings.queueTimeout,
                     slotFile: settings.renderSlots),
                 listening: ListeningOptions(
                     addresses: settings.listenAddresses, fromSystemd: settings.listenFromSystemd,

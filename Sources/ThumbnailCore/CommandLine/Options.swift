@@ -548,7 +548,7 @@ package let optionTable: [OptionSpec] = [
         settings, _ in settings.modes.append(.inetd)
     },
     OptionSpec("jobs", "j", value: "N", configurable: false, for: [.batch, .render], help: "paths or sources at once",
-        default: .words("one a core"),
+        default: .words("one a processor it may use, as for --max-renders"),
         manual: #"""
             With
             .Fl -batch ,
@@ -718,7 +718,9 @@ package let optionTable: [OptionSpec] = [
         settings, value throws(ThumbnailError) in settings.limits.maxPixels = try count(value, "--max-pixels")
     },
     OptionSpec("max-renders", value: "N", for: .server, help: "HTTP: renders at once",
-        default: .words("the number of processor cores online"),
+        default: .words(
+            "the processors it may use: those its CPU affinity allows, fewer when its cgroup's CPU quota "
+                + "(a container's or a pod's CPU limit) allows less time, rounded up"),
         manual: #"""
             Render at most
             .Ar N

@@ -131,6 +131,25 @@ final class ConfigFileTests {
                     "mode 0\(String(mode, radix: 8)): group or others may change it; chmod go-w"))
     }
 
+    /// Request options from the file or the environment are the flags form's
+    /// defaults: a thumbnail path says its own and takes none of them; the
+    /// same options on the command line are still refused beside a path.
+    @Test func requestOptionsAreDefaultsOfTheFlagsFormOnly() throws {
+        try sh("convert -size 64x48 gradient:red-blue a.jpg", directory: scratch.path)
+        let config = try writeFile("root = \(scratch.path)\nquality = 20\nsize = 16x16\n", "thumbnail.conf", in: scratch)
+        let path = try runInProcess(["--config", config, "/thumbnail/32x32/a.jpg"])
+        #expect(path.status == 0, "\(path.error)")
+        #expect(path.output == (try runInProcess(["-r", scratch.path, "/thumbnail/32x32/a.jpg"])).output)
+        let fromEnvironment = try runInProcess(
+            ["-r", scratch.path, "/thumbnail/32x32/a.jpg"], environment: ["THUMBNAIL_QUALITY": "20", "THUMBNAIL_CROP": "1"])
+        #expect(fromEnvironment.status == 0 && fromEnvironment.output == path.output, "\(fromEnvironment.error)")
+        let flags = try runInProcess(["--config", config, "a.jpg"])
+        #expect(flags.output == (try runInProcess(["-r", scratch.path, "-s", "16x16", "-q", "20", "a.jpg"])).output)
+        #expect(flags.output != path.output)
+        let given = try runInProcess(["--config", config, "-q", "30", "/thumbnail/32x32/a.jpg"])
+        #expect(given.status == 64 && given.error.hasPrefix("thumbnail: /thumbnail/32x32/a.jpg: a thumbnail path already says"))
+    }
+
     @Test func aMissingConfigFileIsNotFound() {
         #expect(thrown { _ = try parseSettings(["--config", scratch.file("none.conf")]) }?.kind == .notFound)
     }

@@ -268,7 +268,7 @@ struct ParsedInvocation {
                 guard operands.count == 1 else {
                     throw ThumbnailError(.usage, path, "one thumbnail path at a time; --batch renders a list of them")
                 }
-                if settings.hasRequestFlags {
+                if parsed.hasRequestFlags {
                     throw ThumbnailError(.usage, operand, "a thumbnail path already says size, format and options")
                 }
             }
@@ -333,7 +333,7 @@ struct ParsedInvocation {
                 throw ThumbnailError(.usage, operands.first ?? "--picture", "--picture takes one source under the root or one thumbnail path")
             }
             let isPath = access.grammar.isThumbnailPath(operand)
-            if isPath, settings.hasRequestFlags {
+            if isPath, parsed.hasRequestFlags {
                 throw ThumbnailError(.usage, operand, "a thumbnail path already says size and options")
             }
             return .picture(
@@ -341,6 +341,17 @@ struct ParsedInvocation {
                     operand: operand, flags: isPath ? nil : try settings.requestFlags(), picture: settings.pictureOptions,
                     access: access, sources: sources))
         }
+    }
+}
+
+extension ParsedArguments {
+    /// True when the command line itself shapes the thumbnail: the same
+    /// options from a config file or the environment are defaults of the
+    /// flags form, which a thumbnail path, saying its own, never takes.
+    var hasRequestFlags: Bool {
+        var given = Settings()
+        for (spec, value) in options { try? spec.apply(&given, value) }
+        return given.hasRequestFlags
     }
 }
 

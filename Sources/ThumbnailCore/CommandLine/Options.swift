@@ -315,6 +315,13 @@ package let optionTable: [OptionSpec] = [
             .Pq Ql /etc/thumbnail.conf:3 .
             An option that the file sets for another mode is ignored, so that one file
             can serve the HTTP mode, batches and the command line.
+            The options that shape a thumbnail, such as
+            .Fl -size
+            and
+            .Fl -quality ,
+            are defaults of the flags form: a thumbnail path says its own, and
+            takes none of them, whether it is given on the command line or
+            requested over HTTP.
             The file is refused if its group or others may write to it, since it says
             which key files to trust.
             Relative paths in it are relative to the working directory.

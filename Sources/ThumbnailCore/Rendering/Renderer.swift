@@ -281,6 +281,16 @@ package enum Renderer {
         return (plan, choice)
     }
 
+    /// The upright source fitted in a `side`-pixel square and in sRGB,
+    /// decoded as small as its decoder allows: what a placeholder is drawn from.
+    static func miniature(
+        of source: SourcePath, side: Int, bytes: [UInt8], limits: Limits, threads: Int
+    ) throws(ThumbnailError) -> Wand {
+        let request = ThumbnailRequest(size: BoxSize(width: side, height: side), source: source)
+        let plan = try plan(request, source: bytes, limits: limits)
+        return try resized(SourceBytes(bytes), plan: plan, limits: limits, threads: threads)
+    }
+
     /// Renders the thumbnail in memory: the same request and bytes always give
     /// the same output bytes, whatever the `threads` its decode may use.
     package static func render(

@@ -121,7 +121,14 @@ package struct Access: Sendable {
     }
 
     /// The one spelling of `request`, signed with the first key when there are keys.
+    /// A source whose first segment is spelled like a format has none without a
+    /// format: the path would name another source, in that format.
     package func canonicalPath(_ request: ThumbnailRequest) throws(ThumbnailError) -> String {
+        if request.format == nil, let first = request.source.segments.first, OutputFormat.named(Substring(first)) != nil {
+            throw ThumbnailError(
+                .usage, String(describing: request.source),
+                "its first segment is spelled like a format, which a thumbnail path would read as one: name the format (-f)")
+        }
         guard let key = keys.first else { return request.canonicalPath(prefix: grammar.prefix) }
         let signed = request.canonicalPath(prefix: "")
         return grammar.prefix + "/" + (try sign(Substring(signed), with: key)) + signed

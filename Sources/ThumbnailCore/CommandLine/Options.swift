@@ -408,6 +408,11 @@ package let optionTable: [OptionSpec] = [
             see
             .Sx Smart crops .
             The canonical path is signed with the first key when keys are configured.
+            A source given with flags whose first segment is spelled like a format
+            .Pq Pa webp/cat.jpg
+            needs
+            .Fl f :
+            without a format, a thumbnail path would read that segment as one.
             When a check refuses the request, the explanation stops before the source
             is opened, and
             .Nm

@@ -181,6 +181,16 @@ class TagTests(unittest.TestCase):
             with override_settings(THUMBNAIL_STRICT=True), self.assertRaises(Refused):
                 render('{% thumbnail_picture "no-pillow.jpg" "100x100" placeholder="colour" %}')
 
+    def test_a_source_over_the_origins_limits_renders_the_original(self):
+        for setting, option, value in [("THUMBNAIL_MAX_PIXELS", "--max-pixels", 10000), ("THUMBNAIL_MAX_BYTES", "--max-bytes", 1000)]:
+            with self.subTest(setting=setting):
+                refused = thumbnail("--picture", option, str(value), "-s", "100x100", "orientation-6.jpg", *origin_options(), check=False)
+                self.assertEqual(refused.returncode, 65)
+                with override_settings(**{setting: value}), self.assertLogs("thumbnail_cdn", "WARNING") as logs:
+                    markup = render('{% thumbnail_picture "orientation-6.jpg" "100x100" placeholder="blur" %}')
+                self.assertEqual(markup, '<img src="/media/orientation-6.jpg" alt="" loading="lazy" decoding="async">\n')
+                self.assertIn(refused.stderr.decode().strip().split(": ")[-1], logs.output[0])
+
     def test_a_key_file_missing_or_open_to_others_renders_the_original(self):
         with open(os.path.join(ROOT, ".open-keys"), "w") as keys:
             keys.write("django-test-key-0123456789\n")

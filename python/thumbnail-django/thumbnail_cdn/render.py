@@ -79,11 +79,12 @@ def thumbnail_picture(image, size, alt="", formats=None, densities=None, options
         origin = conf.origin()
         version = sources.version(storage, name)
         wanted = request(size, options, version)
-        facts = sources.facts_cache.get(storage, name, version)
-        conf.limits().check_pixels(facts)
+        limits = conf.limits()
+        facts = sources.facts_cache.get(storage, name, version, limits.max_bytes)
+        limits.check_pixels(facts)
         return picture.markup(
             wanted, name, facts, origin, chosen, picture.parse_densities(densities) if densities else None, str(alt),
-            placeholder_style(storage, name, version, kind, facts),
+            placeholder_style(storage, name, version, kind, facts, limits.max_bytes),
         )
     except Refused as error:
         return fallback(
@@ -92,13 +93,13 @@ def thumbnail_picture(image, size, alt="", formats=None, densities=None, options
         )
 
 
-def placeholder_style(storage, name, version, kind, facts):
+def placeholder_style(storage, name, version, kind, facts, max_bytes):
     """The `<img>`'s placeholder style, kept per version of the source; a
     source Pillow cannot decode gets none and a warning (strict: raises)."""
     if not placeholders.shown(kind, facts):
         return ""
     try:
-        return sources.placeholder_cache.get(storage, name, version, kind, facts, conf.limits().max_bytes)
+        return sources.placeholder_cache.get(storage, name, version, kind, facts, max_bytes)
     except placeholders.Undecodable as error:
         if conf.strict():
             raise

@@ -30,7 +30,9 @@ class Limits(NamedTuple):
     def check_pixels(self, facts):
         """Refused as the origin refuses a source whose header says it is too large."""
         if facts.width * facts.height > self.max_pixels:
-            raise Refused("source", "%dx%d exceeds the limit of %d pixels" % (facts.width, facts.height, self.max_pixels))
+            # Named as stored, before the orientation turns it, as the origin names it.
+            stored = (facts.height, facts.width) if facts.orientation >= 5 else (facts.width, facts.height)
+            raise Refused("source", "%dx%d exceeds the limit of %d pixels" % (stored + (self.max_pixels,)))
 
 
 def version(storage, name):
@@ -107,7 +109,12 @@ class SourceCache:
         return found
 
 
-def read_facts(storage, name):
+def read_facts(storage, name, max_bytes):
+    """The header's facts; refused first, as the origin refuses it, when the
+    source is over `max_bytes` (its size from the storage: a stat, or S3's HEAD)."""
+    size = storage.size(name)
+    if size > max_bytes:
+        raise Refused("source", "%d bytes exceeds the limit of %d" % (size, max_bytes))
     return header.facts(lambda: storage.open(name, "rb"))
 
 

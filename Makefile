@@ -34,7 +34,8 @@ BUILD_PACKAGES = libmagickwand-dev libwebp-dev libspng-dev zlib1g-dev libtiff-de
 # libavif-bin: avifenc makes the 10-bit AVIF sources, which heif-enc cannot.
 # chromium: headless, the browser of the Django package's page test (layout shift, the candidates it picks).
 # python3-yaml: the Kubernetes manifests are parsed as the API server would.
-TEST_PACKAGES = imagemagick libjpeg-turbo-progs libgs-common time python3 util-linux bsdutils coreutils mandoc bash-completion zsh fish python3-django \
+# python3-pil: the Django package's placeholders in the venv of Debian's python3-django.
+TEST_PACKAGES = imagemagick libjpeg-turbo-progs libgs-common time python3 util-linux bsdutils coreutils mandoc bash-completion zsh fish python3-django python3-pil \
 	xinetd nginx-light curl openssl lintian man-db systemd goaccess libheif-examples libavif-bin python3-venv strace \
 	chromium prometheus python3-yaml
 # dpkg-dev: dpkg-shlibdeps and dpkg-gencontrol; binutils: strip.
@@ -289,13 +290,14 @@ $(DEB): Makefile $(RELEASE_BIN) VERSION man/thumbnail.1 $(wildcard completions/*
 # LTS, 5.2 (with gunicorn, which serves the browser test's page, and
 # django-storages, whose S3 storage is tested on moto's) and Debian's own
 # python3-django. Made by its tests (DjangoPackageTests) and the bench; a
-# venv is made again when its packages here change.
+# venv is made again when its packages here change. Pillow (10.4 and 12.3 from
+# PyPI, 9.4 from Debian) draws the placeholders.
 DJANGO_DIR = .build-django
 PYTHON_PACKAGE = python/thumbnail-django
 DJANGO_BUILD_PACKAGES = build==1.6.1 setuptools==84.2.1
 DJANGO_VENVS = $(DJANGO_DIR)/django-4.2 $(DJANGO_DIR)/django-5.2 $(DJANGO_DIR)/debian
-DJANGO_django-4.2_PACKAGES = Django==4.2.30
-DJANGO_django-5.2_PACKAGES = Django==5.2.19 gunicorn==27.0.1 django-storages==1.14.6 $(filter boto3==%,$(MOTO_PACKAGES))
+DJANGO_django-4.2_PACKAGES = Django==4.2.30 pillow==10.4.0
+DJANGO_django-5.2_PACKAGES = Django==5.2.19 pillow==12.3.0 gunicorn==27.0.1 django-storages==1.14.6 $(filter boto3==%,$(MOTO_PACKAGES))
 DJANGO_WHEEL = $(DJANGO_DIR)/dist/thumbnail_django-$(VERSION)-py3-none-any.whl
 
 django-venvs: $(DJANGO_VENVS:%=%/.installed)

@@ -1,5 +1,6 @@
-"""The Django tags' cost: a page of 100 {% thumbnail_picture %} against the
-same page of 100 plain <img> elements, rendered by Django's template engine
+"""The Django tags' cost: a page of 100 {% thumbnail_picture %}, without a
+placeholder and with each kind, against the same page of 100 plain <img>
+elements, rendered by Django's template engine
 in one process, as a view renders it (bench/README.md).
 
     make django-venvs
@@ -7,9 +8,9 @@ in one process, as a view renders it (bench/README.md).
 
 The sources are 100 names of one 1920x1080 JPEG (made by ImageMagick) in a
 temporary storage root, the URLs signed with one key. The first render reads
-each source's header and signs every URL; the medians are of the renders
-after it, which stat each source (its version) and the key file and find
-each picture's markup kept."""
+each source's header (and decodes it for a placeholder) and signs every URL;
+the medians are of the renders after it, which stat each source (its
+version) and the key file and find each picture's markup kept."""
 
 import argparse
 import os
@@ -57,6 +58,11 @@ def main():
             '{% load thumbnail_tags %}{% for name in names %}{% thumbnail_picture name "100x100" alt=name %}{% endfor %}'
         ),
     }
+    for kind in ("colour", "blur"):
+        pages['placeholder="%s"' % kind] = Template(
+            '{%% load thumbnail_tags %%}{%% for name in names %%}{%% thumbnail_picture name "100x100" alt=name placeholder="%s" %%}{%% endfor %%}'
+            % kind
+        )
     context = {"names": names, "MEDIA_URL": "/media/"}
     def timed(page):
         """Wall and CPU milliseconds of one render."""

@@ -53,6 +53,10 @@ _thumbnail()
             COMPREPLY=($(compgen -W 'combined json' -- "$cur"))
             return
             ;;
+        --placeholder)
+            COMPREPLY=($(compgen -W 'none colour blur' -- "$cur"))
+            return
+            ;;
         -s | --size)
             COMPREPLY=($(compgen -W "$(_thumbnail_sizes)" -- "$cur"))
             return
@@ -84,10 +88,10 @@ _thumbnail()
             --key-file --listen --log --log-format --max-bytes --max-connections
             --max-frames --max-pixels --max-renders --max-requests --max-side --max-time
             --metrics-listen --no-server-timing --origin-token-file --origin-token-header -o
-            --output --output-dir --pad --picture --prefix -q --quality --queue-timeout
-            --read-timeout --render-slots -r --root --s3-endpoint --s3-region
-            --shutdown-timeout --sign -s --size --sizes --smart --source-timeout --user
-            --version' -- "$cur"))
+            --output --output-dir --pad --picture --placeholder --prefix -q --quality
+            --queue-timeout --read-timeout --render-slots -r --root --s3-endpoint
+            --s3-region --shutdown-timeout --sign -s --size --sizes --smart --source-timeout
+            --user --version' -- "$cur"))
         return
     fi
     _filedir

@@ -66,6 +66,7 @@ complete -c thumbnail -s o -l output -r -F -d 'write to FILE atomically (default
 complete -c thumbnail -l output-dir -x -a '(__fish_complete_directories)' -d 'with --batch: write DIR/<canonical path>'
 complete -c thumbnail -l pad -d 'fit inside the box, then pad to the box'
 complete -c thumbnail -l picture -d 'print the <picture> element for a box'
+complete -c thumbnail -l placeholder -x -a 'none colour blur' -d '--picture: none, colour or blur (default none)'
 complete -c thumbnail -l prefix -x -d 'path prefix, "" for none (default /thumbnail)'
 complete -c thumbnail -s q -l quality -x -d 'encoder quality, 1-100 (default: the format\'s)'
 complete -c thumbnail -l queue-timeout -x -d 'HTTP: seconds a render may wait (default 5)'

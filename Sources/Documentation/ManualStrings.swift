@@ -26,6 +26,7 @@ func manualStrings() -> String {
         ("magick-area", "\(ImageMagick.areaPixels / 1_000_000) megapixels"),
         ("magick-side", "\(ImageMagick.sidePixels)"),
         ("magick-seconds", "\(ImageMagick.secondsPerRender)"),
+        ("placeholder-side", "\(Placeholder.side)"),
     ]
     let statuses = ThumbnailError.table.flatMap { kind, statuses in
         let name = kind.rawValue.replacing(/[A-Z]/) { "-" + $0.output.lowercased() }

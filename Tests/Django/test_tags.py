@@ -5,6 +5,7 @@ changes, and bad input rendered with a warning instead of an error page."""
 
 import builtins
 import os
+import re
 import time
 import unittest
 from unittest import mock
@@ -14,7 +15,7 @@ from django.test.utils import override_settings
 
 from support import CDN, KEY_FILE, ROOT, make_sources, origin_options, render, sh, thumbnail
 from photos.models import Photo
-from thumbnail_cdn import Refused, conf
+from thumbnail_cdn import Refused, conf, placeholder
 
 
 def photo(name, width, height, title=""):
@@ -129,6 +130,7 @@ class TagTests(unittest.TestCase):
             ('{% thumbnail_url "stored.jpg" "100x100" "tiff" %}', "/media/stored.jpg", "tiff: format is one of"),
             ('{% thumbnail_url "webp/cat.jpg" "100x100" %}', "/media/webp/cat.jpg", "needs a format named before it"),
             ('{% thumbnail_picture "stored.jpg" "100x100" densities="2" %}', '<img src="/media/stored.jpg" alt="" loading="lazy" decoding="async">\n', "must hold 1"),
+            ('{% thumbnail_picture "stored.jpg" "100x100" placeholder="color" %}', '<img src="/media/stored.jpg" alt="" loading="lazy" decoding="async">\n', "'color' is not one of none, colour, blur"),
             ("{% thumbnail_url image \"100x100\" %}", "", "no image"),
         ]
         for template, expected, warning in cases:
@@ -138,6 +140,56 @@ class TagTests(unittest.TestCase):
             with self.subTest(template=template, strict=True), override_settings(THUMBNAIL_STRICT=True):
                 with self.assertRaises(Refused):
                     render(template, image=None)
+
+    def test_the_placeholder_setting_and_the_keyword_over_it(self):
+        plain = thumbnail("--picture", "-s", "100x100", "--base", CDN, "stored.jpg", *origin_options())
+        with override_settings(THUMBNAIL_PLACEHOLDER="colour"):
+            markup = render('{% thumbnail_picture "stored.jpg" "100x100" %}')
+            self.assertRegex(markup, ' decoding="async" style="background-color:#[0-9a-f]{6}">')
+            self.assertEqual(re.sub(' style="[^"]*"', "", markup), plain)
+            self.assertEqual(render('{% thumbnail_picture "stored.jpg" "100x100" placeholder="none" %}'), plain)
+            self.assertIn("background-image:url(data:image/webp;base64,", render('{% thumbnail_picture "stored.jpg" "100x100" placeholder="blur" %}'))
+        with override_settings(THUMBNAIL_PLACEHOLDER="blurred"), self.assertLogs("thumbnail_cdn", "WARNING") as logs:
+            self.assertEqual(render('{% thumbnail_picture "stored.jpg" "100x100" %}'), '<img src="/media/stored.jpg" alt="" loading="lazy" decoding="async">\n')
+        self.assertIn("'blurred' is not one of none, colour, blur", logs.output[0])
+
+    def test_a_placeholder_is_drawn_once_per_version_of_the_source(self):
+        sh("cp stored.jpg drawn-once.jpg && touch -d @1700000000 drawn-once.jpg")
+        with mock.patch.object(placeholder, "style", wraps=placeholder.style) as drawn:
+            for _ in range(3):
+                render('{% thumbnail_picture "drawn-once.jpg" "100x100" placeholder="blur" %}')
+                render('{% thumbnail_picture "drawn-once.jpg" "64x64" placeholder="blur" %}')
+            self.assertEqual(drawn.call_count, 1)
+            sh("touch -d @1700000100 drawn-once.jpg")
+            render('{% thumbnail_picture "drawn-once.jpg" "100x100" placeholder="blur" %}')
+            self.assertEqual(drawn.call_count, 2)
+
+    def test_without_pillow_the_picture_has_no_placeholder_and_a_warning(self):
+        sh("cp stored.jpg no-pillow.jpg")
+        real_import = builtins.__import__
+
+        def without_pillow(name, *arguments, **keywords):
+            if name == "PIL" or name.startswith("PIL."):
+                raise ImportError(name)
+            return real_import(name, *arguments, **keywords)
+
+        with mock.patch.object(builtins, "__import__", without_pillow):
+            with self.assertLogs("thumbnail_cdn", "WARNING") as logs:
+                markup = render('{% thumbnail_picture "no-pillow.jpg" "100x100" placeholder="colour" %}')
+            self.assertEqual(markup, thumbnail("--picture", "-s", "100x100", "--base", CDN, "no-pillow.jpg", *origin_options()))
+            self.assertIn("needs Pillow", logs.output[0])
+            with override_settings(THUMBNAIL_STRICT=True), self.assertRaises(Refused):
+                render('{% thumbnail_picture "no-pillow.jpg" "100x100" placeholder="colour" %}')
+
+    def test_a_source_over_the_origins_limits_renders_the_original(self):
+        for setting, option, value in [("THUMBNAIL_MAX_PIXELS", "--max-pixels", 10000), ("THUMBNAIL_MAX_BYTES", "--max-bytes", 1000)]:
+            with self.subTest(setting=setting):
+                refused = thumbnail("--picture", option, str(value), "-s", "100x100", "orientation-6.jpg", *origin_options(), check=False)
+                self.assertEqual(refused.returncode, 65)
+                with override_settings(**{setting: value}), self.assertLogs("thumbnail_cdn", "WARNING") as logs:
+                    markup = render('{% thumbnail_picture "orientation-6.jpg" "100x100" placeholder="blur" %}')
+                self.assertEqual(markup, '<img src="/media/orientation-6.jpg" alt="" loading="lazy" decoding="async">\n')
+                self.assertIn(refused.stderr.decode().strip().split(": ")[-1], logs.output[0])
 
     def test_a_key_file_missing_or_open_to_others_renders_the_original(self):
         with open(os.path.join(ROOT, ".open-keys"), "w") as keys:

@@ -13,6 +13,9 @@ extension DjangoPackageTests {
             var src: String
             var natural: [Int]
             var box: [String?]
+            var style: String?
+            /// The centre of its box on the page, in CSS pixels.
+            var centre: [Int]
         }
         var cls: Double
         var devicePixelRatio: Double
@@ -144,6 +147,52 @@ extension DjangoPackageTests {
             "\(unsized.cls) for <img> without a box; the origin was asked for",
             try site.originPaths(from: 0, expecting: 8).joined(separator: " "))
     }
+}
+
+extension DjangoPackageTests {
+    /// Before its images load, a page of colour placeholders shows each box
+    /// in its source's average colour: the thumbnails' URLs point at a server
+    /// that accepts and never answers, and the screenshot's pixel at each
+    /// box's centre is the colour the tag wrote; the transparent source, which
+    /// gets none, shows the page's white.
+    @Test func aBrowserShowsThePlaceholderColourBeforeTheImageLoads() throws {
+        let site = try Site(venv: try venv("django-5.2"))
+        let port = try freePort()
+        let stall = try Daemon("/usr/bin/python3", ["-c", Self.neverAnswers, String(port)], output: site.scratch.file("stall.log"))
+        defer { stall.stop() }
+        try #require(waitUntilListening(port), "the server that never answers did not listen")
+        let (report, screenshot) = try site.load("?stalled=http://127.0.0.1:\(port)")
+        #expect(report.images.map(\.alt) == ["alpha.png", "landscape.jpg", "tiny.png", "upright.jpg"])
+        #expect(report.images.map { $0.style != nil } == [false, true, true, true])
+        for image in report.images {
+            #expect(image.natural == [0, 0], "\(image.alt): \(image.src) loaded")
+            let colour = image.style.map { String($0.dropFirst("background-color:#".count)) } ?? "ffffff"
+            let pixel = try sh("convert '\(screenshot)' -format '%[hex:u.p{\(image.centre[0]),\(image.centre[1])}]' info:")
+            #expect(pixel.lowercased().hasPrefix(colour), "\(image.alt): \(pixel) at \(image.centre), not \(colour); screenshot: \(screenshot)")
+        }
+        let asked = try String(contentsOfFile: site.scratch.file("stall.log"), encoding: .utf8)
+        #expect(asked.contains("GET /thumbnail/"), "the page never asked the stalled server: \(asked)")
+    }
+
+    /// Python: accepts connections on port argv[1], prints each one's first
+    /// line and holds it unanswered, for two minutes at most.
+    static let neverAnswers = """
+        import socket, sys, time
+        server = socket.create_server(("127.0.0.1", int(sys.argv[1])))
+        server.settimeout(1)
+        held, end = [], time.monotonic() + 120
+        while time.monotonic() < end:
+            try:
+                connection = server.accept()[0]
+            except socket.timeout:
+                continue
+            held.append(connection)
+            connection.settimeout(5)
+            try:
+                print(connection.recv(4096).split(b"\\r\\n")[0].decode(errors="replace"), flush=True)
+            except socket.timeout:
+                pass
+        """
 }
 
 /// The path of a URL, from its first `/thumbnail`.

@@ -317,6 +317,7 @@ final class PictureTests {
         (["--sizes", "64x64", "-s", "100x100", "landscape.jpg"], "thumbnail: 100x100: size not allowed (--sizes 64x64)", 77),
         (["-s", "100x100", "../landscape.jpg"], "thumbnail: ../landscape.jpg: '..' would leave the storage root", 77),
         (["-s", "100x100", "comma,"], "thumbnail: comma,: a name ending in ',' cannot stand in a srcset", 65),
+        (["-s", "100x100", "--placeholder", "color", "landscape.jpg"], "thumbnail: --placeholder: 'color' is not one of none, colour, blur", 64),
     ] as [([String], String, Int32)])
     func badRequestsAreRefused(arguments: [String], message: String, status: Int32) throws {
         let outcome = try thumbnail(["--picture", "-r", scratch.path] + arguments)
@@ -329,8 +330,60 @@ final class PictureTests {
         let outcome = try thumbnail(["--batch", "-", "--alt", "x"])
         #expect(outcome.status == 64)
         #expect(outcome.error.hasPrefix("thumbnail: --alt: only applies with --picture\n"))
+        let placeholder = try thumbnail(["--batch", "-", "--placeholder", "blur"])
+        #expect(placeholder.status == 64)
+        #expect(placeholder.error.hasPrefix("thumbnail: --placeholder: only applies with --picture\n"))
         let render = try thumbnail(["-s", "10x10", "--formats", "webp", "landscape.jpg"], directory: scratch.path)
         #expect(render.status == 64)
         #expect(render.error.hasPrefix("thumbnail: --formats: does not apply to rendering"))
+    }
+
+    // MARK: Placeholders
+
+    /// The markup without a placeholder, and the style the img gets with `kind`; nil when it gets none.
+    func placeholderStyle(_ kind: String, _ arguments: [String]) throws -> (plain: String, style: String?) {
+        let plain = try picture(arguments)
+        let markup = try picture(["--placeholder", kind] + arguments)
+        guard let start = markup.range(of: " style=\"") else {
+            #expect(markup == plain)
+            return (plain, nil)
+        }
+        let end = try #require(markup[start.upperBound...].firstIndex(of: "\""))
+        #expect(markup.replacingCharacters(in: start.lowerBound...end, with: "") == plain)
+        return (plain, String(markup[start.upperBound..<end]))
+    }
+
+    /// colour: ImageMagick's mean of every pixel of the source, within 2 levels
+    /// (the placeholder averages a 16-pixel image of it); the same for the
+    /// source stored on its side.
+    @Test(arguments: ["landscape.jpg", "rotated.jpg", "portrait.png", "tiny.png"])
+    func colourIsTheSourcesAverage(source: String) throws {
+        let (_, style) = try placeholderStyle("colour", ["-s", "100x100", source])
+        let hex = try #require(style.flatMap { $0.wholeMatch(of: /background-color:#([0-9a-f]{6})/)?.1 })
+        let mean = try sh("convert '\(source)' -scale '1x1!' -depth 8 -format '%[hex:u.p{0,0}]' info:", directory: scratch.path)
+        let ours = try #require(RGB.parse(hex)), theirs = try #require(RGB.parse(Substring(mean.prefix(6))))
+        for (a, b) in [(ours.red, theirs.red), (ours.green, theirs.green), (ours.blue, theirs.blue)] {
+            #expect(abs(Int(a) - Int(b)) <= 2, "\(source): \(hex) against ImageMagick's \(mean)")
+        }
+    }
+
+    /// blur: a WebP data URI of the upright source, 16 pixels on its long side, a few hundred bytes.
+    @Test(arguments: [("landscape.jpg", "16x10"), ("rotated.jpg", "10x16"), ("tiny.png", "16x8"), ("portrait.png", "10x16")])
+    func blurIsATinyUprightWebP(source: String, size: String) throws {
+        let (_, style) = try placeholderStyle("blur", ["-s", "100x100", "--crop", source])
+        let found = try #require(
+            style?.wholeMatch(
+                of: /background-image:url\(data:image\/webp;base64,([A-Za-z0-9+\/=]+)\);background-size:cover;background-position:center/))
+        let webp = try #require(Data(base64Encoded: String(found.1)))
+        #expect(webp.count < 300, "\(webp.count) bytes")
+        try webp.write(to: URL(fileURLWithPath: scratch.file("blur.webp")))
+        #expect(try sh("identify -format '%m %wx%h' blur.webp", directory: scratch.path) == "WEBP \(size)")
+    }
+
+    /// A source that may be transparent gets none, whatever the kind: it would show through.
+    @Test(arguments: ["none", "colour", "blur"])
+    func noneAndTransparentSourcesGetNoStyle(kind: String) throws {
+        #expect(try placeholderStyle(kind, ["-s", "100x100", "alpha.png"]).style == nil)
+        if kind == "none" { #expect(try placeholderStyle(kind, ["-s", "100x100", "landscape.jpg"]).style == nil) }
     }
 }

@@ -131,6 +131,29 @@ final class AccessCommandLineTests {
         #expect(text(open).hasPrefix("canonical: /thumbnail/100x100/portrait.png\nsignature: not required (no --key-file)\nsize: any (no --sizes)\nsource: "))
     }
 
+    /// A flags-form source under a directory named like a format: without -f its
+    /// canonical path would name the file below in that format, so --explain
+    /// asks for -f; with it the path reads back as the same source. Rendering
+    /// prints no path and needs no -f.
+    @Test func explainOfASourceUnderAFormatsNameNeedsTheFormat() throws {
+        try FileManager.default.createDirectory(atPath: scratch.file("webp"), withIntermediateDirectories: true)
+        try FileManager.default.copyItem(atPath: scratch.file("portrait.png"), toPath: scratch.file("webp/portrait.png"))
+        for source in ["webp/portrait.png", "jpg"] {
+            let refused = try runInProcess(root + ["--explain", "-s", "100x100", source])
+            #expect(refused.status == 64)
+            #expect(refused.output.isEmpty)
+            #expect(
+                refused.error.hasPrefix(
+                    "thumbnail: \(source): its first segment is spelled like a format, which a thumbnail path would read as one: name the format (-f)\n"))
+        }
+        let named = try runInProcess(root + ["--explain", "-s", "100x100", "-f", "webp", "webp/portrait.png"])
+        #expect(text(named).hasPrefix("canonical: /thumbnail/100x100/webp/webp/portrait.png\n"), "\(named.error)")
+        let readBack = try runInProcess(root + ["--explain", "/thumbnail/100x100/webp/webp/portrait.png"])
+        #expect(text(readBack) == text(named))
+        let rendered = try runInProcess(root + ["-s", "100x100", "webp/portrait.png"])
+        #expect(rendered.status == 0, "\(rendered.error)")
+    }
+
     @Test(arguments: [
         (["--sign", "/thumbnail/100x100/a.jpg"], Int32(64), "thumbnail: --sign: needs --key-file"),
         (["--sign", "-s", "100x100", "a.jpg"], 64, "thumbnail: --size: does not apply to --sign; it goes with rendering (flags or a thumbnail path) or --explain or --picture"),

@@ -121,7 +121,14 @@ package struct Access: Sendable {
     }
 
     /// The one spelling of `request`, signed with the first key when there are keys.
+    /// A source whose first segment is spelled like a format has none without a
+    /// format: the path would name another source, in that format.
     package func canonicalPath(_ request: ThumbnailRequest) throws(ThumbnailError) -> String {
+        if request.format == nil, let first = request.source.segments.first, OutputFormat.named(Substring(first)) != nil {
+            throw ThumbnailError(
+                .usage, String(describing: request.source),
+                "its first segment is spelled like a format, which a thumbnail path would read as one: name the format (-f)")
+        }
         guard let key = keys.first else { return request.canonicalPath(prefix: grammar.prefix) }
         let signed = request.canonicalPath(prefix: "")
         return grammar.prefix + "/" + (try sign(Substring(signed), with: key)) + signed
@@ -178,16 +185,28 @@ package struct AccessReport: Sendable {
 }
 
 private let base64URLAlphabet = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_".utf8)
+private let base64Alphabet = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/".utf8)
 
 /// RFC 4648 §5 base64url, without padding.
 func base64URL(_ bytes: [UInt8]) -> String {
+    base64(bytes, alphabet: base64URLAlphabet)
+}
+
+/// RFC 4648 §4 base64, padded: what a data URI holds.
+func base64(_ bytes: [UInt8]) -> String {
+    let text = base64(bytes, alphabet: base64Alphabet)
+    return text + String(repeating: "=", count: (4 - text.count % 4) % 4)
+}
+
+/// Each 3 bytes as 4 characters of `alphabet`, the last group shorter, unpadded.
+private func base64(_ bytes: [UInt8], alphabet: [UInt8]) -> String {
     var text: [UInt8] = []
     var index = 0
     while index < bytes.count {
         let chunk = bytes[index..<min(index + 3, bytes.count)]
         let value = chunk.enumerated().reduce(UInt32(0)) { $0 | UInt32($1.element) << (16 - 8 * $1.offset) }
         for position in 0...chunk.count {
-            text.append(base64URLAlphabet[Int(value >> (18 - 6 * position) & 0x3f)])
+            text.append(alphabet[Int(value >> (18 - 6 * position) & 0x3f)])
         }
         index += 3
     }

@@ -416,8 +416,7 @@ extension Settings {
             if maxTime != nil { throw ThumbnailError(.usage, "--max-time", "only applies with --base, without --picture") }
             return .picture(pictureOptions)
         }
-        if !picture.isDefault {
-            let option = picture.densities != nil ? "--densities" : picture.formats != nil ? "--formats" : "--alt"
+        if let option = picture.optionGiven {
             throw ThumbnailError(.usage, option, "only applies with --picture")
         }
         if maxTime != nil && base == nil { throw ThumbnailError(.usage, "--max-time", "only applies with --base") }

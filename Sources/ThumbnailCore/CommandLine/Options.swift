@@ -415,6 +415,11 @@ package let optionTable: [OptionSpec] = [
             see
             .Sx Smart crops .
             The canonical path is signed with the first key when keys are configured.
+            A source given with flags whose first segment is spelled like a format
+            .Pq Pa webp/cat.jpg
+            needs
+            .Fl f :
+            without a format, a thumbnail path would read that segment as one.
             When a check refuses the request, the explanation stops before the source
             is opened, and
             .Nm
@@ -931,6 +936,32 @@ package let optionTable: [OptionSpec] = [
             """#
     ) {
         settings, _ in settings.modes.append(.picture)
+    },
+    OptionSpec("placeholder", value: "KIND", configurable: false, for: .markup, help: "--picture: none, colour or blur",
+        default: .value(Placeholder.none.rawValue), completion: .words(Placeholder.allCases.map(\.rawValue)),
+        manual: #"""
+            With
+            .Fl -picture ,
+            what the
+            .Ql <img>
+            shows in the box it reserves until the thumbnail has loaded: nothing
+            .Pq Cm none ,
+            the source's average colour as its background colour
+            .Pq Cm colour ,
+            or the source at \#(Placeholder.side) pixels on its long side, inlined as its background
+            image, which the browser scales up blurred
+            .Pq Cm blur .
+            A source that may be transparent gets none, since it would show through.
+            The source is decoded for it; see
+            .Sx PICTURE MARKUP .
+            """#
+    ) {
+        settings, value throws(ThumbnailError) in
+        guard let placeholder = Placeholder(rawValue: value) else {
+            throw ThumbnailError(
+                .usage, "--placeholder", "'\(value)' is not one of \(Placeholder.allCases.map(\.rawValue).joined(separator: ", "))")
+        }
+        settings.picture.placeholder = placeholder
     },
     OptionSpec("prefix", value: "PATH", for: .paths, help: "path prefix, \"\" for none",
         default: .value(PathGrammar.defaultPrefix),

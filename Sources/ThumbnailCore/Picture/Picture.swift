@@ -10,6 +10,7 @@ package struct PictureOptions: Sendable, Equatable {
     /// In preference order, the last one the `<img>`'s; nil: the source decides (`defaultFormats`).
     package var formats: [OutputFormat]? = nil
     package var alt: String? = nil
+    package var placeholder: Placeholder = .none
     /// Put before each path: the CDN's `https://host`; empty for paths alone.
     package var base = ""
 
@@ -22,7 +23,14 @@ package struct PictureOptions: Sendable, Equatable {
         [.avif, .webp, transparent ? .png : .jpeg]
     }
 
-    var isDefault: Bool { densities == nil && formats == nil && alt == nil }
+    /// The option that changed something, for a batch that lacks --picture; nil when none did.
+    var optionGiven: String? {
+        let given = [
+            ("--densities", densities != nil), ("--formats", formats != nil), ("--alt", alt != nil),
+            ("--placeholder", placeholder != .none),
+        ]
+        return given.first { $0.1 }?.0
+    }
 }
 
 /// `--picture`: one source or thumbnail path, and what the markup needs.
@@ -61,13 +69,11 @@ struct PictureMaker: Sendable {
         var request = request
         request.version = source.version ?? request.version
         let plan = try Renderer.plan(request, source: source, limits: engine.limits)
-        let formats: [OutputFormat]
-        if let chosen = options.formats {
-            formats = chosen
-        } else {
-            let transparent = try mayBeTransparent(try source.bytes, source.format, limits: engine.limits)
-            formats = PictureOptions.defaultFormats(transparent: transparent)
-        }
+        // Both the default formats and a placeholder depend on it.
+        let needsTransparency = options.formats == nil || options.placeholder != .none
+        let transparent =
+            needsTransparency ? try mayBeTransparent(try source.bytes, source.format, limits: engine.limits) : false
+        let formats = options.formats ?? PictureOptions.defaultFormats(transparent: transparent)
         let boxes = (options.densities ?? PictureOptions.defaultDensities).compactMap { density in
             box(request.size, at: density, plan: plan, mode: request.mode).map { (density, $0) }
         }
@@ -94,11 +100,15 @@ struct PictureMaker: Sendable {
             lines.append("  <source type=\"\(format.mediaType)\" srcset=\"\(htmlEscaped(srcset(try urls(format))))\">")
         }
         let fallback = try urls(formats.last!)
-        let attributes = [
+        var attributes = [
             ("src", fallback[0].url), ("srcset", srcset(fallback)), ("width", String(plan.layout.canvasWidth)),
             ("height", String(plan.layout.canvasHeight)), ("alt", options.alt ?? ""), ("loading", "lazy"),
             ("decoding", "async"),
         ]
+        // A placeholder would show through a transparent thumbnail once it has loaded.
+        if !transparent, let style = try options.placeholder.style(of: source, path: request.source, engine: engine) {
+            attributes.append(("style", style))
+        }
         lines.append("  <img " + attributes.map { "\($0)=\"\(htmlEscaped($1))\"" }.joined(separator: " ") + ">")
         lines.append("</picture>")
         return lines.map { $0 + "\n" }.joined()

@@ -271,6 +271,16 @@ package enum Renderer {
         return (plan, choice)
     }
 
+    /// The upright source fitted in a `side`-pixel square and in sRGB,
+    /// decoded as small as its decoder allows: what a placeholder is drawn from.
+    static func miniature(
+        of source: SourceFile, path: SourcePath, side: Int, limits: Limits, threads: Int
+    ) throws(ThumbnailError) -> Wand {
+        let request = ThumbnailRequest(size: BoxSize(width: side, height: side), source: path)
+        let plan = try plan(request, source: source, limits: limits)
+        return try resized(source.content, plan: plan, limits: limits, threads: threads)
+    }
+
     /// Renders the thumbnail in memory, with the time each phase took: the
     /// same request and bytes always give the same output bytes, whatever the
     /// `threads` its decode may use.

@@ -6,6 +6,10 @@
     THUMBNAIL_PREFIX    the origin's --prefix, "/thumbnail" by default
     THUMBNAIL_MAX_SIDE  the origin's --max-side, 4096 by default
     THUMBNAIL_STRICT    True: bad input raises instead of a warning and the original
+    THUMBNAIL_PLACEHOLDER  what thumbnail_picture's img shows until it loads, as
+                        --placeholder: "none" (the default), "colour" or "blur"
+    THUMBNAIL_MAX_PIXELS, THUMBNAIL_MAX_BYTES  the origin's --max-pixels and
+                        --max-bytes, 50,000,000 and 50 MiB by default
 """
 
 import os
@@ -16,8 +20,10 @@ from django.conf import settings
 from django.core.signals import setting_changed
 from django.dispatch import receiver
 
+from . import placeholder
 from .grammar import DEFAULT_PREFIX, MAX_SIDE, Refused, check_sizes
 from .picture import Origin
+from .sources import MAX_BYTES, MAX_PIXELS, Limits
 
 # The origin's own bounds on a key file and a key.
 KEY_FILE_LIMIT = 1 << 16
@@ -103,6 +109,11 @@ def settings_read():
         read.update(
             origin=origin, max_side=max_side, key_file=getattr(settings, "THUMBNAIL_KEY_FILE", None),
             strict=bool(getattr(settings, "THUMBNAIL_STRICT", False)),
+            placeholder=getattr(settings, "THUMBNAIL_PLACEHOLDER", "none"),
+            limits=Limits(
+                getattr(settings, "THUMBNAIL_MAX_PIXELS", MAX_PIXELS),
+                getattr(settings, "THUMBNAIL_MAX_BYTES", MAX_BYTES),
+            ),
         )
     return read
 
@@ -113,6 +124,15 @@ def strict() -> bool:
 
 def max_side() -> int:
     return settings_read()["max_side"]
+
+
+def placeholder_kind(given=None) -> str:
+    """The placeholder a tag asks for, else THUMBNAIL_PLACEHOLDER, checked."""
+    return placeholder.check(settings_read()["placeholder"] if given is None else given)
+
+
+def limits() -> Limits:
+    return settings_read()["limits"]
 
 
 def origin() -> Origin:

@@ -29,6 +29,8 @@ class SourceFacts:
     width: int  # upright
     height: int
     transparent: bool
+    # EXIF's, 1 to 8: how the stored pixels are turned upright (HEIF's turn is its decoder's).
+    orientation: int = 1
 
 
 class Truncated(Exception):
@@ -78,7 +80,7 @@ def facts_of(header: Header) -> SourceFacts:
     # Orientations 5 to 8 turn the picture on its side.
     if orientation in (5, 6, 7, 8):
         width, height = height, width
-    return SourceFacts(format, width, height, transparent)
+    return SourceFacts(format, width, height, transparent, orientation)
 
 
 def sniff(data: bytes) -> str:

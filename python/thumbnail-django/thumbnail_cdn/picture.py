@@ -100,8 +100,11 @@ def escaped(text: str) -> str:
 
 # A page renders the same pictures again and again: each is kept, by all it depends on.
 @functools.lru_cache(maxsize=1024)
-def markup(request: Request, name: str, facts, origin: Origin, formats=None, densities=None, alt: str = "") -> str:
-    """The element for `request`'s box at 1x, over several lines, each ended by a newline."""
+def markup(
+    request: Request, name: str, facts, origin: Origin, formats=None, densities=None, alt: str = "", style: str = ""
+) -> str:
+    """The element for `request`'s box at 1x, over several lines, each ended
+    by a newline; `style` the `<img>`'s placeholder, if any."""
     grammar.check_size(request.box, origin.sizes)
     source = (facts.width, facts.height)
     formats = formats or default_formats(facts.transparent)
@@ -132,7 +135,7 @@ def markup(request: Request, name: str, facts, origin: Origin, formats=None, den
     attributes = [
         ("src", fallback[0][0]), ("srcset", srcset(fallback)), ("width", str(width)), ("height", str(height)),
         ("alt", alt), ("loading", "lazy"), ("decoding", "async"),
-    ]
+    ] + ([("style", style)] if style else [])
     lines.append("  <img " + " ".join('%s="%s"' % (name, escaped(value)) for name, value in attributes) + ">")
     lines.append("</picture>")
     return "".join(line + "\n" for line in lines)

@@ -11,6 +11,7 @@ import logging
 from django.core.files.storage import default_storage
 
 from . import conf, grammar, picture, sources
+from . import placeholder as placeholders
 from .grammar import Refused
 
 logger = logging.getLogger("thumbnail_cdn")
@@ -65,23 +66,42 @@ def thumbnail_url(image, size, format=None, options=""):
         return fallback(image, error, lambda url: url)
 
 
-def thumbnail_picture(image, size, alt="", formats=None, densities=None, options=""):
+def thumbnail_picture(image, size, alt="", formats=None, densities=None, options="", placeholder=None):
     """The `<picture>` element `thumbnail --picture` prints for `image` at
     `size`: `formats` and `densities` as its --formats and --densities
-    (comma-separated), `alt` as --alt."""
+    (comma-separated), `alt` as --alt, `placeholder` as --placeholder
+    (None: THUMBNAIL_PLACEHOLDER)."""
     try:
         storage, name = source(image)
         chosen = picture.parse_formats(formats) if formats else None
+        kind = conf.placeholder_kind(placeholder)
         grammar.source_path(name)
         origin = conf.origin()
         version = sources.version(storage, name)
         wanted = request(size, options, version)
-        facts = sources.facts_cache.facts(storage, name, version)
+        limits = conf.limits()
+        facts = sources.facts_cache.get(storage, name, version, limits.max_bytes)
+        limits.check_pixels(facts)
         return picture.markup(
-            wanted, name, facts, origin, chosen, picture.parse_densities(densities) if densities else None, str(alt)
+            wanted, name, facts, origin, chosen, picture.parse_densities(densities) if densities else None, str(alt),
+            placeholder_style(storage, name, version, kind, facts, limits.max_bytes),
         )
     except Refused as error:
         return fallback(
             image, error,
             lambda url: '<img src="%s" alt="%s" loading="lazy" decoding="async">\n' % tuple(map(picture.escaped, (url, str(alt)))),
         )
+
+
+def placeholder_style(storage, name, version, kind, facts, max_bytes):
+    """The `<img>`'s placeholder style, kept per version of the source; a
+    source Pillow cannot decode gets none and a warning (strict: raises)."""
+    if not placeholders.shown(kind, facts):
+        return ""
+    try:
+        return sources.placeholder_cache.get(storage, name, version, kind, facts, max_bytes)
+    except placeholders.Undecodable as error:
+        if conf.strict():
+            raise
+        logger.warning("thumbnail: %s; no placeholder", error)
+        return ""

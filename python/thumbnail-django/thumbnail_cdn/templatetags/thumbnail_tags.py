@@ -1,7 +1,7 @@
 """{% load thumbnail_tags %}
 
     {% thumbnail_url photo.image "300x200,crop,q70" "webp" %}
-    {% thumbnail_picture photo.image "100x100" alt=photo.title %}
+    {% thumbnail_picture photo.image "100x100" alt=photo.title placeholder="blur" %}
 
 See thumbnail_cdn.render, which writes them."""
 
@@ -20,6 +20,6 @@ def thumbnail_url(image, size, format=None, options=""):
 
 
 @register.simple_tag
-def thumbnail_picture(image, size, alt="", formats=None, densities=None, options=""):
+def thumbnail_picture(image, size, alt="", formats=None, densities=None, options="", placeholder=None):
     """The <picture> element of `thumbnail --picture`; every value in it is escaped."""
-    return mark_safe(render.thumbnail_picture(image, size, alt, formats, densities, options))
+    return mark_safe(render.thumbnail_picture(image, size, alt, formats, densities, options, placeholder))

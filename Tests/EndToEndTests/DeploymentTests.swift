@@ -37,6 +37,8 @@ final class DeploymentTests {
         ("deployment.yaml", "runAsNonRoot: true", "runAsNonRoot: false", "deployment.yaml: the pod may run as root"),
         ("hpa.yaml", "autoscaling/v2", "autoscaling/v1", "hpa.yaml: a HorizontalPodAutoscaler is apiVersion autoscaling/v2, not 'autoscaling/v1'"),
         ("service.yaml", "targetPort: http", "targetPort: web", "service.yaml: port http leads to no container port"),
+        ("deployment.yaml", "mountPath: /etc/thumbnail/secrets", "mountPath: /etc/secrets",
+         "deployment.yaml: container thumbnail: THUMBNAIL_KEY_FILE names no file of a mounted volume"),
         ("pdb.yaml", "minAvailable: 1", "minAvailable: 2", "pdb.yaml: minAvailable leaves no pod to evict at the fewest replicas"),
         ("configmap.yaml", "THUMBNAIL_SHUTDOWN_TIMEOUT: \"20\"", "THUMBNAIL_SHUTDOWN_TIMEOUT: 20",
          "configmap.yaml: a value that is not a string"),

@@ -196,8 +196,12 @@ final class AccessTests {
         let short = try writeFile("long-enough-key-0123\nshort\n", "short", in: scratch)
         #expect(thrown { _ = try readKeys(short) } == ThumbnailError(.usage, short + ":2", "a key needs at least 16 bytes"))
         #expect(thrown { _ = try readKeys(scratch.file("missing")) }?.kind == .notFound)
+        // A link, as Kubernetes mounts a Secret's files: the file it leads to is read, and checked.
         try FileManager.default.createSymbolicLink(atPath: scratch.file("link"), withDestinationPath: keys)
-        #expect(thrown { _ = try readKeys(scratch.file("link")) }?.kind == .ioFailure, "a symlink is not followed")
+        chmod(keys, 0o600)
+        #expect(try readKeys(scratch.file("link")) == [newKey, oldKey])
+        chmod(keys, 0o644)
+        #expect(thrown { _ = try readKeys(scratch.file("link")) }?.reason == "mode 0644: group or others may read or change it; chmod go-rwx")
     }
 
     @Test func originTokenFiles() throws {

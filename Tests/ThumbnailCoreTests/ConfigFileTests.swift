@@ -131,6 +131,15 @@ final class ConfigFileTests {
                     "mode 0\(String(mode, radix: 8)): group or others may change it; chmod go-w"))
     }
 
+    /// A link, as Kubernetes mounts a ConfigMap's files: the file it leads to is read, and checked.
+    @Test func aLinkIsFollowedToTheFileChecked() throws {
+        let config = try writeFile("root = /srv/images\n", "real.conf", in: scratch, mode: 0o644)
+        try FileManager.default.createSymbolicLink(atPath: scratch.file("link.conf"), withDestinationPath: config)
+        #expect(try parseSettings(["--config", scratch.file("link.conf")]).0.root == .directory("/srv/images"))
+        chmod(config, 0o664)
+        #expect(thrown { _ = try parseSettings(["--config", scratch.file("link.conf")]) }?.reason.hasPrefix("mode 0664") == true)
+    }
+
     @Test func aMissingConfigFileIsNotFound() {
         #expect(thrown { _ = try parseSettings(["--config", scratch.file("none.conf")]) }?.kind == .notFound)
     }

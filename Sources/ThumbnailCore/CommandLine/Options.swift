@@ -316,7 +316,8 @@ public let optionTable: [OptionSpec] = [
             An option that the file sets for another mode is ignored, so that one file
             can serve the HTTP mode, batches and the command line.
             The file is refused if its group or others may write to it, since it says
-            which key files to trust.
+            which key files to trust; a symbolic link is followed, and the file it
+            leads to checked.
             Relative paths in it are relative to the working directory.
             """#
     ) {

@@ -16,6 +16,11 @@ func realPath(_ path: String) -> String? {
     return String(cString: resolved)
 }
 
+// Key, token and config files are the administrator's to name, and may be
+// symbolic links: the file reached is the one checked. Kubernetes mounts a
+// Secret's or a ConfigMap's files so, and replaces them by moving the links,
+// which a reload then reads.
+
 /// A key or token file: refused when group or others may read or change it,
 /// as ssh does with its keys; but root's file may be its group's to read, as
 /// PostgreSQL allows its key, since that is how an orchestrator hands a
@@ -23,13 +28,15 @@ func realPath(_ path: String) -> String? {
 func readSecretFile(_ path: String) throws(ThumbnailError) -> [UInt8] {
     try readSource(
         path, limit: 1 << 16, refusing: (0o077, "group or others may read or change it; chmod go-rwx"),
-        groupMayReadRootsFile: true
+        groupMayReadRootsFile: true, followingLinks: true
     ).bytes
 }
 
 /// A config file names the key files, so only its owner may change it.
 func readConfigFile(_ path: String) throws(ThumbnailError) -> [UInt8] {
-    try readSource(path, limit: 1 << 20, refusing: (0o022, "group or others may change it; chmod go-w")).bytes
+    try readSource(
+        path, limit: 1 << 20, refusing: (0o022, "group or others may change it; chmod go-w"), followingLinks: true
+    ).bytes
 }
 
 /// Reads a regular file with its modification time; refused first if

@@ -40,8 +40,9 @@ TEST_PACKAGES = imagemagick libjpeg-turbo-progs libgs-common time python3 util-l
 # dpkg-dev: dpkg-shlibdeps and dpkg-gencontrol; binutils: strip.
 DEB_PACKAGES = dpkg-dev binutils
 # mmdebstrap makes the image's root file system from Debian's packages; podman
-# builds and runs the image, with runc (crun is podman's default).
-IMAGE_PACKAGES = mmdebstrap podman runc
+# builds and runs the image, with runc (crun is podman's default), and plays
+# deploy/kubernetes, whose pods need catatonit (a recommendation of podman's).
+IMAGE_PACKAGES = mmdebstrap podman runc catatonit
 BENCH_PACKAGES = imagemagick libgs-common time python3 python3-pil python3-venv libvips-tools libjpeg-turbo-progs libheif-examples \
 	webp hyperfine gcc xinetd curl wrk nginx-light openssl valgrind binutils systemd
 # `make quality`: scikit-image's SSIM and a Pillow that writes AVIF, from PyPI, in a venv.

@@ -291,7 +291,9 @@ final class StoreFailureTests {
         let root = ["-r", "s3://images", "--s3-endpoint", "http://127.0.0.1:\(try freePort())", "-s", "10", "a.jpg"]
         let looked =
             "thumbnail: S3 credentials: none found in the environment (AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY "
-            + "not both set), in the credentials file /nonexistent/.aws/credentials (No such file or directory) or from "
+            + "not both set), from a web identity (AWS_WEB_IDENTITY_TOKEN_FILE and AWS_ROLE_ARN not both set), "
+            + "in the credentials file /nonexistent/.aws/credentials (No such file or directory), from a container role "
+            + "(neither AWS_CONTAINER_CREDENTIALS_RELATIVE_URI nor AWS_CONTAINER_CREDENTIALS_FULL_URI set) or from "
         for (service, said) in [
             ("http://127.0.0.1:\(store.port)/403", "it answered 403 to the token request"),
             ("http://127.0.0.1:\(try freePort())", "no answer: not on EC2"),

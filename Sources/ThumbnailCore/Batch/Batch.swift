@@ -24,7 +24,7 @@ let batchHelp = """
     """
 
 /// What `--batch` does with each path.
-public enum BatchAction: Sendable {
+package enum BatchAction: Sendable {
     /// Render and discard: a check that every path renders.
     case check
     /// Render and write each result at `directory` + its canonical path.
@@ -50,7 +50,7 @@ struct BatchResult: Sendable {
 }
 
 /// A list holds at most this many bytes (about 150,000 paths); split larger ones.
-public let maxListBytes = 16 << 20
+package let maxListBytes = 16 << 20
 
 /// The paths of a list: one a line, surrounding spaces trimmed; blank lines
 /// and lines starting with `#` skipped.

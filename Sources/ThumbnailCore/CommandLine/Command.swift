@@ -5,7 +5,7 @@
 #endif
 
 /// The one in VERSION, which `make deb` uses too; PackageTests checks they agree.
-public let toolVersion = "0.1.0"
+package let toolVersion = "0.1.0"
 
 /// Every mode of `thumbnail`: `arguments` without the program name; returns
 /// the exit status. Everything it touches of the process comes through `io`;

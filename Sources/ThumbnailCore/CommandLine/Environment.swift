@@ -7,11 +7,11 @@ extension OptionSpec {
     var variable: String { "THUMBNAIL_" + long.uppercased().replacing("-", with: "_") }
 
     /// Its variable; nil for an option that only the command line may give.
-    public var environmentName: String? { configurable ? variable : nil }
+    package var environmentName: String? { configurable ? variable : nil }
 }
 
 /// The words a flag's variable takes, in any case.
-public let environmentFlagWords = (on: ["1", "true", "yes"], off: ["0", "false", "no"])
+package let environmentFlagWords = (on: ["1", "true", "yes"], off: ["0", "false", "no"])
 
 /// Whether a variable's name says it holds a secret: its last word is
 /// KEY, TOKEN, SECRET, PASSWORD or CREDENTIAL, or their plural. A variable

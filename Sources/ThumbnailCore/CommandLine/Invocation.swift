@@ -1,7 +1,7 @@
 /// One run of `thumbnail`: the mode the options chose and that mode's
 /// configuration, nothing more. Made once by `init(arguments:)`, after the
 /// option loop, which is the only place option combinations are checked.
-public enum Invocation: Sendable {
+package enum Invocation: Sendable {
     case render(RenderInvocation)
     case explain(RenderInvocation)
     case sign(SignInvocation)
@@ -28,24 +28,24 @@ public enum Invocation: Sendable {
 }
 
 /// What the grammar, size list, signatures and origin token need; `Access` is made from it.
-public struct AccessOptions: Sendable {
-    public var grammar = PathGrammar()
+package struct AccessOptions: Sendable {
+    package var grammar = PathGrammar()
     /// nil: every size is allowed.
-    public var allowedSizes: [BoxSize]? = nil
-    public var keyFile: String? = nil
-    public var originTokenFile: String? = nil
-    public var originTokenHeader = Access.defaultOriginTokenHeader
+    package var allowedSizes: [BoxSize]? = nil
+    package var keyFile: String? = nil
+    package var originTokenFile: String? = nil
+    package var originTokenHeader = Access.defaultOriginTokenHeader
 }
 
 /// Where sources come from and what they may be.
-public struct SourceOptions: Sendable {
-    public var root = StorageRoot.directory(".")
-    public var limits = Limits()
-    public var remote = RemoteOptions()
+package struct SourceOptions: Sendable {
+    package var root = StorageRoot.directory(".")
+    package var limits = Limits()
+    package var remote = RemoteOptions()
 
     /// The storage `root` names; S3 finds its region and credentials in
     /// `environment`, and `now` tells when fetched credentials expire.
-    public func storage(
+    package func storage(
         environment: [String: String], now: @escaping @Sendable () -> Int
     ) throws(ThumbnailError) -> any Storage {
         switch root {
@@ -58,24 +58,24 @@ public struct SourceOptions: Sendable {
 }
 
 /// Thumbnails on the command line (or the explanation of one).
-public struct RenderInvocation: Sendable {
+package struct RenderInvocation: Sendable {
     /// One thumbnail path or URL; or sources: files, or `-` for standard input.
-    public var operands: [String]
+    package var operands: [String]
     /// The request the flags describe; nil when the operand is a thumbnail path.
-    public var flags: RequestFlags?
+    package var flags: RequestFlags?
     /// No storage root configured: the flags form's sources are the user's
     /// own file paths, read as any shell tool reads them.
-    public var plainFiles: Bool
+    package var plainFiles: Bool
     /// `-o`: a file, or a pattern naming one per source; nil: standard output.
-    public var output: OutputTarget?
+    package var output: OutputTarget?
     /// Sources rendered at once; nil: one a core.
-    public var jobs: Int?
-    public var access: AccessOptions
-    public var sources: SourceOptions
+    package var jobs: Int?
+    package var access: AccessOptions
+    package var sources: SourceOptions
 }
 
 /// Where `-o` writes.
-public enum OutputTarget: Sendable, Equatable {
+package enum OutputTarget: Sendable, Equatable {
     case file(String)
     /// `%s`: a source's base name without its extension; `%d`: its directory as given.
     case pattern(String)
@@ -112,82 +112,82 @@ public enum OutputTarget: Sendable, Equatable {
 }
 
 /// `--sign`: a thumbnail path to print canonical and signed.
-public struct SignInvocation: Sendable {
-    public var path: String
-    public var access: AccessOptions
+package struct SignInvocation: Sendable {
+    package var path: String
+    package var access: AccessOptions
 }
 
 /// `--inetd` and `--listen`: the HTTP modes' configuration.
-public struct ServerInvocation: Sendable {
+package struct ServerInvocation: Sendable {
     /// The same path always gives the same bytes: a CDN may keep them a year.
-    public static let defaultCacheControl = "public, max-age=31536000, immutable"
-    public static let defaultErrorMaxAge = 60
+    package static let defaultCacheControl = "public, max-age=31536000, immutable"
+    package static let defaultErrorMaxAge = 60
 
-    public var access: AccessOptions
-    public var sources: SourceOptions
-    public var logFile: String?
-    public var logFormat: LogFormat
-    public var clientIPHeader: String?
-    public var cacheControl: String
-    public var errorMaxAge: Int
-    public var idleTimeout: Int
-    public var readTimeout: Int
-    public var maxRequests: Int
+    package var access: AccessOptions
+    package var sources: SourceOptions
+    package var logFile: String?
+    package var logFormat: LogFormat
+    package var clientIPHeader: String?
+    package var cacheControl: String
+    package var errorMaxAge: Int
+    package var idleTimeout: Int
+    package var readTimeout: Int
+    package var maxRequests: Int
     /// Whether a thumbnail's reply says what it cost (`Server-Timing`).
-    public var serverTiming: Bool
-    public var renders: RenderBound
-    public var listening: ListeningOptions
+    package var serverTiming: Bool
+    package var renders: RenderBound
+    package var listening: ListeningOptions
 }
 
 /// How many renders run at once, across processes, and how long a request
 /// waits for one.
-public struct RenderBound: Sendable {
-    public var maxRenders: Int
-    public var queueTimeout: Int
-    public static let defaultQueueTimeout = 5
+package struct RenderBound: Sendable {
+    package var maxRenders: Int
+    package var queueTimeout: Int
+    package static let defaultQueueTimeout = 5
     /// `--render-slots`; nil: the mode's own.
-    public var slotFile: String?
+    package var slotFile: String?
 }
 
 /// The listening server's own: where it listens, whom it serves as, and
 /// how many connection processes it keeps.
-public struct ListeningOptions: Sendable {
+package struct ListeningOptions: Sendable {
     /// Empty under `--inetd`, which is handed its socket.
-    public var addresses: [ListenAddress]
+    package var addresses: [ListenAddress]
     /// `--listen systemd`: the sockets systemd passes, besides `addresses`.
-    public var fromSystemd: Bool
+    package var fromSystemd: Bool
     /// `--metrics-listen`: where `/metrics` is served, apart from the thumbnails.
-    public var metricsAddress: ListenAddress?
-    public var user: String?
-    public var maxConnections: Int
-    public var shutdownTimeout: Int
+    package var metricsAddress: ListenAddress?
+    package var user: String?
+    package var maxConnections: Int
+    package var shutdownTimeout: Int
 
-    public static let defaultMaxConnections = 512
+    package static let defaultMaxConnections = 512
     /// Under Kubernetes' default grace period of 30 s.
-    public static let defaultShutdownTimeout = 20
+    package static let defaultShutdownTimeout = 20
 }
 
 /// `--batch`: the list and what to do with each path.
-public struct BatchInvocation: Sendable {
-    public var list: String
-    public var action: BatchAction
+package struct BatchInvocation: Sendable {
+    package var list: String
+    package var action: BatchAction
     /// nil: one a core.
-    public var jobs: Int?
-    public var access: AccessOptions
-    public var sources: SourceOptions
+    package var jobs: Int?
+    package var access: AccessOptions
+    package var sources: SourceOptions
 }
 
 /// What the flags form's flags say, checked.
-public struct RequestFlags: Sendable, Equatable {
-    public var size: BoxSize
-    public var mode: FitMode = .fit
-    public var placement: Placement = .gravity(.centre)
-    public var format: OutputFormat? = nil
-    public var quality: Int? = nil
-    public var background: RGB? = nil
+package struct RequestFlags: Sendable, Equatable {
+    package var size: BoxSize
+    package var mode: FitMode = .fit
+    package var placement: Placement = .gravity(.centre)
+    package var format: OutputFormat? = nil
+    package var quality: Int? = nil
+    package var background: RGB? = nil
 
     /// The request for `source`.
-    public func request(source: SourcePath) -> ThumbnailRequest {
+    package func request(source: SourcePath) -> ThumbnailRequest {
         var request = ThumbnailRequest(size: size, source: source)
         request.mode = mode
         request.placement = placement

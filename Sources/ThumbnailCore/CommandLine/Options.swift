@@ -2,26 +2,26 @@
 /// `--help` prints it, the parser reads it, `--config` files use its long
 /// names, and `make docs` writes the man page's OPTIONS and the shell
 /// completions from it (Sources/Documentation).
-public struct OptionSpec: Sendable {
-    public let long: String
-    public let short: Character?
+package struct OptionSpec: Sendable {
+    package let long: String
+    package let short: Character?
     /// The value's placeholder in `--help`; nil for a flag.
-    public let value: String?
+    package let value: String?
     /// One line for `--help`, without the default, which `defaultValue` gives.
-    public let help: String
+    package let help: String
     /// Whether a `--config` file may set it.
-    public let configurable: Bool
+    package let configurable: Bool
     /// The modes it applies to; given on the command line with any other
     /// mode, it is a usage error. A mode option applies to its own mode only,
     /// but for --picture, which --batch takes as what to do with each path.
-    public let modes: Set<Mode>
+    package let modes: Set<Mode>
     /// What applies when it is not given; nil when nothing needs saying.
-    public let defaultValue: OptionDefault?
+    package let defaultValue: OptionDefault?
     /// What a shell offers for its value.
-    public let completion: ValueCompletion
+    package let completion: ValueCompletion
     /// Its entry under OPTIONS in the man page, in mdoc: what it does, for
     /// users. The flags, the default and the modes are added from the fields above.
-    public let manual: String
+    package let manual: String
     let apply: @Sendable (inout Settings, String) throws(ThumbnailError) -> Void
 
     init(
@@ -43,20 +43,20 @@ public struct OptionSpec: Sendable {
     }
 
     /// How `--help` names it: `-s, --size WxH`.
-    public var synopsis: String {
+    package var synopsis: String {
         (short.map { "-\($0), " } ?? "    ") + "--" + long + (value.map { " " + $0 } ?? "")
     }
 }
 
 /// What applies when an option is not given.
-public enum OptionDefault: Sendable, Equatable {
+package enum OptionDefault: Sendable, Equatable {
     /// A value, as the option would take it: a number, a name.
     case value(String)
     /// What happens instead, in words: `the source's format`.
     case words(String)
 
     /// As `--help` shows it, after the option's line.
-    public var help: String {
+    package var help: String {
         switch self {
         case .value(let value): "(default \(value))"
         case .words(let words): "(default: \(words))"
@@ -65,7 +65,7 @@ public enum OptionDefault: Sendable, Equatable {
 }
 
 /// What a shell's completion offers for an option's value.
-public enum ValueCompletion: Sendable, Equatable {
+package enum ValueCompletion: Sendable, Equatable {
     /// Nothing: the value is the user's to type.
     case anything
     case files
@@ -86,7 +86,7 @@ public enum ValueCompletion: Sendable, Equatable {
 }
 
 /// What `thumbnail` does; each mode has its own configuration (`Invocation`).
-public enum Mode: String, CaseIterable, Sendable {
+package enum Mode: String, CaseIterable, Sendable {
     /// One thumbnail from flags and a source, or from a path.
     case render
     case explain, sign, inetd, listen, batch, picture, help, version
@@ -108,7 +108,7 @@ extension Set where Element == Mode {
     static let server: Set<Mode> = [.inetd, .listen, .checkConfig]
 }
 
-public let optionTable: [OptionSpec] = [
+package let optionTable: [OptionSpec] = [
     OptionSpec("alt", value: "TEXT", configurable: false, for: .markup, help: "--picture: the img's alt text",
         default: .words("empty"),
         manual: #"""
@@ -1213,7 +1213,7 @@ private func count(
 let helpWidth = 80
 
 /// The usage line printed by `--help` and after a usage error.
-public let usageLine = """
+package let usageLine = """
     usage: thumbnail [-s WxH] [-f FORMAT] [-o FILE] [options] SOURCE | URL-PATH | -
            thumbnail -s WxH -o PATTERN [-j N] [options] SOURCE...
            thumbnail --batch FILE|- [-j N] [--output-dir DIR | --base URL] [options]
@@ -1316,7 +1316,7 @@ func editDistance(_ a: some StringProtocol, _ b: some StringProtocol) -> Int {
 
 /// `--help`: the usage line and the option table, within 80 columns.
 /// An option's default is shown where the line has room for it.
-public func helpText(table: [OptionSpec] = optionTable) -> String {
+package func helpText(table: [OptionSpec] = optionTable) -> String {
     let width = table.map(\.synopsis.count).max() ?? 0
     let lines = table.map { spec in
         let line = "  " + spec.synopsis + String(repeating: " ", count: width - spec.synopsis.count + 2) + spec.help

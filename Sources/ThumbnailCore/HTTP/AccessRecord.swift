@@ -28,7 +28,7 @@ struct AccessRecord {
     var cost: RenderCost? = nil
 }
 
-public enum LogFormat: String, CaseIterable, Sendable {
+package enum LogFormat: String, CaseIterable, Sendable {
     /// `client - - [time] "request" status bytes "referer" "user-agent"`, then
     /// as nginx users append `$request_time`: seconds, source bytes, output
     /// format and the note, then the render's milliseconds waiting for a

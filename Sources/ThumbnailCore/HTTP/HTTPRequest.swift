@@ -37,16 +37,16 @@ struct HTTPRefusal: Error {
 }
 
 /// Limits applied to every request on a connection.
-public struct HTTPLimits: Sendable {
-    public static let requestLine = 8192
-    public static let headerBlock = 16384
-    public static let fieldCount = 100
+package struct HTTPLimits: Sendable {
+    package static let requestLine = 8192
+    package static let headerBlock = 16384
+    package static let fieldCount = 100
     /// No method is longer: a request line whose first word runs past it is
     /// refused as an unknown method at once, not read to the line limit.
-    public static let method = 32
-    public static let defaultReadTimeout = 10
-    public static let defaultIdleTimeout = 15
-    public static let defaultMaxRequests = 100
+    package static let method = 32
+    package static let defaultReadTimeout = 10
+    package static let defaultIdleTimeout = 15
+    package static let defaultMaxRequests = 100
 
     /// Seconds from a request's first byte to its last.
     var readTimeout = defaultReadTimeout

@@ -7,15 +7,15 @@
 /// Where `--listen` and `--metrics-listen` bind: `PORT` (every address, IPv6
 /// and IPv4 alike), `HOST:PORT` with a numeric IPv4 address, or
 /// `[HOST]:PORT` with a numeric IPv6 one.
-public struct ListenAddress: Sendable, Equatable, CustomStringConvertible {
-    public enum Host: Sendable, Equatable {
+package struct ListenAddress: Sendable, Equatable, CustomStringConvertible {
+    package enum Host: Sendable, Equatable {
         case any
         case ipv4(String)
         case ipv6(String)
     }
 
-    public var host: Host
-    public var port: Int
+    package var host: Host
+    package var port: Int
 
     init(parsing text: String, option: String) throws(ThumbnailError) {
         func refuse(_ why: String) -> ThumbnailError { ThumbnailError(.usage, option, "'\(text)': \(why)") }
@@ -43,7 +43,7 @@ public struct ListenAddress: Sendable, Equatable, CustomStringConvertible {
         self.port = port
     }
 
-    public var description: String {
+    package var description: String {
         switch host {
         case .any: "\(port)"
         case .ipv4(let address): "\(address):\(port)"

@@ -42,10 +42,10 @@ private let magickGenesis: String? = {
 /// its thread count. `run` makes one for the invocation and hands it to the
 /// engine; nothing else changes that state, and making one sets every limit,
 /// so what a render does never depends on what ran before it.
-public struct ImageMagick: Sendable {
+package struct ImageMagick: Sendable {
     /// ImageMagick's time limit runs from the process's first pixel cache
     /// and, when it expires, ends the process; setting it again restarts it.
-    public enum TimeLimit: Sendable, Equatable {
+    package enum TimeLimit: Sendable, Equatable {
         /// `secondsPerRender`, restarted before each render: one render at a time.
         case perRender
         /// None: renders in several threads cannot each have one, since a
@@ -54,17 +54,17 @@ public struct ImageMagick: Sendable {
     }
 
     /// The limits asked for; /etc/ImageMagick-6/policy.xml may lower them.
-    public static let secondsPerRender = 60
-    public static let memoryBytes = 1 << 30
-    public static let areaPixels = 256_000_000
-    public static let sidePixels = 65_535
+    package static let secondsPerRender = 60
+    package static let memoryBytes = 1 << 30
+    package static let areaPixels = 256_000_000
+    package static let sidePixels = 65_535
 
-    public let timeLimit: TimeLimit
+    package let timeLimit: TimeLimit
     /// How many threads one image's decode and operations may use, so that
     /// they times the renders at once stay within the cores.
-    public let threads: Int
+    package let threads: Int
 
-    public init(timeLimit: TimeLimit, threads: Int) throws(ThumbnailError) {
+    package init(timeLimit: TimeLimit, threads: Int) throws(ThumbnailError) {
         if let failure = magickGenesis { throw ThumbnailError(.internalFailure, "ImageMagick", failure) }
         self.timeLimit = timeLimit
         self.threads = max(1, threads)
@@ -84,11 +84,11 @@ public struct ImageMagick: Sendable {
 
     /// What the security policy left of a limit that was asked for: ImageMagick
     /// never raises one above what /etc/ImageMagick-6/policy.xml says.
-    public struct EffectiveLimits: Sendable {
-        public let area: Int, memory: Int, map: Int, width: Int, height: Int
+    package struct EffectiveLimits: Sendable {
+        package let area: Int, memory: Int, map: Int, width: Int, height: Int
     }
 
-    public var effectiveLimits: EffectiveLimits {
+    package var effectiveLimits: EffectiveLimits {
         func limit(_ type: ResourceType) -> Int { Int(clamping: MagickGetResourceLimit(type)) }
         return EffectiveLimits(
             area: limit(AreaResource), memory: limit(MemoryResource), map: limit(MapResource),
@@ -113,7 +113,7 @@ public struct ImageMagick: Sendable {
     }
 
     /// The ImageMagick version line and its delegates, for `--version`.
-    public static var version: String {
+    package static var version: String {
         _ = magickGenesis
         var number = 0
         let delegates = MagickQueryConfigureOption("DELEGATES").map { String(cString: $0) } ?? "none"

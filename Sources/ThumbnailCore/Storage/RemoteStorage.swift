@@ -5,14 +5,14 @@
 // redirect is followed: nothing outside the prefix can be named.
 
 /// What `--root` names.
-public enum StorageRoot: Sendable, Equatable {
+package enum StorageRoot: Sendable, Equatable {
     case directory(String)
     /// `s3://BUCKET[/PREFIX]`.
     case s3(bucket: String, prefix: [String])
     /// `https://HOST[:PORT][/PREFIX]` or `http://`: `origin` is the scheme, host and port.
     case web(origin: String, prefix: [String])
 
-    public init(parsing text: String) throws(ThumbnailError) {
+    package init(parsing text: String) throws(ThumbnailError) {
         if text.hasPrefix("s3://") {
             let rest = text.dropFirst(5)
             let bucket = String(rest.prefix { $0 != "/" })
@@ -33,22 +33,22 @@ public enum StorageRoot: Sendable, Equatable {
 }
 
 /// The options of the s3:// and https:// roots.
-public struct RemoteOptions: Sendable {
+package struct RemoteOptions: Sendable {
     /// The region when neither the option nor the environment names one.
-    public static let defaultRegion = "us-east-1"
-    public static let defaultTimeout = 30
+    package static let defaultRegion = "us-east-1"
+    package static let defaultTimeout = 30
     /// The longest `--source-timeout`.
-    public static let maxTimeout = 3600
+    package static let maxTimeout = 3600
 
     /// nil: the environment's or the AWS config file's (`awsRegion`), else `defaultRegion`.
-    public var region: String? = nil
+    package var region: String? = nil
     /// An S3-compatible store's `scheme://host[:port]`, addressed path-style.
-    public var endpoint: String? = nil
-    public var caFile: String? = nil
+    package var endpoint: String? = nil
+    package var caFile: String? = nil
     /// Seconds for the connection and the whole transfer of one source.
-    public var timeout = defaultTimeout
+    package var timeout = defaultTimeout
 
-    public init() {}
+    package init() {}
 
     /// `--s3-endpoint URL`, checked.
     static func endpoint(_ text: String) throws(ThumbnailError) -> String {
@@ -138,14 +138,14 @@ private func sourceFile(_ answer: StoreAnswer, url: String) -> SourceFile {
 
 /// An S3 bucket, or a prefix in it. Requests are signed by libcurl (SigV4)
 /// with credentials found as the AWS SDKs find them (CredentialChain).
-public struct S3Storage: Storage {
-    public let bucket: String
-    public let prefix: [String]
-    public let region: String
+package struct S3Storage: Storage {
+    package let bucket: String
+    package let prefix: [String]
+    package let region: String
     /// Which setting named the region.
     let regionSource: String
     /// `scheme://host[:port]` of an S3-compatible store; nil: AWS itself.
-    public let endpoint: String?
+    package let endpoint: String?
     let caFile: String?
     let timeout: Int
     let credentials: CredentialChain
@@ -164,14 +164,14 @@ public struct S3Storage: Storage {
         credentials = CredentialChain(environment: environment, region: region, caFile: options.caFile, now: now)
     }
 
-    public var description: String {
+    package var description: String {
         "S3 bucket \(bucket)" + (prefix.isEmpty ? "" : " prefix \(prefix.joined(separator: "/"))")
             + " in \(region) (\(regionSource)) at \(endpoint ?? "AWS")"
     }
 
     /// The object's URL: path-style at an endpoint (and for bucket names with
     /// dots, which no wildcard certificate covers), virtual-hosted at AWS.
-    public func url(_ path: SourcePath) -> String { bucketURL(encodedPath(prefix + path.segments)) }
+    package func url(_ path: SourcePath) -> String { bucketURL(encodedPath(prefix + path.segments)) }
 
     /// `path` (encoded, from its first `/`) in the bucket.
     private func bucketURL(_ path: String) -> String {
@@ -182,14 +182,14 @@ public struct S3Storage: Storage {
 
     /// Credentials found; the store itself is not asked (that would cost
     /// every inetd process a round trip before its first request).
-    public func checkAvailable() throws(ThumbnailError) {
+    package func checkAvailable() throws(ThumbnailError) {
         _ = try credentials.current()
     }
 
     /// Lists at most one key under the prefix (ListObjectsV2), which needs
     /// `s3:ListBucket` on the bucket for the prefix: what also makes S3
     /// answer a missing key 404 rather than 403.
-    public func checkReachable() throws(ThumbnailError) -> String {
+    package func checkReachable() throws(ThumbnailError) -> String {
         let keyPrefix = prefix.isEmpty ? "" : prefix.joined(separator: "/") + "/"
         // The query sorted and encoded as SigV4's canonical form has it.
         let url = bucketURL("/") + "?list-type=2&max-keys=1&prefix=" + s3Encoded(keyPrefix)
@@ -206,7 +206,7 @@ public struct S3Storage: Storage {
         return description + ", prefix listed with credentials from the " + credential.source
     }
 
-    public func read(_ path: SourcePath, limit: Int, sniff: Sniff) throws(ThumbnailError) -> SourceFile {
+    package func read(_ path: SourcePath, limit: Int, sniff: Sniff) throws(ThumbnailError) -> SourceFile {
         let url = url(path)
         let (answer, credential) = try signedGet(url, limit: limit, sniff: sniff)
         guard answer.status == 200 else { throw s3Failure(answer, url: url) }
@@ -239,9 +239,9 @@ public struct S3Storage: Storage {
 }
 
 /// A plain HTTP base: a source is the base URL, `/` and its path.
-public struct WebStorage: Storage {
-    public let origin: String
-    public let prefix: [String]
+package struct WebStorage: Storage {
+    package let origin: String
+    package let prefix: [String]
     let caFile: String?
     let timeout: Int
 
@@ -252,16 +252,16 @@ public struct WebStorage: Storage {
         timeout = options.timeout
     }
 
-    public var description: String { "HTTP base " + origin + encodedPath(prefix) }
+    package var description: String { "HTTP base " + origin + encodedPath(prefix) }
 
-    public func url(_ path: SourcePath) -> String { origin + encodedPath(prefix + path.segments) }
+    package func url(_ path: SourcePath) -> String { origin + encodedPath(prefix + path.segments) }
 
     /// Nothing to check without a request, which this does not make.
-    public func checkAvailable() throws(ThumbnailError) {}
+    package func checkAvailable() throws(ThumbnailError) {}
 
     /// A HEAD of the root URL: any answer but a 5xx or a 403 says that the
     /// store is there and lets this host in.
-    public func checkReachable() throws(ThumbnailError) -> String {
+    package func checkReachable() throws(ThumbnailError) -> String {
         let url = origin + encodedPath(prefix) + "/"
         let answer = try HTTPClient.ofThisThread().fetch(
             StoreRequest(url: url, method: "HEAD", caFile: caFile, timeout: timeout, limit: 0))
@@ -271,7 +271,7 @@ public struct WebStorage: Storage {
         return "\(description), which answered \(answer.status) to HEAD \(url)"
     }
 
-    public func read(_ path: SourcePath, limit: Int, sniff: Sniff) throws(ThumbnailError) -> SourceFile {
+    package func read(_ path: SourcePath, limit: Int, sniff: Sniff) throws(ThumbnailError) -> SourceFile {
         let url = url(path)
         let answer = try HTTPClient.ofThisThread().fetch(
             StoreRequest(url: url, caFile: caFile, timeout: timeout, limit: limit, sniff: sniff))

@@ -54,4 +54,44 @@ final class DeploymentTests {
         let found = try problems(copy)
         #expect(found.contains(problem), "\(found)")
     }
+
+    /// A Secret's and a ConfigMap's files as Kubernetes mounts them: links to
+    /// links on a tmpfs that anyone may write to (the Secret's sticky, 1777;
+    /// the ConfigMap's 0777), read-only in the container. thumbnail, in a
+    /// mount namespace of its own, reads its config and keys through them; the
+    /// ConfigMap's directory left writable is refused, as anyone could have
+    /// swapped its links.
+    @Test(arguments: [(true, ""), (false, "group or others may write to directory CONFIG (mode 0777)")])
+    func readsTheFilesKubernetesMounts(readOnly: Bool, refusal: String) throws {
+        try #require(getuid() == 0, "mounting a tmpfs takes root")
+        let secret = scratch.file("secret"), config = scratch.file("config")
+        for directory in [secret, config] { try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: false) }
+        let key = "key-0123456789abcdef"
+        let mount = """
+            set -e
+            volume() {  # directory, mode, file, text, ro or rw: as the kubelet lays out a volume
+                mount -t tmpfs -o mode=$2 tmpfs "$1"
+                mkdir -m 0755 "$1/..2026_12_06_17_00_00.1"
+                printf '%s\n' "$4" >"$1/..2026_12_06_17_00_00.1/$3"
+                chmod 0440 "$1/..2026_12_06_17_00_00.1/$3"
+                ln -s ..2026_12_06_17_00_00.1 "$1/..data"
+                ln -s "..data/$3" "$1/$3"
+                mount -o "remount,$5" "$1"
+            }
+            volume "$1" 1777 keys "$3" ro
+            volume "$2" 0777 thumbnail.conf "key-file = $1/keys" "$4"
+            exec "$5" --config "$2/thumbnail.conf" --sign /thumbnail/100x100/a.jpg
+            """
+        let outcome = try runProcess(
+            "/usr/bin/unshare",
+            ["--mount", "/bin/sh", "-c", mount, "sh", secret, config, key, readOnly ? "ro" : "rw", thumbnailBinary])
+        let expected = try thumbnail(["--key-file", try writeFile(key + "\n", "keys", in: scratch), "--sign", "/thumbnail/100x100/a.jpg"])
+        if refusal.isEmpty {
+            #expect(outcome.status == 0, "\(outcome.error)")
+            #expect(outcome.output == expected.output)
+        } else {
+            #expect(outcome.status == 64)
+            #expect(outcome.error.prefix { $0 != "\n" } == "thumbnail: \(config)/thumbnail.conf: \(refusal.replacing("CONFIG", with: config))")
+        }
+    }
 }

@@ -138,6 +138,12 @@ final class ConfigFileTests {
         #expect(try parseSettings(["--config", scratch.file("link.conf")]).0.root == .directory("/srv/images"))
         chmod(config, 0o664)
         #expect(thrown { _ = try parseSettings(["--config", scratch.file("link.conf")]) }?.reason.hasPrefix("mode 0664") == true)
+        // But not from a directory others may write to, where anyone could have made the link.
+        chmod(config, 0o644)
+        chmod(scratch.path, 0o777)
+        defer { chmod(scratch.path, 0o755) }
+        #expect(thrown { _ = try parseSettings(["--config", scratch.file("link.conf")]) }?.reason
+            == "group or others may write to directory \(scratch.path) (mode 0777)")
     }
 
     @Test func aMissingConfigFileIsNotFound() {

@@ -317,7 +317,8 @@ package let optionTable: [OptionSpec] = [
             can serve the HTTP mode, batches and the command line.
             The file is refused if its group or others may write to it, since it says
             which key files to trust; a symbolic link is followed, and the file it
-            leads to checked.
+            leads to checked, and reached only as a key file is
+            .Pq see Sx Signatures .
             Relative paths in it are relative to the working directory.
             """#
     ) {

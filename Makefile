@@ -34,9 +34,10 @@ BUILD_PACKAGES = libmagickwand-dev libwebp-dev libspng-dev zlib1g-dev libtiff-de
 # libavif-bin: avifenc makes the 10-bit AVIF sources, which heif-enc cannot.
 # chromium: headless, the browser of the Django package's page test (layout shift, the candidates it picks).
 # python3-yaml: the Kubernetes manifests are parsed as the API server would.
+# haproxy, wrk: replicas behind a load balancer, under load (ScaleOutTests).
 TEST_PACKAGES = imagemagick libjpeg-turbo-progs libgs-common time python3 util-linux bsdutils coreutils mandoc bash-completion zsh fish python3-django \
 	xinetd nginx-light curl openssl lintian man-db systemd goaccess libheif-examples libavif-bin python3-venv strace \
-	chromium prometheus python3-yaml
+	chromium prometheus python3-yaml haproxy wrk
 # dpkg-dev: dpkg-shlibdeps and dpkg-gencontrol; binutils: strip.
 DEB_PACKAGES = dpkg-dev binutils
 # mmdebstrap makes the image's root file system from Debian's packages; podman

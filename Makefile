@@ -59,7 +59,7 @@ SERVE_VENV = .build-bench/serve-venv
 SERVE_PYTHON_PACKAGES = thumbor==7.8.0 gunicorn==27.0.1 django==5.2.19 pillow==12.3.0
 SUDO = $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: all build docs deps check-deps test-deps deb-deps deb image-deps image django-venvs bench-deps check test bench bench-inetd bench-serve bench-batch bench-smartcrop bench-storage bench-warm function-order quality demo install uninstall clean
+.PHONY: all build docs deps check-deps test-deps deb-deps deb image-deps image django-venvs bench-deps check test bench bench-inetd bench-serve bench-container bench-batch bench-smartcrop bench-storage bench-warm function-order quality demo install uninstall clean
 
 all: build
 
@@ -199,6 +199,12 @@ bench-inetd: bench-deps $(RELEASE_BIN)
 bench-serve: bench-deps $(RELEASE_BIN) $(SERVE_VENV)/.installed
 	bench/corpus.sh bench/.corpus >/dev/null
 	bench/serve.py --thumbnail $(RELEASE_BIN) --corpus bench/.corpus --venv $(SERVE_VENV)
+
+# The image's size, its start to the first 200 and its memory under
+# bench-serve's work (bench/container.py).
+bench-container: bench-deps image
+	bench/corpus.sh bench/.corpus >/dev/null
+	bench/container.py --image $(IMAGE)
 
 $(SERVE_VENV)/.installed: | bench-deps
 	/usr/bin/python3 -m venv $(SERVE_VENV)

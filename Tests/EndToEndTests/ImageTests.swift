@@ -143,10 +143,7 @@ final class ImageTests {
         let adapted = try runProcess("/usr/bin/python3", ["-c", adapt, manifests, String(port)])
         try #require(adapted.status == 0, "\(adapted.error)")
         let deployment = manifests + "/deployment.yaml"
-        defer {
-            _ = try? podman(["kube", "down", deployment])
-            _ = try? podman(["volume", "rm", "--force", "log"])
-        }
+        defer { _ = try? podman(["kube", "down", deployment]) }
         let played = try podman(["kube", "play", "--configmap", manifests + "/configmap.yaml", deployment], seconds: 180)
         try #require(played.status == 0, "\(played.error)")
         let status = { (path: String) in
@@ -163,6 +160,13 @@ final class ImageTests {
         // Only the ConfigMap's sizes: one it lists is looked for, another refused.
         #expect(try status("/thumbnail/100x100/none.jpg") == "404")
         #expect(try status("/thumbnail/10x10/none.jpg") == "403")
+        // The ConfigMap's access log, JSON lines, is the container's standard output.
+        var logged = ""
+        for _ in 0..<20 where !logged.contains(#""target":"/thumbnail/10x10/none.jpg","protocol":"HTTP/1.1","status":403"#) {
+            usleep(250_000)
+            logged = String(decoding: try podman(["logs", "thumbnail-pod-0-thumbnail"]).output, as: UTF8.self)
+        }
+        #expect(logged.contains(#""target":"/thumbnail/100x100/none.jpg","protocol":"HTTP/1.1","status":404"#), "\(logged)")
         let container = try podman(["inspect", "thumbnail-pod-0-thumbnail", "--format", "{{.Config.User}} {{.HostConfig.ReadonlyRootfs}}"])
         #expect(String(decoding: container.output, as: UTF8.self) == "65532:65532 true\n")
         let started = Date()
@@ -200,6 +204,7 @@ final class ImageTests {
         #expect(config["User"] as? String == "65532:65532")
         #expect(config["Entrypoint"] as? [String] == ["thumbnail"])
         #expect(config["Cmd"] as? [String] == ["--listen", "8080"])
+        #expect((config["Env"] as? [String])?.contains("THUMBNAIL_LOG=-") == true, "the access log is not on standard output")
         #expect(config["StopSignal"] as? String == "SIGTERM")
         let check = try #require(document["Healthcheck"] as? [String: Any])
         #expect((check["Test"] as? [String])?.contains("http://127.0.0.1:8080") == true)

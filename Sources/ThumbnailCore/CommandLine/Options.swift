@@ -601,11 +601,13 @@ package let optionTable: [OptionSpec] = [
             settings.listenAddresses.append(try ListenAddress(parsing: value, option: "--listen"))
         }
     },
-    OptionSpec("log", value: "FILE", for: .server, help: "inetd: request log file",
+    OptionSpec("log", value: "FILE", for: .server, help: "inetd: request log file, - for standard output",
         default: .words("syslog"),
         manual: #"""
             Under
-            .Fl -inetd ,
+            .Fl -inetd
+            and
+            .Fl -listen ,
             append one line per request to
             .Ar FILE
             instead of sending it to
@@ -613,6 +615,17 @@ package let optionTable: [OptionSpec] = [
             If
             .Ar FILE
             cannot be opened, syslog gets the lines and a line saying why.
+            With
+            .Fl -listen ,
+            .Ql -
+            is standard output, which a container's runtime or systemd's
+            journal collects; each line is one write, which a pipe keeps whole
+            up to 4096 bytes.
+            Under
+            .Fl -inetd
+            standard output is the connection, and
+            .Ql -
+            is refused.
             """#
     ) {
         settings, value in settings.logFile = value

@@ -35,14 +35,16 @@ BUILD_PACKAGES = libmagickwand-dev libwebp-dev libspng-dev zlib1g-dev libtiff-de
 # chromium: headless, the browser of the Django package's page test (layout shift, the candidates it picks).
 # python3-yaml: the Kubernetes manifests are parsed as the API server would.
 # python3-pil: the Django package's placeholders in the venv of Debian's python3-django.
+# haproxy, wrk: replicas behind a load balancer, under load (ScaleOutTests).
 TEST_PACKAGES = imagemagick libjpeg-turbo-progs libgs-common time python3 util-linux bsdutils coreutils mandoc bash-completion zsh fish python3-django python3-pil \
 	xinetd nginx-light curl openssl lintian man-db systemd goaccess libheif-examples libavif-bin python3-venv strace \
-	chromium prometheus python3-yaml
+	chromium prometheus python3-yaml haproxy wrk
 # dpkg-dev: dpkg-shlibdeps and dpkg-gencontrol; binutils: strip.
 DEB_PACKAGES = dpkg-dev binutils
 # mmdebstrap makes the image's root file system from Debian's packages; podman
-# builds and runs the image, with runc (crun is podman's default).
-IMAGE_PACKAGES = mmdebstrap podman runc
+# builds and runs the image, with runc (crun is podman's default), and plays
+# deploy/kubernetes, whose pods need catatonit (a recommendation of podman's).
+IMAGE_PACKAGES = mmdebstrap podman runc catatonit
 BENCH_PACKAGES = imagemagick libgs-common time python3 python3-pil python3-venv libvips-tools libjpeg-turbo-progs libheif-examples \
 	webp hyperfine gcc xinetd curl wrk nginx-light openssl valgrind binutils systemd
 # `make quality`: scikit-image's SSIM and a Pillow that writes AVIF, from PyPI, in a venv.
@@ -58,7 +60,7 @@ SERVE_VENV = .build-bench/serve-venv
 SERVE_PYTHON_PACKAGES = thumbor==7.8.0 gunicorn==27.0.1 django==5.2.19 pillow==12.3.0
 SUDO = $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: all build docs deps check-deps test-deps deb-deps deb image-deps image django-venvs bench-deps check test bench bench-inetd bench-serve bench-batch bench-smartcrop bench-storage bench-warm function-order quality demo install uninstall clean
+.PHONY: all build docs deps check-deps test-deps deb-deps deb image-deps image django-venvs bench-deps check test bench bench-inetd bench-serve bench-container bench-batch bench-smartcrop bench-storage bench-warm function-order quality demo install uninstall clean
 
 all: build
 
@@ -198,6 +200,12 @@ bench-inetd: bench-deps $(RELEASE_BIN)
 bench-serve: bench-deps $(RELEASE_BIN) $(SERVE_VENV)/.installed
 	bench/corpus.sh bench/.corpus >/dev/null
 	bench/serve.py --thumbnail $(RELEASE_BIN) --corpus bench/.corpus --venv $(SERVE_VENV)
+
+# The image's size, its start to the first 200 and its memory under
+# bench-serve's work (bench/container.py).
+bench-container: bench-deps image
+	bench/corpus.sh bench/.corpus >/dev/null
+	bench/container.py --image $(IMAGE)
 
 $(SERVE_VENV)/.installed: | bench-deps
 	/usr/bin/python3 -m venv $(SERVE_VENV)

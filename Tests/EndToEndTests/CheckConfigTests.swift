@@ -106,6 +106,7 @@ final class CheckConfigTests {
             return (lines.first { $0.hasPrefix("log: ") } ?? "none", outcome.status)
         }
         #expect(try logLine([]) == ("log: ok (to syslog, without --log)", 0))
+        #expect(try logLine(["--log", "-"]) == ("log: ok (to standard output)", 0))
         let absent = scratch.file("access.log")
         #expect(try logLine(["--log", absent]) == ("log: ok (\(absent) does not exist yet; the first request creates it)", 0))
         #expect(!FileManager.default.fileExists(atPath: absent))

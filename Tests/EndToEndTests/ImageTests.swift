@@ -2,10 +2,15 @@ import Foundation
 import TestSupport
 import Testing
 
-/// podman as the Makefile runs it (its containers.conf, runc), for `arguments`.
+/// podman as the Makefile runs it (its containers.conf, runc), for
+/// `arguments`. It is started with no descriptor past standard error: for
+/// `kube play` it leaves conmon running the pod with every descriptor it
+/// inherited, among them the socket by which Foundation's Process learns
+/// that its child ended, which would then never end.
 func podman(_ arguments: [String], seconds: Int = 120) throws -> Outcome {
     let command = try makeVariable("PODMAN", isPath: false).split(separator: " ").map(String.init)
-    return try runProcess("/usr/bin/env", command + arguments, seconds: seconds)
+    let closingDescriptors = "import os, sys; os.closerange(3, 1 << 16); os.execv(sys.argv[1], sys.argv[1:])"
+    return try runProcess("/usr/bin/python3", ["-c", closingDescriptors, "/usr/bin/env"] + command + arguments, seconds: seconds)
 }
 
 /// Whether podman can run here. A missing podman is a missing test
@@ -102,6 +107,74 @@ final class ImageTests {
         #expect(try check().status != 0)
     }
 
+    /// deploy/kubernetes as podman plays it: the Deployment with its
+    /// ConfigMap, one replica on a free port, the root a directory of the
+    /// image. It serves as the image's user on a read-only root, and stops on
+    /// SIGTERM within the grace period. Without the Secret: podman 4.3 writes
+    /// a Secret volume's files 0644 whatever its defaultMode and fsGroup say
+    /// (and takes only its data, not its stringData), and thumbnail refuses a
+    /// key others may read; Kubernetes writes them 0440, root's and the group's.
+    @Test func playsTheKubernetesDeployment() throws {
+        let manifests = scratch.file("kubernetes")
+        try FileManager.default.copyItem(atPath: packageDirectory + "/deploy/kubernetes", toPath: manifests)
+        let port = try freePort()
+        let adapt = """
+            import sys, yaml
+            directory, port = sys.argv[1], int(sys.argv[2])
+            with open(directory + "/deployment.yaml") as file:
+                deployment = yaml.safe_load(file)
+            deployment["spec"]["replicas"] = 1
+            pod = deployment["spec"]["template"]["spec"]
+            pod["volumes"] = [volume for volume in pod["volumes"] if "secret" not in volume]
+            for container in pod["containers"]:
+                container["image"] = "localhost/" + container["image"]
+                container["args"] = ["--listen", str(port)]
+                container["ports"] = [{"name": "http", "containerPort": port}]
+                container["env"] = [item for item in container["env"] if not item["name"].endswith("_FILE")]
+                container["volumeMounts"] = [mount for mount in container["volumeMounts"] if mount["name"] != "secrets"]
+            with open(directory + "/deployment.yaml", "w") as file:
+                yaml.safe_dump(deployment, file)
+            with open(directory + "/configmap.yaml") as file:
+                config = yaml.safe_load(file)
+            config["data"]["THUMBNAIL_ROOT"] = "/usr/share/thumbnail"
+            with open(directory + "/configmap.yaml", "w") as file:
+                yaml.safe_dump(config, file)
+            """
+        let adapted = try runProcess("/usr/bin/python3", ["-c", adapt, manifests, String(port)])
+        try #require(adapted.status == 0, "\(adapted.error)")
+        let deployment = manifests + "/deployment.yaml"
+        defer { _ = try? podman(["kube", "down", deployment]) }
+        let played = try podman(["kube", "play", "--configmap", manifests + "/configmap.yaml", deployment], seconds: 180)
+        try #require(played.status == 0, "\(played.error)")
+        let status = { (path: String) in
+            try sh("curl -s -o /dev/null -w '%{http_code}' --max-time 2 http://127.0.0.1:\(port)\(path) || true")
+        }
+        var ready = ""
+        for _ in 0..<40 where ready != "200" {
+            ready = try status("/readyz")
+            if ready != "200" { usleep(500_000) }
+        }
+        let logs = try podman(["logs", "thumbnail-pod-0-thumbnail"])
+        try #require(ready == "200", "/readyz: \(ready); \(String(decoding: logs.output, as: UTF8.self))\(logs.error)")
+        #expect(try status("/healthz") == "200")
+        // Only the ConfigMap's sizes: one it lists is looked for, another refused.
+        #expect(try status("/thumbnail/100x100/none.jpg") == "404")
+        #expect(try status("/thumbnail/10x10/none.jpg") == "403")
+        // The ConfigMap's access log, JSON lines, is the container's standard output.
+        var logged = ""
+        for _ in 0..<20 where !logged.contains(#""target":"/thumbnail/10x10/none.jpg","protocol":"HTTP/1.1","status":403"#) {
+            usleep(250_000)
+            logged = String(decoding: try podman(["logs", "thumbnail-pod-0-thumbnail"]).output, as: UTF8.self)
+        }
+        #expect(logged.contains(#""target":"/thumbnail/100x100/none.jpg","protocol":"HTTP/1.1","status":404"#), "\(logged)")
+        let container = try podman(["inspect", "thumbnail-pod-0-thumbnail", "--format", "{{.Config.User}} {{.HostConfig.ReadonlyRootfs}}"])
+        #expect(String(decoding: container.output, as: UTF8.self) == "65532:65532 true\n")
+        let started = Date()
+        let down = try podman(["kube", "down", deployment], seconds: 60)
+        #expect(down.status == 0, "\(down.error)")
+        #expect(Date().timeIntervalSince(started) < 40, "podman kube down took the whole grace period")
+    }
+
     /// It runs as its own user, and nothing of its root file system can be written.
     @Test func notRootAndReadOnly() throws {
         let output = scratch.file("output")
@@ -131,6 +204,7 @@ final class ImageTests {
         #expect(config["User"] as? String == "65532:65532")
         #expect(config["Entrypoint"] as? [String] == ["thumbnail"])
         #expect(config["Cmd"] as? [String] == ["--listen", "8080"])
+        #expect((config["Env"] as? [String])?.contains("THUMBNAIL_LOG=-") == true, "the access log is not on standard output")
         #expect(config["StopSignal"] as? String == "SIGTERM")
         let check = try #require(document["Healthcheck"] as? [String: Any])
         #expect((check["Test"] as? [String])?.contains("http://127.0.0.1:8080") == true)

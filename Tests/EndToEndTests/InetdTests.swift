@@ -383,6 +383,17 @@ final class InetdTests {
         #expect(try logLines().count == 3)
     }
 
+    /// `--log -` is standard output, which under --inetd is the connection:
+    /// refused, every request answered 503, and nothing else written to it.
+    @Test func standardOutputIsNoLogUnderInetd() throws {
+        let outcome = try thumbnail(["--inetd", "-r", scratch.path, "--log", "-"], input: Data((Self.healthz + Self.healthz).utf8))
+        #expect(outcome.status == 64)
+        let (responses, rest) = readResponses(outcome.output)
+        #expect(responses.map(\.statusLine) == Array(repeating: "HTTP/1.1 503 Service Unavailable", count: 2))
+        #expect(rest.isEmpty, "on the connection: \(String(decoding: rest, as: UTF8.self))")
+        #expect(outcome.error.isEmpty)
+    }
+
     @Test func errorMaxAgeAndCacheControlAreConfigurable() throws {
         try makeFixtures(in: scratch)
         let responses = try serve(

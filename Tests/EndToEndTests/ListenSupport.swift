@@ -15,8 +15,8 @@ func makeServerFile(_ path: String) throws {
     chmod(path, 0o644)
 }
 
-/// `thumbnail --listen` on a free loopback port for one test, its access
-/// log and its standard error (`events`) in `scratch`.
+/// `thumbnail --listen` (`binary`) on `port` of the loopback, else a free
+/// one, for one test; its access log and its standard error (`events`) in `scratch`.
 final class ListeningServer {
     let port: Int
     let log: String
@@ -26,13 +26,15 @@ final class ListeningServer {
 
     /// `launcher`: a command that runs the server's command line given after it (`taskset -c 0`).
     init(
-        root: String, in scratch: ScratchDirectory, options: [String] = [], name: String = "server", launcher: [String] = []
+        root: String, in scratch: ScratchDirectory, options: [String] = [], name: String = "server",
+        binary: String = thumbnailBinary, port: Int? = nil, launcher: [String] = []
     ) throws {
-        port = try freePort()
+        self.port = try port ?? freePort()
         log = scratch.file(name + ".log")
         output = scratch.file(name + ".out")
         try makeServerFile(log)
-        let command = launcher + [thumbnailBinary, "--listen", "127.0.0.1:\(port)", "-r", root, "--log", log] + serverUser + options
+        let command =
+            launcher + [binary, "--listen", "127.0.0.1:\(self.port)", "-r", root, "--log", log] + serverUser + options
         daemon = try Daemon(command[0], Array(command.dropFirst()), output: output)
         // Its first line says it listens and serves: no connection is made to find out.
         let listening = eventually(within: 10) { events.first?.hasPrefix("thumbnail: listening on ") == true }

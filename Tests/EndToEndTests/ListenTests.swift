@@ -395,6 +395,25 @@ final class ReloadTests {
     #expect(try loggedRequests(log, atLeast: 8) == 8)
 }
 
+/// `--log -`: one line per request on standard output, where a container's
+/// runtime collects it; its own messages stay on standard error.
+@Test func theLogGoesToStandardOutput() throws {
+    let scratch = try ScratchDirectory()
+    defer { scratch.remove() }
+    try makeFixtures(in: scratch)
+    let port = try freePort()
+    let server = try Daemon(
+        "/bin/sh", ["-c", "exec \"$0\" \"$@\" 2>'\(scratch.file("stderr"))'", thumbnailBinary,
+                    "--listen", "127.0.0.1:\(port)", "-r", scratch.path, "--log", "-"] + serverUser,
+        output: scratch.file("stdout"))
+    defer { server.stop() }
+    try #require(waitUntilListening(port))
+    #expect(try sh("curl -sS --max-time 20 -o /dev/null -w '%{http_code}' http://127.0.0.1:\(port)/thumbnail/20x20/landscape.jpg") == "200")
+    #expect(try loggedRequests(scratch.file("stdout"), atLeast: 1) == 1)
+    #expect(try String(contentsOfFile: scratch.file("stdout"), encoding: .utf8).contains("\"GET /thumbnail/20x20/landscape.jpg HTTP/1.1\" 200 "))
+    #expect(try String(contentsOfFile: scratch.file("stderr"), encoding: .utf8).hasPrefix("thumbnail: listening on "))
+}
+
 /// `--inetd --user`: the process reads its sources as that user.
 @Test func inetdWithUserReadsAsThatUser() throws {
     try #require(getuid() == 0, "only root can become another user")

@@ -196,8 +196,54 @@ final class AccessTests {
         let short = try writeFile("long-enough-key-0123\nshort\n", "short", in: scratch)
         #expect(thrown { _ = try readKeys(short) } == ThumbnailError(.usage, short + ":2", "a key needs at least 16 bytes"))
         #expect(thrown { _ = try readKeys(scratch.file("missing")) }?.kind == .notFound)
+        // A link, as Kubernetes mounts a Secret's files: the file it leads to is read, and checked.
         try FileManager.default.createSymbolicLink(atPath: scratch.file("link"), withDestinationPath: keys)
-        #expect(thrown { _ = try readKeys(scratch.file("link")) }?.kind == .ioFailure, "a symlink is not followed")
+        chmod(keys, 0o600)
+        #expect(try readKeys(scratch.file("link")) == [newKey, oldKey])
+        chmod(keys, 0o644)
+        #expect(thrown { _ = try readKeys(scratch.file("link")) }?.reason == "mode 0644: group or others may read or change it; chmod go-rwx")
+    }
+
+    /// A key file is read only through directories that no one but root and
+    /// the running user may change, those of the links it follows included; in
+    /// a sticky one, only if the entry on the way is theirs. Kubernetes lays a
+    /// Secret out so: keys -> ..data/keys, ..data -> ..<time>, in a sticky
+    /// directory anyone may write to.
+    @Test func keyFilesOnlyThroughDirectoriesNoOneElseMayChange() throws {
+        let secret = scratch.file("secret"), data = scratch.file("secret/..2026_12_06_17_00_00.1")
+        try FileManager.default.createDirectory(atPath: data, withIntermediateDirectories: true)
+        let file = try writeFile(String(decoding: oldKey, as: UTF8.self), "secret/..2026_12_06_17_00_00.1/keys", in: scratch)
+        try FileManager.default.createSymbolicLink(atPath: secret + "/..data", withDestinationPath: "..2026_12_06_17_00_00.1")
+        try FileManager.default.createSymbolicLink(atPath: secret + "/keys", withDestinationPath: "..data/keys")
+        let keys = secret + "/keys"
+        let refusal = { (reason: String) in ThumbnailError(.usage, keys, reason) }
+        chmod(secret, 0o1777)
+        chmod(data, 0o755)
+        #expect(try readKeys(keys) == [oldKey])
+        // Not sticky: anyone could have pointed ..data or keys elsewhere.
+        chmod(secret, 0o777)
+        #expect(thrown { _ = try readKeys(keys) } == refusal("group or others may write to directory \(secret) (mode 0777)"))
+        // The directory a link leads to counts as much as the link's own.
+        chmod(secret, 0o755)
+        chmod(data, 0o775)
+        #expect(thrown { _ = try readKeys(keys) } == refusal("group or others may write to directory \(data) (mode 0775)"))
+        chmod(data, 0o755)
+        #expect(try readKeys(keys) == [oldKey])
+        guard getuid() == 0 else { return }
+        // Sticky, but the link is another user's: they may point it anywhere.
+        chmod(secret, 0o1777)
+        lchown(secret + "/..data", 65534, 65534)
+        #expect(thrown { _ = try readKeys(keys) } == refusal("group or others may write to directory \(secret) (mode 01777)"))
+        lchown(secret + "/..data", 0, 0)
+        chmod(secret, 0o755)
+        chown(data, 65534, 65534)
+        #expect(thrown { _ = try readKeys(keys) } == refusal("directory \(data) is owned by user 65534, neither root nor the running user"))
+        chown(data, 0, 0)
+        // A file of another user's, however private, is not one to trust.
+        chown(file, 65534, 65534)
+        #expect(thrown { _ = try readKeys(keys) } == refusal("owned by user 65534, neither root nor the running user"))
+        chown(file, 0, 0)
+        #expect(try readKeys(keys) == [oldKey])
     }
 
     @Test func originTokenFiles() throws {

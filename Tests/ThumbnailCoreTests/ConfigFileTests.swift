@@ -150,6 +150,21 @@ final class ConfigFileTests {
         #expect(given.status == 64 && given.error.hasPrefix("thumbnail: /thumbnail/32x32/a.jpg: a thumbnail path already says"))
     }
 
+    /// A link, as Kubernetes mounts a ConfigMap's files: the file it leads to is read, and checked.
+    @Test func aLinkIsFollowedToTheFileChecked() throws {
+        let config = try writeFile("root = /srv/images\n", "real.conf", in: scratch, mode: 0o644)
+        try FileManager.default.createSymbolicLink(atPath: scratch.file("link.conf"), withDestinationPath: config)
+        #expect(try parseSettings(["--config", scratch.file("link.conf")]).0.root == .directory("/srv/images"))
+        chmod(config, 0o664)
+        #expect(thrown { _ = try parseSettings(["--config", scratch.file("link.conf")]) }?.reason.hasPrefix("mode 0664") == true)
+        // But not from a directory others may write to, where anyone could have made the link.
+        chmod(config, 0o644)
+        chmod(scratch.path, 0o777)
+        defer { chmod(scratch.path, 0o755) }
+        #expect(thrown { _ = try parseSettings(["--config", scratch.file("link.conf")]) }?.reason
+            == "group or others may write to directory \(scratch.path) (mode 0777)")
+    }
+
     @Test func aMissingConfigFileIsNotFound() {
         #expect(thrown { _ = try parseSettings(["--config", scratch.file("none.conf")]) }?.kind == .notFound)
     }

@@ -125,7 +125,8 @@ for container in pod["containers"]:
     check(all(mount["name"] in volumes for mount in mounts.values()), f"{where}: a mount of a volume the pod lacks")
     for variable in container.get("env", []):
         if variable["name"].endswith("_FILE"):
-            check(variable.get("value") in mounts, f"{where}: {variable['name']} names no mounted file")
+            check(any(variable.get("value", "").startswith(path.rstrip("/") + "/") for path in mounts),
+                  f"{where}: {variable['name']} names no file of a mounted volume")
 
 service = objects["Service"][1]
 check(service["spec"]["selector"].items() <= labels.items(), "service.yaml: it does not select the Deployment's pods")

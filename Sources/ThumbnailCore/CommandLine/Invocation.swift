@@ -302,6 +302,9 @@ struct ParsedInvocation {
             if let operand = operands.first {
                 throw ThumbnailError(.usage, operand, "\(mode.spelled) reads its options only; no operand")
             }
+            if mode == .inetd && settings.logFile == LogSink.standardOutput {
+                throw ThumbnailError(.usage, "--log", "- is standard output, the connection under --inetd; name a file")
+            }
             let server = ServerInvocation(
                 access: access, sources: sources, logFile: settings.logFile, logFormat: settings.logFormat,
                 clientIPHeader: settings.clientIPHeader, cacheControl: settings.cacheControl,

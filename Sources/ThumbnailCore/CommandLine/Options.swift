@@ -323,7 +323,9 @@ package let optionTable: [OptionSpec] = [
             takes none of them, whether it is given on the command line or
             requested over HTTP.
             The file is refused if its group or others may write to it, since it says
-            which key files to trust.
+            which key files to trust; a symbolic link is followed, and the file it
+            leads to checked, and reached only as a key file is
+            .Pq see Sx Signatures .
             Relative paths in it are relative to the working directory.
             """#
     ) {
@@ -611,11 +613,13 @@ package let optionTable: [OptionSpec] = [
             settings.listenAddresses.append(try ListenAddress(parsing: value, option: "--listen"))
         }
     },
-    OptionSpec("log", value: "FILE", for: .server, help: "inetd: request log file",
+    OptionSpec("log", value: "FILE", for: .server, help: "inetd: request log file, - for standard output",
         default: .words("syslog"),
         manual: #"""
             Under
-            .Fl -inetd ,
+            .Fl -inetd
+            and
+            .Fl -listen ,
             append one line per request to
             .Ar FILE
             instead of sending it to
@@ -623,6 +627,17 @@ package let optionTable: [OptionSpec] = [
             If
             .Ar FILE
             cannot be opened, syslog gets the lines and a line saying why.
+            With
+            .Fl -listen ,
+            .Ql -
+            is standard output, which a container's runtime or systemd's
+            journal collects; each line is one write, which a pipe keeps whole
+            up to 4096 bytes.
+            Under
+            .Fl -inetd
+            standard output is the connection, and
+            .Ql -
+            is refused.
             """#
     ) {
         settings, value in settings.logFile = value

@@ -88,9 +88,13 @@ package struct LogSink: Sendable {
         writeLine(String(decoding: line.utf8.map { $0 < 0x20 || $0 == 0x7f ? UInt8(ascii: "?") : $0 }, as: UTF8.self))
     }
 
-    /// Appends to `path`, or goes to syslog without one or when it cannot be
-    /// opened (which syslog is then told).
+    /// `--log -`: standard output, which a container's runtime collects.
+    static let standardOutput = "-"
+
+    /// Appends to `path` (standard output for `-`), or goes to syslog
+    /// without one or when it cannot be opened (which syslog is then told).
     @Sendable package static func open(_ path: String?) -> LogSink {
+        if path == standardOutput { return LogSink { line in _ = try? writeAll(1, Array((line + "\n").utf8), name: "log") } }
         let fd = path.map { Glibc.open($0, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0o644) } ?? -1
         let failure = errnoText()
         if fd >= 0 { return LogSink { line in _ = try? writeAll(fd, Array((line + "\n").utf8), name: "log") } }
@@ -106,6 +110,7 @@ package struct LogSink: Sendable {
 /// directory would let the first request create it. It creates nothing.
 func checkLogFile(_ path: String?) throws(ThumbnailError) -> String {
     guard let path else { return "to syslog, without --log" }
+    if path == LogSink.standardOutput { return "to standard output" }
     let fd = open(path, O_WRONLY | O_APPEND | O_CLOEXEC | O_NOCTTY)
     if fd >= 0 {
         close(fd)

@@ -72,12 +72,14 @@ struct Site {
 /// exits with the error's status. A listening socket has no connection to
 /// answer: the error is logged, and the status is the exit status.
 func serveMisconfigured(_ error: ThumbnailError, settings: Settings, io: ProcessIO) -> Int32 {
+    // Standard output is the connection here: `--log -` goes to syslog, as a file that cannot be opened does.
+    let log = io.openLog(settings.logFile == LogSink.standardOutput ? nil : settings.logFile)
     if isListeningSocket(io.input) {
-        io.openLog(settings.logFile).write("thumbnail: \(error)")
+        log.write("thumbnail: \(error)")
         return error.exitStatus
     }
     return HTTPConnection(
-        io: io, log: io.openLog(settings.logFile),
+        io: io, log: log,
         limits: HTTPLimits(readTimeout: settings.readTimeout, idleTimeout: settings.idleTimeout, maxRequests: settings.maxRequests),
         errorMaxAge: 0, logFormat: settings.logFormat,
         clientIPHeader: settings.clientIPHeader

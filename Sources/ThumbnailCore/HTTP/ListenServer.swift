@@ -309,7 +309,8 @@ private struct ListeningParent {
     /// a descriptor for each line.
     private func appendToLog(_ line: String) {
         let path = configuration.server.logFile
-        let fd = path.map { open($0, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0o644) } ?? -1
+        let file = path == LogSink.standardOutput ? nil : path
+        let fd = file.map { open($0, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0o644) } ?? -1
         guard fd >= 0 else { return io.openLog(path).write(line) }
         defer { close(fd) }
         LogSink { _ = try? writeAll(fd, Array(($0 + "\n").utf8), name: "log") }.write(line)

@@ -23,23 +23,89 @@ func realPath(_ path: String) -> String? {
 func readSecretFile(_ path: String) throws(ThumbnailError) -> [UInt8] {
     try readFile(
         path, limit: 1 << 16, refusing: (0o077, "group or others may read or change it; chmod go-rwx"),
-        groupMayReadRootsFile: true)
+        groupMayReadRootsFile: true, trusted: true)
 }
 
 /// A config file names the key files, so only its owner may change it.
 func readConfigFile(_ path: String) throws(ThumbnailError) -> [UInt8] {
-    try readFile(path, limit: 1 << 20, refusing: (0o022, "group or others may change it; chmod go-w"))
+    try readFile(path, limit: 1 << 20, refusing: (0o022, "group or others may change it; chmod go-w"), trusted: true)
 }
+
+/// The file `path` leads to, refused unless only root and the running user
+/// could have chosen it: every directory on the way, those of the symbolic
+/// links it follows included, is theirs and no one else may write to it, as
+/// ssh's StrictModes has it; otherwise whoever may write to one could swap the
+/// file, or a link to it, for a file of their own or one they may not read.
+/// Two exceptions, since no one else can move an entry there: a sticky
+/// directory (/tmp) whose entry on the way is root's or the user's, and a
+/// directory on a read-only file system, as Kubernetes mounts a Secret's or a
+/// ConfigMap's files: links (swapped atomically on a change) in a directory
+/// all may write to, read-only in the container.
+func trustedPath(_ path: String) throws(ThumbnailError) -> String {
+    guard let start = path.hasPrefix("/") ? "/" : realPath(".") else {
+        throw ThumbnailError(.ioFailure, path, "working directory: \(errnoText())")
+    }
+    var directory = start
+    var steps = Array(path.split(separator: "/").reversed())
+    var linksFollowed = 0
+    while let step = steps.popLast() {
+        if step == "." { continue }
+        if step == ".." {
+            directory = directoryOf(directory)
+            continue
+        }
+        let entry = (directory == "/" ? "" : directory) + "/" + step
+        var info = stat()
+        guard lstat(entry, &info) == 0 else {
+            throw ThumbnailError(errno == ENOENT ? .notFound : .ioFailure, path, errnoText())
+        }
+        try checkTrusted(directory, holding: info, on: path)
+        guard info.st_mode & S_IFMT == S_IFLNK else {
+            directory = entry
+            continue
+        }
+        linksFollowed += 1
+        guard linksFollowed <= 40 else { throw ThumbnailError(.ioFailure, path, errnoText(ELOOP)) }
+        var target = [CChar](repeating: 0, count: Int(PATH_MAX) + 1)
+        let count = readlink(entry, &target, Int(PATH_MAX))
+        guard count >= 0 else { throw ThumbnailError(.ioFailure, path, "\(entry): \(errnoText())") }
+        let link = String(decoding: target[..<count].map { UInt8(bitPattern: $0) }, as: UTF8.self)
+        if link.hasPrefix("/") { directory = "/" }
+        steps += link.split(separator: "/").reversed()
+    }
+    return directory
+}
+
+/// Refuses `directory` unless no one but root and the running user could
+/// have put its entry `held` there (see `trustedPath`).
+private func checkTrusted(_ directory: String, holding held: stat, on path: String) throws(ThumbnailError) {
+    var info = stat()
+    guard stat(directory, &info) == 0 else { throw ThumbnailError(.ioFailure, path, "\(directory): \(errnoText())") }
+    guard isRootOrRunningUser(info.st_uid) else {
+        throw ThumbnailError(.usage, path, "directory \(directory) is owned by user \(info.st_uid), neither root nor the running user")
+    }
+    var system = statvfs()
+    let readOnly = statvfs(directory, &system) == 0 && system.f_flag & UInt(ST_RDONLY) != 0
+    let sticky = info.st_mode & S_ISVTX != 0 && isRootOrRunningUser(held.st_uid)
+    guard info.st_mode & 0o022 == 0 || readOnly || sticky else {
+        throw ThumbnailError(
+            .usage, path, "group or others may write to directory \(directory) (mode 0\(String(info.st_mode & 0o7777, radix: 8)))")
+    }
+}
+
+private func isRootOrRunningUser(_ owner: uid_t) -> Bool { owner == 0 || owner == geteuid() }
 
 /// Reads a regular file, refused first if larger than `limit` or if its
 /// mode has any of the `refusing` bits (but group read, when
-/// `groupMayReadRootsFile` and root owns it).
+/// `groupMayReadRootsFile` and root owns it), or, if `trusted`, if its path
+/// is not (`trustedPath`) or someone else owns it.
 func readFile(
     _ path: String, limit: Int, refusing: (bits: mode_t, reason: String) = (0, ""), groupMayReadRootsFile: Bool = false,
-    followingLinks: Bool = false
+    followingLinks: Bool = false, trusted: Bool = false
 ) throws(ThumbnailError) -> [UInt8] {
     let (file, _) = try openRegularFile(
-        path, limit: limit, refusing: refusing, groupMayReadRootsFile: groupMayReadRootsFile, followingLinks: followingLinks)
+        path, limit: limit, refusing: refusing, groupMayReadRootsFile: groupMayReadRootsFile, followingLinks: followingLinks,
+        trusted: trusted)
     return try readAll(file.fd, limit: limit, name: path)
 }
 
@@ -73,12 +139,15 @@ func readImage(_ fd: Int32, limit: Int, name: String) throws(ThumbnailError) -> 
 
 /// `path` opened if it is a regular file of at most `limit` bytes whose mode
 /// has none of the `refusing` bits (but group read, when
-/// `groupMayReadRootsFile` and root owns it); closed with the `OpenFile`.
+/// `groupMayReadRootsFile` and root owns it), and, if `trusted`, whose path
+/// is (`trustedPath`) and whose owner is root or the running user; closed
+/// with the `OpenFile`.
 private func openRegularFile(
     _ path: String, limit: Int, refusing: (bits: mode_t, reason: String) = (0, ""), groupMayReadRootsFile: Bool = false,
-    followingLinks: Bool
+    followingLinks: Bool, trusted: Bool = false
 ) throws(ThumbnailError) -> (OpenFile, stat) {
-    let fd = open(path, O_RDONLY | O_CLOEXEC | (followingLinks ? 0 : O_NOFOLLOW))
+    let opened = trusted ? try trustedPath(path) : path
+    let fd = open(opened, O_RDONLY | O_CLOEXEC | (followingLinks ? 0 : O_NOFOLLOW))
     guard fd >= 0 else {
         throw ThumbnailError(errno == ENOENT ? .notFound : .ioFailure, path, errnoText())
     }
@@ -89,6 +158,9 @@ private func openRegularFile(
     let refused = groupMayReadRootsFile && info.st_uid == 0 ? refusing.bits & ~mode_t(0o040) : refusing.bits
     guard info.st_mode & refused == 0 else {
         throw ThumbnailError(.usage, path, "mode 0\(String(info.st_mode & 0o777, radix: 8)): " + refusing.reason)
+    }
+    guard !trusted || isRootOrRunningUser(info.st_uid) else {
+        throw ThumbnailError(.usage, path, "owned by user \(info.st_uid), neither root nor the running user")
     }
     guard Int(info.st_size) <= limit else {
         throw ThumbnailError(.tooLarge, path, "\(info.st_size) bytes exceeds the limit of \(limit)")

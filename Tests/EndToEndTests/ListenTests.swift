@@ -157,9 +157,8 @@ final class ListenTests {
     @Test func privilegedPortWithoutRootIs77() throws {
         let firstUnprivileged = try String(contentsOfFile: "/proc/sys/net/ipv4/ip_unprivileged_port_start", encoding: .utf8)
         try #require(Int(firstUnprivileged.trimmingCharacters(in: .whitespacesAndNewlines)) ?? 0 > 81, "any user may bind port 81 here")
-        let asNobody = getuid() == 0 ? ["/usr/bin/setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"] : []
-        let outcome = try runProcess(
-            asNobody.first ?? thumbnailBinary, Array(asNobody.dropFirst()) + (asNobody.isEmpty ? [] : [thumbnailBinary]) + ["--listen", "127.0.0.1:81"])
+        let command = asServingUser([thumbnailBinary, "--listen", "127.0.0.1:81"])
+        let outcome = try runProcess(command[0], Array(command.dropFirst()))
         #expect(outcome.status == 77)
         #expect(outcome.error == "thumbnail: --listen 127.0.0.1:81: Permission denied\n")
     }
@@ -307,21 +306,62 @@ final class ReloadTests {
 }
 
 /// The peak memory a log line gives is that of its own render, not the
-/// highest of the connection's process so far.
+/// highest of the connection's process so far: the server started as the
+/// user it serves as resets the kernel's mark before each render.
 @Test func eachRenderLogsItsOwnPeakMemory() throws {
     let scratch = try ScratchDirectory()
     defer { scratch.remove() }
-    try sh("convert -size 3000x2000 gradient:red-blue -attenuate 0.3 +noise Gaussian big.png && convert -size 20x10 xc:red tiny.png", directory: scratch.path)
+    try makeBigAndTinyImages(in: scratch)
+    let server = try ListeningServer(
+        root: scratch.path, in: scratch, options: ["--log-format", "json"], startedAsServingUser: true)
+    let peaks = try loggedPeaks(server, connections: [["big.png", "tiny.png"]])
+    #expect(peaks[0] > peaks[1] + 10_000, "peaks in KiB: \(peaks)")
+}
+
+/// Started as root, the server drops to `--user` and its processes stay
+/// undumpable: nothing of that user's may trace them or read their memory.
+/// They cannot reset the kernel's peak memory mark, so a render logs the
+/// peak of its connection's process so far: its own on a new connection.
+@Test(.enabled(if: getuid() == 0, "only root changes user"))
+func processesThatChangedUserAreUndumpableAndLogTheirPeakSoFar() throws {
+    let scratch = try ScratchDirectory()
+    defer { scratch.remove() }
+    try makeBigAndTinyImages(in: scratch)
     let server = try ListeningServer(root: scratch.path, in: scratch, options: ["--log-format", "json"])
-    let connection = try RawConnection(port: server.port)
-    connection.send(getRequest("/thumbnail/2000x2000/big.png") + getRequest("/thumbnail/10x10/tiny.png"))
-    #expect(connection.responses(2).map(\.statusLine) == ["HTTP/1.1 200 OK", "HTTP/1.1 200 OK"])
-    _ = try loggedRequests(server.log, atLeast: 2)
+    let held = try RawConnection(port: server.port)
+    #expect(eventually(within: 5) { server.children.count == 1 })
+    for pid in [server.pid] + server.children {
+        var status = stat()
+        #expect(stat("/proc/\(pid)/mem", &status) == 0 && status.st_uid == 0, "process \(pid) is dumpable")
+    }
+    _ = held
+    let peaks = try loggedPeaks(server, connections: [["big.png", "tiny.png"], ["tiny.png"]])
+    #expect(peaks[1] >= peaks[0], "peaks in KiB: \(peaks)")
+    #expect(peaks[0] > peaks[2] + 10_000, "peaks in KiB: \(peaks)")
+}
+
+/// A 3000x2000 noisy PNG, which takes tens of megabytes to render, and a 20x10 one.
+private func makeBigAndTinyImages(in scratch: ScratchDirectory) throws {
+    try sh(
+        "convert -size 3000x2000 gradient:red-blue -attenuate 0.3 +noise Gaussian big.png && convert -size 20x10 xc:red tiny.png",
+        directory: scratch.path, seconds: 120)
+}
+
+/// The logged peak memory of each render, in KiB: the `images` of each
+/// connection rendered on it in turn, one connection after another.
+private func loggedPeaks(_ server: ListeningServer, connections: [[String]]) throws -> [Int] {
+    for images in connections {
+        let connection = try RawConnection(port: server.port)
+        connection.send(images.map { getRequest("/thumbnail/\($0 == "big.png" ? "2000x2000" : "10x10")/\($0)") }.joined())
+        #expect(connection.responses(images.count).map(\.statusLine) == Array(repeating: "HTTP/1.1 200 OK", count: images.count))
+    }
+    let count = connections.joined().count
+    _ = try loggedRequests(server.log, atLeast: count)
     let peaks = try String(contentsOfFile: server.log, encoding: .utf8).split(separator: "\n").map { line in
         line.firstMatch(of: /"peak_rss_kib":(\d+)/).flatMap { Int($0.1) } ?? 0
     }
-    try #require(peaks.count == 2)
-    #expect(peaks[0] > peaks[1] + 10_000, "peaks in KiB: \(peaks)")
+    try #require(peaks.count == count)
+    return peaks
 }
 
 /// `/metrics` on its own port, as Prometheus reads it; the main port has none.

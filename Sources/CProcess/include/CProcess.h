@@ -7,9 +7,6 @@
 /// prctl(PR_SET_PDEATHSIG): `signal` is sent to this process when its parent dies.
 int thumbnail_die_with_parent(int signal);
 
-/// prctl(PR_SET_DUMPABLE, 1): the process's /proc files its own user's again.
-int thumbnail_set_dumpable(void);
-
 /// ppoll(2) with a timeout in milliseconds (negative: none) and `mask` as the
 /// signal mask while it waits.
 int thumbnail_ppoll(struct pollfd *fds, nfds_t count, int timeout_ms, const sigset_t *mask);

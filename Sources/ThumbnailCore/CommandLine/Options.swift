@@ -630,12 +630,16 @@ package let optionTable: [OptionSpec] = [
             .Ql $request_time :
             the seconds the request took (milliseconds after the point), the source's
             size in bytes, the output format and a quoted note (why a request failed,
-            or that the client went away), each
+            or that the client went away), then seven figures of the render: its
+            milliseconds waiting for a render slot, fetching, decoding, resizing and
+            encoding, the CPU milliseconds of its process and that process's peak
+            resident memory in KiB; each
             .Ql -
             when there is none:
             .Bd -literal -offset indent
             127.0.0.1 - - [01/Dec/2026:18:34:17 +0000] "GET /thumbnail/100x100/a.jpg
-            HTTP/1.1" 200 2869 "-" "curl/7.88.1" 0.026 345678 jpeg "-"
+            HTTP/1.1" 200 2869 "-" "curl/7.88.1" 0.026 345678 jpeg "-" 0.0 0.4 9.8
+            3.1 1.6 14.7 21340
             .Ed
             .Pp
             (one line).
@@ -658,11 +662,26 @@ package let optionTable: [OptionSpec] = [
             .Ql user_agent ,
             .Ql request_time ,
             .Ql source_bytes ,
-            .Ql format
-            and
+            .Ql format ,
             .Ql note ,
+            .Ql queue_ms ,
+            .Ql fetch_ms ,
+            .Ql decode_ms ,
+            .Ql resize_ms ,
+            .Ql encode_ms ,
+            .Ql cpu_ms
+            and
+            .Ql peak_rss_kib ,
             absent values
             .Ql null .
+            .Pp
+            The peak memory is the render's own: the kernel's mark is reset before
+            each render.
+            A server started as root, which becomes the
+            .Fl -user
+            and so cannot be traced or read by that user's other processes, may not
+            reset it: there a render after a larger one on the same connection logs
+            the larger one's peak, while each connection's first render logs its own.
             """#
     ) {
         settings, value throws(ThumbnailError) in

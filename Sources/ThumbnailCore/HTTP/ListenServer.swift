@@ -401,13 +401,12 @@ func dropPrivileges(to name: String?) throws(ThumbnailError) -> String {
         guard uid == geteuid() else { throw ThumbnailError(.forbidden, "--user", "only root can become '\(name)'") }
         return name
     }
+    // Changing user leaves the processes undumpable: no process of the user's
+    // may trace them or read their memory, which holds the keys and the
+    // store's credentials. Their renders' peak memory says so (CostMeter).
     guard initgroups(name, gid) == 0, setgid(gid) == 0, setuid(uid) == 0, setuid(0) != 0 else {
         throw ThumbnailError(.forbidden, "--user", "cannot become '\(name)': \(errnoText())")
     }
-    // Changing user made /proc/self root's. Nothing of root's is left to
-    // protect: it becomes the user's, as if started as that user, so that
-    // each render can reset its peak memory figure (CostMeter).
-    _ = thumbnail_set_dumpable()
     return name
 }
 

@@ -211,6 +211,39 @@ final class SocketHandoverTests {
         #expect(status == 0, "the server did not stop on SIGTERM")
     }
 
+    /// xinetd's `wait = yes` hands its listening socket on standard input,
+    /// output and error, and starts no other server until this one exits:
+    /// the one server serves every connection, kept alive or not. xinetd
+    /// sees no connection, so `only_from` cannot apply: with it, xinetd
+    /// never starts the server (thumbnail(1) says to leave it out).
+    @Test func servesEveryConnectionOfTheSocketXinetdHands() throws {
+        let arguments = ["--inetd", "--config", scratch.file("thumbnail.conf")] + serverUser
+        let origin = try XinetdOrigin(
+            root: scratch.path, directory: scratch.path,
+            service: ["wait": "yes", "server_args": arguments.joined(separator: " ")], removing: ["only_from"])
+        // xinetd leaves its server running when it stops.
+        defer {
+            for server in childProcesses(of: origin.daemon.pid) { kill(server, SIGKILL) }
+            origin.daemon.stop()
+        }
+        let base = "http://127.0.0.1:\(origin.port)"
+        let kept = try sh(
+            "curl -sS --max-time 20 -o /dev/null -o /dev/null -w '%{num_connects}%{http_code} '"
+                + " \(base)/thumbnail/40x40/landscape.jpg \(base)/thumbnail/30x30/png/portrait.png")
+        #expect(kept == "1200 0200")
+        for path in ["/thumbnail/50x50/landscape.jpg", "/healthz", "/thumbnail/20x20/png/portrait.png"] {
+            #expect(try sh("curl -sS --max-time 20 -o /dev/null -w '%{http_code}' '\(base)\(path)'") == "200", "\(path)")
+        }
+        #expect(try origin.requests(atLeast: 5) == 5)
+        let servers = childProcesses(of: origin.daemon.pid)
+        try #require(servers.count == 1, "xinetd's servers: \(servers)")
+        // xinetd names the program by its base name.
+        let command = try String(contentsOfFile: "/proc/\(servers[0])/cmdline", encoding: .utf8)
+        #expect(command.split(separator: "\0").map(String.init) == ["thumbnail"] + arguments)
+        kill(servers[0], SIGTERM)
+        #expect(eventually(within: 5) { childProcesses(of: origin.daemon.pid).isEmpty }, "the server did not stop on SIGTERM")
+    }
+
     @Test func misconfiguredInetdLogsAndExitsWithTheStatus() throws {
         let activator = try activate(["--inetd"], ["--inetd", "--frobnicate"])
         let connection = try RawConnection(port: port)

@@ -196,7 +196,7 @@ bench-inetd: bench-deps $(RELEASE_BIN)
 # burst's memory against the bound the man page states (bench/README.md).
 bench-serve: bench-deps $(RELEASE_BIN) $(SERVE_VENV)/.installed
 	bench/corpus.sh bench/.corpus >/dev/null
-	bench/serve.py --thumbnail $(RELEASE_BIN) --corpus bench/.corpus --venv $(SERVE_VENV)
+	bench/serve.py --thumbnail $(RELEASE_BIN) --corpus bench/.corpus --venv $(SERVE_VENV) $(SERVE_ARGS)
 
 $(SERVE_VENV)/.installed: | bench-deps
 	/usr/bin/python3 -m venv $(SERVE_VENV)

@@ -16,4 +16,9 @@ int thumbnail_signalfd(const sigset_t *mask) { return signalfd(-1, mask, SFD_CLO
 
 int thumbnail_trim_heap(void) { return malloc_trim(0); }
 
+void thumbnail_raise_mmap_threshold(size_t bytes) {
+    void *volatile block = malloc(bytes);
+    free(block);
+}
+
 int thumbnail_memfd(const char *name) { return memfd_create(name, MFD_CLOEXEC); }

@@ -199,7 +199,7 @@ bench-inetd: bench-deps $(RELEASE_BIN)
 # burst's memory against the bound the man page states (bench/README.md).
 bench-serve: bench-deps $(RELEASE_BIN) $(SERVE_VENV)/.installed
 	bench/corpus.sh bench/.corpus >/dev/null
-	bench/serve.py --thumbnail $(RELEASE_BIN) --corpus bench/.corpus --venv $(SERVE_VENV)
+	bench/serve.py --thumbnail $(RELEASE_BIN) --corpus bench/.corpus --venv $(SERVE_VENV) $(SERVE_ARGS)
 
 # The image's size, its start to the first 200 and its memory under
 # bench-serve's work (bench/container.py).

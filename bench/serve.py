@@ -22,6 +22,9 @@ thumbnail(1) states (SERVER, What it costs).
 CPU is that of the whole process tree (reaped children included), from
 /proc. The machine's load average is printed beside the figures: other work
 on it moves them.
+
+`--listen-only` measures `--listen` alone; `--before BINARY` measures another
+build's `--listen` in the same rounds (`make bench-serve SERVE_ARGS="..."`).
 """
 
 import argparse
@@ -268,6 +271,8 @@ def main():
     parser.add_argument("--seconds", type=int, default=10)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--part", choices=["all", "throughput", "burst"], default="all")
+    parser.add_argument("--listen-only", action="store_true", help="measure --listen alone, with and without keep-alive")
+    parser.add_argument("--before", metavar="BINARY", help="also measure this build's --listen, for a before and after")
     arguments = parser.parse_args()
     binary = str(Path(arguments.thumbnail).resolve())
     venv = Path(arguments.venv).resolve()
@@ -277,14 +282,16 @@ def main():
     try:
         user, log = server_user(work)
         if arguments.part != "burst":
-            throughput(binary, venv, corpus, work, user, log, arguments.seconds, arguments.rounds)
+            before = arguments.before and str(Path(arguments.before).resolve())
+            throughput(
+                binary, venv, corpus, work, user, log, arguments.seconds, arguments.rounds, arguments.listen_only, before)
         if arguments.part != "throughput":
             burst_section(binary, corpus, work, user, log)
     finally:
         shutil.rmtree(work, ignore_errors=True)
 
 
-def throughput(binary, venv, corpus, work, user, log, seconds, rounds):
+def throughput(binary, venv, corpus, work, user, log, seconds, rounds, listen_only, before):
     photos = work / "photos"
     names = photographs(corpus, photos)
     thumbor_conf = work / "thumbor.conf"
@@ -292,9 +299,9 @@ def throughput(binary, venv, corpus, work, user, log, seconds, rounds):
         f"LOADER = 'thumbor.loaders.file_loader'\nFILE_LOADER_ROOT_PATH = '{photos}'\n"
         "STORAGE = 'thumbor.storages.no_storage'\nQUALITY = 80\nWEBP_QUALITY = 80\nAUTO_WEBP = False\n")
 
-    def listen():
+    def listen(build=binary):
         port = free_port()
-        return Server([binary, "--listen", f"127.0.0.1:{port}", "-r", str(photos), "--log", str(log)] + user, port)
+        return Server([build, "--listen", f"127.0.0.1:{port}", "-r", str(photos), "--log", str(log)] + user, port)
 
     def inetd():
         port = free_port()
@@ -318,10 +325,18 @@ def throughput(binary, venv, corpus, work, user, log, seconds, rounds):
     systems = [
         ("listen, a connection per request", listen, True, "thumbnail"),
         ("listen, keep-alive", listen, False, "thumbnail"),
-        ("inetd, keep-alive", inetd, False, "thumbnail"),
-        (f"thumbor 7.8, {CORES} processes", thumbor, False, "thumbor"),
-        (f"gunicorn + Django + Pillow, {CORES} workers", django, False, "django"),
     ]
+    if before:
+        systems += [
+            ("before: listen, a connection per request", lambda: listen(before), True, "thumbnail"),
+            ("before: listen, keep-alive", lambda: listen(before), False, "thumbnail"),
+        ]
+    if not listen_only:
+        systems += [
+            ("inetd, keep-alive", inetd, False, "thumbnail"),
+            (f"thumbor 7.8, {CORES} processes", thumbor, False, "thumbor"),
+            (f"gunicorn + Django + Pillow, {CORES} workers", django, False, "django"),
+        ]
     paths = {
         ("jpeg", "thumbnail"): [f"/thumbnail/512x512/{name}" for name in names],
         ("webp", "thumbnail"): [f"/thumbnail/512x512,q80/webp/{name}" for name in names],
@@ -341,18 +356,21 @@ def throughput(binary, venv, corpus, work, user, log, seconds, rounds):
                 results[name].append(measure(start, paths[(fmt, kind)], seconds, close, work))
         medians = {
             name: {key: statistics.median(run[key] for run in runs) for key in runs[0]} for name, runs in results.items()}
-        print(f"  {'system':44} {'requests/s':>10} {'CPU ms/request':>15} {'peak PSS MiB':>13}")
+        print(f"  {'system':52} {'requests/s':>10} {'CPU ms/request':>15} {'peak PSS MiB':>13}")
         for name, figures in medians.items():
-            print(f"  {name:44} {figures['rate']:10.1f} {figures['cpu_ms']:15.1f} {figures['peak_mib']:13.1f}")
-        closing, keeping = medians[systems[0][0]], medians[systems[1][0]]
-        inetd_figures, thumbor_figures, django_figures = (medians[systems[i][0]] for i in (2, 3, 4))
-        print(f"  a connection per request / keep-alive: requests/s {closing['rate'] / keeping['rate']:.2f}x (goal >= 0.9), "
-              f"CPU per request {closing['cpu_ms'] / keeping['cpu_ms']:.2f}x (goal <= 1.1)")
-        print(f"  listen / inetd, keep-alive: requests/s {keeping['rate'] / inetd_figures['rate']:.2f}x, "
-              f"CPU per request {keeping['cpu_ms'] / inetd_figures['cpu_ms']:.2f}x")
-        for other, figures in [("thumbor", thumbor_figures), ("Django", django_figures)]:
-            print(f"  listen / {other}: requests/s {keeping['rate'] / figures['rate']:.2f}x, "
-                  f"peak PSS {keeping['peak_mib'] / figures['peak_mib']:.2f}x")
+            print(f"  {name:52} {figures['rate']:10.1f} {figures['cpu_ms']:15.1f} {figures['peak_mib']:13.1f}")
+        for prefix in ["", "before: "] if before else [""]:
+            closing, keeping = (medians[prefix + name] for name in ["listen, a connection per request", "listen, keep-alive"])
+            print(f"  {prefix}a connection per request / keep-alive: requests/s {closing['rate'] / keeping['rate']:.2f}x "
+                  f"(goal >= 0.9), CPU per request {closing['cpu_ms'] / keeping['cpu_ms']:.2f}x (goal <= 1.1)")
+        if not listen_only:
+            keeping = medians["listen, keep-alive"]
+            inetd_figures, thumbor_figures, django_figures = (medians[systems[i][0]] for i in (-3, -2, -1))
+            print(f"  listen / inetd, keep-alive: requests/s {keeping['rate'] / inetd_figures['rate']:.2f}x, "
+                  f"CPU per request {keeping['cpu_ms'] / inetd_figures['cpu_ms']:.2f}x")
+            for other, figures in [("thumbor", thumbor_figures), ("Django", django_figures)]:
+                print(f"  listen / {other}: requests/s {keeping['rate'] / figures['rate']:.2f}x, "
+                      f"peak PSS {keeping['peak_mib'] / figures['peak_mib']:.2f}x")
         print(f"  (load average after: {load()})")
 
 

@@ -8,6 +8,11 @@ let serverUser: [String] = getuid() == 0 ? ["--user", "nobody"] : []
 /// The user the server runs as, for the files it must write.
 let serverUID: uid_t = getuid() == 0 ? 65534 : getuid()
 
+/// `command` run as the serving user from the start: by setpriv when root.
+func asServingUser(_ command: [String]) -> [String] {
+    getuid() == 0 ? ["/usr/bin/setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"] + command : command
+}
+
 /// An empty file the server's user owns (its log, its render slots).
 func makeServerFile(_ path: String) throws {
     try #require(FileManager.default.createFile(atPath: path, contents: nil), "cannot create \(path)")
@@ -16,7 +21,9 @@ func makeServerFile(_ path: String) throws {
 }
 
 /// `thumbnail --listen` (`binary`) on `port` of the loopback, else a free
-/// one, for one test; its access log and its standard error (`events`) in `scratch`.
+/// one, for one test; its access log and its standard error (`events`) in
+/// `scratch`. Started by root, it drops to `--user`, unless
+/// `startedAsServingUser`: then it is started as that user.
 final class ListeningServer {
     let port: Int
     let log: String
@@ -27,15 +34,15 @@ final class ListeningServer {
     /// `launcher`: a command that runs the server's command line given after it (`taskset -c 0`).
     init(
         root: String, in scratch: ScratchDirectory, options: [String] = [], name: String = "server",
-        binary: String = thumbnailBinary, port: Int? = nil, launcher: [String] = []
+        binary: String = thumbnailBinary, port: Int? = nil, launcher: [String] = [], startedAsServingUser: Bool = false
     ) throws {
         self.port = try port ?? freePort()
         log = scratch.file(name + ".log")
         output = scratch.file(name + ".out")
         try makeServerFile(log)
-        let command =
-            launcher + [binary, "--listen", "127.0.0.1:\(self.port)", "-r", root, "--log", log] + serverUser + options
-        daemon = try Daemon(command[0], Array(command.dropFirst()), output: output)
+        let command = [binary, "--listen", "127.0.0.1:\(self.port)", "-r", root, "--log", log]
+        let started = launcher + (startedAsServingUser ? asServingUser(command) : command + serverUser)
+        daemon = try Daemon(started[0], Array(started.dropFirst()) + options, output: output)
         // Its first line says it listens and serves: no connection is made to find out.
         let listening = eventually(within: 10) { events.first?.hasPrefix("thumbnail: listening on ") == true }
         if !listening { stop() }

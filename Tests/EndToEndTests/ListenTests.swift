@@ -157,9 +157,8 @@ final class ListenTests {
     @Test func privilegedPortWithoutRootIs77() throws {
         let firstUnprivileged = try String(contentsOfFile: "/proc/sys/net/ipv4/ip_unprivileged_port_start", encoding: .utf8)
         try #require(Int(firstUnprivileged.trimmingCharacters(in: .whitespacesAndNewlines)) ?? 0 > 81, "any user may bind port 81 here")
-        let asNobody = getuid() == 0 ? ["/usr/bin/setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"] : []
-        let outcome = try runProcess(
-            asNobody.first ?? thumbnailBinary, Array(asNobody.dropFirst()) + (asNobody.isEmpty ? [] : [thumbnailBinary]) + ["--listen", "127.0.0.1:81"])
+        let command = asServingUser([thumbnailBinary, "--listen", "127.0.0.1:81"])
+        let outcome = try runProcess(command[0], Array(command.dropFirst()))
         #expect(outcome.status == 77)
         #expect(outcome.error == "thumbnail: --listen 127.0.0.1:81: Permission denied\n")
     }
@@ -210,6 +209,39 @@ final class SocketHandoverTests {
         let status = waitForExit(activator.pid, seconds: 5)
         if status == nil { activator.stop() }
         #expect(status == 0, "the server did not stop on SIGTERM")
+    }
+
+    /// xinetd's `wait = yes` hands its listening socket on standard input,
+    /// output and error, and starts no other server until this one exits:
+    /// the one server serves every connection, kept alive or not. xinetd
+    /// sees no connection, so `only_from` cannot apply: with it, xinetd
+    /// never starts the server (thumbnail(1) says to leave it out).
+    @Test func servesEveryConnectionOfTheSocketXinetdHands() throws {
+        let arguments = ["--inetd", "--config", scratch.file("thumbnail.conf")] + serverUser
+        let origin = try XinetdOrigin(
+            root: scratch.path, directory: scratch.path,
+            service: ["wait": "yes", "server_args": arguments.joined(separator: " ")], removing: ["only_from"])
+        // xinetd leaves its server running when it stops.
+        defer {
+            for server in childProcesses(of: origin.daemon.pid) { kill(server, SIGKILL) }
+            origin.daemon.stop()
+        }
+        let base = "http://127.0.0.1:\(origin.port)"
+        let kept = try sh(
+            "curl -sS --max-time 20 -o /dev/null -o /dev/null -w '%{num_connects}%{http_code} '"
+                + " \(base)/thumbnail/40x40/landscape.jpg \(base)/thumbnail/30x30/png/portrait.png")
+        #expect(kept == "1200 0200")
+        for path in ["/thumbnail/50x50/landscape.jpg", "/healthz", "/thumbnail/20x20/png/portrait.png"] {
+            #expect(try sh("curl -sS --max-time 20 -o /dev/null -w '%{http_code}' '\(base)\(path)'") == "200", "\(path)")
+        }
+        #expect(try origin.requests(atLeast: 5) == 5)
+        let servers = childProcesses(of: origin.daemon.pid)
+        try #require(servers.count == 1, "xinetd's servers: \(servers)")
+        // xinetd names the program by its base name.
+        let command = try String(contentsOfFile: "/proc/\(servers[0])/cmdline", encoding: .utf8)
+        #expect(command.split(separator: "\0").map(String.init) == ["thumbnail"] + arguments)
+        kill(servers[0], SIGTERM)
+        #expect(eventually(within: 5) { childProcesses(of: origin.daemon.pid).isEmpty }, "the server did not stop on SIGTERM")
     }
 
     @Test func misconfiguredInetdLogsAndExitsWithTheStatus() throws {
@@ -307,21 +339,62 @@ final class ReloadTests {
 }
 
 /// The peak memory a log line gives is that of its own render, not the
-/// highest of the connection's process so far.
+/// highest of the connection's process so far: the server started as the
+/// user it serves as resets the kernel's mark before each render.
 @Test func eachRenderLogsItsOwnPeakMemory() throws {
     let scratch = try ScratchDirectory()
     defer { scratch.remove() }
-    try sh("convert -size 3000x2000 gradient:red-blue -attenuate 0.3 +noise Gaussian big.png && convert -size 20x10 xc:red tiny.png", directory: scratch.path)
+    try makeBigAndTinyImages(in: scratch)
+    let server = try ListeningServer(
+        root: scratch.path, in: scratch, options: ["--log-format", "json"], startedAsServingUser: true)
+    let peaks = try loggedPeaks(server, connections: [["big.png", "tiny.png"]])
+    #expect(peaks[0] > peaks[1] + 10_000, "peaks in KiB: \(peaks)")
+}
+
+/// Started as root, the server drops to `--user` and its processes stay
+/// undumpable: nothing of that user's may trace them or read their memory.
+/// They cannot reset the kernel's peak memory mark, so a render logs the
+/// peak of its connection's process so far: its own on a new connection.
+@Test(.enabled(if: getuid() == 0, "only root changes user"))
+func processesThatChangedUserAreUndumpableAndLogTheirPeakSoFar() throws {
+    let scratch = try ScratchDirectory()
+    defer { scratch.remove() }
+    try makeBigAndTinyImages(in: scratch)
     let server = try ListeningServer(root: scratch.path, in: scratch, options: ["--log-format", "json"])
-    let connection = try RawConnection(port: server.port)
-    connection.send(getRequest("/thumbnail/2000x2000/big.png") + getRequest("/thumbnail/10x10/tiny.png"))
-    #expect(connection.responses(2).map(\.statusLine) == ["HTTP/1.1 200 OK", "HTTP/1.1 200 OK"])
-    _ = try loggedRequests(server.log, atLeast: 2)
+    let held = try RawConnection(port: server.port)
+    #expect(eventually(within: 5) { server.children.count == 1 })
+    for pid in [server.pid] + server.children {
+        var status = stat()
+        #expect(stat("/proc/\(pid)/mem", &status) == 0 && status.st_uid == 0, "process \(pid) is dumpable")
+    }
+    _ = held
+    let peaks = try loggedPeaks(server, connections: [["big.png", "tiny.png"], ["tiny.png"]])
+    #expect(peaks[1] >= peaks[0], "peaks in KiB: \(peaks)")
+    #expect(peaks[0] > peaks[2] + 10_000, "peaks in KiB: \(peaks)")
+}
+
+/// A 3000x2000 noisy PNG, which takes tens of megabytes to render, and a 20x10 one.
+private func makeBigAndTinyImages(in scratch: ScratchDirectory) throws {
+    try sh(
+        "convert -size 3000x2000 gradient:red-blue -attenuate 0.3 +noise Gaussian big.png && convert -size 20x10 xc:red tiny.png",
+        directory: scratch.path, seconds: 120)
+}
+
+/// The logged peak memory of each render, in KiB: the `images` of each
+/// connection rendered on it in turn, one connection after another.
+private func loggedPeaks(_ server: ListeningServer, connections: [[String]]) throws -> [Int] {
+    for images in connections {
+        let connection = try RawConnection(port: server.port)
+        connection.send(images.map { getRequest("/thumbnail/\($0 == "big.png" ? "2000x2000" : "10x10")/\($0)") }.joined())
+        #expect(connection.responses(images.count).map(\.statusLine) == Array(repeating: "HTTP/1.1 200 OK", count: images.count))
+    }
+    let count = connections.joined().count
+    _ = try loggedRequests(server.log, atLeast: count)
     let peaks = try String(contentsOfFile: server.log, encoding: .utf8).split(separator: "\n").map { line in
         line.firstMatch(of: /"peak_rss_kib":(\d+)/).flatMap { Int($0.1) } ?? 0
     }
-    try #require(peaks.count == 2)
-    #expect(peaks[0] > peaks[1] + 10_000, "peaks in KiB: \(peaks)")
+    try #require(peaks.count == count)
+    return peaks
 }
 
 /// `/metrics` on its own port, as Prometheus reads it; the main port has none.

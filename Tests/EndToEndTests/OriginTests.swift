@@ -89,24 +89,31 @@ final class Daemon {
     }
 }
 
-/// Rewrites `key = value` lines of an example config; every key must be found.
-func adapt(_ example: String, _ values: [String: String]) throws -> String {
+/// Rewrites `key = value` lines of an example config, and drops those of
+/// the keys `removing` names; every key must be found.
+func adapt(_ example: String, _ values: [String: String], removing: Set<String> = []) throws -> String {
     var found: Set<String> = []
     let lines = try String(contentsOfFile: packageDirectory + "/examples/" + example, encoding: .utf8)
-        .components(separatedBy: "\n").map { line in
+        .components(separatedBy: "\n").compactMap { line -> String? in
             let key = line.split(separator: "=").first?.trimmingCharacters(in: .whitespaces) ?? ""
+            if removing.contains(key) {
+                found.insert(key)
+                return nil
+            }
             guard let value = values[key] else { return line }
             found.insert(key)
             return "\t\(key) = \(value)"
         }
-    #expect(found == Set(values.keys), "\(example) lacks \(Set(values.keys).subtracting(found))")
+    let expected = Set(values.keys).union(removing)
+    #expect(found == expected, "\(example) lacks \(expected.subtracting(found))")
     return lines.joined(separator: "\n")
 }
 
 /// A real xinetd on a free loopback port, configured from `examples/` with
 /// the paths adapted (the `example` config), running the built binary under `--inetd` on `root`;
 /// its request log at `log`; `extraConfig` lines are added to its config,
-/// `environment` is what xinetd's `env` gives the server. Files go in `directory`.
+/// `environment` is what xinetd's `env` gives the server, `service` replaces
+/// lines of the service's own and `removing` drops some. Files go in `directory`.
 struct XinetdOrigin {
     let port: Int
     let log: String
@@ -114,7 +121,7 @@ struct XinetdOrigin {
 
     init(
         root: String, directory: String, example: String = "thumbnail.conf", extraConfig: String = "",
-        environment: [String: String] = [:]
+        environment: [String: String] = [:], service: [String: String] = [:], removing: Set<String> = []
     ) throws {
         log = directory + "/origin.log"
         let config = directory + "/thumbnail.conf"
@@ -131,7 +138,7 @@ struct XinetdOrigin {
             [
                 "port": String(port), "user": user, "group": group, "server": thumbnailBinary,
                 "server_args": "--inetd --config \(directory)/thumbnail.conf",
-            ].merging(env) { $1 }
+            ].merging(env) { $1 }.merging(service) { $1 }, removing: removing
         ).write(toFile: directory + "/xinetd.conf", atomically: true, encoding: .utf8)
         daemon = try Daemon(
             "/usr/sbin/xinetd",

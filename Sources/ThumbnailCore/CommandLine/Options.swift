@@ -200,11 +200,13 @@ package let optionTable: [OptionSpec] = [
     ) {
         settings, value in settings.remote.caFile = value
     },
-    OptionSpec("cache-control", value: "TEXT", for: .server, help: "inetd: Cache-Control of a thumbnail",
+    OptionSpec("cache-control", value: "TEXT", for: .server, help: "HTTP: Cache-Control of a thumbnail",
         default: .value(ServerInvocation.defaultCacheControl),
         manual: #"""
             Under
-            .Fl -inetd ,
+            .Fl -inetd
+            and
+            .Fl -listen ,
             the
             .Ql Cache-Control
             of a thumbnail and of a 304; printable ASCII.
@@ -218,11 +220,13 @@ package let optionTable: [OptionSpec] = [
         }
         settings.cacheControl = value
     },
-    OptionSpec("client-ip-header", value: "NAME", for: .server, help: "inetd: log the client the CDN names in NAME",
+    OptionSpec("client-ip-header", value: "NAME", for: .server, help: "HTTP: log the client the CDN names in NAME",
         completion: .words(clientAddressHeaders),
         manual: #"""
             Under
-            .Fl -inetd ,
+            .Fl -inetd
+            and
+            .Fl -listen ,
             log as the client the address that the CDN puts in header
             .Ar NAME
             instead of the socket's other end, which is the CDN:
@@ -240,10 +244,12 @@ package let optionTable: [OptionSpec] = [
         }
         settings.clientIPHeader = value
     },
-    OptionSpec("check-config", configurable: false, for: [.checkConfig], help: "check the inetd options, name every problem",
+    OptionSpec("check-config", configurable: false, for: [.checkConfig], help: "check the HTTP options, name every problem",
         manual: #"""
             Check the options that
             .Fl -inetd
+            or
+            .Fl -listen
             would be given, name every problem, and exit, as
             .Ql nginx -t
             does for nginx; run it after every change of a configuration.
@@ -378,11 +384,13 @@ package let optionTable: [OptionSpec] = [
         }
         settings.picture.densities = densities.sorted()
     },
-    OptionSpec("error-max-age", value: "SEC", for: .server, help: "inetd: max-age of an error reply",
+    OptionSpec("error-max-age", value: "SEC", for: .server, help: "HTTP: max-age of an error reply",
         default: .value("\(ServerInvocation.defaultErrorMaxAge)"),
         manual: #"""
             Under
-            .Fl -inetd ,
+            .Fl -inetd
+            and
+            .Fl -listen ,
             errors and redirects carry
             .Ql Cache-Control: public, max-age= Ns Ar SEC ,
             so a CDN absorbs repeated bad requests for that long; 0 is allowed.
@@ -537,11 +545,13 @@ package let optionTable: [OptionSpec] = [
     ) {
         settings, _ in settings.modes.append(.help)
     },
-    OptionSpec("idle-timeout", value: "SEC", for: .server, help: "inetd: seconds to await a request",
+    OptionSpec("idle-timeout", value: "SEC", for: .server, help: "HTTP: seconds to await a request",
         default: .value("\(HTTPLimits.defaultIdleTimeout)"),
         manual: #"""
             Under
-            .Fl -inetd ,
+            .Fl -inetd
+            and
+            .Fl -listen ,
             close a connection, without a reply, when its next request has not begun
             after
             .Ar SEC
@@ -613,7 +623,7 @@ package let optionTable: [OptionSpec] = [
             settings.listenAddresses.append(try ListenAddress(parsing: value, option: "--listen"))
         }
     },
-    OptionSpec("log", value: "FILE", for: .server, help: "inetd: request log file, - for standard output",
+    OptionSpec("log", value: "FILE", for: .server, help: "HTTP: request log file, - for standard output",
         default: .words("syslog"),
         manual: #"""
             Under
@@ -642,11 +652,13 @@ package let optionTable: [OptionSpec] = [
     ) {
         settings, value in settings.logFile = value
     },
-    OptionSpec("log-format", value: "FORMAT", for: .server, help: "inetd: combined or json lines",
+    OptionSpec("log-format", value: "FORMAT", for: .server, help: "HTTP: log lines, combined or json",
         default: .value(LogFormat.combined.rawValue), completion: .words(LogFormat.allCases.map(\.rawValue)),
         manual: #"""
             Under
-            .Fl -inetd ,
+            .Fl -inetd
+            and
+            .Fl -listen ,
             the form of the log lines:
             .Cm combined
             or
@@ -657,12 +669,16 @@ package let optionTable: [OptionSpec] = [
             .Ql $request_time :
             the seconds the request took (milliseconds after the point), the source's
             size in bytes, the output format and a quoted note (why a request failed,
-            or that the client went away), each
+            or that the client went away), then seven figures of the render: its
+            milliseconds waiting for a render slot, fetching, decoding, resizing and
+            encoding, the CPU milliseconds of its process and that process's peak
+            resident memory in KiB; each
             .Ql -
             when there is none:
             .Bd -literal -offset indent
             127.0.0.1 - - [01/Dec/2026:18:34:17 +0000] "GET /thumbnail/100x100/a.jpg
-            HTTP/1.1" 200 2869 "-" "curl/7.88.1" 0.026 345678 jpeg "-"
+            HTTP/1.1" 200 2869 "-" "curl/7.88.1" 0.026 345678 jpeg "-" 0.0 0.4 9.8
+            3.1 1.6 14.7 21340
             .Ed
             .Pp
             (one line).
@@ -685,11 +701,26 @@ package let optionTable: [OptionSpec] = [
             .Ql user_agent ,
             .Ql request_time ,
             .Ql source_bytes ,
-            .Ql format
-            and
+            .Ql format ,
             .Ql note ,
+            .Ql queue_ms ,
+            .Ql fetch_ms ,
+            .Ql decode_ms ,
+            .Ql resize_ms ,
+            .Ql encode_ms ,
+            .Ql cpu_ms
+            and
+            .Ql peak_rss_kib ,
             absent values
             .Ql null .
+            .Pp
+            The peak memory is the render's own: the kernel's mark is reset before
+            each render.
+            A server started as root, which becomes the
+            .Fl -user
+            and so cannot be traced or read by that user's other processes, may not
+            reset it: there a render after a larger one on the same connection logs
+            the larger one's peak, while each connection's first render logs its own.
             """#
     ) {
         settings, value throws(ThumbnailError) in
@@ -765,11 +796,13 @@ package let optionTable: [OptionSpec] = [
     ) {
         settings, value throws(ThumbnailError) in settings.maxRenders = try count(value, "--max-renders", to: 4096)
     },
-    OptionSpec("max-requests", value: "N", for: .server, help: "inetd: requests per connection",
+    OptionSpec("max-requests", value: "N", for: .server, help: "HTTP: requests per connection",
         default: .value("\(HTTPLimits.defaultMaxRequests)"),
         manual: #"""
             Under
-            .Fl -inetd ,
+            .Fl -inetd
+            and
+            .Fl -listen ,
             close a connection after its
             .Ar N Ns th
             request.
@@ -834,7 +867,7 @@ package let optionTable: [OptionSpec] = [
     },
     OptionSpec("origin-token-file", value: "FILE", for: .server, help: "HTTP: require the CDN's origin token in FILE",
         manual: #"""
-            In the HTTP mode, require every request to carry the token in
+            In the HTTP modes, require every request to carry the token in
             .Ar FILE
             in the origin token header; see
             .Sx INETD OPERATION .
@@ -843,7 +876,7 @@ package let optionTable: [OptionSpec] = [
     ) {
         settings, value in settings.originTokenFile = value
     },
-    OptionSpec("origin-token-header", value: "NAME", for: .server, help: "origin token header",
+    OptionSpec("origin-token-header", value: "NAME", for: .server, help: "HTTP: origin token header",
         default: .value(Access.defaultOriginTokenHeader),
         manual: #"""
             The header that carries the origin token.
@@ -1033,11 +1066,13 @@ package let optionTable: [OptionSpec] = [
     ) {
         settings, value throws(ThumbnailError) in settings.queueTimeout = try count(value, "--queue-timeout", from: 0, to: 3600)
     },
-    OptionSpec("read-timeout", value: "SEC", for: .server, help: "inetd: seconds to read a request",
+    OptionSpec("read-timeout", value: "SEC", for: .server, help: "HTTP: seconds to read a request",
         default: .value("\(HTTPLimits.defaultReadTimeout)"),
         manual: #"""
             Under
-            .Fl -inetd ,
+            .Fl -inetd
+            and
+            .Fl -listen ,
             a request whose header block has not arrived
             .Ar SEC
             seconds after its first byte gets 408 and the connection closes; a reply

@@ -22,6 +22,7 @@ func serveInetd(_ server: ServerInvocation, arguments: [String], state: ProcessS
             return error.exitStatus
         }
     }
+    prepareAllocatorForRenders()
     return serveConnection(server, io: io) { () throws(ThumbnailError) in
         // The super-server chooses the user; --user, when given, still applies.
         if server.listening.user != nil { _ = try dropPrivileges(to: server.listening.user) }

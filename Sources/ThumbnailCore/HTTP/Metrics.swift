@@ -147,7 +147,7 @@ struct Metrics {
         histogram("thumbnail_source_fetch_duration_seconds", "Fetches of a render's source.", fetchSeconds)
         histogram("thumbnail_render_queue_wait_seconds", "Waits of a render for its slot.", queueSeconds)
         histogram("thumbnail_render_cpu_seconds", "CPU time of a render's process during it.", cpuSeconds)
-        histogram("thumbnail_render_peak_resident_bytes", "Peak resident memory of a render's process during it.", peakBytes)
+        histogram("thumbnail_render_peak_resident_bytes", "Peak resident memory of a render's process, as the log gives it.", peakBytes)
         family("thumbnail_renders_in_progress", "gauge", "Render slots held now.", [("", String(rendering))])
         family("thumbnail_render_slots", "gauge", "Renders allowed at once (--max-renders).", [("", String(maxRenders))])
         family("thumbnail_connections_open", "gauge", "Connection processes now.", [("", String(open))])

@@ -35,6 +35,9 @@ func tenths(_ milliseconds: Double) -> String {
 /// Measures a render from `init` to `cost(queue:phases:)`. The peak memory
 /// is the kernel's high-water mark, reset here (`clear_refs`) so that a
 /// kept-alive connection's later renders are not charged its earlier ones.
+/// A process that changed its user (`--user`) is undumpable and may not
+/// reset it: there the figure is the process's peak so far, which is the
+/// render's own for a connection's first render and any that went higher.
 struct CostMeter {
     private var clock = PhaseClock()
     private let cpuStart = processCPUNanoseconds()

@@ -72,7 +72,7 @@ complete -c thumbnail -s q -l quality -x -d 'encoder quality, 1-100 (default: th
 complete -c thumbnail -l queue-timeout -x -d 'HTTP: seconds a render may wait (default 5)'
 complete -c thumbnail -l read-timeout -x -d 'HTTP: seconds to read a request (default 10)'
 complete -c thumbnail -l render-slots -r -F -d 'HTTP: lock file that counts renders at once'
-complete -c thumbnail -s r -l root -x -a '(__fish_complete_directories)' -d 'DIR, s3://BUCKET[/P] or https://HOST[/P] (default: the current directory)'
+complete -c thumbnail -s r -l root -x -a '(__fish_complete_directories)' -d 'DIR, s3://BUCKET[/P] or https://HOST[/P] (default: the current directory; --inetd, --listen and --check-config have none)'
 complete -c thumbnail -l s3-endpoint -x -d 'S3-compatible store (default: AWS)'
 complete -c thumbnail -l s3-region -x -d 'the bucket\'s region (default: AWS_REGION, AWS_DEFAULT_REGION, the AWS config file\'s, else us-east-1)'
 complete -c thumbnail -l shutdown-timeout -x -d 'listen: seconds to finish on SIGTERM (default 20)'

@@ -83,6 +83,18 @@ final class ImageTests {
     }
 
     /// The health check's command, run against a server that answers /healthz, then one that does not.
+    /// A configuration that cannot serve ends the container at once, with one
+    /// line and the table's status, so that the orchestrator restarts it and
+    /// no probe ever finds it ready.
+    @Test func aConfigurationThatCannotServeExitsWithOneLine() throws {
+        let noRoot = try run([])
+        #expect(noRoot.status == 78)
+        #expect(noRoot.error == "thumbnail: --root: a server needs a storage root: a directory, s3://BUCKET or https://HOST\n")
+        let noConfig = try run(["--listen", "8080", "--config", "/etc/thumbnail/none.conf"])
+        #expect(noConfig.status == 66)
+        #expect(noConfig.error == "thumbnail: /etc/thumbnail/none.conf: No such file or directory\n")
+    }
+
     @Test func healthCheckFetchesHealthz() throws {
         let served = scratch.file("served")
         try FileManager.default.createDirectory(atPath: served, withIntermediateDirectories: true)

@@ -289,7 +289,7 @@ final class InetdTests {
         // The shell keeps stdin open, half a request sent, past the deadline.
         let output = scratch.file("out")
         try sh(
-            "{ printf 'GET /healthz HTTP/1.1\\r\\nHost: o\\r\\n'; sleep 3; } | '\(thumbnailBinary)' --inetd --read-timeout 1 --log '\(log)' >'\(output)'"
+            "{ printf 'GET /healthz HTTP/1.1\\r\\nHost: o\\r\\n'; sleep 3; } | '\(thumbnailBinary)' --inetd -r '\(scratch.path)' --read-timeout 1 --log '\(log)' >'\(output)'"
         )
         let responses = readResponses(try Data(contentsOf: URL(fileURLWithPath: output))).responses
         try #require(responses.count == 1)
@@ -366,7 +366,7 @@ final class InetdTests {
 
     @Test func withoutALogFileItServesAndStaysSilent() throws {
         for options in [["--log", scratch.file("no/such/dir/log")], []] {
-            let outcome = try thumbnail(["--inetd"] + options, input: Data(Self.healthz.utf8))
+            let outcome = try thumbnail(["--inetd", "-r", scratch.path] + options, input: Data(Self.healthz.utf8))
             #expect(outcome.status == 0)
             #expect(outcome.error.isEmpty)
             #expect(readResponses(outcome.output).responses.map(\.statusLine) == ["HTTP/1.1 200 OK"])

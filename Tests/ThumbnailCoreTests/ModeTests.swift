@@ -112,4 +112,20 @@ final class ModeTests {
         #expect(outcome.status == 64)
         #expect(outcome.error.hasPrefix("thumbnail: --inetd: cannot be combined with --batch\n"), "\(outcome.error)")
     }
+
+    /// A server has no default root, as the command line has: the working
+    /// directory of a super-server or a container (often /) is no store.
+    @Test func aServerWithoutARootIsMisconfigured() throws {
+        let said = "thumbnail: --root: a server needs a storage root: a directory, s3://BUCKET or https://HOST\n"
+        let listen = try runInProcess(["--listen", "127.0.0.1:1"], directory: scratch.path)
+        #expect(listen.status == 78 && listen.error == said, "\(listen.error)")
+        let request = Data("GET /thumbnail/10x10/landscape.jpg HTTP/1.1\r\nHost: t\r\n\r\n".utf8)
+        let inetd = try runInProcess(["--inetd", "--log", scratch.file("log")], input: request, directory: scratch.path)
+        #expect(text(inetd).hasPrefix("HTTP/1.1 503 Service Unavailable\r\n"), "\(text(inetd))")
+        let check = try runInProcess(["--check-config"], directory: scratch.path)
+        #expect(check.status == 78 && check.error.contains(said), "\(check.error)")
+        let configured = try runInProcess(["--check-config"], directory: scratch.path, environment: ["THUMBNAIL_ROOT": scratch.path])
+        #expect(!configured.error.contains("storage root"), "\(configured.error)")
+        #expect(try runInProcess(["-s", "10", "landscape.jpg"], directory: scratch.path).status == 0)
+    }
 }

@@ -305,6 +305,13 @@ struct ParsedInvocation {
             if mode == .inetd && settings.logFile == LogSink.standardOutput {
                 throw ThumbnailError(.usage, "--log", "- is standard output, the connection under --inetd; name a file")
             }
+            // No default: a super-server's or a container's working directory (often /) is no store to serve.
+            let noRoot =
+                settings.rootGiven
+                ? nil
+                : ThumbnailError(
+                    .misconfigured, "--root", "a server needs a storage root: a directory, s3://BUCKET or https://HOST")
+            if let noRoot, mode != .checkConfig { throw noRoot }
             let server = ServerInvocation(
                 access: access, sources: sources, logFile: settings.logFile, logFormat: settings.logFormat,
                 clientIPHeader: settings.clientIPHeader, cacheControl: settings.cacheControl,
@@ -320,7 +327,7 @@ struct ParsedInvocation {
             switch mode {
             case .inetd: return .inetd(server)
             case .listen: return .listen(server)
-            default: return .checkConfig(server, problems: problems)
+            default: return .checkConfig(server, problems: problems + (noRoot.map { [$0] } ?? []))
             }
         case .batch:
             if let operand = operands.first {

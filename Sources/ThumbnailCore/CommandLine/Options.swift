@@ -1111,7 +1111,8 @@ package let optionTable: [OptionSpec] = [
         settings, value in settings.renderSlots = value
     },
     OptionSpec("root", "r", value: "ROOT", for: .sources, help: "DIR, s3://BUCKET[/P] or https://HOST[/P]",
-        default: .words("the current directory"), completion: .directories,
+        default: .words("the current directory; --inetd, --listen and --check-config have none"),
+        completion: .directories,
         manual: #"""
             Where sources are read from:
             .Ar ROOT

@@ -139,7 +139,7 @@ final class ListenTests {
             (["--listen", "systemd"], 78, "--listen systemd: systemd passed no listening socket (LISTEN_FDS)"),
         ]
         for (arguments, status, message) in cases {
-            let outcome = try thumbnail(arguments + (arguments.contains("--user") ? [] : serverUser))
+            let outcome = try thumbnail(arguments + ["-r", scratch.path] + (arguments.contains("--user") ? [] : serverUser))
             #expect(outcome.status == status, "\(arguments)")
             #expect(outcome.error.split(separator: "\n").first.map(String.init) == "thumbnail: " + message, "\(arguments)")
         }
@@ -147,7 +147,7 @@ final class ListenTests {
 
     @Test func rootMustNameAUser() throws {
         try #require(getuid() == 0, "only root can start as root")
-        let outcome = try thumbnail(["--listen", "127.0.0.1:\(try freePort())"])
+        let outcome = try thumbnail(["--listen", "127.0.0.1:\(try freePort())", "-r", scratch.path])
         #expect(outcome.status == 64)
         #expect(outcome.error.hasPrefix("thumbnail: --user: started as root: name the user to serve as, --user NAME\n"))
     }
@@ -157,7 +157,7 @@ final class ListenTests {
     @Test func privilegedPortWithoutRootIs77() throws {
         let firstUnprivileged = try String(contentsOfFile: "/proc/sys/net/ipv4/ip_unprivileged_port_start", encoding: .utf8)
         try #require(Int(firstUnprivileged.trimmingCharacters(in: .whitespacesAndNewlines)) ?? 0 > 81, "any user may bind port 81 here")
-        let command = asServingUser([thumbnailBinary, "--listen", "127.0.0.1:81"])
+        let command = asServingUser([thumbnailBinary, "--listen", "127.0.0.1:81", "-r", "/"])
         let outcome = try runProcess(command[0], Array(command.dropFirst()))
         #expect(outcome.status == 77)
         #expect(outcome.error == "thumbnail: --listen 127.0.0.1:81: Permission denied\n")

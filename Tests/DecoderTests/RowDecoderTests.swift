@@ -108,11 +108,12 @@ final class RowDecoderTests {
         return try wand.encode(coder: "PNG", quality: nil)
     }
 
-    /// At 60x60 the source is averaged down while it decodes; at 300x300 it is not (under four times).
+    /// At 60x60 (over four times) and 200x200 (between twice and four times) the
+    /// source is averaged down while it decodes; at 400x400 (under twice) it is not.
     func matchesWholeFileRender(name: String, make: String) throws {
         try sh(make, directory: scratch.path)
         let bytes = try scratch.bytes(name)
-        for box in [60, 300] {
+        for box in [60, 200, 400] {
             var request = ThumbnailRequest(size: BoxSize(width: box, height: box), source: try SourcePath(filePath: name))
             request.format = .png
             let rows = try imageMagickAlone { try Renderer.render(request, source: bytes, limits: Limits(), threads: 1) }.bytes

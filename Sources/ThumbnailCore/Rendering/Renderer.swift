@@ -165,31 +165,35 @@ public enum Renderer {
         return ImageHeader(width: wand.width, height: wand.height, orientation: wand.orientation)
     }
 
-    /// What a decoder averages a source down to before Lanczos does the
-    /// rest: twice the target, from four times the target on, as
-    /// `Wand.resize` would with its box filter; nil below that.
+    /// What a decoder averages a source down to, by area, before Lanczos
+    /// does the rest: twice the target, once the source is larger than that
+    /// (and no smaller on either side), so that Lanczos reduces by 2 at
+    /// most; nil otherwise.
     static func preShrinkSize(from source: (width: Int, height: Int), to target: (width: Int, height: Int))
         -> (width: Int, height: Int)?
     {
-        let shrinks = source.width >= 4 * target.width && source.height >= 4 * target.height
-        return shrinks ? (2 * target.width, 2 * target.height) : nil
+        let halfway = (width: 2 * target.width, height: 2 * target.height)
+        let shrinks =
+            source.width >= halfway.width && source.height >= halfway.height
+            && (source.width > halfway.width || source.height > halfway.height)
+        return shrinks ? halfway : nil
     }
 
-    /// Lanczos to `target`, after a box filter has averaged down to
-    /// `preShrinkSize` what the decoder did not, as vipsthumbnail shrinks
-    /// before it reduces: Lanczos over every source pixel costs six times as
-    /// much, for a difference of about 54 dB PSNR.
+    /// Lanczos to `target`, after averaging down to `preShrinkSize` what the
+    /// decoder did not, by area as the decoders do, as vipsthumbnail shrinks
+    /// before it reduces: Lanczos over every source pixel costs up to six
+    /// times as much, for a difference of about 54 dB PSNR.
     static func resize(_ wand: inout Wand, to target: (width: Int, height: Int)) throws(ThumbnailError) {
         if let halfway = preShrinkSize(from: (wand.width, wand.height), to: target) {
-            try wand.resize(width: halfway.width, height: halfway.height, filter: .box)
+            try wand.average(width: halfway.width, height: halfway.height)
         }
-        try wand.resize(width: target.width, height: target.height, filter: .lanczos)
+        try wand.resize(width: target.width, height: target.height)
     }
 
     /// The source in a wand, decoded as small as its decoder allows without
     /// going below the resize target: libjpeg scales by 1/2, 1/4 or 1/8;
     /// libwebp, and libspng's, libtiff's and libheif's rows through `BoxReducer`,
-    /// average a source down to `preShrinkSize`.
+    /// average a source down to `preShrinkSize` by area.
     /// `threads`: how many the decode may use, as the run's ProcessState allows.
     private static func decode(_ content: SourceBytes, plan: RenderPlan, limits: Limits, threads: Int) throws(ThumbnailError) -> Wand {
         let source = plan.stored, target = plan.storedResize

@@ -192,8 +192,8 @@ public enum Renderer {
 
     /// The source in a wand, decoded as small as its decoder allows without
     /// going below the resize target: libjpeg scales by 1/2, 1/4 or 1/8;
-    /// libwebp, and libspng's, libtiff's and libheif's rows through `BoxReducer`,
-    /// average a source down to `preShrinkSize` by area.
+    /// libwebp, and libspng's, giflib's, libtiff's and libheif's rows through
+    /// `BoxReducer`, average a source down to `preShrinkSize` by area.
     /// `threads`: how many the decode may use, as the run's ProcessState allows.
     private static func decode(_ content: SourceBytes, plan: RenderPlan, limits: Limits, threads: Int) throws(ThumbnailError) -> Wand {
         let source = plan.stored, target = plan.storedResize
@@ -233,6 +233,12 @@ public enum Renderer {
         case .tiff:
             if let (pixels, iccProfile) = try TIFFDecoder.decode(bytes, scaledTo: halfway) {
                 try wand.constitute(pixels, iccProfile: iccProfile?[...])
+            } else {
+                try wand.read(bytes, coder: plan.sourceFormat.coder)
+            }
+        case .gif:
+            if let pixels = GIFDecoder.decode(bytes, scaledTo: halfway) {
+                try wand.constitute(pixels, iccProfile: nil)
             } else {
                 try wand.read(bytes, coder: plan.sourceFormat.coder)
             }

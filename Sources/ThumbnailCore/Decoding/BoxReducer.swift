@@ -26,12 +26,17 @@ struct BoxReducer {
     /// opacity times both sides' weights stays within 64 bits.
     private static let unitBits = 14
 
-    /// Per source column and row: the first output column or row it falls
-    /// in, and its weights there and in the next one (zero when it fits).
-    private let columnIndex: [Int], columnWeights: [(first: UInt64, next: UInt64)]
-    private let rowIndex: [Int], rowWeights: [(first: UInt64, next: UInt64)]
+    /// Where a source column or row falls: the first output column or row
+    /// it is in, and its weights there and in the next one (zero when it fits).
+    private struct Span {
+        var index: Int
+        var first: UInt64, next: UInt64
+    }
+
+    private let columns: Memory<Span>
+    private let rows: [Span]
     /// Output rows being summed, a ring indexed by row modulo its count.
-    private var open: [UInt64]
+    private let open: Memory<UInt64>
     private let openRows: Int
     private var flushedRows = 0
     private var samples: [UInt8]
@@ -50,10 +55,10 @@ struct BoxReducer {
         hasAlpha = channels.hasSuffix("A")
         self.bitsPerSample = bitsPerSample
         copiesThrough = width == sourceWidth && height == sourceHeight
-        (columnIndex, columnWeights) = Self.spans(from: sourceWidth, to: width)
-        (rowIndex, rowWeights) = Self.spans(from: sourceHeight, to: height)
+        columns = Memory(Self.spans(from: sourceWidth, to: width))
+        rows = Self.spans(from: sourceHeight, to: height)
         openRows = min(height, (rowsAtOnce * height + sourceHeight - 1) / sourceHeight + 1) + 1
-        open = [UInt64](repeating: 0, count: copiesThrough ? 0 : openRows * (width + 1) * self.channels)
+        open = Memory(repeating: 0, count: copiesThrough ? 0 : openRows * (width + 1) * self.channels)
         samples = [UInt8](repeating: 0, count: width * height * self.channels * bitsPerSample / 8)
     }
 
@@ -62,19 +67,14 @@ struct BoxReducer {
     /// A weight is the difference of two boundaries, each rounded to 2^unitBits
     /// per output: an output's own boundaries fall on whole outputs, so its
     /// weights add up to exactly 2^unitBits.
-    private static func spans(from inputs: Int, to outputs: Int) -> ([Int], [(first: UInt64, next: UInt64)]) {
+    private static func spans(from inputs: Int, to outputs: Int) -> [Span] {
         func position(_ boundary: Int) -> UInt64 { UInt64((boundary << unitBits + inputs / 2) / inputs) }
-        var index = [Int](repeating: 0, count: inputs)
-        var weights = [(first: UInt64, next: UInt64)](repeating: (0, 0), count: inputs)
-        for i in 0..<inputs {
+        return (0..<inputs).map { i in
             let start = i * outputs, end = start + outputs, j = start / inputs, split = (j + 1) * inputs
-            index[i] = j
-            weights[i] =
-                end > split
-                ? (position(split) - position(start), position(end) - position(split))
-                : (position(end) - position(start), 0)
+            return end > split
+                ? Span(index: j, first: position(split) - position(start), next: position(end) - position(split))
+                : Span(index: j, first: position(end) - position(start), next: 0)
         }
-        return (index, weights)
     }
 
     /// Adds `count` pixels of source row `row`, at columns `first`,
@@ -97,47 +97,42 @@ struct BoxReducer {
             return
         }
         // Into the output row the source row falls in and, if it spans two, the next.
-        let (inFirst, inNext) = rowWeights[row], top = rowIndex[row]
-        sum(into: top, weight: inFirst, first: first, step: step, count: count, pixels: pixels)
-        if inNext > 0 { sum(into: top + 1, weight: inNext, first: first, step: step, count: count, pixels: pixels) }
+        let span = rows[row]
+        sum(into: span.index, weight: span.first, first: first, step: step, count: count, pixels: pixels)
+        if span.next > 0 { sum(into: span.index + 1, weight: span.next, first: first, step: step, count: count, pixels: pixels) }
     }
 
     /// Adds a run to output row `row`, each sample times `weight` (its
     /// source row's) and its column weights, into the output column it falls
     /// in and the next; with alpha, colours times opacity too.
-    private mutating func sum<Sample: FixedWidthInteger & UnsignedInteger>(
+    private func sum<Sample: FixedWidthInteger & UnsignedInteger>(
         into row: Int, weight: UInt64, first: Int, step: Int, count: Int, pixels: UnsafePointer<Sample>
     ) {
-        let channels = channels, hasAlpha = hasAlpha, rowStart = (row % openRows) * (width + 1) * channels
-        columnIndex.withUnsafeBufferPointer { columnIndex in
-            columnWeights.withUnsafeBufferPointer { columnWeights in
-                open.withUnsafeMutableBufferPointer { open in
-                    /// The loop for `colours` colours, a constant once inlined, so the compiler unrolls it.
-                    @inline(__always) func sum(colours: Int) {
-                        var pixel = pixels, x = first
-                        for _ in 0..<count {
-                            var inFirst = weight &* columnWeights[x].first, inNext = weight &* columnWeights[x].next
-                            let here = open.baseAddress! + (rowStart &+ columnIndex[x] &* channels), next = here + channels
-                            if hasAlpha {
-                                let opacity = UInt64(pixel[colours])
-                                here[colours] &+= inFirst &* opacity
-                                next[colours] &+= inNext &* opacity
-                                inFirst &*= opacity
-                                inNext &*= opacity
-                            }
-                            for c in 0..<colours {
-                                let value = UInt64(pixel[c])
-                                here[c] &+= inFirst &* value
-                                next[c] &+= inNext &* value
-                            }
-                            pixel += channels
-                            x &+= step
-                        }
-                    }
-                    if channels - (hasAlpha ? 1 : 0) == 3 { sum(colours: 3) } else { sum(colours: 1) }
+        let channels = channels, hasAlpha = hasAlpha, columns = columns.start
+        let sums = open.start + (row % openRows) * (width + 1) * channels
+        /// The loop for `colours` colours, a constant once inlined, so the compiler unrolls it.
+        @inline(__always) func sum(colours: Int) {
+            var pixel = pixels, x = first
+            for _ in 0..<count {
+                var inFirst = weight &* columns[x].first, inNext = weight &* columns[x].next
+                let here = sums + columns[x].index &* channels, next = here + channels
+                if hasAlpha {
+                    let opacity = UInt64(pixel[colours])
+                    here[colours] &+= inFirst &* opacity
+                    next[colours] &+= inNext &* opacity
+                    inFirst &*= opacity
+                    inNext &*= opacity
                 }
+                for c in 0..<colours {
+                    let value = UInt64(pixel[c])
+                    here[c] &+= inFirst &* value
+                    next[c] &+= inNext &* value
+                }
+                pixel += channels
+                x &+= step
             }
         }
+        if channels - (hasAlpha ? 1 : 0) == 3 { sum(colours: 3) } else { sum(colours: 1) }
     }
 
     /// Writes out the output rows whose source rows, all those above
@@ -151,30 +146,28 @@ struct BoxReducer {
         let shift = UInt64(2 * Self.unitBits), half = UInt64(1) << (shift - 1)
         while flushedRows < done {
             let first = flushedRows * width * channels
-            open.withUnsafeMutableBufferPointer { open in
-                let sums = open.baseAddress! + (flushedRows % openRows) * rowLength
-                samples.withUnsafeMutableBytes { bytes in
-                    /// Each mean, `Stored` the samples' type.
-                    @inline(__always) func store<Stored: FixedWidthInteger>(as: Stored.Type) {
-                        let out = bytes.baseAddress!.assumingMemoryBound(to: Stored.self) + first
-                        for x in 0..<width {
-                            let sum = sums + x &* channels, pixel = out + x &* channels
-                            if hasAlpha {
-                                // Colours were summed times opacity: divided by the summed opacity.
-                                let opacity = sum[colours]
-                                for c in 0..<colours {
-                                    pixel[c] = Stored(truncatingIfNeeded: opacity > 0 ? (sum[c] &+ opacity / 2) / opacity : 0)
-                                }
-                                pixel[colours] = Stored(truncatingIfNeeded: (opacity &+ half) >> shift)
-                            } else {
-                                for c in 0..<colours { pixel[c] = Stored(truncatingIfNeeded: (sum[c] &+ half) >> shift) }
+            let sums = open.start + (flushedRows % openRows) * rowLength
+            samples.withUnsafeMutableBytes { bytes in
+                /// Each mean, `Stored` the samples' type.
+                @inline(__always) func store<Stored: FixedWidthInteger>(as: Stored.Type) {
+                    let out = bytes.baseAddress!.assumingMemoryBound(to: Stored.self) + first
+                    for x in 0..<width {
+                        let sum = sums + x &* channels, pixel = out + x &* channels
+                        if hasAlpha {
+                            // Colours were summed times opacity: divided by the summed opacity.
+                            let opacity = sum[colours]
+                            for c in 0..<colours {
+                                pixel[c] = Stored(truncatingIfNeeded: opacity > 0 ? (sum[c] &+ opacity / 2) / opacity : 0)
                             }
+                            pixel[colours] = Stored(truncatingIfNeeded: (opacity &+ half) >> shift)
+                        } else {
+                            for c in 0..<colours { pixel[c] = Stored(truncatingIfNeeded: (sum[c] &+ half) >> shift) }
                         }
                     }
-                    if wide { store(as: UInt16.self) } else { store(as: UInt8.self) }
                 }
-                sums.update(repeating: 0, count: rowLength)
+                if wide { store(as: UInt16.self) } else { store(as: UInt8.self) }
             }
+            sums.update(repeating: 0, count: rowLength)
             flushedRows += 1
         }
     }
@@ -184,5 +177,31 @@ struct BoxReducer {
         flush(completeRows: sourceHeight)
         return Pixels(
             width: width, height: height, channels: channelNames, bitsPerSample: bitsPerSample, samples: samples)
+    }
+}
+
+/// Memory the reducer's loops address without a closure, freed with it. In
+/// a `withUnsafeMutableBufferPointer` body that ended in a call to memset,
+/// Swift 6.3's optimizer left the error register clobbered: the closure
+/// seemed to throw, and a throwing caller (the TIFF decoder's) failed.
+private final class Memory<Element> {
+    let start: UnsafeMutablePointer<Element>
+    private let count: Int
+
+    init(repeating value: Element, count: Int) {
+        self.count = count
+        start = .allocate(capacity: max(count, 1))
+        start.initialize(repeating: value, count: count)
+    }
+
+    init(_ elements: [Element]) {
+        count = elements.count
+        start = .allocate(capacity: max(count, 1))
+        for (index, element) in elements.enumerated() { (start + index).initialize(to: element) }
+    }
+
+    deinit {
+        start.deinitialize(count: count)
+        start.deallocate()
     }
 }

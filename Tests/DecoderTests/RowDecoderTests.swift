@@ -147,6 +147,8 @@ final class RowDecoderTests {
     func gifMatchesImageMagick(name: String, make: String) throws {
         try matchesWholeFileRender(name: name, make: make)
         // giflib decoded it, rather than leaving it to ImageMagick.
-        #expect(GIFDecoder.decode(try scratch.bytes(name), scaledTo: nil) != nil, "\(name)")
+        let bytes = try scratch.bytes(name), header = try ImageHeader(gif: bytes)
+        #expect(GIFDecoder.decode(bytes, frameSize: (header.width, header.height), scaledTo: nil) != nil, "\(name)")
+        #expect(GIFDecoder.decode(bytes, frameSize: (header.width + 1, header.height), scaledTo: nil) == nil, "\(name)")
     }
 }

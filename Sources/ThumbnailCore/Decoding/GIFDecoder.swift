@@ -10,10 +10,13 @@ internal import CGif
 // it becomes an alpha channel.
 
 enum GIFDecoder {
-    /// Decodes the first frame of a GIF averaged down to `size` (its own
-    /// size when nil); nil when giflib finds it malformed, or a pixel names
-    /// a colour its palette lacks, for ImageMagick to judge as before.
-    static func decode(_ gif: [UInt8], scaledTo size: (width: Int, height: Int)?) -> Pixels? {
+    /// Decodes the first frame of a GIF, `frameSize` as `ImageHeader` read
+    /// it, averaged down to `size` (its own size when nil); nil when giflib
+    /// finds it malformed or another size, or a pixel names a colour its
+    /// palette lacks, for ImageMagick to judge as before.
+    static func decode(
+        _ gif: [UInt8], frameSize: (width: Int, height: Int), scaledTo size: (width: Int, height: Int)?
+    ) -> Pixels? {
         gif.withUnsafeBytes { bytes in
             let source = Source(bytes)
             return withExtendedLifetime(source) { () -> Pixels? in
@@ -22,16 +25,17 @@ enum GIFDecoder {
                     return nil
                 }
                 defer { DGifCloseFile(file, &error) }
-                return decodeFirstFrame(file, scaledTo: size)
+                return decodeFirstFrame(file, frameSize: frameSize, scaledTo: size)
             }
         }
     }
 
     /// Walks the records to the first image descriptor, keeping the
     /// transparent colour of the last graphic control extension on the way.
-    private static func decodeFirstFrame(_ file: UnsafeMutablePointer<GifFileType>, scaledTo size: (width: Int, height: Int)?)
-        -> Pixels?
-    {
+    private static func decodeFirstFrame(
+        _ file: UnsafeMutablePointer<GifFileType>, frameSize: (width: Int, height: Int),
+        scaledTo size: (width: Int, height: Int)?
+    ) -> Pixels? {
         var transparent = -1
         while true {
             var record = UNDEFINED_RECORD_TYPE
@@ -50,6 +54,9 @@ enum GIFDecoder {
                 }
             case IMAGE_DESC_RECORD_TYPE:
                 guard DGifGetImageDesc(file) == GIF_OK else { return nil }
+                // What the limits were checked against, and no more.
+                guard Int(file.pointee.Image.Width) == frameSize.width, Int(file.pointee.Image.Height) == frameSize.height
+                else { return nil }
                 return decodeFrame(file, transparent: transparent, scaledTo: size)
             default:  // the trailer before any image
                 return nil
@@ -108,7 +115,7 @@ enum GIFDecoder {
 
     /// The row the `line`th row read of an interlaced frame is: every eighth
     /// from 0, every eighth from 4, every fourth from 2, every second from 1.
-    static func interlacedRow(_ line: Int, height: Int) -> Int {
+    private static func interlacedRow(_ line: Int, height: Int) -> Int {
         var line = line
         for (start, step) in [(0, 8), (4, 8), (2, 4), (1, 2)] {
             let rows = height > start ? (height - start + step - 1) / step : 0

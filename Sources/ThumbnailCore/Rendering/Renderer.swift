@@ -237,7 +237,7 @@ public enum Renderer {
                 try wand.read(bytes, coder: plan.sourceFormat.coder)
             }
         case .gif:
-            if let pixels = GIFDecoder.decode(bytes, scaledTo: halfway) {
+            if let pixels = GIFDecoder.decode(bytes, frameSize: source, scaledTo: halfway) {
                 try wand.constitute(pixels, iccProfile: nil)
             } else {
                 try wand.read(bytes, coder: plan.sourceFormat.coder)

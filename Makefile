@@ -33,12 +33,18 @@ BUILD_PACKAGES = libmagickwand-dev libwebp-dev libspng-dev libgif-dev zlib1g-dev
 # libheif-examples: heif-enc makes the HEIC and AVIF sources of the tests (thumbnail items
 # included); heif-convert and heif-info read AVIF alpha back (ImageMagick 6.9.11 drops it).
 # libavif-bin: avifenc makes the 10-bit AVIF sources, which heif-enc cannot.
+# chromium: headless, the browser of the Django package's page test (layout shift, the candidates it picks).
+# python3-yaml: the Kubernetes manifests are parsed as the API server would.
 TEST_PACKAGES = imagemagick libjpeg-turbo-progs libgs-common time python3 util-linux bsdutils coreutils mandoc bash-completion zsh fish python3-django \
-	xinetd nginx-light curl openssl lintian man-db systemd goaccess libheif-examples libavif-bin python3-venv strace
+	xinetd nginx-light curl openssl lintian man-db systemd goaccess libheif-examples libavif-bin python3-venv strace \
+	chromium prometheus python3-yaml
 # dpkg-dev: dpkg-shlibdeps and dpkg-gencontrol; binutils: strip.
 DEB_PACKAGES = dpkg-dev binutils
+# mmdebstrap makes the image's root file system from Debian's packages; podman
+# builds and runs the image, with runc (crun is podman's default).
+IMAGE_PACKAGES = mmdebstrap podman runc
 BENCH_PACKAGES = imagemagick libgs-common time python3 python3-pil python3-venv libvips-tools libjpeg-turbo-progs libheif-examples \
-	webp hyperfine gcc xinetd curl wrk nginx-light openssl valgrind binutils
+	webp hyperfine gcc xinetd curl wrk nginx-light openssl valgrind binutils systemd
 # `make quality`: scikit-image's SSIM and a Pillow that writes AVIF, from PyPI, in a venv.
 BENCH_VENV = .build-bench/venv
 # pyvips: libvips (Debian's libvips42) warm in one process, for bench/warm.py.
@@ -47,9 +53,12 @@ WARM = bench/corpus.sh bench/.corpus >/dev/null && \
 	$(BENCH_VENV)/bin/python bench/warm.py --thumbnail $(RELEASE_BIN) $(WARM_ARGS)
 QUALITY = bench/corpus.sh bench/.corpus >/dev/null && \
 	$(BENCH_VENV)/bin/python bench/quality.py --thumbnail $(RELEASE_BIN) --corpus bench/.corpus/images
+# `make bench-serve`: thumbor and a gunicorn + Django + Pillow view, from PyPI, in a venv.
+SERVE_VENV = .build-bench/serve-venv
+SERVE_PYTHON_PACKAGES = thumbor==7.8.0 gunicorn==27.0.1 django==5.2.19 pillow==12.3.0
 SUDO = $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: all build docs deps check-deps test-deps deb-deps deb bench-deps check test bench bench-inetd bench-batch bench-smartcrop bench-storage bench-warm function-order quality demo install uninstall clean
+.PHONY: all build docs deps check-deps test-deps deb-deps deb image-deps image django-venvs bench-deps check test bench bench-inetd bench-serve bench-batch bench-smartcrop bench-storage bench-warm function-order quality demo install uninstall clean
 
 all: build
 
@@ -75,7 +84,7 @@ check-deps:
 	@missing="$(call missing,$(BUILD_PACKAGES))"; \
 	if [ -n "$$missing" ]; then echo "missing Debian packages: $$missing (make deps installs them)" >&2; exit 1; fi
 
-test-deps: deps deb-deps
+test-deps: deps deb-deps image-deps
 	$(call install_missing,$(TEST_PACKAGES))
 	$(MAKE) $(MOTO_SERVER)
 
@@ -92,6 +101,9 @@ $(MOTO_SERVER):
 
 deb-deps:
 	$(call install_missing,$(DEB_PACKAGES))
+
+image-deps:
+	$(call install_missing,$(IMAGE_PACKAGES))
 
 build: $(RELEASE_BIN)
 
@@ -181,6 +193,17 @@ uninstall:
 bench-inetd: bench-deps $(RELEASE_BIN)
 	bench/inetd.sh $(RELEASE_BIN)
 
+# The listening server against its own keep-alive, --inetd, thumbor and a Django view, and a
+# burst's memory against the bound the man page states (bench/README.md).
+bench-serve: bench-deps $(RELEASE_BIN) $(SERVE_VENV)/.installed
+	bench/corpus.sh bench/.corpus >/dev/null
+	bench/serve.py --thumbnail $(RELEASE_BIN) --corpus bench/.corpus --venv $(SERVE_VENV)
+
+$(SERVE_VENV)/.installed: | bench-deps
+	/usr/bin/python3 -m venv $(SERVE_VENV)
+	$(SERVE_VENV)/bin/pip install -q $(SERVE_PYTHON_PACKAGES)
+	@touch $@
+
 # Rendering from https:// (nginx) and s3:// (moto) roots against disk (bench/storage.sh says how).
 bench-storage: bench-deps $(RELEASE_BIN)
 	bench/storage.sh $(RELEASE_BIN)
@@ -204,12 +227,15 @@ print-%:
 	@echo '$($*)'
 
 clean:
-	rm -rf .build .build-release .build-deb .build-bench .build-venv demo thumbnail_*.deb
+	rm -rf .build .build-release .build-deb .build-image .build-bench .build-venv .build-django demo thumbnail_*.deb
 
 # The Debian package, built with dpkg's own tools from packaging/debian
-# (control, changelog, copyright). The version is VERSION's; `Depends` is
-# what dpkg-shlibdeps finds the binary linked with. The examples name the
-# binary where `make install` puts it; this package has it in /usr/bin.
+# (control, changelog, copyright, and postinst and postrm, which make and
+# on purge remove the user thumbnail and /var/log/thumbnail). The version
+# is VERSION's; `Depends` is what dpkg-shlibdeps finds the binary linked
+# with. The examples name the binary where `make install` puts it; this
+# package has it in /usr/bin. The systemd units go in /lib/systemd/system,
+# disabled: nothing enables or starts them.
 # lintian reports no errors and no warnings. What `lintian -I --pedantic`
 # adds is kept, for these reasons:
 #   I hardening-no-bindnow: binding every ImageMagick symbol at start would
@@ -218,34 +244,133 @@ clean:
 #     _FORTIFY_SOURCE.
 #   I spelling-error-in-binary: cut-off words among the strings of the Swift
 #     runtime and ICU data linked in, not thumbnail's own text.
+#   I systemd-service-file-missing-documentation-key: systemd-analyze verify
+#     looks a man: page up, and the unit must verify where the page is not
+#     installed (the tests verify the examples before any install).
 #   P odd-mark-in-description: the comma in the example path
 #     /thumbnail/200x200,crop/webp/... is the grammar's.
 VERSION := $(shell cat VERSION)
+STRIP = strip --strip-unneeded --remove-section=.comment --remove-section=.note
 DEB = thumbnail_$(VERSION)_$(shell dpkg --print-architecture).deb
 DEB_ROOT = .build-deb/root
 DEB_DOC = $(DEB_ROOT)/usr/share/doc/thumbnail
 
+# The package's name, whether it was built now or was up to date already.
 deb: $(DEB)
+	@echo $(DEB)
 
 $(DEB): Makefile $(RELEASE_BIN) VERSION man/thumbnail.1 $(wildcard completions/* examples/* examples/*/* packaging/debian/*) | deb-deps
 	@test "$$(dpkg-parsechangelog -l packaging/debian/changelog -S Version)" = "$(VERSION)" || \
 	  { echo "packaging/debian/changelog: the top entry is not version $(VERSION)" >&2; exit 1; }
 	rm -rf .build-deb
 	install -d -m755 $(DEB_ROOT)/DEBIAN
+	install -m755 packaging/debian/postinst packaging/debian/postrm $(DEB_ROOT)/DEBIAN/
 	install -D -m755 $(RELEASE_BIN) $(DEB_ROOT)/usr/bin/thumbnail
-	strip --strip-unneeded --remove-section=.comment --remove-section=.note $(DEB_ROOT)/usr/bin/thumbnail
+	$(STRIP) $(DEB_ROOT)/usr/bin/thumbnail
 	install -D -m644 man/thumbnail.1 $(DEB_ROOT)/usr/share/man/man1/thumbnail.1
 	gzip -9n $(DEB_ROOT)/usr/share/man/man1/thumbnail.1
 	install -D -m644 completions/thumbnail.bash $(DEB_ROOT)/usr/share/bash-completion/completions/thumbnail
 	install -D -m644 completions/_thumbnail $(DEB_ROOT)/usr/share/zsh/vendor-completions/_thumbnail
 	install -D -m644 completions/thumbnail.fish $(DEB_ROOT)/usr/share/fish/vendor_completions.d/thumbnail.fish
 	cd examples && find . -type f -exec install -D -m644 {} ../$(DEB_DOC)/examples/{} \;
-	sed -i 's#/usr/local/bin/thumbnail#/usr/bin/thumbnail#g' $$(grep -rl /usr/local/bin/thumbnail $(DEB_DOC)/examples)
+	install -D -m644 -t $(DEB_ROOT)/lib/systemd/system examples/systemd/thumbnail.socket examples/systemd/thumbnail@.service
+	sed -i 's#/usr/local/bin/thumbnail#/usr/bin/thumbnail#g' \
+	  $$(grep -rl /usr/local/bin/thumbnail $(DEB_DOC)/examples $(DEB_ROOT)/lib/systemd/system)
 	install -m644 packaging/debian/copyright $(DEB_DOC)/copyright
 	gzip -9n < packaging/debian/changelog > $(DEB_DOC)/changelog.gz
 	chmod 644 $(DEB_DOC)/changelog.gz
 	cd packaging && dpkg-shlibdeps -T../.build-deb/substvars -e../$(DEB_ROOT)/usr/bin/thumbnail && \
 	  dpkg-gencontrol -T../.build-deb/substvars -f../.build-deb/files -P../$(DEB_ROOT)
-	cd $(DEB_ROOT) && find usr -type f | LC_ALL=C sort | xargs md5sum > DEBIAN/md5sums
+	cd $(DEB_ROOT) && find usr lib -type f | LC_ALL=C sort | xargs md5sum > DEBIAN/md5sums
 	chmod 644 $(DEB_ROOT)/DEBIAN/md5sums
 	dpkg-deb --root-owner-group --build $(DEB_ROOT) $@
+
+# The Django package (python/thumbnail-django): its wheel, built by PyPI's
+# `build`, and venvs of Debian's python3 with the wheel installed: Django 4.2
+# LTS, 5.2 (with gunicorn, which serves the browser test's page, and
+# django-storages, whose S3 storage is tested on moto's) and Debian's own
+# python3-django. Made by its tests (DjangoPackageTests) and the bench; a
+# venv is made again when its packages here change.
+DJANGO_DIR = .build-django
+PYTHON_PACKAGE = python/thumbnail-django
+DJANGO_BUILD_PACKAGES = build==1.6.1 setuptools==84.2.1
+DJANGO_VENVS = $(DJANGO_DIR)/django-4.2 $(DJANGO_DIR)/django-5.2 $(DJANGO_DIR)/debian
+DJANGO_django-4.2_PACKAGES = Django==4.2.30
+DJANGO_django-5.2_PACKAGES = Django==5.2.19 gunicorn==27.0.1 django-storages==1.14.6 $(filter boto3==%,$(MOTO_PACKAGES))
+DJANGO_WHEEL = $(DJANGO_DIR)/dist/thumbnail_django-$(VERSION)-py3-none-any.whl
+
+django-venvs: $(DJANGO_VENVS:%=%/.installed)
+
+$(DJANGO_DIR)/build/.installed: Makefile
+	rm -rf $(DJANGO_DIR)/build
+	/usr/bin/python3 -m venv $(DJANGO_DIR)/build
+	$(DJANGO_DIR)/build/bin/pip install -q --disable-pip-version-check $(DJANGO_BUILD_PACKAGES)
+	@touch $@
+
+$(DJANGO_WHEEL): VERSION $(shell find $(PYTHON_PACKAGE) -type f -not -path '*.egg-info/*') | $(DJANGO_DIR)/build/.installed
+	rm -rf $(DJANGO_DIR)/dist
+	$(DJANGO_DIR)/build/bin/python -m build --no-isolation --outdir $(DJANGO_DIR)/dist $(PYTHON_PACKAGE) >/dev/null
+
+# Each venv: made again when its packages changed, then the wheel put in.
+$(DJANGO_DIR)/%/.installed: $(DJANGO_WHEEL) Makefile
+	@packages='$(DJANGO_$*_PACKAGES)'; \
+	if ! [ -f $(DJANGO_DIR)/$*/.packages ] || [ "$$(cat $(DJANGO_DIR)/$*/.packages)" != "$$packages" ]; then \
+	  rm -rf $(DJANGO_DIR)/$* && \
+	  /usr/bin/python3 -m venv $(if $(DJANGO_$*_PACKAGES),,--system-site-packages) $(DJANGO_DIR)/$* && \
+	  { [ -z "$$packages" ] || $(DJANGO_DIR)/$*/bin/pip install -q --disable-pip-version-check $$packages; } && \
+	  echo "$$packages" > $(DJANGO_DIR)/$*/.packages; \
+	fi
+	$(DJANGO_DIR)/$*/bin/pip install -q --disable-pip-version-check --force-reinstall --no-deps $(DJANGO_WHEEL)
+	@touch $@
+
+# The OCI image, from Debian's packages only: mmdebstrap installs the
+# libraries the binary is linked with (dpkg-shlibdeps) and those the
+# package's control names (the ones it loads when a run needs them), with
+# ca-certificates; packaging/image/rootfs.py then keeps those libraries, the
+# certificates and the copyright files, and removes the rest (shell, dpkg,
+# apt, documentation). The binary, stripped, its manual, the list of the one
+# path its health check fetches (/healthz) and a passwd naming the user it
+# runs as (IMAGE_UID, not root) are added, and podman builds
+# packaging/image/Containerfile on the result, in Docker's format since the
+# OCI format has no HEALTHCHECK. Rebuilt only when the binary or the recipe
+# changes, or when podman lost the image; make image takes about a minute.
+IMAGE = thumbnail:$(VERSION)
+IMAGE_DIR = .build-image
+IMAGE_STAGE = $(IMAGE_DIR)/stage
+IMAGE_UID = 65532
+IMAGE_SUITE := $(shell . /etc/os-release && echo $$VERSION_CODENAME)
+PODMAN = CONTAINERS_CONF=$(CURDIR)/packaging/image/containers.conf podman --runtime runc
+
+image: $(IMAGE_DIR)/image-id
+	@$(PODMAN) image exists $(IMAGE) || { rm -f $<; $(MAKE) --no-print-directory $<; }
+
+$(IMAGE_DIR)/rootfs.tar: Makefile $(RELEASE_BIN) man/thumbnail.1 packaging/debian/control packaging/debian/copyright \
+		packaging/image/rootfs.py | image-deps deb-deps
+	rm -rf $(IMAGE_DIR)
+	install -D -m755 $(RELEASE_BIN) $(IMAGE_STAGE)/usr/bin/thumbnail
+	$(STRIP) $(IMAGE_STAGE)/usr/bin/thumbnail
+	install -D -m644 man/thumbnail.1 $(IMAGE_STAGE)/usr/share/man/man1/thumbnail.1
+	gzip -9n $(IMAGE_STAGE)/usr/share/man/man1/thumbnail.1
+	install -D -m644 packaging/debian/copyright $(IMAGE_STAGE)/usr/share/doc/thumbnail/copyright
+	printf '/healthz\n' | install -D -m644 /dev/stdin $(IMAGE_STAGE)/usr/share/thumbnail/healthz.list
+	printf 'root:x:0:0:root:/root:/nonexistent\nthumbnail:x:$(IMAGE_UID):$(IMAGE_UID):thumbnail:/nonexistent:/nonexistent\n' \
+	  | install -D -m644 /dev/stdin $(IMAGE_STAGE)/etc/passwd
+	printf 'root:x:0:\nthumbnail:x:$(IMAGE_UID):\n' | install -D -m644 /dev/stdin $(IMAGE_STAGE)/etc/group
+	cd packaging && dpkg-shlibdeps -O -e../$(IMAGE_STAGE)/usr/bin/thumbnail > ../$(IMAGE_DIR)/shlibs
+	{ sed -n 's/^shlibs:Depends=//p' $(IMAGE_DIR)/shlibs; sed -n 's/^\(Depends\|Recommends\): //p' packaging/debian/control; } \
+	  | tr ',' '\n' | sed 's/(.*)//; s/[[:space:]]//g; /^\$$/d; /^$$/d' | sort -u > $(IMAGE_DIR)/packages
+	mmdebstrap --quiet --variant=essential --dpkgopt=force-unsafe-io --include="$$(paste -sd, $(IMAGE_DIR)/packages),ca-certificates" \
+	  --customize-hook='$(CURDIR)/packaging/image/rootfs.py "$$1" $$(cat $(CURDIR)/$(IMAGE_DIR)/packages)' \
+	  --customize-hook='sync-in $(IMAGE_STAGE) /' \
+	  --skip=cleanup,output/dev,output/mknod --format=tar $(IMAGE_SUITE) $@.part
+	mv $@.part $@
+
+$(IMAGE_DIR)/image-id: $(IMAGE_DIR)/rootfs.tar packaging/image/Containerfile VERSION packaging/image/containers.conf
+	$(PODMAN) build --network host --format docker --file packaging/image/Containerfile --tag $(IMAGE) \
+	  --build-arg VERSION=$(VERSION) --build-arg UID=$(IMAGE_UID) \
+	  --build-arg DESCRIPTION="$$(sed -n 's/^Description: //p' packaging/debian/control)" \
+	  --build-arg LICENSE="$$(sed -n 's/^License: //p' packaging/debian/copyright | head -n 1)" \
+	  --build-arg SOURCE="$$(git remote get-url origin 2>/dev/null)" \
+	  --layers=false --iidfile $@.part $(IMAGE_DIR)
+	$(PODMAN) image prune --force --filter label=org.opencontainers.image.title=thumbnail >/dev/null
+	mv $@.part $@

@@ -46,9 +46,11 @@ let package = Package(
         .target(name: "CCrypto"),
         // Headers only: libcurl itself is loaded at run time (see its shim.h).
         .systemLibrary(name: "CCurl"),
+        // prctl, ppoll, signalfd and memfd_create, for the listening server.
+        .target(name: "CProcess"),
         .target(
             name: "ThumbnailCore",
-            dependencies: ["CMagickWand", "CWebP", "CHeif", "CSpng", "CGif", "CZlib", "CTiff", "CCurl", "CCrypto"]
+            dependencies: ["CMagickWand", "CWebP", "CHeif", "CSpng", "CGif", "CZlib", "CTiff", "CCurl", "CCrypto", "CProcess"]
         ),
         .executableTarget(
             name: "thumbnail",

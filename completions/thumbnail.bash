@@ -57,7 +57,8 @@ _thumbnail()
             COMPREPLY=($(compgen -W "$(_thumbnail_sizes)" -- "$cur"))
             return
             ;;
-        --batch | --ca-file | --config | --key-file | --log | --origin-token-file | -o | --output)
+        --batch | --ca-file | --config | --key-file | --log | --origin-token-file | -o | --output \
+            | --render-slots)
             _filedir
             return
             ;;
@@ -66,9 +67,10 @@ _thumbnail()
             return
             ;;
         --alt | --background | --base | --cache-control | --error-max-age | --focal | \
-            --idle-timeout | -j | --jobs | --max-bytes | --max-frames | --max-pixels | --max-requests \
-            | --max-side | --max-time | --origin-token-header | --prefix | -q | --quality | \
-            --read-timeout | --s3-endpoint | --s3-region | --sizes | --source-timeout)
+            --idle-timeout | -j | --jobs | --listen | --max-bytes | --max-connections | --max-frames | \
+            --max-pixels | --max-renders | --max-requests | --max-side | --max-time | --metrics-listen \
+            | --origin-token-header | --prefix | -q | --quality | --queue-timeout | --read-timeout | \
+            --s3-endpoint | --s3-region | --shutdown-timeout | --sizes | --source-timeout | --user)
             # the user's own value
             return
             ;;
@@ -79,11 +81,13 @@ _thumbnail()
         COMPREPLY=($(compgen -W '--alt --background --base --batch --ca-file --cache-control --client-ip-header
             --check-config --config --crop --densities --error-max-age --explain --focal -f
             --format --formats --gravity -h --help --idle-timeout --inetd -j --jobs
-            --key-file --log --log-format --max-bytes --max-frames --max-pixels
-            --max-requests --max-side --max-time --origin-token-file --origin-token-header
-            -o --output --output-dir --pad --picture --prefix -q --quality --read-timeout -r
-            --root --s3-endpoint --s3-region --sign -s --size --sizes --smart
-            --source-timeout --version' -- "$cur"))
+            --key-file --listen --log --log-format --max-bytes --max-connections
+            --max-frames --max-pixels --max-renders --max-requests --max-side --max-time
+            --metrics-listen --no-server-timing --origin-token-file --origin-token-header -o
+            --output --output-dir --pad --picture --prefix -q --quality --queue-timeout
+            --read-timeout --render-slots -r --root --s3-endpoint --s3-region
+            --shutdown-timeout --sign -s --size --sizes --smart --source-timeout --user
+            --version' -- "$cur"))
         return
     fi
     _filedir

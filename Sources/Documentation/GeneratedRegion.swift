@@ -62,6 +62,7 @@ public func generatedRegions() throws(DocumentationError) -> [GeneratedRegion] {
     return [
         GeneratedRegion(file: manPage, name: "strings", text: manualStrings(), style: .mdoc),
         GeneratedRegion(file: manPage, name: "options", text: manualOptions(), style: .mdoc),
+        GeneratedRegion(file: manPage, name: "environment", text: manualEnvironment(), style: .mdoc),
         GeneratedRegion(file: manPage, name: "exit statuses", text: manualExitStatuses(), style: .mdoc),
         GeneratedRegion(file: manPage, name: "server exit statuses", text: manualServerStatuses(), style: .mdoc),
         GeneratedRegion(file: "README.md", name: "exit statuses", text: readmeExitStatuses(), style: .markdown),

@@ -16,7 +16,7 @@ func manualOptions() -> String {
     return lines.map { $0 + "\n" }.joined()
 }
 
-/// The mdoc lines after an option's text: `Default: ...`, `Modes: ...`, `Not in a --config file.`
+/// The mdoc lines after an option's text: `Default: ...`, `Modes: ...`, `Not in a --config file or the environment.`
 private func facts(_ spec: OptionSpec) -> [String] {
     var lines: [String] = []
     switch spec.defaultValue {
@@ -28,7 +28,7 @@ private func facts(_ spec: OptionSpec) -> [String] {
     // A mode option is its mode; --help and --version answer whatever else is given.
     if Mode(rawValue: spec.long) == nil {
         lines += ["Modes:", modes(spec.modes)]
-        if !spec.configurable && spec.long != "config" { lines += ["Not in a", ".Fl -config", "file."] }
+        if !spec.configurable && spec.long != "config" { lines += ["Not in a", ".Fl -config", "file or the environment."] }
     }
     return lines
 }
@@ -41,4 +41,25 @@ private func modes(_ modes: Set<Mode>) -> String {
     if missing.isEmpty { return ".No all ." }
     if missing.count == 1 { return ".No all but " + named(missing[0]) + " ." }
     return "." + working.filter(modes.contains).map(named).joined(separator: " , ") + " ."
+}
+
+/// The man page's ENVIRONMENT table: each option's variable, the option and
+/// its value, then the words a flag's variable takes.
+func manualEnvironment() -> String {
+    let specs = optionTable.filter { $0.environmentName != nil }.sorted { $0.long < $1.long }
+    let widest = { (names: [String]) in names.max { $0.count < $1.count } ?? "" }
+    var lines = [
+        ".Bl -column \"\(widest(specs.compactMap(\.environmentName)))\" \"--\(widest(specs.map(\.long)))\" \"Value\"",
+        ".It Sy Variable Ta Sy Option Ta Sy Value",
+    ]
+    for spec in specs {
+        lines.append(".It Ev \(spec.environmentName!) Ta Fl -\(spec.long) Ta " + (spec.value.map { "Ar " + $0 } ?? "flag"))
+    }
+    // `.Ql 1 ,` `.Ql true` `or` `.Ql yes`: one word a line.
+    let words = { (list: [String]) in
+        list.dropLast(2).map { ".Ql \($0) ," } + [".Ql \(list[list.count - 2])", "or", ".Ql \(list.last!)"]
+    }
+    lines += [".El", ".Pp", "A flag's variable is"] + words(environmentFlagWords.on) + ["to set it, and"]
+        + words(environmentFlagWords.off) + ["to leave it unset even where a", ".Fl -config", "file sets it, in capitals or not."]
+    return lines.map { $0 + "\n" }.joined()
 }

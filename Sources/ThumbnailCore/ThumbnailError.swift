@@ -1,8 +1,8 @@
 /// Every failure in `thumbnail` is one of these. `ThumbnailError.table` is
 /// the only place that decides exit statuses (sysexits(3)), HTTP statuses
 /// and whether a CDN may keep the error.
-public struct ThumbnailError: Error, Equatable, CustomStringConvertible {
-    public enum Kind: String, Sendable, CaseIterable {
+package struct ThumbnailError: Error, Equatable, CustomStringConvertible {
+    package enum Kind: String, Sendable, CaseIterable {
         case usage
         case badPath
         case unsupportedMedia
@@ -23,25 +23,25 @@ public struct ThumbnailError: Error, Equatable, CustomStringConvertible {
     }
 
     /// What one kind of failure answers.
-    public struct Statuses: Equatable, Sendable {
-        public let exit: Int32
-        public let http: Int
+    package struct Statuses: Equatable, Sendable {
+        package let exit: Int32
+        package let http: Int
         /// The origin's failure, not the request's: answered `no-store`, so
         /// a CDN asks again instead of keeping it.
-        public let originFailure: Bool
+        package let originFailure: Bool
         /// What the man page's EXIT STATUS table says of it.
-        public let meaning: String
+        package let meaning: String
     }
 
     /// Kind → statuses. `make docs` writes the man page's and the README's tables from it.
-    public static let table: [(kind: Kind, statuses: Statuses)] = [
+    package static let table: [(kind: Kind, statuses: Statuses)] = [
         (.usage, Statuses(exit: 64, http: 400, originFailure: false, meaning: "Bad option or argument")),
         (.badPath, Statuses(exit: 65, http: 400, originFailure: false, meaning: "Path breaks the grammar")),
         (.unsupportedMedia, Statuses(exit: 65, http: 415, originFailure: false, meaning: "Not an image type that is read")),
         (.undecodable, Statuses(exit: 65, http: 422, originFailure: false, meaning: "Undecodable source")),
         (.tooLarge, Statuses(exit: 65, http: 422, originFailure: false, meaning: "Source over a limit")),
         (.notFound, Statuses(exit: 66, http: 404, originFailure: false, meaning: "Missing source")),
-        (.encoderMissing, Statuses(exit: 69, http: 503, originFailure: true, meaning: "Missing encoder for the format")),
+        (.encoderMissing, Statuses(exit: 69, http: 503, originFailure: true, meaning: "Missing encoder or optional library")),
         (.internalFailure, Statuses(exit: 70, http: 500, originFailure: true, meaning: "Internal error")),
         (.cannotCreate, Statuses(exit: 73, http: 500, originFailure: true, meaning: "Cannot create the output file")),
         (.ioFailure, Statuses(exit: 74, http: 500, originFailure: true, meaning: "Read or write error")),
@@ -52,37 +52,51 @@ public struct ThumbnailError: Error, Equatable, CustomStringConvertible {
 
     /// `--batch --base`: the exit status a server's HTTP status gives. Any
     /// other status, or no answer, is an I/O error (`otherServerStatusExit`).
-    public static let serverStatusExits: [(http: Int, exit: Int32)] = [
+    package static let serverStatusExits: [(http: Int, exit: Int32)] = [
         (400, 65), (403, 77), (404, 66), (415, 65), (422, 65), (500, 70), (502, 69), (503, 69),
     ]
 
-    public static var otherServerStatusExit: Int32 { statuses(.ioFailure).exit }
+    package static var otherServerStatusExit: Int32 { statuses(.ioFailure).exit }
 
-    public let kind: Kind
-    /// What failed: a path, an option, a file.
-    public let subject: String
+    package let kind: Kind
+    /// What failed: a path, an option, a file. Decoders, which do not know
+    /// where the bytes they read came from, say `source`; the mode that knows
+    /// names it (`namingSource`).
+    package let subject: String
     /// Why, in a few words.
-    public let reason: String
+    package let reason: String
 
-    public init(_ kind: Kind, _ subject: String, _ reason: String) {
+    package init(_ kind: Kind, _ subject: String, _ reason: String) {
         self.kind = kind
         self.subject = subject
         self.reason = reason
     }
 
-    public var description: String { "\(subject): \(reason)" }
+    package var description: String { "\(subject): \(reason)" }
 
-    public var statuses: Statuses { Self.statuses(kind) }
-    public var exitStatus: Int32 { statuses.exit }
-    public var httpStatus: Int { statuses.http }
+    /// This error with the source it spoke of as `source` named `name`.
+    package func namingSource(_ name: String) -> ThumbnailError {
+        subject == "source" ? ThumbnailError(kind, name, reason) : self
+    }
 
-    public static func statuses(_ kind: Kind) -> Statuses {
+    /// The error as a line about `name`, a source or path the user gave,
+    /// which it names once: `name: subject: reason`, or `name: reason`.
+    package func line(about name: String) -> String {
+        let named = namingSource(name)
+        return named.subject == name ? named.description : "\(name): \(named)"
+    }
+
+    package var statuses: Statuses { Self.statuses(kind) }
+    package var exitStatus: Int32 { statuses.exit }
+    package var httpStatus: Int { statuses.http }
+
+    package static func statuses(_ kind: Kind) -> Statuses {
         // Every kind has its row; a test checks the table row by row.
         table.first { $0.kind == kind }!.statuses
     }
 
     /// The exit status for a server's answer `status` (not 2xx).
-    public static func exitStatus(forServerStatus status: Int) -> Int32 {
+    package static func exitStatus(forServerStatus status: Int) -> Int32 {
         serverStatusExits.first { $0.http == status }?.exit ?? otherServerStatusExit
     }
 }

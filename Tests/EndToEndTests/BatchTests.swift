@@ -46,7 +46,7 @@ final class BatchTests {
         ]
         let badGrammar = { (i: Int) in
             ["/thumbnail/0x\(i)/landscape.jpg", "/thumbnail/\(i)x\(i),zoom/landscape.jpg", "/thumbnail/\(i)x\(i)",
-                "photos/not-a-path-\(i).jpg"][i / 8 % 4]
+                "/thumbnail/\(i)x\(i),q0/landscape.jpg"][i / 8 % 4]
         }
         return (0..<200).map { i in
             switch i % 8 {
@@ -133,9 +133,10 @@ final class BatchTests {
     @Test func outputDirectoryHoldsTheCommandLinesBytesAtCanonicalPaths() throws {
         let paths = [
             ("/thumbnail/100x100/landscape.jpg", "thumbnail/100x100/landscape.jpg"),
-            ("/thumbnail/100x100,q70,crop/jpg/portrait.png", "thumbnail/100x100,crop,q70/jpeg/portrait.png"),
-            ("https://cdn.example.com/thumbnail/64x/webp/sub/caf%C3%A9.png?v=1", "thumbnail/64x/webp/sub/café.png"),
-            ("/thumbnail/50x50,pad/avif/tiny.png", "thumbnail/50x50,pad/avif/tiny.png"),
+            ("/thumbnail/100x100,q70,crop/jpg/portrait.png", "thumbnail/100x100,crop,q70/jpeg/portrait.png.jpeg"),
+            ("https://cdn.example.com/thumbnail/64x/webp/sub/caf%C3%A9.png?v=1", "thumbnail/64x/webp/sub/café.png.webp"),
+            ("/thumbnail/50x50,pad/avif/tiny.png", "thumbnail/50x50,pad/avif/tiny.png.avif"),
+            ("/thumbnail/50x50/tiny.png", "thumbnail/50x50/tiny.png"),
             ("/thumbnail/100x100/landscape.jpg", "thumbnail/100x100/landscape.jpg"),
         ]
         let output = scratch.file("out")
@@ -152,7 +153,7 @@ final class BatchTests {
                 && !isDirectory.boolValue
         }
         #expect(Set(files ?? []) == Set(paths.map(\.1)), "temporary files left behind?")
-        #expect(files?.count == 4)
+        #expect(files?.count == 5)
     }
 
     @Test func sizesAndSignaturesApplyAsOnTheCommandLine() throws {
@@ -226,7 +227,7 @@ final class BatchTests {
         (["--max-time", "2", "/thumbnail/10x10/landscape.jpg"], "thumbnail: --max-time: does not apply to rendering (flags or a thumbnail path); it goes with --batch"),
         (["--output-dir", "o", "/thumbnail/10x10/landscape.jpg"], "thumbnail: --output-dir: does not apply to rendering (flags or a thumbnail path); it goes with --batch"),
         (["--batch", "LIST", "--inetd"], "thumbnail: --batch: cannot be combined with --inetd"),
-        (["--batch", "LIST", "--cache-control", "no-store"], "thumbnail: --cache-control: does not apply to --batch; it goes with --inetd or --check-config"),
+        (["--batch", "LIST", "--cache-control", "no-store"], "thumbnail: --cache-control: does not apply to --batch; it goes with --inetd or --listen or --check-config"),
         (["--batch", "LIST", "--jobs", "0"], "thumbnail: --jobs: '0' is not a whole number from 1 to 1024"),
         (["--batch", "LIST", "--base", "ftp://host"], "thumbnail: --base: 'ftp://host' is not an http:// or https:// URL"),
         (["--batch", "LIST", "--prefix", "/a/../b"], "thumbnail: --prefix: '/a/../b' has an empty, '.' or '..' segment"),
@@ -279,6 +280,21 @@ final class BatchTests {
         #expect(try origin.requests(atLeast: 4) == 4, "a cached path reached the origin again")
     }
 
+    /// A redirect is reported, not followed, with the path it names.
+    @Test func baseNamesTheLocationOfARedirect() throws {
+        let store = try MisbehavingStore(image: root + "/landscape.jpg", directory: scratch.path)
+        defer { store.daemon.stop() }
+        let list = try writeList(["/redirect/a.jpg"])
+        let outcome = try thumbnail(["--batch", list, "--base", "http://127.0.0.1:\(store.port)"])
+        #expect(outcome.status == 74)
+        #expect(rows(outcome.output).map { $0[0] } == ["302"])
+        #expect(
+            outcome.error.hasPrefix(
+                "thumbnail: /redirect/a.jpg: the server answered 302 (Location: /big/x.jpg); list that path, "
+                    + "since redirects are not followed\n"), "\(outcome.error)")
+        #expect(try store.bytesSent("/big/x.jpg") == nil, "the redirect was followed")
+    }
+
     @Test func baseWithNothingListeningReports000AndExits74() throws {
         let port = try freePort()
         let list = try writeList(["/thumbnail/10x10/a.jpg", "/thumbnail/20x20/b.jpg"])
@@ -307,11 +323,16 @@ struct BatchPartTests {
         #expect(isHit(header) == hit)
     }
 
+    /// The canonical path decoded, with the format's extension when its name's does not name the format.
     @Test func outputPathIsTheCanonicalPathDecoded() throws {
         let access = Access(grammar: PathGrammar(prefix: "/img/t"))
         let request = try access.check(path: "/img/t/10x10,q80,crop/jpg/a%20b/caf%C3%A9.png").checkedRequest()
-        #expect(outputPath(canonical: try access.canonicalPath(request)) == "/img/t/10x10,crop/jpeg/a b/café.png")
-        #expect(outputPath(canonical: "/5x/%25.png") == "/5x/%.png")
+        let canonical = try access.canonicalPath(request)
+        #expect(outputPath(canonical: canonical, format: .jpeg) == "/img/t/10x10,crop/jpeg/a b/café.png.jpeg")
+        #expect(outputPath(canonical: "/5x/%25.png", format: .png) == "/5x/%.png")
+        #expect(outputPath(canonical: "/5x/webp/a.JPG", format: .webp) == "/5x/webp/a.JPG.webp")
+        #expect(outputPath(canonical: "/5x/a.JPG", format: .jpeg) == "/5x/a.JPG")
+        #expect(outputPath(canonical: "/5x/jpeg/a.heic", format: .jpeg) == "/5x/jpeg/a.heic.jpeg")
     }
 
     @Test func displayedPathsKeepTheColumns() {

@@ -75,6 +75,29 @@ struct DocumentationTests {
         #expect(outcome.status == 0 && complaints.isEmpty, "mandoc -Tlint -W warning: \(complaints)")
     }
 
+    /// A quote opened inside another (`.Pq Ql a , Ql b` nests the second
+    /// `Ql` in the first) renders as ‘a, ‘b’’: every quote closes before the next opens.
+    @Test func manPageQuotesAreNotNested() throws {
+        let rendered = try runTool("mandoc", ["-T", "utf8", ManPage.path])
+        #expect(rendered.status == 0)
+        for (open, close) in [("‘", "’"), ("“", "”")] {
+            var depth = 0
+            var nested: [String] = []
+            let text = String(decoding: rendered.output, as: UTF8.self)
+            for (number, line) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
+                for character in line {
+                    if String(character) == open {
+                        if depth > 0 { nested.append("line \(number + 1): \(line)") }
+                        depth += 1
+                    } else if String(character) == close {
+                        depth = max(0, depth - 1)
+                    }
+                }
+            }
+            #expect(nested.isEmpty, "\(open)...\(close) nested: \(nested)")
+        }
+    }
+
     /// The rows themselves are checked against the table by StatusTableTests.
     @Test func exitStatusNamesAreThoseOfSysexits() throws {
         let page = try ManPage()

@@ -30,7 +30,7 @@ final class InvocationTests {
         let keys = try writeFile("a-key-0123456789abcdef\n", "keys", in: scratch)
         let loadedLater = ["libcrypto.so.3", "libcurl.so.4", "libheif.so.1", "libtiff.so.6"]
         func loaded(_ arguments: [String]) throws -> [String] {
-            var environment = ProcessInfo.processInfo.environment
+            var environment = inheritedEnvironment
             environment["LD_DEBUG"] = "files"
             let outcome = try thumbnail(arguments, directory: scratch.path, environment: environment)
             #expect(outcome.status == 0, "\(arguments)")
@@ -95,26 +95,4 @@ final class InvocationTests {
         #expect(kib < 48 * 1024, "peak \(kib) KiB")
         #expect(try dimensions(scratch.file("thumb.gif")) == "64x48")
     }
-}
-
-/// The man page's list of the modes each option serves is the table's.
-@Test func manPageListsTheModesOfEveryOption() throws {
-    let man = try String(contentsOfFile: packageDirectory + "/man/thumbnail.1", encoding: .utf8)
-    let list = man.components(separatedBy: "These are the modes each option serves")[1]
-        .components(separatedBy: ".Bl -tag")[1].components(separatedBy: ".El")[0]
-    var documented: [String: Set<Mode>] = [:]
-    var modes: Set<Mode> = []
-    for line in list.split(separator: "\n") {
-        let words = line.split(separator: " ").map { $0.trimmingCharacters(in: CharacterSet(charactersIn: ",")) }
-        if line.hasPrefix(".It ") {
-            modes = Set(words.compactMap { $0.hasPrefix("-") ? Mode(rawValue: String($0.dropFirst())) : nil })
-            if line.contains("rendering") { modes.insert(.render) }
-        } else if line.hasPrefix(".Fl ") {
-            for word in words where word.hasPrefix("-") { documented[String(word.dropFirst())] = modes }
-        }
-    }
-    for spec in optionTable where Mode(rawValue: spec.long) == nil && spec.long != "config" {
-        #expect(documented[spec.long] == spec.modes, "--\(spec.long)")
-    }
-    #expect(Set(documented.keys) == Set(optionTable.filter { Mode(rawValue: $0.long) == nil && $0.long != "config" }.map(\.long)))
 }

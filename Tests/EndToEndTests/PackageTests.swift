@@ -17,7 +17,10 @@ struct PackageTests {
         let make = try runTool("make", ["--no-print-directory", "-C", packageDirectory, "deb"], seconds: 600)
         try #require(make.status == 0, "make deb: \(make.error)")
         let architecture = try sh("dpkg --print-architecture")
-        let path = packageDirectory + "/thumbnail_\(packageVersion)_\(architecture).deb"
+        let name = "thumbnail_\(packageVersion)_\(architecture).deb"
+        // Its last line names the package, whether built now or up to date already.
+        #expect(String(decoding: make.output, as: UTF8.self).hasSuffix("\n" + name + "\n") || make.output == Data((name + "\n").utf8))
+        let path = packageDirectory + "/" + name
         try #require(FileManager.default.fileExists(atPath: path), "make deb made no \(path)")
         return path
     }
@@ -76,12 +79,19 @@ struct PackageTests {
             "/usr/bin/thumbnail", "/usr/share/man/man1/thumbnail.1.gz",
             "/usr/share/bash-completion/completions/thumbnail", "/usr/share/zsh/vendor-completions/_thumbnail",
             "/usr/share/fish/vendor_completions.d/thumbnail.fish", "/usr/share/doc/thumbnail/copyright",
-            "/usr/share/doc/thumbnail/changelog.gz",
+            "/usr/share/doc/thumbnail/changelog.gz", "/lib/systemd/system/thumbnail.socket",
+            "/lib/systemd/system/thumbnail@.service",
         ] + examples
         #expect(Set(files) == Set(expected))
+        // The maintainer scripts that make and remove the user and the log directory, executable.
+        let scripts = try sh("dpkg-deb --ctrl-tarfile '\(package)' | tar -tv")
+        for script in ["./postinst", "./postrm"] {
+            #expect(scripts.split(separator: "\n").contains { $0.hasPrefix("-rwxr-xr-x") && $0.hasSuffix(" " + script) }, "\(scripts)")
+        }
 
         func field(_ name: String) throws -> String { try sh("dpkg-deb --field '\(package)' \(name)") }
         #expect(try field("Version") == packageVersion)
+        #expect(try field("Description").contains("AVIF image"))
         // dpkg-shlibdeps found the libraries the binary is linked with; the control file names those it loads.
         let depends = try field("Depends")
         for library in ["libmagickwand-6.q16-6", "libwebp7", "libssl3", "libc6", "libheif1", "libtiff6"] {
@@ -91,9 +101,16 @@ struct PackageTests {
         let service = try sh(
             "dpkg-deb --fsys-tarfile '\(package)' | tar -xO ./usr/share/doc/thumbnail/examples/systemd/thumbnail@.service")
         #expect(service.contains("ExecStart=/usr/bin/thumbnail ") && !service.contains("/usr/local"))
+        let unit = try sh("dpkg-deb --fsys-tarfile '\(package)' | tar -xO ./lib/systemd/system/thumbnail@.service")
+        #expect(unit.contains("ExecStart=/usr/bin/thumbnail ") && unit.contains("User=thumbnail\n"))
     }
 
-    @Test(.enabled(if: getuid() == 0, "installing the package needs root: run make test as root"))
+    /// Installed for real, then removed and purged: only when that leaves the
+    /// machine as it was, so with root and no user `thumbnail` of its own.
+    @Test(
+        .enabled(if: getuid() == 0, "installing the package needs root: run make test as root"),
+        .enabled(if: getpwnam("thumbnail") == nil && getgrnam("thumbnail") == nil, "a user or group thumbnail exists already"),
+        .enabled(if: !FileManager.default.fileExists(atPath: "/var/log/thumbnail"), "/var/log/thumbnail exists already"))
     func installedPackageWorksAndRemovesWithoutATrace() throws {
         let package = try buildPackage()
         let install = try aptGet(["install", "--reinstall", "--no-install-recommends", package])
@@ -105,6 +122,14 @@ struct PackageTests {
             return FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) && !isDirectory.boolValue
         }
         #expect(files.contains("/usr/bin/thumbnail"), "dpkg -L thumbnail: \(listing)")
+        // postinst made the user and the log directory it owns, and enabled nothing.
+        let user = try #require(getpwnam("thumbnail"), "no user thumbnail")
+        #expect(user.pointee.pw_uid < 1000 && String(cString: user.pointee.pw_dir) == "/nonexistent")
+        let owner = try FileManager.default.attributesOfItem(atPath: "/var/log/thumbnail")[.ownerAccountName] as? String
+        #expect(owner == "thumbnail")
+        #expect(files.contains("/lib/systemd/system/thumbnail.socket"))
+        let enabled = try sh("find /etc/systemd -name 'thumbnail*' 2>/dev/null; true")
+        #expect(enabled.isEmpty, "enabled: \(enabled)")
 
         let version = try runProcess("/usr/bin/env", ["-i", "PATH=/usr/bin:/bin", "thumbnail", "--version"])
         #expect(String(decoding: version.output, as: UTF8.self).hasPrefix("thumbnail \(packageVersion)\n"), "\(version.error)")
@@ -124,7 +149,13 @@ struct PackageTests {
         #expect(remove.status == 0, "apt-get remove: \(remove.error)")
         for file in files { #expect(!FileManager.default.fileExists(atPath: file), "apt-get remove left \(file)") }
         #expect(!FileManager.default.fileExists(atPath: "/usr/share/doc/thumbnail"))
-        // Not even its configuration files are left: dpkg forgets it, or calls it not-installed.
+        // Removed, the user and its log stay, as for any Debian package, until the purge.
+        #expect(getpwnam("thumbnail") != nil && FileManager.default.fileExists(atPath: "/var/log/thumbnail"))
+        let purge = try aptGet(["purge", "thumbnail"])
+        #expect(purge.status == 0, "apt-get purge: \(purge.error)")
+        #expect(getpwnam("thumbnail") == nil && getgrnam("thumbnail") == nil, "purge left the user or its group")
+        #expect(!FileManager.default.fileExists(atPath: "/var/log/thumbnail"))
+        // dpkg forgets it, or calls it not-installed.
         let status = try runProcess("/usr/bin/dpkg-query", ["-W", "-f", "${Status}", "thumbnail"])
         let state = String(decoding: status.output, as: UTF8.self)
         #expect(state.isEmpty || state.hasSuffix(" not-installed"), "dpkg-query: \(state)")

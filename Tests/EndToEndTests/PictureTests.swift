@@ -279,7 +279,8 @@ final class PictureTests {
                 rendered[String(columns[0].dropFirst())] = (Int(columns[1]) ?? 0, Int(columns[2]) ?? 0)
             }
             for url in urls {
-                let size = try #require(rendered[outputPath(canonical: url.url)], "\(url.url) was not rendered")
+                let files = OutputFormat.allCases.map { outputPath(canonical: url.url, format: $0) }
+                let size = try #require(files.lazy.compactMap { rendered[$0] }.first, "\(url.url) was not rendered")
                 // Each side is rounded on its own: at 2x it may be a pixel off twice the 1x side.
                 #expect(abs(size.0 - url.density * url.width) <= url.density - 1, "\(url.url): \(size) for \(url.width)x\(url.height)")
                 #expect(abs(size.1 - url.density * url.height) <= url.density - 1, "\(url.url): \(size) for \(url.width)x\(url.height)")

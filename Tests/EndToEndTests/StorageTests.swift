@@ -64,6 +64,7 @@ final class StorageTests {
             path, moto.root, environment: moto.environment(keyID: "AKIAUNKNOWNKEY000000"), scratch: scratch)
         #expect(unknownReply?.statusLine == "HTTP/1.1 502 Bad Gateway")
         #expect(unknownReply?.field("cache-control") == "no-store")
+        #expect(unknownReply?.body == Data("502 Bad Gateway\n".utf8))
         #expect(unknownLog.contains("InvalidAccessKeyId"), "\(unknownLog)")
         let (good, _) = try inetdGet(path, moto.root, environment: moto.environment(), scratch: scratch)
         #expect(good?.statusLine == "HTTP/1.1 200 OK")
@@ -78,6 +79,8 @@ final class StorageTests {
             "/thumbnail/10x10/nothere.jpg", moto.root, environment: moto.environment(), scratch: scratch)
         #expect(missingReply?.statusLine == "HTTP/1.1 404 Not Found")
         #expect(missingReply?.field("cache-control") == "public, max-age=60")
+        // The store's answer names its bucket: the body says the status alone.
+        #expect(missingReply?.body == Data("404 Not Found\n".utf8))
 
         // The limits hold for objects too: the length on the headers, the magic on the first bytes.
         let large = try thumbnail(moto.root + ["--max-bytes", "1000", path], environment: moto.environment())
@@ -201,8 +204,9 @@ final class StorageTests {
             let batch = try thumbnail(
                 root + ["--batch", list, "--output-dir", out, "-j", "2"], environment: moto.environment())
             #expect(batch.status == 0, "\(name): \(batch.error)")
-            for path in paths {
-                let written = try Data(contentsOf: URL(fileURLWithPath: out + path))
+            // Each file named with its format's extension, which the source's name lacks.
+            for (path, format) in zip(paths, ["webp", "png"]) {
+                let written = try Data(contentsOf: URL(fileURLWithPath: out + path + "." + format))
                 #expect(written == (try local(path)), "\(name) \(path)")
             }
         }
@@ -277,6 +281,29 @@ final class StoreFailureTests {
     }
 
     func root(_ kind: String) -> [String] { ["-r", "http://127.0.0.1:\(store.port)/\(kind)"] }
+
+    /// No S3 credentials anywhere: one line that says where it looked and
+    /// what each place said, here an instance metadata service that refuses
+    /// the token (as one that is turned off does) and one that is not there.
+    @Test func noCredentialsSaysWhereItLooked() throws {
+        var environment = baseEnvironment
+        environment["AWS_EC2_METADATA_DISABLED"] = nil
+        let root = ["-r", "s3://images", "--s3-endpoint", "http://127.0.0.1:\(try freePort())", "-s", "10", "a.jpg"]
+        let looked =
+            "thumbnail: S3 credentials: none found in the environment (AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY "
+            + "not both set), from a web identity (AWS_WEB_IDENTITY_TOKEN_FILE and AWS_ROLE_ARN not both set), "
+            + "in the credentials file /nonexistent/.aws/credentials (No such file or directory), from a container role "
+            + "(neither AWS_CONTAINER_CREDENTIALS_RELATIVE_URI nor AWS_CONTAINER_CREDENTIALS_FULL_URI set) or from "
+        for (service, said) in [
+            ("http://127.0.0.1:\(store.port)/403", "it answered 403 to the token request"),
+            ("http://127.0.0.1:\(try freePort())", "no answer: not on EC2"),
+        ] {
+            environment["AWS_EC2_METADATA_SERVICE_ENDPOINT"] = service
+            let outcome = try thumbnail(root, environment: environment)
+            #expect(outcome.status == 78)
+            #expect(outcome.error == looked + "the instance metadata service at \(service) (\(said))\n")
+        }
+    }
 
     @Test func aDeclaredLengthOverTheLimitIsRefusedOnTheHeaders() throws {
         let outcome = try thumbnail(root("big") + ["--max-bytes", "200000", "-s", "10x10", "a.jpg"])

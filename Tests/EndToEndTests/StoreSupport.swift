@@ -19,6 +19,10 @@ final class MotoStore {
     let secret: String
     /// An assumed role's temporary key, allowed the same.
     let session: (keyID: String, secret: String, token: String)
+    /// A user allowed what examples/s3-read-policy.json allows, for the prefix deep/.
+    let lister: (keyID: String, secret: String)
+    /// That role's ARN, which a web identity may assume too.
+    let roleARN: String
 
     var endpoint: String { "http://127.0.0.1:\(port)" }
     var root: [String] { ["-r", "s3://\(bucket)", "--s3-endpoint", endpoint] }
@@ -39,9 +43,13 @@ final class MotoStore {
             let lines = String(decoding: seeded.output, as: UTF8.self).split(separator: "\n").map {
                 $0.split(separator: " ").map(String.init)
             }
-            try #require(lines.count == 2 && lines[0].count == 2 && lines[1].count == 3, "seed printed \(lines)")
+            try #require(
+                lines.count == 4 && lines[0].count == 2 && lines[1].count == 3 && lines[2].count == 2 && lines[3].count == 1,
+                "seed printed \(lines)")
             (keyID, secret) = (lines[0][0], lines[0][1])
             session = (lines[1][0], lines[1][1], lines[1][2])
+            lister = (lines[2][0], lines[2][1])
+            roleARN = lines[3][0]
         } catch {
             daemon.stop()
             throw error
@@ -57,6 +65,13 @@ final class MotoStore {
         return environment
     }
 
+    /// Lets the next `count` requests through unsigned. moto wants a
+    /// signature on every STS call, but AWS takes AssumeRoleWithWebIdentity
+    /// unsigned, as the web identity token is what proves who asks.
+    func allowUnsignedRequests(_ count: Int) throws {
+        try sh("curl -sf -X POST --data-binary \(count) -H 'Content-Type: text/plain' \(endpoint)/moto-api/reset-auth")
+    }
+
     /// The object GETs moto has logged so far, as their request lines' targets.
     func objectRequests() throws -> [String] {
         let text = try String(contentsOfFile: log, encoding: .utf8)
@@ -70,7 +85,7 @@ final class MotoStore {
 /// This process's environment without any AWS setting, HOME pointed at
 /// nothing, the instance metadata service turned off: a clean start.
 var baseEnvironment: [String: String] {
-    var environment = ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("AWS_") }
+    var environment = inheritedEnvironment.filter { !$0.key.hasPrefix("AWS_") }
     environment["HOME"] = "/nonexistent"
     environment["AWS_EC2_METADATA_DISABLED"] = "true"
     return environment
@@ -134,17 +149,8 @@ final class MisbehavingStore {
     let daemon: Daemon
 
     init(image: String, directory: String) throws {
-        port = try freePort()
         log = directory + "/misbehaving.log"
-        daemon = try Daemon(
-            "/usr/bin/python3",
-            [packageDirectory + "/Tests/stores/misbehaving-store.py", String(port), image, log],
-            output: directory + "/misbehaving.out")
-        guard waitUntilListening(port) else {
-            daemon.stop()
-            try #require(Bool(false), "the misbehaving store did not listen")
-            return
-        }
+        (port, daemon) = try startPythonServer("misbehaving-store.py", [image, log], directory: directory)
     }
 
     /// Body bytes sent for `path`, once it is logged (within five seconds).
@@ -221,4 +227,48 @@ func makeTestCertificate(in directory: String) throws -> String {
 /// nginx's lines for the certificate `makeTestCertificate(in: directory)` made.
 func testCertificateConfig(_ directory: String) -> String {
     "ssl_certificate \(directory)/server.pem; ssl_certificate_key \(directory)/server.key;"
+}
+
+/// Tests/stores/container-credentials.py on a free loopback port, handing
+/// out `keys` to whoever brings `token`; `url(lifetime:)` is the address
+/// whose keys expire `lifetime` seconds after each request (nil: no
+/// Expiration), and with `once`, that answers 503 after the first. Its log
+/// has a line a request.
+final class ContainerCredentialsServer {
+    let port: Int
+    let log: String
+    let daemon: Daemon
+
+    init(token: String, keys: (keyID: String, secret: String, token: String), directory: String) throws {
+        log = directory + "/container-credentials.log"
+        (port, daemon) = try startPythonServer(
+            "container-credentials.py", [token, keys.keyID, keys.secret, keys.token, log], directory: directory)
+    }
+
+    func url(lifetime: Int?, once: Bool = false) -> String {
+        "http://127.0.0.1:\(port)/creds/" + (lifetime.map(String.init) ?? "none") + (once ? "/once" : "")
+    }
+
+    /// The requests logged so far: path and whether the token matched.
+    func requests() -> [String] {
+        ((try? String(contentsOfFile: log, encoding: .utf8)) ?? "").split(separator: "\n").map(String.init)
+    }
+}
+
+/// One of the Python servers of Tests/stores on a free loopback port (its
+/// first argument), its output in `directory`, once it listens.
+func startPythonServer(_ script: String, _ arguments: [String], directory: String) throws -> (port: Int, daemon: Daemon) {
+    let port = try freePort()
+    let daemon = try Daemon(
+        "/usr/bin/python3", [packageDirectory + "/Tests/stores/" + script, String(port)] + arguments,
+        output: directory + "/" + script + ".out")
+    guard waitUntilListening(port) else {
+        daemon.stop()
+        throw StoreDidNotListen(script: script)
+    }
+    return (port, daemon)
+}
+
+struct StoreDidNotListen: Error {
+    let script: String
 }

@@ -2,16 +2,16 @@ import Foundation
 import TestSupport
 import Testing
 
-/// The values of `key=` lines in examples/systemd/thumbnail@.service.
-func shippedServiceValues(_ key: String) throws -> [String] {
-    let unit = try String(contentsOfFile: packageDirectory + "/examples/systemd/thumbnail@.service", encoding: .utf8)
+/// The values of `key=` lines in a unit of examples/systemd.
+func shippedServiceValues(_ key: String, unit name: String = "thumbnail@.service") throws -> [String] {
+    let unit = try String(contentsOfFile: packageDirectory + "/examples/systemd/" + name, encoding: .utf8)
     return unit.split(separator: "\n").filter { $0.hasPrefix(key + "=") }.map { String($0.dropFirst(key.count + 1)) }
 }
 
 /// The shipped service's command line, with the built binary for
 /// /usr/local/bin/thumbnail and `config` for /etc/thumbnail.conf.
-func shippedExecStart(config: String) throws -> [String] {
-    let line = try #require(try shippedServiceValues("ExecStart").first, "no ExecStart line")
+func shippedExecStart(config: String, unit: String = "thumbnail@.service") throws -> [String] {
+    let line = try #require(try shippedServiceValues("ExecStart", unit: unit).first, "no ExecStart line")
     let words = line.split(separator: " ").map(String.init)
     try #require(words.first == "/usr/local/bin/thumbnail" && words.contains("/etc/thumbnail.conf"), "ExecStart=\(line)")
     return [thumbnailBinary] + words.dropFirst().map { $0 == "/etc/thumbnail.conf" ? config : $0 }
@@ -22,14 +22,14 @@ struct SystemdUnitTests {
     @Test func shippedUnitsVerifyClean() throws {
         let scratch = try ScratchDirectory()
         defer { scratch.remove() }
-        for name in ["thumbnail.socket", "thumbnail@.service"] {
+        let names = ["thumbnail.socket", "thumbnail@.service", "thumbnail-listen.socket", "thumbnail-listen.service"]
+        for name in names {
             let unit = try String(contentsOfFile: packageDirectory + "/examples/systemd/" + name, encoding: .utf8)
             // The binary must exist for verify to pass; this one does.
             try unit.replacingOccurrences(of: "/usr/local/bin/thumbnail", with: thumbnailBinary)
                 .write(toFile: scratch.file(name), atomically: true, encoding: .utf8)
         }
-        let outcome = try runTool(
-            "systemd-analyze", ["verify", scratch.file("thumbnail.socket"), scratch.file("thumbnail@.service")])
+        let outcome = try runTool("systemd-analyze", ["verify"] + names.map(scratch.file))
         let output = String(decoding: outcome.output, as: UTF8.self) + outcome.error
         // An unknown key or a bad value is only a message, with status 0.
         #expect(outcome.status == 0 && output.isEmpty, "systemd-analyze verify: \(output)")

@@ -56,12 +56,19 @@ package func runProcess(
         error: String(decoding: try Data(contentsOf: err), as: UTF8.self))
 }
 
-/// Runs the thumbnail binary.
+/// This process's environment but `THUMBNAIL_BIN`, which is the tests' own
+/// and not a variable the binary knows.
+package var inheritedEnvironment: [String: String] {
+    ProcessInfo.processInfo.environment.filter { $0.key != "THUMBNAIL_BIN" }
+}
+
+/// Runs the thumbnail binary, in `environment` or `inheritedEnvironment`.
 @discardableResult
 package func thumbnail(
     _ arguments: [String], input: Data? = nil, directory: String? = nil, environment: [String: String]? = nil
 ) throws -> Outcome {
-    try runProcess(thumbnailBinary, arguments, input: input, directory: directory, environment: environment)
+    try runProcess(
+        thumbnailBinary, arguments, input: input, directory: directory, environment: environment ?? inheritedEnvironment)
 }
 
 /// Runs a shell command (fixture generation, identify); fails the test on a non-zero exit.
@@ -158,13 +165,15 @@ package func imageMagickAlone<Result>(_ body: () throws -> Result) throws -> Res
 }
 
 /// Runs `run(arguments, io)` in this process with its streams on files of
-/// its own, standard input holding `input`; `now` is its clock. With
+/// its own, standard input holding `input`; `now` is its clock;
+/// `outputIsTerminal` makes standard output pass for a terminal. With
 /// `inputStaysOpen`, standard input is a pipe that `input` (under 64 KiB)
 /// is written to and that stays open until `run` returns, as a slow client's.
+/// `directory`: the working directory while it runs, as a process's would be.
 @discardableResult
 package func runInProcess(
-    _ arguments: [String], input: Data = Data(), now: Int? = nil, inputStaysOpen: Bool = false,
-    environment: [String: String] = [:]
+    _ arguments: [String], input: Data = Data(), directory: String? = nil, now: Int? = nil,
+    inputStaysOpen: Bool = false, environment: [String: String] = [:], outputIsTerminal: Bool = false
 ) throws -> Outcome {
     let scratch = try ScratchDirectory()
     defer { scratch.remove() }
@@ -183,9 +192,16 @@ package func runInProcess(
     let outFD = open(scratch.file("out"), O_WRONLY | O_CREAT | O_TRUNC, 0o644)
     let errFD = open(scratch.file("err"), O_WRONLY | O_CREAT | O_TRUNC, 0o644)
     defer { [inFD, outFD, errFD].forEach { close($0) } }
-    var io = ProcessIO(input: inFD, output: outFD, error: errFD, environment: environment)
+    var io = ProcessIO(
+        input: inFD, output: outFD, error: errFD, outputIsTerminal: outputIsTerminal, environment: environment)
     if let now { io.now = { now } }
-    let status = inProcessLock.withLock { ThumbnailCore.run(arguments, io: io) }
+    // The working directory is the process's: changed and restored under the lock every in-process run takes.
+    let status = inProcessLock.withLock {
+        let previous = FileManager.default.currentDirectoryPath
+        if let directory { precondition(chdir(directory) == 0, "cannot enter \(directory)") }
+        defer { if directory != nil { chdir(previous) } }
+        return ThumbnailCore.run(arguments, io: io)
+    }
     return Outcome(
         status: status, output: try Data(contentsOf: URL(fileURLWithPath: scratch.file("out"))),
         error: String(decoding: try Data(contentsOf: URL(fileURLWithPath: scratch.file("err"))), as: UTF8.self))
@@ -274,12 +290,13 @@ package func onlyTheJPEGCoder(in scratch: ScratchDirectory) throws -> String {
 }
 
 /// A variable of the Makefile, the one place that names the build's
-/// directories (the release build, moto's venv), as make sees it.
-package func makeVariable(_ name: String) throws -> String {
+/// directories (the release build, moto's venv) and tools, as make sees it;
+/// a relative path is made absolute unless `isPath` is false.
+package func makeVariable(_ name: String, isPath: Bool = true) throws -> String {
     let outcome = try runProcess("/usr/bin/make", ["-s", "--no-print-directory", "-C", packageDirectory, "print-" + name])
     guard outcome.status == 0 else { throw MakeVariableMissing(name: name, error: outcome.error) }
     let value = String(decoding: outcome.output, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
-    return value.hasPrefix("/") ? value : packageDirectory + "/" + value
+    return value.hasPrefix("/") || !isPath ? value : packageDirectory + "/" + value
 }
 
 package struct MakeVariableMissing: Error {

@@ -33,20 +33,26 @@ final class ConfigFileTests {
             log = /var/log/thumbnail.log
             log-format = json
             max-bytes = 1000000
+            max-connections = 64
             max-frames = 10
             max-pixels = 2000000
+            max-renders = 3
             max-requests = 7
             max-side = 2000
+            no-server-timing
             origin-token-file = /etc/thumbnail/token
 
             origin-token-header = X-From-CDN
             pad
             prefix =
             quality = 70
+            queue-timeout = 0
             read-timeout = 5
+            render-slots = /run/thumbnail/slots
             root = /srv/images
             s3-endpoint = https://minio.internal:9000
             s3-region = eu-west-1
+            shutdown-timeout = 25
             size = 300x200
             sizes = 100x100, 200x200 ,x64
             smart
@@ -63,6 +69,8 @@ final class ConfigFileTests {
         #expect(settings.cacheControl == "public, max-age=600" && settings.errorMaxAge == 0)
         #expect(settings.idleTimeout == 30 && settings.readTimeout == 5 && settings.maxRequests == 7)
         #expect(settings.logFile == "/var/log/thumbnail.log")
+        #expect(settings.maxConnections == 64 && settings.maxRenders == 3 && settings.queueTimeout == 0)
+        #expect(settings.renderSlots == "/run/thumbnail/slots" && settings.shutdownTimeout == 25 && !settings.serverTiming)
         #expect(settings.logFormat == .json && settings.clientIPHeader == "CloudFront-Viewer-Address")
         #expect(settings.remote.caFile == "/etc/thumbnail/ca.pem" && settings.remote.timeout == 12)
         #expect(settings.remote.endpoint == "https://minio.internal:9000" && settings.remote.region == "eu-west-1")

@@ -76,8 +76,11 @@ struct GrammarTests {
         #expect(try bare.parse("/10x10/a.png").canonicalPath(prefix: "") == "/10x10/a.png")
         let images = PathGrammar(prefix: "/img")
         #expect(try images.parse("/img/10x10/a.png").canonicalPath(prefix: "/img") == "/img/10x10/a.png")
-        #expect(throws: ThumbnailError(.badPath, "/thumbnail/10x10/a.png", "does not start with '/img/'")) {
+        #expect(throws: ThumbnailError(.notFound, "/thumbnail/10x10/a.png", "not a thumbnail path: it does not start with '/img/'")) {
             try images.parse("/thumbnail/10x10/a.png")
+        }
+        for outside in ["/thumb/100x100/a.png", "thumbnail/100x100/a.png"] {
+            #expect(thrown { _ = try grammar.parse(outside) }?.kind == .notFound, "\(outside)")
         }
     }
 
@@ -90,7 +93,7 @@ struct GrammarTests {
         "/thumbnail/100x100,q070/a.png", "/thumbnail/100x100,q/a.png", "/thumbnail/100x100,q70,q80/a.png",
         "/thumbnail/100x100,bg12345/a.png", "/thumbnail/100x100,bgzzzzzz/a.png", "/thumbnail/100x,crop/a.png",
         "/thumbnail/x100,pad/a.png", "/thumbnail/100x100,/a.png", "/thumbnail/100x100", "/thumbnail/100x100/",
-        "/thumbnail/100x100/webp", "/thumbnail/100x100/webp/", "/thumb/100x100/a.png", "thumbnail/100x100/a.png",
+        "/thumbnail/100x100/webp", "/thumbnail/100x100/webp/",
         // A placement needs crop (or pad, for a gravity), and there is one at most.
         "/thumbnail/100x100,n/a.png", "/thumbnail/100x100,c/a.png", "/thumbnail/100x100,fp10.10/a.png",
         "/thumbnail/100x100,smart/a.png", "/thumbnail/100x100,pad,smart/a.png", "/thumbnail/100x100,pad,fp10.10/a.png",

@@ -4,11 +4,11 @@ import Testing
 @testable import ThumbnailCore
 
 /// What the option loop and the settings make of `arguments`, as `run` sees them.
-func parseSettings(_ arguments: [String]) throws -> (Settings, [String]) {
+func parseSettings(_ arguments: [String], environment: [String: String] = [:]) throws -> (Settings, [String]) {
     let parsed = ParsedArguments(arguments)
     if let error = parsed.error { throw error }
     var settings = Settings()
-    if let error = settings.apply(parsed.options).first { throw error }
+    if let error = settings.apply(parsed.options, environment: environment).first { throw error }
     return (settings, parsed.operands)
 }
 

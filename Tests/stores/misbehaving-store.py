@@ -10,6 +10,7 @@ usage: misbehaving-store.py PORT IMAGE LOG
   /cut/...       declares IMAGE's length, sends half of it, closes
   /redirect/...  302 to /big/, which a client must not follow
   /nolength/...  IMAGE with neither Content-Length nor chunking, then closes
+  /403/..., /503/...  that status, with an empty body
 """
 import socket
 import sys
@@ -72,6 +73,8 @@ def serve(connection):
         sent = len(image) // 2
     elif kind == "redirect":
         connection.sendall(b"HTTP/1.1 302 Found\r\nLocation: /big/x.jpg\r\nContent-Length: 0\r\n\r\n")
+    elif kind in ("403", "503"):
+        connection.sendall(b"HTTP/1.1 %s Refused\r\nContent-Length: 0\r\n\r\n" % kind.encode())
     elif kind == "nolength":
         connection.sendall(b"HTTP/1.1 200 OK\r\nConnection: close\r\n\r\n" + image)
         sent = len(image)

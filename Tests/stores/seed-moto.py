@@ -5,8 +5,10 @@ Creates an IAM user allowed s3:GetObject on BUCKET/*, its access key, a
 bucket holding every file under DIRECTORY at its relative path, and
 temporary credentials with a session token, of a role allowed the same
 (moto checks the session tokens of assumed roles; the key that its
-get-session-token returns is a fixed example it does not accept). Prints,
-one a line: KEY SECRET, then SESSION_KEY SESSION_SECRET SESSION_TOKEN.
+get-session-token returns is a fixed example it does not accept); then a
+second user allowed what examples/s3-read-policy.json allows, for BUCKET and
+the prefix deep/. Prints, one a line: KEY SECRET, then SESSION_KEY
+SESSION_SECRET SESSION_TOKEN, then LISTER_KEY LISTER_SECRET, then the role's ARN.
 """
 import json
 import os
@@ -31,6 +33,13 @@ role = iam.create_role(RoleName="thumbnail-reader", AssumeRolePolicyDocument=jso
         {"Effect": "Allow", "Principal": {"AWS": "*"}, "Action": "sts:AssumeRole"}]}))["Role"]
 iam.put_role_policy(RoleName="thumbnail-reader", PolicyName="read", PolicyDocument=read)
 
+example = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "examples", "s3-read-policy.json")
+with open(example) as file:
+    listing = file.read().replace("example-images", bucket).replace("originals", "deep")
+iam.create_user(UserName="lister")
+iam.put_user_policy(UserName="lister", PolicyName="read-and-list", PolicyDocument=listing)
+lister = iam.create_access_key(UserName="lister")["AccessKey"]
+
 s3.create_bucket(Bucket=bucket)
 for top, _, files in os.walk(directory):
     for name in files:
@@ -47,3 +56,5 @@ if "--no-auth" not in sys.argv:
                     endpoint + "/moto-api/reset-auth"], check=True, stdout=subprocess.DEVNULL)
 print(key["AccessKeyId"], key["SecretAccessKey"])
 print(session["AccessKeyId"], session["SecretAccessKey"], session["SessionToken"])
+print(lister["AccessKeyId"], lister["SecretAccessKey"])
+print(role["Arn"])

@@ -2,23 +2,23 @@
 /// signatures and the origin token, each off unless configured. Every front
 /// end asks this before it touches the source, so a refused request costs no
 /// file access and no decoding.
-public struct Access: Sendable {
-    public let grammar: PathGrammar
+package struct Access: Sendable {
+    package let grammar: PathGrammar
     /// nil: every size is allowed.
-    public let allowedSizes: [BoxSize]?
+    package let allowedSizes: [BoxSize]?
     /// Newest first: any one verifies, the first signs. Empty: paths carry no signature.
     let keys: [[UInt8]]
     /// nil: no token needed.
     let originToken: [UInt8]?
     /// The header the CDN puts the origin token in.
-    public let originTokenHeader: String
+    package let originTokenHeader: String
 
     /// Bytes of the signature's MAC: the first 16 of HMAC-SHA256, 22 base64url characters.
-    public static let signatureBytes = 16
+    package static let signatureBytes = 16
     /// A secret shorter than this is refused: it could be guessed.
-    public static let minimumSecretBytes = 16
+    package static let minimumSecretBytes = 16
 
-    public init(
+    package init(
         grammar: PathGrammar = PathGrammar(), allowedSizes: [BoxSize]? = nil, keys: [[UInt8]] = [],
         originToken: [UInt8]? = nil, originTokenHeader: String = Access.defaultOriginTokenHeader
     ) {
@@ -29,10 +29,10 @@ public struct Access: Sendable {
         self.originTokenHeader = originTokenHeader
     }
 
-    public static let defaultOriginTokenHeader = "X-Origin-Token"
+    package static let defaultOriginTokenHeader = "X-Origin-Token"
 
     /// The rules `options` name, with the key and token files read and checked.
-    public init(_ options: AccessOptions) throws(ThumbnailError) {
+    package init(_ options: AccessOptions) throws(ThumbnailError) {
         try options.checkSizes()
         let keys = try options.keyFile.map { path throws(ThumbnailError) in try readKeys(path) } ?? []
         let token = try options.originTokenFile.map { path throws(ThumbnailError) in try readOriginToken(path) }
@@ -41,12 +41,12 @@ public struct Access: Sendable {
             originTokenHeader: options.originTokenHeader)
     }
 
-    public var requiresSignature: Bool { !keys.isEmpty }
+    package var requiresSignature: Bool { !keys.isEmpty }
 
 
     /// Every check on a thumbnail path or URL, in order: the signature
     /// (over the raw text it covers), the grammar, the size list.
-    public func check(path target: String) -> AccessReport {
+    package func check(path target: String) -> AccessReport {
         var report = AccessReport()
         do throws(ThumbnailError) {
             let (signature, signed) = try grammar.splitSignature(target)
@@ -62,7 +62,7 @@ public struct Access: Sendable {
     }
 
     /// The same checks on a request made from flags, which has no path and so no signature.
-    public func check(flags request: ThumbnailRequest) -> AccessReport {
+    package func check(flags request: ThumbnailRequest) -> AccessReport {
         var report = AccessReport()
         report.request = request
         report.record("signature") { () throws(ThumbnailError) in try checkSignature(nil, covering: nil) }
@@ -108,7 +108,7 @@ public struct Access: Sendable {
 
     /// The HTTP mode's check of the origin token: `values` are those of
     /// every header field named `originTokenHeader`, of which there must be one.
-    public func checkOriginToken(_ values: [String]) throws(ThumbnailError) {
+    package func checkOriginToken(_ values: [String]) throws(ThumbnailError) {
         guard let originToken else { return }
         guard let value = values.first else {
             throw ThumbnailError(.forbidden, originTokenHeader, "missing origin token header")
@@ -121,7 +121,7 @@ public struct Access: Sendable {
     }
 
     /// The one spelling of `request`, signed with the first key when there are keys.
-    public func canonicalPath(_ request: ThumbnailRequest) throws(ThumbnailError) -> String {
+    package func canonicalPath(_ request: ThumbnailRequest) throws(ThumbnailError) -> String {
         guard let key = keys.first else { return request.canonicalPath(prefix: grammar.prefix) }
         let signed = request.canonicalPath(prefix: "")
         return grammar.prefix + "/" + (try sign(Substring(signed), with: key)) + signed
@@ -130,7 +130,7 @@ public struct Access: Sendable {
     /// `--sign`: the canonical form of `target`, signed with the first key.
     /// A signature `target` already has is dropped, not checked: whoever
     /// holds the keys may re-sign old paths with a new key.
-    public func signedPath(_ target: String) throws(ThumbnailError) -> String {
+    package func signedPath(_ target: String) throws(ThumbnailError) -> String {
         guard requiresSignature else { throw ThumbnailError(.usage, "--sign", "needs --key-file") }
         let request = try grammar.parse(signed: try grammar.splitSignature(target).signed)
         _ = try checkSize(request.size)
@@ -145,16 +145,16 @@ public struct Access: Sendable {
 
 /// What the checks said about one request: `--explain` prints the notes,
 /// the front ends act on the first refusal.
-public struct AccessReport: Sendable {
+package struct AccessReport: Sendable {
     /// `check: outcome`, one per check made, in order.
-    public private(set) var notes: [String] = []
+    package private(set) var notes: [String] = []
     /// The first check that failed.
-    public private(set) var refusal: ThumbnailError? = nil
+    package private(set) var refusal: ThumbnailError? = nil
     /// The request, once the path parsed.
-    public fileprivate(set) var request: ThumbnailRequest? = nil
+    package fileprivate(set) var request: ThumbnailRequest? = nil
     /// Whether the path, past its signature, is the canonical spelling: a
     /// path signed with any key is served as it is, not redirected.
-    public fileprivate(set) var spelledCanonically = false
+    package fileprivate(set) var spelledCanonically = false
 
     fileprivate mutating func record(_ name: String, _ check: () throws(ThumbnailError) -> String) {
         do throws(ThumbnailError) {
@@ -170,7 +170,7 @@ public struct AccessReport: Sendable {
     }
 
     /// The request when every check passed; else the first refusal.
-    public func checkedRequest() throws(ThumbnailError) -> ThumbnailRequest {
+    package func checkedRequest() throws(ThumbnailError) -> ThumbnailRequest {
         if let refusal { throw refusal }
         guard let request else { throw ThumbnailError(.internalFailure, "access", "no request and no refusal") }
         return request

@@ -8,9 +8,7 @@ internal import CCrypto
 
 /// Loads libcrypto once; a host without it cannot check signatures.
 private func loadCrypto() throws(ThumbnailError) {
-    if let failure = thumbnail_crypto_load() {
-        throw ThumbnailError(.internalFailure, "libcrypto.so.3", String(cString: failure))
-    }
+    if let failure = thumbnail_crypto_load() { throw OptionalLibrary.crypto.missing(String(cString: failure)) }
 }
 
 /// HMAC-SHA256 of `message` under `key`: 32 bytes.

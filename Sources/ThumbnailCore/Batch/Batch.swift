@@ -24,7 +24,7 @@ let batchHelp = """
     """
 
 /// What `--batch` does with each path.
-public enum BatchAction: Sendable {
+package enum BatchAction: Sendable {
     /// Render and discard: a check that every path renders.
     case check
     /// Render and write each result at `directory` + its canonical path.
@@ -50,7 +50,7 @@ struct BatchResult: Sendable {
 }
 
 /// A list holds at most this many bytes (about 150,000 paths); split larger ones.
-public let maxListBytes = 16 << 20
+package let maxListBytes = 16 << 20
 
 /// The paths of a list: one a line, surrounding spaces trimmed; blank lines
 /// and lines starting with `#` skipped.
@@ -80,7 +80,7 @@ func runBatch(_ batch: BatchInvocation, state: ProcessState, io: ProcessIO) thro
         }
     case .check, .write:
         let access = try Access(batch.access)
-        let engine = state.engine(batch.sources, environment: io.environment)
+        let engine = try state.engine(batch.sources, io: io)
         let gate = state.gate()
         var directory: String? = nil
         if case .write(let path) = batch.action { directory = path }
@@ -136,11 +136,11 @@ private func render(
 ) throws(ThumbnailError) -> BatchResult {
     let request = try access.check(path: path).checkedRequest()
     let source = try engine.load(request.source)
-    let file = try directory.map { directory throws(ThumbnailError) in directory + outputPath(canonical: try access.canonicalPath(request)) }
-    if let file { try checkNotSource(file, sourceFile: source.localPath) }
     let thumbnail = try gate.render { () throws(ThumbnailError) in try engine.render(request, from: source) }
-    if let file {
-        try makeDirectories(String(file[..<file.lastIndex(of: "/")!]))
+    if let directory {
+        let file = directory + outputPath(canonical: try access.canonicalPath(request), format: thumbnail.format)
+        try checkNotSource(file, sourceFile: source.localPath)
+        try makeDirectories(directoryOf(file))
         try writeAtomically(thumbnail.bytes, to: file)
     }
     return BatchResult(status: 200, bytes: thumbnail.bytes.count)
@@ -183,12 +183,17 @@ final class RenderGate: @unchecked Sendable {
     }
 }
 
-/// The canonical path (signed, with keys) with each segment decoded, as a
-/// bucket key: the file a bucket serves for the canonical URL.
-func outputPath(canonical: String) -> String {
+/// The file `--output-dir` writes a thumbnail of `format` to: the canonical
+/// path (signed, with keys) with each segment decoded, as a bucket key, and
+/// the format's extension added when the last segment's does not name it,
+/// since upload tools tell a file's Content-Type by its extension.
+func outputPath(canonical: String, format: OutputFormat) -> String {
     // Canonical segments are encoded by `percentEncode`, so each decodes.
-    canonical.split(separator: "/", omittingEmptySubsequences: false).map { percentDecoded($0) ?? String($0) }
+    let decoded = canonical.split(separator: "/", omittingEmptySubsequences: false).map { percentDecoded($0) ?? String($0) }
         .joined(separator: "/")
+    let name = decoded.split(separator: "/").last ?? ""
+    let named = name.lastIndex(of: ".").flatMap { OutputFormat.named(Substring(name[name.index(after: $0)...].lowercased())) }
+    return named == format ? decoded : decoded + "." + format.rawValue
 }
 
 /// GETs one path (or the path of a full URL) from `base`; any status but 2xx is a failure.
@@ -204,7 +209,10 @@ private func fetch(_ line: String, base: String, with client: HTTPClient) throws
     }
     var result = BatchResult(status: answer.status, bytes: answer.bytes, cache: answer.cache, age: answer.age)
     if !(200...299).contains(answer.status) {
-        let failure = ThumbnailError(.ioFailure, displayed(line), "the server answered \(answer.status)")
+        // A redirect is not followed: the path it names, the canonical one, is what pages ask for and the CDN keeps.
+        let redirect = answer.location.map { " (Location: \(displayed($0))); list that path, since redirects are not followed" }
+        let failure = ThumbnailError(
+            .ioFailure, displayed(line), "the server answered \(answer.status)" + ((300...399).contains(answer.status) ? redirect ?? "" : ""))
         result.failure = (failure, ThumbnailError.exitStatus(forServerStatus: answer.status))
     }
     return result

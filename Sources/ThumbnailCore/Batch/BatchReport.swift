@@ -33,8 +33,7 @@ struct BatchReport {
             failed += 1
             firstFailure = firstFailure ?? failure
             clearBar()
-            let subject = failure.error.subject == displayed(path) ? "" : displayed(path) + ": "
-            io.writeError("thumbnail: \(subject)\(failure.error)\n")
+            io.writeError("thumbnail: \(failure.error.line(about: displayed(path)))\n")
         } else {
             ok += 1
             bytes += result.bytes

@@ -14,18 +14,18 @@ func runCheckConfig(
             problems.append(error)
         }
     }
-    let storage = state.engine(server.sources, environment: io.environment).storage
-    check("storage") { () throws(ThumbnailError) in
-        try storage.checkAvailable()
-        return storage.description
-    }
+    check("storage") { () throws(ThumbnailError) in try state.engine(server.sources, io: io).storage.checkReachable() }
+    check("log") { () throws(ThumbnailError) in try checkLogFile(server.logFile) }
     let access = server.access
     check("sizes") { () throws(ThumbnailError) in
         try access.checkSizes()
         return access.allowedSizes.map { "\($0.count) allowed" } ?? "any"
     }
     if let keyFile = access.keyFile {
-        check("key-file") { () throws(ThumbnailError) in "\(try readKeys(keyFile).count) keys" }
+        check("key-file") { () throws(ThumbnailError) in
+            let count = try readKeys(keyFile).count
+            return "\(count) key\(count == 1 ? "" : "s")"
+        }
     }
     if let tokenFile = access.originTokenFile {
         check("origin-token-file") { () throws(ThumbnailError) in

@@ -5,14 +5,14 @@
 #endif
 
 /// The one in VERSION, which `make deb` uses too; PackageTests checks they agree.
-public let toolVersion = "0.1.0"
+package let toolVersion = "0.1.0"
 
 /// Every mode of `thumbnail`: `arguments` without the program name; returns
 /// the exit status. Everything it touches of the process comes through `io`;
 /// what it changes of the process is made once here (`ProcessState`) and
 /// passed down.
 public func run(_ arguments: [String], io: ProcessIO) -> Int32 {
-    let parsed = ParsedInvocation(arguments: arguments)
+    let parsed = ParsedInvocation(arguments: arguments, environment: io.environment)
     // Under inetd stderr is the socket: that mode reports through its log only,
     // and answers even a configuration it cannot use.
     if parsed.mode == .inetd { io.silenceErrorStream() }
@@ -26,7 +26,11 @@ public func run(_ arguments: [String], io: ProcessIO) -> Int32 {
             try io.writeOutput(Array((try Access(sign.access).signedPath(sign.path) + "\n").utf8))
         case .render(let render): return try runRender(render, explain: false, state: state, io: io)
         case .explain(let render): return try runRender(render, explain: true, state: state, io: io)
-        case .inetd(let server): return try serveInetd(server, state: state, io: io)
+        case .inetd(let server): return serveInetd(server, arguments: arguments, state: state, io: io)
+        case .listen(let server):
+            return try serveListening(
+                server, sockets: nil, arguments: arguments, state: state, io: io,
+                events: LogSink { io.writeError($0 + "\n") })
         case .batch(let batch): return try runBatch(batch, state: state, io: io)
         case .picture(let picture): return try runPicture(picture, state: state, io: io)
         case .checkConfig(let server, let problems): return runCheckConfig(server, problems: problems, state: state, io: io)
@@ -61,8 +65,10 @@ struct ProcessState: Sendable {
 
     /// The one way an engine is made: one for the whole run, so that a
     /// storage keeps its credentials and connections.
-    func engine(_ sources: SourceOptions, environment: [String: String]) -> Engine {
-        Engine(storage: sources.storage(environment: environment), limits: sources.limits, magick: magick)
+    func engine(_ sources: SourceOptions, io: ProcessIO) throws(ThumbnailError) -> Engine {
+        Engine(
+            storage: try sources.storage(environment: io.environment, now: io.now), limits: sources.limits,
+            magick: magick)
     }
 
     /// What lets renders at once share ImageMagick's one memory budget.
@@ -75,8 +81,9 @@ private func runRender(
     _ render: RenderInvocation, explain: Bool, state: ProcessState, io: ProcessIO
 ) throws(ThumbnailError) -> Int32 {
     let access = try Access(render.access)
-    let engine = state.engine(render.sources, environment: io.environment)
+    let engine = try state.engine(render.sources, io: io)
     guard case .pattern = render.output else {
+        if case .file(let output)? = render.output { try checkOutputDirectory(of: output) }
         try renderOne(render.operands[0], render, access: access, engine: engine, explain: explain, io: io)
         return 0
     }
@@ -88,6 +95,7 @@ private func runRender(
             throw ThumbnailError(.usage, output, "the -o pattern gives \(other) and \(operand) the same output")
         }
     }
+    for output in outputs { try checkOutputDirectory(of: output) }
     let gate = state.gate()
     var firstFailure: ThumbnailError? = nil
     try parallelMapInOrder(
@@ -107,19 +115,25 @@ private func runRender(
         deliver: { index, result in
             if case .failure(let error) = result {
                 firstFailure = firstFailure ?? error
-                io.writeError("thumbnail: \(subjectNaming(render.operands[index], error))\n")
+                io.writeError("thumbnail: \(error.line(about: render.operands[index]))\n")
             }
         })
     return firstFailure?.exitStatus ?? 0
 }
 
-/// `error` as a line that names `source`, once.
-private func subjectNaming(_ source: String, _ error: ThumbnailError) -> String {
-    error.subject == source ? error.description : "\(source): \(error)"
+/// Renders (or explains) one operand to the invocation's output; an error
+/// about the source's bytes names it as the user gave it.
+private func renderOne(
+    _ operand: String, _ render: RenderInvocation, access: Access, engine: Engine, explain: Bool, io: ProcessIO
+) throws(ThumbnailError) {
+    do {
+        try renderOperand(operand, render, access: access, engine: engine, explain: explain, io: io)
+    } catch {
+        throw error.namingSource(operand == "-" ? "stdin" : operand)
+    }
 }
 
-/// Renders (or explains) one operand to the invocation's output.
-private func renderOne(
+private func renderOperand(
     _ operand: String, _ render: RenderInvocation, access: Access, engine: Engine, explain: Bool, io: ProcessIO
 ) throws(ThumbnailError) {
     let report: AccessReport

@@ -1,11 +1,12 @@
 /// One run of `thumbnail`: the mode the options chose and that mode's
 /// configuration, nothing more. Made once by `init(arguments:)`, after the
 /// option loop, which is the only place option combinations are checked.
-public enum Invocation: Sendable {
+package enum Invocation: Sendable {
     case render(RenderInvocation)
     case explain(RenderInvocation)
     case sign(SignInvocation)
     case inetd(ServerInvocation)
+    case listen(ServerInvocation)
     /// `--check-config`: the HTTP mode's configuration, and the problems the
     /// options themselves already had, to be reported with the others.
     case checkConfig(ServerInvocation, problems: [ThumbnailError])
@@ -27,51 +28,54 @@ public enum Invocation: Sendable {
 }
 
 /// What the grammar, size list, signatures and origin token need; `Access` is made from it.
-public struct AccessOptions: Sendable {
-    public var grammar = PathGrammar()
+package struct AccessOptions: Sendable {
+    package var grammar = PathGrammar()
     /// nil: every size is allowed.
-    public var allowedSizes: [BoxSize]? = nil
-    public var keyFile: String? = nil
-    public var originTokenFile: String? = nil
-    public var originTokenHeader = Access.defaultOriginTokenHeader
+    package var allowedSizes: [BoxSize]? = nil
+    package var keyFile: String? = nil
+    package var originTokenFile: String? = nil
+    package var originTokenHeader = Access.defaultOriginTokenHeader
 }
 
 /// Where sources come from and what they may be.
-public struct SourceOptions: Sendable {
-    public var root = StorageRoot.directory(".")
-    public var limits = Limits()
-    public var remote = RemoteOptions()
+package struct SourceOptions: Sendable {
+    package var root = StorageRoot.directory(".")
+    package var limits = Limits()
+    package var remote = RemoteOptions()
 
-    /// The storage `root` names; S3 finds its region and credentials in `environment`.
-    public func storage(environment: [String: String]) -> any Storage {
+    /// The storage `root` names; S3 finds its region and credentials in
+    /// `environment`, and `now` tells when fetched credentials expire.
+    package func storage(
+        environment: [String: String], now: @escaping @Sendable () -> Int
+    ) throws(ThumbnailError) -> any Storage {
         switch root {
         case .directory(let path): DirectoryStorage(root: path)
         case .s3(let bucket, let prefix):
-            S3Storage(bucket: bucket, prefix: prefix, options: remote, environment: environment)
+            try S3Storage(bucket: bucket, prefix: prefix, options: remote, environment: environment, now: now)
         case .web(let origin, let prefix): WebStorage(origin: origin, prefix: prefix, options: remote)
         }
     }
 }
 
 /// Thumbnails on the command line (or the explanation of one).
-public struct RenderInvocation: Sendable {
+package struct RenderInvocation: Sendable {
     /// One thumbnail path or URL; or sources: files, or `-` for standard input.
-    public var operands: [String]
+    package var operands: [String]
     /// The request the flags describe; nil when the operand is a thumbnail path.
-    public var flags: RequestFlags?
+    package var flags: RequestFlags?
     /// No storage root configured: the flags form's sources are the user's
     /// own file paths, read as any shell tool reads them.
-    public var plainFiles: Bool
+    package var plainFiles: Bool
     /// `-o`: a file, or a pattern naming one per source; nil: standard output.
-    public var output: OutputTarget?
+    package var output: OutputTarget?
     /// Sources rendered at once; nil: one a core.
-    public var jobs: Int?
-    public var access: AccessOptions
-    public var sources: SourceOptions
+    package var jobs: Int?
+    package var access: AccessOptions
+    package var sources: SourceOptions
 }
 
 /// Where `-o` writes.
-public enum OutputTarget: Sendable, Equatable {
+package enum OutputTarget: Sendable, Equatable {
     case file(String)
     /// `%s`: a source's base name without its extension; `%d`: its directory as given.
     case pattern(String)
@@ -108,50 +112,82 @@ public enum OutputTarget: Sendable, Equatable {
 }
 
 /// `--sign`: a thumbnail path to print canonical and signed.
-public struct SignInvocation: Sendable {
-    public var path: String
-    public var access: AccessOptions
+package struct SignInvocation: Sendable {
+    package var path: String
+    package var access: AccessOptions
 }
 
-/// `--inetd`: the HTTP mode's configuration.
-public struct ServerInvocation: Sendable {
+/// `--inetd` and `--listen`: the HTTP modes' configuration.
+package struct ServerInvocation: Sendable {
     /// The same path always gives the same bytes: a CDN may keep them a year.
-    public static let defaultCacheControl = "public, max-age=31536000, immutable"
-    public static let defaultErrorMaxAge = 60
+    package static let defaultCacheControl = "public, max-age=31536000, immutable"
+    package static let defaultErrorMaxAge = 60
 
-    public var access: AccessOptions
-    public var sources: SourceOptions
-    public var logFile: String?
-    public var logFormat: LogFormat
-    public var clientIPHeader: String?
-    public var cacheControl: String
-    public var errorMaxAge: Int
-    public var idleTimeout: Int
-    public var readTimeout: Int
-    public var maxRequests: Int
+    package var access: AccessOptions
+    package var sources: SourceOptions
+    package var logFile: String?
+    package var logFormat: LogFormat
+    package var clientIPHeader: String?
+    package var cacheControl: String
+    package var errorMaxAge: Int
+    package var idleTimeout: Int
+    package var readTimeout: Int
+    package var maxRequests: Int
+    /// Whether a thumbnail's reply says what it cost (`Server-Timing`).
+    package var serverTiming: Bool
+    package var renders: RenderBound
+    package var listening: ListeningOptions
+}
+
+/// How many renders run at once, across processes, and how long a request
+/// waits for one.
+package struct RenderBound: Sendable {
+    package var maxRenders: Int
+    package var queueTimeout: Int
+    package static let defaultQueueTimeout = 5
+    /// `--render-slots`; nil: the mode's own.
+    package var slotFile: String?
+}
+
+/// The listening server's own: where it listens, whom it serves as, and
+/// how many connection processes it keeps.
+package struct ListeningOptions: Sendable {
+    /// Empty under `--inetd`, which is handed its socket.
+    package var addresses: [ListenAddress]
+    /// `--listen systemd`: the sockets systemd passes, besides `addresses`.
+    package var fromSystemd: Bool
+    /// `--metrics-listen`: where `/metrics` is served, apart from the thumbnails.
+    package var metricsAddress: ListenAddress?
+    package var user: String?
+    package var maxConnections: Int
+    package var shutdownTimeout: Int
+
+    package static let defaultMaxConnections = 512
+    /// Under Kubernetes' default grace period of 30 s.
+    package static let defaultShutdownTimeout = 20
 }
 
 /// `--batch`: the list and what to do with each path.
-public struct BatchInvocation: Sendable {
-    public var list: String
-    public var action: BatchAction
+package struct BatchInvocation: Sendable {
+    package var list: String
+    package var action: BatchAction
     /// nil: one a core.
-    public var jobs: Int?
-    public var access: AccessOptions
-    public var sources: SourceOptions
+    package var jobs: Int?
+    package var access: AccessOptions
+    package var sources: SourceOptions
 }
 
 /// What the flags form's flags say, checked.
-public struct RequestFlags: Sendable, Equatable {
-    public var size: BoxSize
-    public var mode: FitMode = .fit
-    public var placement: Placement = .gravity(.centre)
-    public var format: OutputFormat? = nil
-    public var quality: Int? = nil
-    public var background: RGB? = nil
+package struct RequestFlags: Sendable, Equatable {
+    package var size: BoxSize
+    package var mode: FitMode = .fit
+    package var placement: Placement = .gravity(.centre)
+    package var format: OutputFormat? = nil
+    package var quality: Int? = nil
+    package var background: RGB? = nil
 
     /// The request for `source`.
-    public func request(source: SourcePath) -> ThumbnailRequest {
+    package func request(source: SourcePath) -> ThumbnailRequest {
         var request = ThumbnailRequest(size: size, source: source)
         request.mode = mode
         request.placement = placement
@@ -183,11 +219,12 @@ struct ParsedInvocation {
     let settings: Settings
     let result: Result<Invocation, ThumbnailError>
 
-    init(arguments: [String]) {
+    /// `environment`: the process's, whose `THUMBNAIL_*` variables set options too.
+    init(arguments: [String], environment: [String: String]) {
         let parsed = ParsedArguments(arguments)
         var settings = Settings()
         // Every option is applied, so a broken HTTP mode still finds its --log.
-        let failures = settings.apply(parsed.options)
+        let failures = settings.apply(parsed.options, environment: environment)
         // With --batch, --picture is what the batch does, not a mode of its own.
         let named = settings.modes.contains(.batch) ? settings.modes.filter { $0 != .picture } : settings.modes
         let given = named.reduce(into: [Mode]()) { given, mode in if !given.contains(mode) { given.append(mode) } }
@@ -225,7 +262,8 @@ struct ParsedInvocation {
         case .version: return .version
         case .render, .explain:
             guard let operand = operands.first else { throw ThumbnailError(.usage, "arguments", "no source given") }
-            let output = settings.output.map(OutputTarget.init)
+            // `-o -` is standard output, as curl and convert read it.
+            let output = settings.output.flatMap { $0 == "-" ? nil : OutputTarget($0) }
             if let path = operands.first(where: { $0 != "-" && access.grammar.isThumbnailPath($0) }) {
                 guard operands.count == 1 else {
                     throw ThumbnailError(.usage, path, "one thumbnail path at a time; --batch renders a list of them")
@@ -260,7 +298,7 @@ struct ParsedInvocation {
             }
             guard access.keyFile != nil else { throw ThumbnailError(.usage, "--sign", "needs --key-file") }
             return .sign(SignInvocation(path: operand, access: access))
-        case .inetd, .checkConfig:
+        case .inetd, .listen, .checkConfig:
             if let operand = operands.first {
                 throw ThumbnailError(.usage, operand, "\(mode.spelled) reads its options only; no operand")
             }
@@ -268,8 +306,19 @@ struct ParsedInvocation {
                 access: access, sources: sources, logFile: settings.logFile, logFormat: settings.logFormat,
                 clientIPHeader: settings.clientIPHeader, cacheControl: settings.cacheControl,
                 errorMaxAge: settings.errorMaxAge, idleTimeout: settings.idleTimeout,
-                readTimeout: settings.readTimeout, maxRequests: settings.maxRequests)
-            return mode == .inetd ? .inetd(server) : .checkConfig(server, problems: problems)
+                readTimeout: settings.readTimeout, maxRequests: settings.maxRequests, serverTiming: settings.serverTiming,
+                renders: RenderBound(
+                    maxRenders: settings.maxRenders ?? onlineCores, queueTimeout: settings.queueTimeout,
+                    slotFile: settings.renderSlots),
+                listening: ListeningOptions(
+                    addresses: settings.listenAddresses, fromSystemd: settings.listenFromSystemd,
+                    metricsAddress: settings.metricsAddress, user: settings.user,
+                    maxConnections: settings.maxConnections, shutdownTimeout: settings.shutdownTimeout))
+            switch mode {
+            case .inetd: return .inetd(server)
+            case .listen: return .listen(server)
+            default: return .checkConfig(server, problems: problems)
+            }
         case .batch:
             if let operand = operands.first {
                 throw ThumbnailError(.usage, operand, "--batch reads its paths from the list; no other operand")

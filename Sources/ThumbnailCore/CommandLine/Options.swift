@@ -2,26 +2,26 @@
 /// `--help` prints it, the parser reads it, `--config` files use its long
 /// names, and `make docs` writes the man page's OPTIONS and the shell
 /// completions from it (Sources/Documentation).
-public struct OptionSpec: Sendable {
-    public let long: String
-    public let short: Character?
+package struct OptionSpec: Sendable {
+    package let long: String
+    package let short: Character?
     /// The value's placeholder in `--help`; nil for a flag.
-    public let value: String?
+    package let value: String?
     /// One line for `--help`, without the default, which `defaultValue` gives.
-    public let help: String
+    package let help: String
     /// Whether a `--config` file may set it.
-    public let configurable: Bool
+    package let configurable: Bool
     /// The modes it applies to; given on the command line with any other
     /// mode, it is a usage error. A mode option applies to its own mode only,
     /// but for --picture, which --batch takes as what to do with each path.
-    public let modes: Set<Mode>
+    package let modes: Set<Mode>
     /// What applies when it is not given; nil when nothing needs saying.
-    public let defaultValue: OptionDefault?
+    package let defaultValue: OptionDefault?
     /// What a shell offers for its value.
-    public let completion: ValueCompletion
+    package let completion: ValueCompletion
     /// Its entry under OPTIONS in the man page, in mdoc: what it does, for
     /// users. The flags, the default and the modes are added from the fields above.
-    public let manual: String
+    package let manual: String
     let apply: @Sendable (inout Settings, String) throws(ThumbnailError) -> Void
 
     init(
@@ -43,20 +43,20 @@ public struct OptionSpec: Sendable {
     }
 
     /// How `--help` names it: `-s, --size WxH`.
-    public var synopsis: String {
+    package var synopsis: String {
         (short.map { "-\($0), " } ?? "    ") + "--" + long + (value.map { " " + $0 } ?? "")
     }
 }
 
 /// What applies when an option is not given.
-public enum OptionDefault: Sendable, Equatable {
+package enum OptionDefault: Sendable, Equatable {
     /// A value, as the option would take it: a number, a name.
     case value(String)
     /// What happens instead, in words: `the source's format`.
     case words(String)
 
     /// As `--help` shows it, after the option's line.
-    public var help: String {
+    package var help: String {
         switch self {
         case .value(let value): "(default \(value))"
         case .words(let words): "(default: \(words))"
@@ -65,7 +65,7 @@ public enum OptionDefault: Sendable, Equatable {
 }
 
 /// What a shell's completion offers for an option's value.
-public enum ValueCompletion: Sendable, Equatable {
+package enum ValueCompletion: Sendable, Equatable {
     /// Nothing: the value is the user's to type.
     case anything
     case files
@@ -86,10 +86,10 @@ public enum ValueCompletion: Sendable, Equatable {
 }
 
 /// What `thumbnail` does; each mode has its own configuration (`Invocation`).
-public enum Mode: String, CaseIterable, Sendable {
+package enum Mode: String, CaseIterable, Sendable {
     /// One thumbnail from flags and a source, or from a path.
     case render
-    case explain, sign, inetd, batch, picture, help, version
+    case explain, sign, inetd, listen, batch, picture, help, version
     case checkConfig = "check-config"
 }
 
@@ -97,16 +97,18 @@ extension Set where Element == Mode {
     /// The flags form's request: size, mode, quality, background (--format: not with --picture).
     static let request: Set<Mode> = [.render, .explain, .picture]
     /// Where sources come from and what they may be.
-    static let sources: Set<Mode> = [.render, .explain, .picture, .inetd, .checkConfig, .batch]
+    static let sources: Set<Mode> = [.render, .explain, .picture, .inetd, .listen, .checkConfig, .batch]
     /// What paths may say: the grammar, sizes and signatures.
-    static let paths: Set<Mode> = [.render, .explain, .picture, .sign, .inetd, .checkConfig, .batch]
+    static let paths: Set<Mode> = [.render, .explain, .picture, .sign, .inetd, .listen, .checkConfig, .batch]
     /// `--picture`'s markup, alone or for each path of a batch.
     static let markup: Set<Mode> = [.picture, .batch]
-    /// The HTTP mode's own, which --check-config checks.
-    static let server: Set<Mode> = [.inetd, .checkConfig]
+    /// The HTTP modes' own, which --check-config checks. `--inetd` handed a
+    /// listening socket is a listening server, so the listening server's
+    /// options apply to it too.
+    static let server: Set<Mode> = [.inetd, .listen, .checkConfig]
 }
 
-public let optionTable: [OptionSpec] = [
+package let optionTable: [OptionSpec] = [
     OptionSpec("alt", value: "TEXT", configurable: false, for: .markup, help: "--picture: the img's alt text",
         default: .words("empty"),
         manual: #"""
@@ -225,7 +227,8 @@ public let optionTable: [OptionSpec] = [
             .Ar NAME
             instead of the socket's other end, which is the CDN:
             .Ql CloudFront-Viewer-Address
-            (address and port) or
+            (address and port; CloudFront sends it when the origin request policy
+            includes it) or
             .Ql X-Forwarded-For
             (its last address, the one the CDN saw).
             Only for a header the CDN always sets: a client could send it too.
@@ -244,8 +247,22 @@ public let optionTable: [OptionSpec] = [
             would be given, name every problem, and exit, as
             .Ql nginx -t
             does for nginx; run it after every change of a configuration.
-            Each check is a line on standard output: the storage root exists and is a
-            readable directory; every size of
+            Each check is a line on standard output: the storage root is there (a
+            directory exists and is readable; an
+            .Ql https://
+            root answers a HEAD of its URL with anything but a 5xx or a 403, which the
+            line names; an
+            .Ql s3://
+            root's credentials are found and list its prefix, one key at most, which
+            takes
+            .Ql s3:ListBucket ,
+            see
+            .Sx STORAGE ) ;
+            the
+            .Fl -log
+            file opens for appending, as the user who runs the check, or, when it does
+            not exist yet, its directory would let the first request create it (the
+            check creates nothing and writes nothing); every size of
             .Fl -sizes
             is valid and within
             .Fl -max-side ;
@@ -266,7 +283,9 @@ public let optionTable: [OptionSpec] = [
         manual: #"""
             Read options from
             .Ar FILE
-            before those on the command line, which win.
+            before those of the environment and the command line, which win; see
+            .Sx ENVIRONMENT
+            for the variables that set the same options.
             Each line is a long option without its dashes, alone for a flag or followed
             by
             .Ql =
@@ -284,7 +303,7 @@ public let optionTable: [OptionSpec] = [
             list; the mode options,
             .Fl -config
             itself and the options marked
-            .Dq not in a Fl -config No file
+            .Dq not in a Fl -config No file or the environment
             may not.
             An option may be set once per file.
             A line that is not
@@ -367,7 +386,10 @@ public let optionTable: [OptionSpec] = [
             Parse the request, read the source's header, and print the canonical path
             and the plan instead of rendering:
             each access check and its outcome
-            .Pq Ql signature: ok (key 1 of 2) , Ql size: refused: ... ,
+            .Po
+            .Ql signature: ok (key 1 of 2) ,
+            .Ql size: refused: ...
+            .Pc ,
             for a URL root the storage, the object's full URL, the store's status and
             header facts and where the credentials came from
             .Pq never the credentials ,
@@ -549,6 +571,34 @@ public let optionTable: [OptionSpec] = [
     ) {
         settings, value in settings.keyFile = value
     },
+    OptionSpec("listen", value: "ADDRESS", configurable: false, for: [.listen], help: "serve HTTP on [HOST:]PORT, or systemd's",
+        manual: #"""
+            Serve HTTP as a long-running server on
+            .Ar ADDRESS :
+            .Ar port
+            alone, on every address of the host, IPv6 and IPv4;
+            .Ar host : Ns Ar port
+            with a numeric IPv4 address; or
+            .Li \&[ Ns Ar host Ns Li \&]: Ns Ar port
+            with a numeric IPv6 address.
+            Give it once for each address to listen on.
+            .Cm systemd
+            takes the listening sockets that systemd passes instead
+            .Pq Ev LISTEN_FDS ,
+            from a socket unit with
+            .Cm Accept=no .
+            See
+            .Sx SERVER .
+            """#
+    ) {
+        settings, value throws(ThumbnailError) in
+        settings.modes.append(.listen)
+        if value == "systemd" {
+            settings.listenFromSystemd = true
+        } else {
+            settings.listenAddresses.append(try ListenAddress(parsing: value, option: "--listen"))
+        }
+    },
     OptionSpec("log", value: "FILE", for: .server, help: "inetd: request log file",
         default: .words("syslog"),
         manual: #"""
@@ -633,6 +683,20 @@ public let optionTable: [OptionSpec] = [
     ) {
         settings, value throws(ThumbnailError) in settings.limits.maxBytes = try count(value, "--max-bytes")
     },
+    OptionSpec("max-connections", value: "N", for: .server, help: "listen: connections at once",
+        default: .value("\(ListeningOptions.defaultMaxConnections)"),
+        manual: #"""
+            Under
+            .Fl -listen ,
+            serve at most
+            .Ar N
+            connections at once, each in a process of its own, from 1 to 65536.
+            Past it the server answers 503 itself; see
+            .Sx SERVER .
+            """#
+    ) {
+        settings, value throws(ThumbnailError) in settings.maxConnections = try count(value, "--max-connections", to: 65536)
+    },
     OptionSpec("max-frames", value: "N", for: .sources, help: "most frames of an animation",
         default: .value("\(Limits.defaultMaxFrames)"),
         manual: #"""
@@ -652,6 +716,25 @@ public let optionTable: [OptionSpec] = [
             """#
     ) {
         settings, value throws(ThumbnailError) in settings.limits.maxPixels = try count(value, "--max-pixels")
+    },
+    OptionSpec("max-renders", value: "N", for: .server, help: "HTTP: renders at once",
+        default: .words("the number of processor cores online"),
+        manual: #"""
+            Render at most
+            .Ar N
+            thumbnails at once, from 1 to 4096: across the connections of
+            .Fl -listen ,
+            or across the
+            .Fl -inetd
+            processes that share a
+            .Fl -render-slots
+            file.
+            A request waits for a render of its own up to
+            .Fl -queue-timeout
+            seconds.
+            """#
+    ) {
+        settings, value throws(ThumbnailError) in settings.maxRenders = try count(value, "--max-renders", to: 4096)
     },
     OptionSpec("max-requests", value: "N", for: .server, help: "inetd: requests per connection",
         default: .value("\(HTTPLimits.defaultMaxRequests)"),
@@ -687,6 +770,39 @@ public let optionTable: [OptionSpec] = [
     ) {
         settings, value throws(ThumbnailError) in settings.maxTime = try count(value, "--max-time", to: Settings.longestMaxTime)
     },
+    OptionSpec("metrics-listen", value: "ADDRESS", configurable: false, for: .server, help: "listen: Prometheus /metrics on [HOST:]PORT",
+        manual: #"""
+            Under
+            .Fl -listen ,
+            serve
+            .Pa /metrics ,
+            in the Prometheus text format, on
+            .Ar ADDRESS ,
+            given as to
+            .Fl -listen ;
+            the thumbnails' port answers
+            .Pa /metrics
+            with 404.
+            See
+            .Sx Metrics .
+            """#
+    ) {
+        settings, value throws(ThumbnailError) in
+        settings.metricsAddress = try ListenAddress(parsing: value, option: "--metrics-listen")
+    },
+    OptionSpec("no-server-timing", for: .server, help: "HTTP: no Server-Timing header on thumbnails",
+        manual: #"""
+            Under
+            .Fl -inetd
+            and
+            .Fl -listen ,
+            send no
+            .Ql Server-Timing
+            header; the log still has the figures.
+            """#
+    ) {
+        settings, _ in settings.serverTiming = false
+    },
     OptionSpec("origin-token-file", value: "FILE", for: .server, help: "HTTP: require the CDN's origin token in FILE",
         manual: #"""
             In the HTTP mode, require every request to carry the token in
@@ -716,6 +832,10 @@ public let optionTable: [OptionSpec] = [
             Write the thumbnail to
             .Ar FILE ,
             atomically, instead of standard output; never over the source.
+            .Fl o Fl
+            is standard output, which
+            .Nm
+            refuses when it is a terminal.
             In the flags form its extension names the format when
             .Fl f
             is absent:
@@ -746,6 +866,16 @@ public let optionTable: [OptionSpec] = [
             is written.
             Each source that fails gets one line on standard error and the others go
             on; the exit status is that of the first failure.
+            .Pp
+            The directory of each file must exist:
+            .Fl o
+            creates none, as
+            .Xr cp 1
+            creates none, and a missing one is refused (exit 73) before anything is
+            rendered.
+            .Fl -output-dir ,
+            whose files are named by their canonical paths, creates the directories
+            they need.
             """#
     ) {
         settings, value in settings.output = value
@@ -756,7 +886,8 @@ public let optionTable: [OptionSpec] = [
             .Fl -batch ,
             also write each thumbnail to
             .Ar DIR
-            followed by its canonical path, each segment decoded; see
+            followed by its canonical path, each segment decoded, with the output
+            format's extension added when the name lacks it; see
             .Sx BATCH MODE .
             """#
     ) {
@@ -828,6 +959,25 @@ public let optionTable: [OptionSpec] = [
         settings, value throws(ThumbnailError) in
         settings.quality = try count(value, "--quality", to: PathGrammar.qualities.upperBound)
     },
+    OptionSpec("queue-timeout", value: "SEC", for: .server, help: "HTTP: seconds a render may wait",
+        default: .value("\(RenderBound.defaultQueueTimeout)"),
+        manual: #"""
+            Under
+            .Fl -inetd
+            and
+            .Fl -listen ,
+            how long a request may wait for one of the
+            .Fl -max-renders
+            renders, from 0 to 3600 seconds.
+            After that it gets 503 with
+            .Ql Retry-After: 1
+            and
+            .Ql Cache-Control: no-store ,
+            and a log line says so.
+            """#
+    ) {
+        settings, value throws(ThumbnailError) in settings.queueTimeout = try count(value, "--queue-timeout", from: 0, to: 3600)
+    },
     OptionSpec("read-timeout", value: "SEC", for: .server, help: "inetd: seconds to read a request",
         default: .value("\(HTTPLimits.defaultReadTimeout)"),
         manual: #"""
@@ -840,6 +990,35 @@ public let optionTable: [OptionSpec] = [
             """#
     ) {
         settings, value throws(ThumbnailError) in settings.readTimeout = try count(value, "--read-timeout")
+    },
+    OptionSpec("render-slots", value: "FILE", for: .server, help: "HTTP: lock file that counts renders at once",
+        manual: #"""
+            The lock file that counts the renders running at once: every process that
+            renders for
+            .Fl -inetd
+            or
+            .Fl -listen
+            with the same
+            .Ar FILE
+            shares the
+            .Fl -max-renders
+            bound.
+            It must be a regular file that the serving user owns; it is created if
+            missing.
+            Under
+            .Fl -inetd
+            the default is
+            .Pa thumbnail-render-slots. Ns Ar uid
+            in
+            .Ev TMPDIR ,
+            or in
+            .Pa /tmp ,
+            one for every process of the user; a
+            .Fl -listen
+            server has its own unless this is given.
+            """#
+    ) {
+        settings, value in settings.renderSlots = value
     },
     OptionSpec("root", "r", value: "ROOT", for: .sources, help: "DIR, s3://BUCKET[/P] or https://HOST[/P]",
         default: .words("the current directory"), completion: .directories,
@@ -874,9 +1053,11 @@ public let optionTable: [OptionSpec] = [
         settings, value throws(ThumbnailError) in settings.remote.endpoint = try RemoteOptions.endpoint(value)
     },
     OptionSpec("s3-region", value: "REGION", for: .sources, help: "the bucket's region",
-        default: .words("AWS_REGION, else AWS_DEFAULT_REGION, else \(RemoteOptions.defaultRegion)"),
+        default: .words("AWS_REGION, AWS_DEFAULT_REGION, the AWS config file's, else \(RemoteOptions.defaultRegion)"),
         manual: #"""
-            The bucket's region, which requests are signed for.
+            The bucket's region, which requests are signed for; see
+            .Sx STORAGE
+            for where it comes from without this option.
             """#
     ) {
         settings, value throws(ThumbnailError) in
@@ -884,6 +1065,21 @@ public let optionTable: [OptionSpec] = [
             throw ThumbnailError(.usage, "--s3-region", "'\(value)' is not a region name")
         }
         settings.remote.region = value
+    },
+    OptionSpec("shutdown-timeout", value: "SEC", for: .server, help: "listen: seconds to finish on SIGTERM",
+        default: .value("\(ListeningOptions.defaultShutdownTimeout)"),
+        manual: #"""
+            Under
+            .Fl -listen ,
+            how long the server waits on
+            .Dv SIGTERM
+            for the requests in progress to finish, from 1 to 3600 seconds; the
+            default is within the 30 seconds Kubernetes allows before it kills a
+            container.
+            What is left after it is killed.
+            """#
+    ) {
+        settings, value throws(ThumbnailError) in settings.shutdownTimeout = try count(value, "--shutdown-timeout", to: 3600)
     },
     OptionSpec("sign", configurable: false, for: [.sign], help: "print URL-PATH canonical and signed; no render",
         manual: #"""
@@ -964,6 +1160,31 @@ public let optionTable: [OptionSpec] = [
         settings, value throws(ThumbnailError) in
         settings.remote.timeout = try count(value, "--source-timeout", to: RemoteOptions.maxTimeout)
     },
+    OptionSpec("user", value: "NAME", configurable: false, for: .server, help: "HTTP: serve as NAME when started as root",
+        manual: #"""
+            Serve as the user
+            .Ar NAME ,
+            with its groups, when started as root: the
+            .Fl -listen
+            server becomes
+            .Ar NAME
+            once it has bound its sockets, so a port under 1024 can be one of them,
+            and before it reads anything else; started as root without it, the server
+            refuses to start, so that no render runs as root.
+            Under
+            .Fl -inetd ,
+            where the super-server chooses the user, the process becomes
+            .Ar NAME
+            before it reads its configuration, if given.
+            Started as another user,
+            .Ar NAME
+            may only be that user.
+            """#
+    ) {
+        settings, value throws(ThumbnailError) in
+        guard !value.isEmpty else { throw ThumbnailError(.usage, "--user", "needs a user name") }
+        settings.user = value
+    },
     OptionSpec("version", configurable: false, for: [.version], help: "print versions and exit",
         manual: #"""
             Print the version of
@@ -991,11 +1212,11 @@ private func count(
 let helpWidth = 80
 
 /// The usage line printed by `--help` and after a usage error.
-public let usageLine = """
+package let usageLine = """
     usage: thumbnail [-s WxH] [-f FORMAT] [-o FILE] [options] SOURCE | URL-PATH | -
            thumbnail -s WxH -o PATTERN [-j N] [options] SOURCE...
            thumbnail --batch FILE|- [-j N] [--output-dir DIR | --base URL] [options]
-           thumbnail --inetd | --check-config [options]
+           thumbnail --inetd | --listen [HOST:]PORT... | --check-config [options]
            thumbnail --sign | --explain | --picture [options] URL-PATH | SOURCE
     """
 
@@ -1094,7 +1315,7 @@ func editDistance(_ a: some StringProtocol, _ b: some StringProtocol) -> Int {
 
 /// `--help`: the usage line and the option table, within 80 columns.
 /// An option's default is shown where the line has room for it.
-public func helpText(table: [OptionSpec] = optionTable) -> String {
+package func helpText(table: [OptionSpec] = optionTable) -> String {
     let width = table.map(\.synopsis.count).max() ?? 0
     let lines = table.map { spec in
         let line = "  " + spec.synopsis + String(repeating: " ", count: width - spec.synopsis.count + 2) + spec.help

@@ -9,23 +9,23 @@
 /// (`ProcessIO.standard`); tests bind them to files of their own.
 public struct ProcessIO: Sendable {
     /// Standard input, output and error, as file descriptors.
-    public var input: Int32
-    public var output: Int32
-    public var error: Int32
-    public var outputIsTerminal: Bool
+    package var input: Int32
+    package var output: Int32
+    package var error: Int32
+    package var outputIsTerminal: Bool
     /// `--batch` draws its progress bar on stderr when it is a terminal.
-    public var errorIsTerminal: Bool
+    package var errorIsTerminal: Bool
     /// Seconds since the epoch, for `Date` and log lines.
-    public var now: @Sendable () -> Int
+    package var now: @Sendable () -> Int
     /// The HTTP mode's log: the `--log` file, or syslog without one.
-    public var openLog: @Sendable (_ path: String?) -> LogSink
+    package var openLog: @Sendable (_ path: String?) -> LogSink
     /// The process environment: the S3 root's region and credentials.
-    public var environment: [String: String]
+    package var environment: [String: String]
     /// Called once the mode is known to be `--inetd`, before anything else:
     /// under inetd fd 2 is the socket, and nothing may ever reach it.
-    public var silenceErrorStream: @Sendable () -> Void
+    package var silenceErrorStream: @Sendable () -> Void
 
-    public init(
+    package init(
         input: Int32, output: Int32, error: Int32, outputIsTerminal: Bool = false, errorIsTerminal: Bool = false,
         now: @escaping @Sendable () -> Int = { time(nil) },
         openLog: @escaping @Sendable (String?) -> LogSink = LogSink.open,
@@ -79,18 +79,18 @@ private func processEnvironment() -> [String: String] {
 
 /// Where the HTTP mode's log lines go. Each line is written in one call,
 /// control characters replaced: a request must not be able to forge lines.
-public struct LogSink: Sendable {
+package struct LogSink: Sendable {
     private let writeLine: @Sendable (String) -> Void
 
-    public init(_ writeLine: @escaping @Sendable (String) -> Void) { self.writeLine = writeLine }
+    package init(_ writeLine: @escaping @Sendable (String) -> Void) { self.writeLine = writeLine }
 
-    public func write(_ line: String) {
+    package func write(_ line: String) {
         writeLine(String(decoding: line.utf8.map { $0 < 0x20 || $0 == 0x7f ? UInt8(ascii: "?") : $0 }, as: UTF8.self))
     }
 
     /// Appends to `path`, or goes to syslog without one or when it cannot be
     /// opened (which syslog is then told).
-    @Sendable public static func open(_ path: String?) -> LogSink {
+    @Sendable package static func open(_ path: String?) -> LogSink {
         let fd = path.map { Glibc.open($0, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0o644) } ?? -1
         let failure = errnoText()
         if fd >= 0 { return LogSink { line in _ = try? writeAll(fd, Array((line + "\n").utf8), name: "log") } }
@@ -99,4 +99,21 @@ public struct LogSink: Sendable {
         if let path { sink.write("thumbnail: \(path): \(failure); logging to syslog") }
         return sink
     }
+}
+
+/// `--check-config`'s check of `--log`: that the file opens for appending,
+/// as `LogSink.open` opens it, or, when it does not exist yet, that its
+/// directory would let the first request create it. It creates nothing.
+func checkLogFile(_ path: String?) throws(ThumbnailError) -> String {
+    guard let path else { return "to syslog, without --log" }
+    let fd = open(path, O_WRONLY | O_APPEND | O_CLOEXEC | O_NOCTTY)
+    if fd >= 0 {
+        close(fd)
+        return "appends to \(path)"
+    }
+    let failure = errnoText()
+    guard errno == ENOENT, access(directoryOf(path), W_OK | X_OK) == 0 else {
+        throw ThumbnailError(.misconfigured, path, "cannot be appended to: \(failure); the HTTP mode would log to syslog")
+    }
+    return "\(path) does not exist yet; the first request creates it"
 }

@@ -1,5 +1,5 @@
-/// What the options said, from the config file and then the command line:
-/// the parser's working state. `Invocation` takes from it what the chosen
+/// What the options said, from the config file, the environment, then the
+/// command line: the parser's working state. `Invocation` takes from it what the chosen
 /// mode needs, and nothing else sees it.
 struct Settings: Sendable {
     static let defaultMaxTime = 30
@@ -48,17 +48,46 @@ struct Settings: Sendable {
     var idleTimeout = HTTPLimits.defaultIdleTimeout
     var readTimeout = HTTPLimits.defaultReadTimeout
     var maxRequests = HTTPLimits.defaultMaxRequests
+    var serverTiming = true
+    /// `--listen`, in order.
+    var listenAddresses: [ListenAddress] = []
+    /// `--listen systemd`: the sockets systemd passes (`LISTEN_FDS`).
+    var listenFromSystemd = false
+    var metricsAddress: ListenAddress? = nil
+    var user: String? = nil
+    /// nil: one a core.
+    var maxRenders: Int? = nil
+    var queueTimeout = RenderBound.defaultQueueTimeout
+    var maxConnections = ListeningOptions.defaultMaxConnections
+    var shutdownTimeout = ListeningOptions.defaultShutdownTimeout
+    /// nil: `--listen`'s own, or a file per user in the temporary directory for `--inetd`.
+    var renderSlots: String? = nil
 
-    /// Applies `options` on top of these settings; a `--config` among them
-    /// is read first, so the command line wins. Every option that can be
-    /// applied is; the failures are returned, in order.
-    mutating func apply(_ options: [(spec: OptionSpec, value: String)]) -> [ThumbnailError] {
+    /// Applies `options` on top of these settings: first a `--config` file
+    /// among them, then the `THUMBNAIL_*` variables of `environment`, which
+    /// replace what the file says of the same options, then the command line,
+    /// which wins over both. Every option that can be applied is; the
+    /// failures are returned, in order.
+    mutating func apply(
+        _ options: [(spec: OptionSpec, value: String)], environment: [String: String]
+    ) -> [ThumbnailError] {
         var failures: [ThumbnailError] = []
+        let variables = EnvironmentSettings(environment)
         if let config = options.last(where: { $0.spec.long == "config" }) {
             do throws(ThumbnailError) {
-                try applyConfigFile(config.value)
+                try applyConfigFile(config.value, except: Set(variables.values.map(\.spec.long)))
             } catch {
                 failures.append(error)
+            }
+        }
+        failures += variables.failures
+        for (spec, variable, value) in variables.values {
+            // A flag turned off only keeps the file's line from applying.
+            guard let value else { continue }
+            do throws(ThumbnailError) {
+                try spec.apply(&self, value)
+            } catch {
+                failures.append(ThumbnailError(.usage, variable, error.reason))
             }
         }
         for (spec, value) in options {
@@ -72,8 +101,9 @@ struct Settings: Sendable {
     }
 
     /// `name = value` or `name` lines of long options, each at most once;
-    /// `#` starts a comment.
-    mutating func applyConfigFile(_ path: String) throws(ThumbnailError) {
+    /// `#` starts a comment. The lines of the options in `overridden` are
+    /// checked but not applied: the environment sets those.
+    mutating func applyConfigFile(_ path: String, except overridden: Set<String>) throws(ThumbnailError) {
         let bytes = try readConfigFile(path)
         let lines = String(decoding: bytes, as: UTF8.self).split(separator: "\n", omittingEmptySubsequences: false)
         var seen: [Substring: Int] = [:]
@@ -95,6 +125,7 @@ struct Settings: Sendable {
             switch (spec.value, value) {
             case (nil, _?): throw ThumbnailError(.usage, place, "'\(name)' takes no value")
             case (_?, nil): throw ThumbnailError(.usage, place, "'\(name)' needs '= value'")
+            case _ where overridden.contains(spec.long): continue
             default:
                 do throws(ThumbnailError) {
                     try spec.apply(&self, String(value ?? ""))

@@ -54,10 +54,7 @@ enum HEIFDecoder {
     private static func withPrimaryImage<Result>(
         _ bytes: [UInt8], limits: Limits, threads: Int, _ body: (OpaquePointer) throws(ThumbnailError) -> Result
     ) throws(ThumbnailError) -> Result {
-        if let failure = thumbnail_heif_load() {
-            // Like a missing coder: this host lacks what the format needs.
-            throw ThumbnailError(.encoderMissing, "source", String(cString: failure))
-        }
+        if let failure = thumbnail_heif_load() { throw OptionalLibrary.heif.missing(String(cString: failure)) }
         guard let context = heif_context_alloc() else {
             throw ThumbnailError(.internalFailure, "source", "libheif: out of memory")
         }
@@ -261,10 +258,7 @@ enum AVIFEncoder {
     /// and the AV1 data, nothing else. One thread, so that the bytes never
     /// depend on scheduling and a batch's jobs keep the cores.
     static func encode(_ pixels: Pixels, quality: Int) throws(ThumbnailError) -> [UInt8] {
-        if let failure = thumbnail_heif_load() {
-            // Like a missing coder: this host lacks what the format needs.
-            throw ThumbnailError(.encoderMissing, subject, String(cString: failure))
-        }
+        if let failure = thumbnail_heif_load() { throw OptionalLibrary.heif.missing(String(cString: failure)) }
         guard let context = heif_context_alloc() else {
             throw ThumbnailError(.internalFailure, subject, "libheif: out of memory")
         }

@@ -1,15 +1,15 @@
 /// The image types `thumbnail` decodes, told apart by their first bytes and
 /// never by a file name. Anything else never reaches ImageMagick, which has
 /// coders (MVG, MSL, SVG, PS, TXT...) that must never see user bytes.
-public enum SourceFormat: String, Sendable {
+package enum SourceFormat: String, Sendable {
     case jpeg, png, gif, webp, avif, heic, tiff
 
     /// How many first bytes `init(sniffing:)` needs to tell every format apart.
-    public static let magicLength = 12
+    package static let magicLength = 12
 
-    public init(sniffing bytes: [UInt8]) throws(ThumbnailError) { try self.init(sniffing: bytes[...]) }
+    package init(sniffing bytes: [UInt8]) throws(ThumbnailError) { try self.init(sniffing: bytes[...]) }
 
-    public init(sniffing bytes: ArraySlice<UInt8>) throws(ThumbnailError) {
+    package init(sniffing bytes: ArraySlice<UInt8>) throws(ThumbnailError) {
         func starts(_ magic: [UInt8], at offset: Int = 0) -> Bool {
             bytes.count >= offset + magic.count && bytes.dropFirst(offset).prefix(magic.count).elementsEqual(magic)
         }
@@ -41,7 +41,7 @@ public enum SourceFormat: String, Sendable {
     var coder: String { rawValue.uppercased() }
 
     /// The output format when the request names none.
-    public var defaultOutput: OutputFormat {
+    package var defaultOutput: OutputFormat {
         OutputFormat(rawValue: rawValue) ?? .jpeg
     }
 }

@@ -26,8 +26,8 @@ enum TIFFDecoder {
     static func decode(_ tiff: [UInt8], scaledTo size: (width: Int, height: Int)?) throws(ThumbnailError)
         -> (pixels: Pixels, iccProfile: [UInt8]?)?
     {
-        // Without libtiff, ImageMagick's coder (which needs it too) says why.
-        guard thumbnail_tiff_load() == nil else { return nil }
+        // ImageMagick's coder, which reads the other layouts, needs libtiff too.
+        if let failure = thumbnail_tiff_load() { throw OptionalLibrary.tiff.missing(String(cString: failure)) }
         return try tiff.withUnsafeBytes { bytes in Result { () throws(ThumbnailError) in
             let source = MemorySource(bytes)
             let handle = Unmanaged.passUnretained(source).toOpaque()

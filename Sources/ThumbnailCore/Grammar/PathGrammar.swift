@@ -2,27 +2,27 @@
 /// mode and the batch mode:
 ///
 ///     {prefix}/[{signature}/]{size}[,{option}...]/[{format}/]{source}
-public struct PathGrammar: Sendable {
-    public static let defaultPrefix = "/thumbnail"
-    public static let defaultMaxSide = 4096
+package struct PathGrammar: Sendable {
+    package static let defaultPrefix = "/thumbnail"
+    package static let defaultMaxSide = 4096
     /// What `q` and `--quality` take.
-    public static let qualities = 1...100
+    package static let qualities = 1...100
 
-    public var prefix: String
-    public var maxSide: Int
+    package var prefix: String
+    package var maxSide: Int
 
-    public init(prefix: String = defaultPrefix, maxSide: Int = defaultMaxSide) {
+    package init(prefix: String = defaultPrefix, maxSide: Int = defaultMaxSide) {
         self.prefix = prefix
         self.maxSide = maxSide
     }
 
     /// True when `argument` is meant as a thumbnail path or URL rather than a file.
-    public func isThumbnailPath(_ argument: String) -> Bool {
+    package func isThumbnailPath(_ argument: String) -> Bool {
         argument.hasPrefix("http://") || argument.hasPrefix("https://") || argument.hasPrefix(prefix + "/")
     }
 
     /// The path part of a full URL or of a request target; the query is ignored.
-    public static func pathPart(of target: String) -> Substring {
+    package static func pathPart(of target: String) -> Substring {
         var rest = Substring(target)
         for scheme in ["http://", "https://"] where rest.hasPrefix(scheme) {
             rest = rest.dropFirst(scheme.count)
@@ -35,10 +35,11 @@ public struct PathGrammar: Sendable {
     /// Splits a thumbnail path (or full URL) after its prefix: the signature
     /// segment if there is one, and the rest, from its `/`, which is what a
     /// signature covers.
-    public func splitSignature(_ target: String) throws(ThumbnailError) -> (signature: Substring?, signed: Substring) {
+    package func splitSignature(_ target: String) throws(ThumbnailError) -> (signature: Substring?, signed: Substring) {
         let path = Self.pathPart(of: target)
+        // Outside the prefix there is no thumbnail: an origin answers 404 to what else a CDN forwards.
         guard path.hasPrefix(prefix + "/") else {
-            throw ThumbnailError(.badPath, String(path), "does not start with '\(prefix)/'")
+            throw ThumbnailError(.notFound, String(path), "not a thumbnail path: it does not start with '\(prefix)/'")
         }
         let rest = path.dropFirst(prefix.count)
         let first = rest.dropFirst().prefix { $0 != "/" }
@@ -47,7 +48,7 @@ public struct PathGrammar: Sendable {
     }
 
     /// Parses an unsigned thumbnail path (or full URL) into a request.
-    public func parse(_ target: String) throws(ThumbnailError) -> ThumbnailRequest {
+    package func parse(_ target: String) throws(ThumbnailError) -> ThumbnailRequest {
         let (signature, signed) = try splitSignature(target)
         if let signature { throw Self.unexpectedSignature(signature) }
         return try parse(signed: signed)
@@ -58,7 +59,7 @@ public struct PathGrammar: Sendable {
     }
 
     /// Parses what follows the prefix and signature: `/{size}[,{option}...]/[{format}/]{source}`.
-    public func parse(signed path: Substring) throws(ThumbnailError) -> ThumbnailRequest {
+    package func parse(signed path: Substring) throws(ThumbnailError) -> ThumbnailRequest {
         var segments = path.dropFirst().split(separator: "/", omittingEmptySubsequences: false)
         guard path.hasPrefix("/"), segments.count >= 2 else {
             throw ThumbnailError(.badPath, prefix + path, "expected SIZE/[FORMAT/]SOURCE after '\(prefix)/'")

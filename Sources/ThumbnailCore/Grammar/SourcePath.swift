@@ -2,11 +2,11 @@
 /// `.` or `..` segment, no NUL, backslash, control character or slash inside
 /// a segment. Holding one means the grammar allowed it; `StorageRoot` still
 /// checks where symlinks lead.
-public struct SourcePath: Equatable, Hashable, Sendable, CustomStringConvertible {
-    public let segments: [String]
+package struct SourcePath: Equatable, Hashable, Sendable, CustomStringConvertible {
+    package let segments: [String]
 
     /// From the URL form: raw segments, each percent-decoded exactly once.
-    public init(encodedSegments: [Substring]) throws(ThumbnailError) {
+    package init(encodedSegments: [Substring]) throws(ThumbnailError) {
         var decoded: [String] = []
         for raw in encodedSegments {
             guard let segment = percentDecoded(raw) else {
@@ -18,7 +18,7 @@ public struct SourcePath: Equatable, Hashable, Sendable, CustomStringConvertible
     }
 
     /// From the flags form: a literal relative file path.
-    public init(filePath: String) throws(ThumbnailError) {
+    package init(filePath: String) throws(ThumbnailError) {
         if filePath.hasPrefix("/") {
             throw ThumbnailError(.forbidden, filePath, "absolute paths are not allowed; give a path inside the root")
         }
@@ -47,10 +47,10 @@ public struct SourcePath: Equatable, Hashable, Sendable, CustomStringConvertible
         self.segments = segments
     }
 
-    public var description: String { segments.joined(separator: "/") }
+    package var description: String { segments.joined(separator: "/") }
 
     /// The path as it appears in a canonical URL: only what must be escaped is.
-    public var percentEncoded: String {
+    package var percentEncoded: String {
         segments.map { percentEncode($0) }.joined(separator: "/")
     }
 }

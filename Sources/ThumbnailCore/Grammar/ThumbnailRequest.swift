@@ -1,19 +1,19 @@
 /// One thumbnail to make: what the URL path grammar and the flags both parse to.
-public struct ThumbnailRequest: Equatable, Sendable {
-    public var size: BoxSize
-    public var mode: FitMode = .fit
+package struct ThumbnailRequest: Equatable, Sendable {
+    package var size: BoxSize
+    package var mode: FitMode = .fit
     /// nil: the output format's default (`OutputFormat.defaultQuality`).
-    public var quality: Int? = nil
-    public var background: RGB = .white
+    package var quality: Int? = nil
+    package var background: RGB = .white
     /// Where the crop window, or the image on the pad canvas, goes.
-    public var placement: Placement = .gravity(.centre)
+    package var placement: Placement = .gravity(.centre)
     /// nil: the source's own format when it can be written, else JPEG.
-    public var format: OutputFormat? = nil
+    package var format: OutputFormat? = nil
     /// The storage path, decoded, relative to the root, checked by `SourcePath`.
-    public var source: SourcePath
+    package var source: SourcePath
     /// The source's version (`v…`): part of the URL, so that a replaced source
     /// gets new URLs, and of the signature; rendering ignores it.
-    public var version: String? = nil
+    package var version: String? = nil
 
     /// What a version may hold: 1 to 64 of `A-Z a-z 0-9 _ -`.
     static let versionLength = 1...64
@@ -23,14 +23,14 @@ public struct ThumbnailRequest: Equatable, Sendable {
             && text.utf8.allSatisfy { isASCIIAlphanumeric($0) || $0 == UInt8(ascii: "_") || $0 == UInt8(ascii: "-") }
     }
 
-    public init(size: BoxSize, source: SourcePath) {
+    package init(size: BoxSize, source: SourcePath) {
         self.size = size
         self.source = source
     }
 
     /// The size-and-options segment in canonical form: options in grammar
     /// order, defaults left out.
-    public var canonicalSizeSegment: String {
+    package var canonicalSizeSegment: String {
         var parts = [size.description]
         switch mode {
         case .fit: break
@@ -60,7 +60,7 @@ public struct ThumbnailRequest: Equatable, Sendable {
     }
 
     /// The one spelling of this request, with `prefix` in front and no signature.
-    public func canonicalPath(prefix: String) -> String {
+    package func canonicalPath(prefix: String) -> String {
         var path = prefix + "/" + canonicalSizeSegment
         if let format { path += "/" + format.rawValue }
         return path + "/" + source.percentEncoded
@@ -68,22 +68,22 @@ public struct ThumbnailRequest: Equatable, Sendable {
 }
 
 /// `{W}x{H}`, `{W}x` or `x{H}`.
-public struct BoxSize: Equatable, Hashable, Sendable, CustomStringConvertible {
-    public var width: Int?
-    public var height: Int?
+package struct BoxSize: Equatable, Hashable, Sendable, CustomStringConvertible {
+    package var width: Int?
+    package var height: Int?
 
-    public init(width: Int?, height: Int?) {
+    package init(width: Int?, height: Int?) {
         precondition(width != nil || height != nil)
         self.width = width
         self.height = height
     }
 
-    public var description: String {
+    package var description: String {
         (width.map(String.init) ?? "") + "x" + (height.map(String.init) ?? "")
     }
 
     /// Parses one size; `maxSide` bounds each side.
-    public static func parse(_ text: Substring, maxSide: Int) throws(ThumbnailError) -> BoxSize {
+    package static func parse(_ text: Substring, maxSide: Int) throws(ThumbnailError) -> BoxSize {
         let sides = text.split(separator: "x", omittingEmptySubsequences: false)
         guard sides.count == 2, !(sides[0].isEmpty && sides[1].isEmpty) else {
             throw ThumbnailError(.badPath, String(text), "size must be WxH, Wx or xH")
@@ -111,7 +111,7 @@ func decimal(_ digits: Substring) -> Int? {
     return Int(digits)
 }
 
-public enum FitMode: String, Sendable {
+package enum FitMode: String, Sendable {
     /// Inside the box, aspect kept, never upscaled.
     case fit
     /// Exactly the box, overflow cropped around the centre.
@@ -121,7 +121,7 @@ public enum FitMode: String, Sendable {
 }
 
 /// Where the crop window goes in the scaled image (crop), or the image on the canvas (pad).
-public enum Placement: Equatable, Sendable {
+package enum Placement: Equatable, Sendable {
     /// Flush with the edges it names; centred on the axes it does not.
     case gravity(Gravity)
     /// The crop window centred on this point as far as the image allows.
@@ -134,7 +134,7 @@ public enum Placement: Equatable, Sendable {
 }
 
 /// The compass points and the centre, spelled as the grammar spells them.
-public enum Gravity: String, CaseIterable, Sendable {
+package enum Gravity: String, CaseIterable, Sendable {
     case centre = "c", north = "n", northEast = "ne", east = "e", southEast = "se"
     case south = "s", southWest = "sw", west = "w", northWest = "nw"
 
@@ -150,14 +150,14 @@ public enum Gravity: String, CaseIterable, Sendable {
 }
 
 /// A point of the upright source, in per cent of its width and height from its top left corner.
-public struct FocalPoint: Equatable, Sendable, CustomStringConvertible {
-    public var x: Int, y: Int
+package struct FocalPoint: Equatable, Sendable, CustomStringConvertible {
+    package var x: Int, y: Int
     /// What a crop without a focal point centres on.
-    public static let centre = FocalPoint(x: 50, y: 50)
+    package static let centre = FocalPoint(x: 50, y: 50)
     /// As `--focal` takes it.
-    public var description: String { "\(x),\(y)" }
+    package var description: String { "\(x),\(y)" }
 
-    public init(x: Int, y: Int) {
+    package init(x: Int, y: Int) {
         self.x = x
         self.y = y
     }
@@ -178,19 +178,19 @@ public struct FocalPoint: Equatable, Sendable, CustomStringConvertible {
     }
 }
 
-public enum OutputFormat: String, CaseIterable, Sendable {
+package enum OutputFormat: String, CaseIterable, Sendable {
     case jpeg, png, webp, gif, avif
 
     /// The spellings the grammar and `-f` accept; `jpg` is an alias.
-    public static func named(_ name: Substring) -> OutputFormat? {
+    package static func named(_ name: Substring) -> OutputFormat? {
         name == "jpg" ? .jpeg : OutputFormat(rawValue: String(name))
     }
 
-    public var mediaType: String { "image/" + rawValue }
+    package var mediaType: String { "image/" + rawValue }
     /// The quality a request without `q` gets; nil for the lossless formats.
     /// Each is chosen so that the formats' outputs look alike (mean SSIM
     /// against a Lanczos reference; `make quality` measures it).
-    public var defaultQuality: Int? {
+    package var defaultQuality: Int? {
         switch self {
         case .jpeg: 80
         case .webp: 81
@@ -200,29 +200,29 @@ public enum OutputFormat: String, CaseIterable, Sendable {
     }
 
     /// The lossy formats' defaults, as `--help` and the man page give them: `jpeg 80, webp 81, avif 47`.
-    public static var defaultQualities: String {
+    package static var defaultQualities: String {
         allCases.compactMap { format in format.defaultQuality.map { "\(format.rawValue) \($0)" } }.joined(separator: ", ")
     }
 }
 
 extension [OutputFormat] {
     /// As `--formats` takes them: `avif,webp,jpeg`.
-    public var list: String { map(\.rawValue).joined(separator: ",") }
+    package var list: String { map(\.rawValue).joined(separator: ",") }
 }
 
 /// An sRGB colour written as six hex digits.
-public struct RGB: Equatable, Sendable, CustomStringConvertible {
-    public var red: UInt8, green: UInt8, blue: UInt8
-    public static let white = RGB(red: 255, green: 255, blue: 255)
+package struct RGB: Equatable, Sendable, CustomStringConvertible {
+    package var red: UInt8, green: UInt8, blue: UInt8
+    package static let white = RGB(red: 255, green: 255, blue: 255)
 
-    public static func parse(_ hex: Substring) -> RGB? {
+    package static func parse(_ hex: Substring) -> RGB? {
         guard hex.count == 6, hex.allSatisfy(\.isHexDigit), let value = UInt32(hex, radix: 16) else {
             return nil
         }
         return RGB(red: UInt8(value >> 16), green: UInt8((value >> 8) & 0xff), blue: UInt8(value & 0xff))
     }
 
-    public var description: String {
+    package var description: String {
         [red, green, blue].map { byte in
             let hex = String(byte, radix: 16)
             return hex.count == 1 ? "0" + hex : hex

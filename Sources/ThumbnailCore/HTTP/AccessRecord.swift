@@ -24,12 +24,16 @@ struct AccessRecord {
     var format: OutputFormat?
     /// Why it failed, or that the client went away.
     var note: String?
+    /// What the render cost, for a thumbnail.
+    var cost: RenderCost? = nil
 }
 
-public enum LogFormat: String, CaseIterable, Sendable {
+package enum LogFormat: String, CaseIterable, Sendable {
     /// `client - - [time] "request" status bytes "referer" "user-agent"`, then
     /// as nginx users append `$request_time`: seconds, source bytes, output
-    /// format and the note, `-` for each one missing.
+    /// format and the note, then the render's milliseconds waiting for a
+    /// slot, fetching, decoding, resizing and encoding, its CPU milliseconds
+    /// and its peak memory in KiB, `-` for each one missing.
     case combined
     /// One object a line, with the same fields.
     case json
@@ -45,7 +49,8 @@ public enum LogFormat: String, CaseIterable, Sendable {
                 seconds(record.milliseconds), record.sourceBytes.map(String.init) ?? "-",
                 record.format?.rawValue ?? "-", quoted(record.note),
             ]
-            return (bare + middle + agents + facts).joined(separator: " ")
+            let cost = costFigures(record.cost).map { $0.value ?? "-" }
+            return (bare + middle + agents + facts + cost).joined(separator: " ")
         case .json:
             let members: [(String, String)] = [
                 ("time", jsonString(isoTime(record.time))), ("client", jsonString(record.client)),
@@ -55,10 +60,20 @@ public enum LogFormat: String, CaseIterable, Sendable {
                 ("user_agent", jsonString(record.userAgent)), ("request_time", seconds(record.milliseconds)),
                 ("source_bytes", record.sourceBytes.map(String.init) ?? "null"),
                 ("format", jsonString(record.format?.rawValue)), ("note", jsonString(record.note)),
-            ]
+            ] + costFigures(record.cost).map { ($0.name, $0.value ?? "null") }
             return "{" + members.map { "\"\($0.0)\":\($0.1)" }.joined(separator: ",") + "}"
         }
     }
+}
+
+/// The render's figures, named as the JSON lines name them; nil without a render.
+private func costFigures(_ cost: RenderCost?) -> [(name: String, value: String?)] {
+    let milliseconds: [(String, (RenderCost) -> Double)] = [
+        ("queue_ms", \.queue), ("fetch_ms", \.phases.fetch), ("decode_ms", \.phases.decode),
+        ("resize_ms", \.phases.resize), ("encode_ms", \.phases.encode), ("cpu_ms", \.cpu),
+    ]
+    return milliseconds.map { name, figure in (name, cost.map { tenths(figure($0)) }) }
+        + [("peak_rss_kib", cost?.peakKiB.map(String.init))]
 }
 
 /// `0.026`: seconds with milliseconds, as nginx's `$request_time`.

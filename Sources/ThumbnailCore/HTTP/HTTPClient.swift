@@ -19,6 +19,8 @@ struct HTTPAnswer: Sendable {
     /// The `X-Cache` and `Age` headers, as the cache sent them.
     var cache: String?
     var age: String?
+    /// A redirect's `Location`, which is not followed.
+    var location: String?
 }
 
 /// One connection's worth of libcurl, used by one thread at a time; it
@@ -39,10 +41,7 @@ final class HTTPClient {
     nonisolated(unsafe) static let library: Result<UnsafePointer<thumbnail_curl>, ThumbnailError> = {
         let curl = UnsafeMutablePointer<thumbnail_curl>.allocate(capacity: 1)
         curl.initialize(to: thumbnail_curl())
-        if let failure = thumbnail_curl_load(curl) {
-            // Like a missing encoder: this build of the host lacks what the feature needs.
-            return .failure(ThumbnailError(.encoderMissing, "libcurl.so.4", String(cString: failure)))
-        }
+        if let failure = thumbnail_curl_load(curl) { return .failure(OptionalLibrary.curl.missing(String(cString: failure))) }
         return .success(UnsafePointer(curl))
     }()
 
@@ -102,7 +101,8 @@ final class HTTPClient {
         }
         var status = 0
         _ = thumbnail_curl_get_long(curl, handle, CURLINFO_RESPONSE_CODE, &status)
-        return HTTPAnswer(status: status, bytes: reception.bytes, cache: reception.cache, age: reception.age)
+        return HTTPAnswer(
+            status: status, bytes: reception.bytes, cache: reception.cache, age: reception.age, location: reception.location)
     }
 
     /// Makes `request` to a store, within its limits, the connection kept
@@ -110,7 +110,8 @@ final class HTTPClient {
     /// TLS) throws `storeFailure`; a body over the limit, or refused by the
     /// sniff, stops the transfer and throws that error.
     func fetch(_ request: StoreRequest) throws(ThumbnailError) -> StoreAnswer {
-        let reception = StoreReception(limit: request.limit, sniff: request.sniff, subject: request.url)
+        let reception = StoreReception(
+            limit: request.limit, sniff: request.sniff, subject: request.url, bodyless: request.method == "HEAD")
         errorText[0] = 0
         var headers: UnsafeMutablePointer<curl_slist>? = nil
         for line in request.headers {
@@ -122,15 +123,25 @@ final class HTTPClient {
         }
         defer { curl.pointee.slist_free_all(headers) }
         let context = Unmanaged.passUnretained(reception).toOpaque()
-        let settings: [CURLcode] = [
+        var settings: [CURLcode] = [
             thumbnail_curl_set_string(curl, handle, CURLOPT_URL, request.url),
             // Only these: a store's address never becomes file:// or anything else.
             thumbnail_curl_set_string(curl, handle, CURLOPT_PROTOCOLS_STR, "http,https"),
             thumbnail_curl_set_long(curl, handle, CURLOPT_TIMEOUT_MS, request.timeout * 1000),
             thumbnail_curl_set_long(curl, handle, CURLOPT_CONNECTTIMEOUT_MS, request.timeout * 1000),
-            request.method == "GET"
-                ? thumbnail_curl_set_long(curl, handle, CURLOPT_HTTPGET, 1)
-                : thumbnail_curl_set_string(curl, handle, CURLOPT_CUSTOMREQUEST, request.method),
+            // A GET, unless a body makes it a POST; another method is named as such.
+            thumbnail_curl_set_long(curl, handle, CURLOPT_HTTPGET, 1),
+        ]
+        // A HEAD's answer has no body, whatever its Content-Length says: libcurl must not wait for one.
+        if request.method == "HEAD" { settings.append(thumbnail_curl_set_long(curl, handle, CURLOPT_NOBODY, 1)) }
+        if var body = request.body {
+            settings.append(thumbnail_curl_set_long(curl, handle, CURLOPT_POSTFIELDSIZE, body.count))
+            settings.append(
+                body.withUnsafeMutableBytes { thumbnail_curl_set_pointer(curl, handle, CURLOPT_COPYPOSTFIELDS, $0.baseAddress) })
+        }
+        let method = request.body != nil ? "POST" : request.method == "HEAD" ? "HEAD" : "GET"
+        settings += [
+            setOptionalString(CURLOPT_CUSTOMREQUEST, request.method == method ? nil : request.method),
             thumbnail_curl_set_list(curl, handle, CURLOPT_HTTPHEADER, headers),
             // The system's CAs through the hashed directory when there is one:
             // OpenSSL 3 then reads the one certificate it needs, where the
@@ -152,6 +163,7 @@ final class HTTPClient {
         // secret, not the method, not the header list freed below.
         _ = setOptionalString(CURLOPT_USERPWD, nil)
         _ = setOptionalString(CURLOPT_CUSTOMREQUEST, nil)
+        _ = thumbnail_curl_set_long(curl, handle, CURLOPT_NOBODY, 0)
         _ = thumbnail_curl_set_list(curl, handle, CURLOPT_HTTPHEADER, nil)
         var connects = 0
         _ = thumbnail_curl_get_long(curl, handle, CURLINFO_NUM_CONNECTS, &connects)
@@ -209,9 +221,12 @@ private let threadClientKey: pthread_key_t = {
 /// One request to a store.
 struct StoreRequest {
     var url: String
+    /// GET; POST with a body; or another, such as PUT.
     var method = "GET"
     /// Whole header lines, `Name: value`.
     var headers: [String] = []
+    /// What a POST sends.
+    var body: [UInt8]? = nil
     /// AWS Signature Version 4, made by libcurl: `aws:amz:REGION:SERVICE`.
     var signature: (scheme: String, keyID: String, secret: String)? = nil
     /// A CA bundle to trust instead of the system's.
@@ -241,16 +256,19 @@ private final class StoreReception {
     let limit: Int
     let sniff: Sniff?
     let subject: String
+    /// The answer to a HEAD: its length fields describe a body that is not sent.
+    let bodyless: Bool
     var status = 0
     var headers: [(name: String, value: String)] = []
     var body: [UInt8] = []
     var sniffed = false
     var failure: ThumbnailError? = nil
 
-    init(limit: Int, sniff: Sniff?, subject: String) {
+    init(limit: Int, sniff: Sniff?, subject: String, bodyless: Bool) {
         self.limit = limit
         self.sniff = sniff
         self.subject = subject
+        self.bodyless = bodyless
     }
 
     var succeeded: Bool { (200...299).contains(status) }
@@ -259,7 +277,7 @@ private final class StoreReception {
     /// a body that only the connection's end would delimit (so a cut-off one
     /// could not be told from a whole one), is refused before any body.
     func headersEnded() -> Bool {
-        guard succeeded else { return true }
+        guard succeeded, !bodyless else { return true }
         let length = headers.last { $0.name == "content-length" }.flatMap { Int($0.value) }
         let chunked = headers.contains { $0.name == "transfer-encoding" && $0.value.lowercased().contains("chunked") }
         if let length, length > limit {
@@ -331,11 +349,13 @@ private final class Reception {
     var bytes = 0
     var cache: String?
     var age: String?
+    var location: String?
 
     func reset() {
         bytes = 0
         cache = nil
         age = nil
+        location = nil
     }
 }
 
@@ -358,11 +378,13 @@ private func readHeader(
     if line.hasPrefix("HTTP/") {
         reception.cache = nil
         reception.age = nil
+        reception.location = nil
     } else if let colon = line.firstIndex(of: ":") {
         let value = String(line[line.index(after: colon)...].trimmingSpaces)
         switch line[..<colon].lowercased() {
         case "x-cache": reception.cache = value
         case "age": reception.age = value
+        case "location": reception.location = value
         default: break
         }
     }

@@ -12,12 +12,13 @@ struct HTTPReply {
     var fields: [(name: String, value: String)] = []
     var body: [UInt8] = []
 
-    /// A short plain-text reply: `200 ok`, or an error's status line as its body.
-    static func text(_ status: Int, _ body: String? = nil, cacheControl: String) -> HTTPReply {
+    /// A short plain-text reply: `200 ok`, or an error's status line as its
+    /// body, followed by `reason` when there is one: `400 Bad Request: malformed Host`.
+    static func text(_ status: Int, _ body: String? = nil, reason: String? = nil, cacheControl: String) -> HTTPReply {
         HTTPReply(
             status: status,
             fields: [("Content-Type", "text/plain; charset=utf-8"), ("Cache-Control", cacheControl)],
-            body: Array((body ?? "\(status) \(reasonPhrase(status))\n").utf8))
+            body: Array((body ?? "\(status) \(reasonPhrase(status))" + (reason.map { ": " + $0 } ?? "") + "\n").utf8))
     }
 
     /// The bytes on the wire. HEAD and 304 send no body; HEAD still says

@@ -37,16 +37,16 @@ struct HTTPRefusal: Error {
 }
 
 /// Limits applied to every request on a connection.
-public struct HTTPLimits: Sendable {
-    public static let requestLine = 8192
-    public static let headerBlock = 16384
-    public static let fieldCount = 100
+package struct HTTPLimits: Sendable {
+    package static let requestLine = 8192
+    package static let headerBlock = 16384
+    package static let fieldCount = 100
     /// No method is longer: a request line whose first word runs past it is
     /// refused as an unknown method at once, not read to the line limit.
-    public static let method = 32
-    public static let defaultReadTimeout = 10
-    public static let defaultIdleTimeout = 15
-    public static let defaultMaxRequests = 100
+    package static let method = 32
+    package static let defaultReadTimeout = 10
+    package static let defaultIdleTimeout = 15
+    package static let defaultMaxRequests = 100
 
     /// Seconds from a request's first byte to its last.
     var readTimeout = defaultReadTimeout
@@ -72,6 +72,8 @@ struct RequestReader {
     let fd: Int32
     let limits: HTTPLimits
     private var buffer: [UInt8] = []
+    /// Requests read so far.
+    private var count = 0
 
     init(fd: Int32, limits: HTTPLimits) {
         self.fd = fd
@@ -104,7 +106,9 @@ struct RequestReader {
                     // The slices keep their own copy; what follows stays for the next request.
                     buffer.removeFirst(end + 1)
                     do throws(HTTPRefusal) {
-                        return .request(try HTTPRequest(head: lines))
+                        let request = try HTTPRequest(head: lines)
+                        count += 1
+                        return .request(request)
                     } catch {
                         return .refused(error)
                     }
@@ -118,8 +122,14 @@ struct RequestReader {
             }
             scanned = buffer.count
             if lines.isEmpty {
+                // The first word must be a method (RFC 9112 §3): bytes that are no token are
+                // no request line (400); a token longer than any method is an unknown one (501).
                 let line = buffer[lineStart...].drop { $0 == cr || $0 == lf }
-                if line.count > HTTPLimits.method, !line.prefix(HTTPLimits.method + 1).contains(UInt8(ascii: " ")) {
+                let method = line.prefix(HTTPLimits.method + 1).prefix { $0 != UInt8(ascii: " ") }
+                if !method.allSatisfy(isTokenByte) {
+                    return .refused(HTTPRefusal(status: 400, reason: "malformed request line"))
+                }
+                if method.count > HTTPLimits.method {
                     return .refused(HTTPRefusal(status: 501, reason: "method too long"))
                 }
                 if buffer.count > HTTPLimits.requestLine {
@@ -129,7 +139,7 @@ struct RequestReader {
             if headerBytes + buffer.count - lineStart > HTTPLimits.headerBlock {
                 return .refused(HTTPRefusal(status: 431, reason: "header block too large"))
             }
-            switch readMore(until: deadline ?? idleDeadline) {
+            switch readMore(until: deadline ?? idleDeadline, betweenRequests: deadline == nil && count > 0) {
             case .timedOut:
                 return deadline == nil ? .closed : .refused(HTTPRefusal(status: 408, reason: "request not read in time"))
             case .endOfInput:
@@ -143,13 +153,17 @@ struct RequestReader {
     private enum ReadOutcome { case read, endOfInput, timedOut }
 
     /// Appends what `fd` has to the buffer, waiting at most until `deadline`.
-    private mutating func readMore(until deadline: Int) -> ReadOutcome {
+    /// A process told to finish still reads the first request of its
+    /// connection, and a next one already sent, but waits for no other.
+    private mutating func readMore(until deadline: Int, betweenRequests: Bool) -> ReadOutcome {
         var chunk = [UInt8](repeating: 0, count: 16384)
         while true {
             let remaining = deadline - monotonicMilliseconds()
             guard remaining > 0 else { return .timedOut }
             var poller = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
-            let ready = poll(&poller, 1, Int32(min(remaining, Int(Int32.max))))
+            let ready =
+                betweenRequests && Drain.isRequested
+                ? poll(&poller, 1, 0) : Drain.poll(&poller, timeout: Int32(min(remaining, Int(Int32.max))))
             if ready < 0 && errno == EINTR { continue }
             if ready == 0 { return .timedOut }
             if ready < 0 { return .endOfInput }
@@ -196,12 +210,12 @@ extension HTTPRequest {
             [version[5], version[7]].allSatisfy({ (UInt8(ascii: "0")...UInt8(ascii: "9")).contains($0) })
         else { throw refuse(400, "malformed HTTP version") }
         // A later 1.x minor version is answered as 1.1 (RFC 9112 §2.3); another major is not spoken.
-        guard version[5] == UInt8(ascii: "1") else { throw refuse(505, "HTTP version not supported") }
+        guard version[5] == UInt8(ascii: "1") else { throw refuse(505, "only HTTP/1.x is spoken") }
         method = parsedMethod!
         target = String(decoding: parts[1], as: UTF8.self)
         minorVersion = min(1, Int(version[7] - UInt8(ascii: "0")))
         guard method == "GET" || method == "HEAD" else {
-            throw knownMethods.contains(method) ? refuse(405, "method not allowed") : refuse(501, "unknown method")
+            throw knownMethods.contains(method) ? refuse(405, "only GET and HEAD are served") : refuse(501, "unknown method")
         }
         guard target.hasPrefix("/") || target.hasPrefix("http://") || target.hasPrefix("https://") else {
             throw refuse(400, "request target is not a path or an absolute URL")

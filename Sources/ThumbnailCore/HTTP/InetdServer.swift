@@ -7,22 +7,76 @@
 /// `thumbnail --inetd`: one connection on `io.input` and `io.output`,
 /// started by xinetd or systemd (`Accept=yes`). Nothing goes to stderr in
 /// this mode (it is the socket too); one line per request goes to the log.
-/// A configuration it cannot use is thrown, and `run` serves it misconfigured.
-func serveInetd(_ server: ServerInvocation, state: ProcessState, io: ProcessIO) throws(ThumbnailError) -> Int32 {
-    let access = try Access(server.access)
-    let engine = state.engine(server.sources, environment: io.environment)
-    try engine.storage.checkAvailable()
+/// Handed a listening socket instead (`wait = yes`, `Accept=no`), it is
+/// the listening server, whose own messages go to syslog.
+func serveInetd(_ server: ServerInvocation, arguments: [String], state: ProcessState, io: ProcessIO) -> Int32 {
+    if isListeningSocket(io.input) {
+        let events = io.openLog(nil)
+        do throws(ThumbnailError) {
+            // Standard output is the same socket: the connection processes write to their own.
+            if isListeningSocket(io.output) { closeDescriptor(io.output) }
+            return try serveListening(
+                server, sockets: [io.input], arguments: arguments, state: state, io: io, events: events)
+        } catch {
+            events.write("thumbnail: \(error)")
+            return error.exitStatus
+        }
+    }
+    return serveConnection(server, io: io) { () throws(ThumbnailError) in
+        // The super-server chooses the user; --user, when given, still applies.
+        if server.listening.user != nil { _ = try dropPrivileges(to: server.listening.user) }
+        return try Site(server, state: state, io: io).responder(
+            slots: try RenderSlots(server.renders, environment: io.environment))
+    }
+}
+
+/// Serves the connection on `io.input` and `io.output` with the responder
+/// `makeResponder` makes; when it cannot, answers every request 503 and
+/// exits with the error's status.
+func serveConnection(
+    _ server: ServerInvocation, io: ProcessIO, reporter: MetricsReporter? = nil,
+    makeResponder: () throws(ThumbnailError) -> any Responder
+) -> Int32 {
     let connection = HTTPConnection(
         io: io, log: io.openLog(server.logFile), limits: HTTPLimits(server), errorMaxAge: server.errorMaxAge,
-        logFormat: server.logFormat, clientIPHeader: server.clientIPHeader)
-    return connection.serve(ThumbnailResponder(server: server, access: access, engine: engine), failure: nil)
+        logFormat: server.logFormat, clientIPHeader: server.clientIPHeader, reporter: reporter)
+    do throws(ThumbnailError) {
+        return connection.serve(try makeResponder(), failure: nil)
+    } catch {
+        return connection.serve(MisconfiguredResponder(error: error), failure: error)
+    }
+}
+
+/// What the HTTP modes read of their configuration before serving: the
+/// access checks, with their key and token files, and the storage.
+struct Site {
+    let server: ServerInvocation
+    let access: Access
+    let engine: Engine
+
+    init(_ server: ServerInvocation, state: ProcessState, io: ProcessIO) throws(ThumbnailError) {
+        self.server = server
+        access = try Access(server.access)
+        engine = try state.engine(server.sources, io: io)
+    }
+
+    /// A connection's responder, once the storage can serve.
+    func responder(slots: RenderSlots) throws(ThumbnailError) -> ThumbnailResponder {
+        try engine.storage.checkAvailable()
+        return ThumbnailResponder(server: server, access: access, engine: engine, slots: slots)
+    }
 }
 
 /// `--inetd` with options it cannot use: every request on the connection is
 /// answered 503, never cached, and logged with the error; then the process
-/// exits with the error's status.
+/// exits with the error's status. A listening socket has no connection to
+/// answer: the error is logged, and the status is the exit status.
 func serveMisconfigured(_ error: ThumbnailError, settings: Settings, io: ProcessIO) -> Int32 {
-    HTTPConnection(
+    if isListeningSocket(io.input) {
+        io.openLog(settings.logFile).write("thumbnail: \(error)")
+        return error.exitStatus
+    }
+    return HTTPConnection(
         io: io, log: io.openLog(settings.logFile),
         limits: HTTPLimits(readTimeout: settings.readTimeout, idleTimeout: settings.idleTimeout, maxRequests: settings.maxRequests),
         errorMaxAge: 0, logFormat: settings.logFormat,
@@ -37,6 +91,9 @@ struct Response {
     /// For a thumbnail: the source's size and the output's format.
     var sourceBytes: Int? = nil
     var format: OutputFormat? = nil
+    var cost: RenderCost? = nil
+    /// A 503 for want of a render slot.
+    var queueTimedOut = false
 }
 
 /// Answers one checked GET or HEAD.
@@ -63,6 +120,8 @@ struct HTTPConnection {
     let logFormat: LogFormat
     /// The trusted CDN's header that names the client; nil: the socket's peer.
     let clientIPHeader: String?
+    /// Under `--listen`, where each request's figures go.
+    var reporter: MetricsReporter? = nil
 
     /// Serves the connection; exits 0, or with `failure`'s status when misconfigured.
     func serve(_ responder: some Responder, failure: ThumbnailError?) -> Int32 {
@@ -80,7 +139,8 @@ struct HTTPConnection {
             case .closed:
                 return status
             case .refused(let refusal):
-                var reply = HTTPReply.text(refusal.status, cacheControl: "public, max-age=\(errorMaxAge)")
+                var reply = HTTPReply.text(
+                    refusal.status, reason: refusal.reason, cacheControl: "public, max-age=\(errorMaxAge)")
                 if refusal.status == 405 { reply.fields.append(("Allow", "GET, HEAD")) }
                 let record = AccessRecord(
                     time: io.now(), client: peer, method: refusal.method, status: reply.status, bytes: 0,
@@ -89,14 +149,16 @@ struct HTTPConnection {
                 return status
             case .request(let request):
                 let response = responder.respond(to: request)
-                let close = !request.keepAlive || count == limits.maxRequests
+                // A connection process told to finish answers this request and reads no other.
+                let close = !request.keepAlive || count == limits.maxRequests || Drain.isRequested
                 let record = AccessRecord(
                     time: io.now(), client: clientAddress(peer: peer, header: clientIPHeader, in: request),
                     method: request.method, target: request.target, version: "HTTP/1.\(request.minorVersion)",
                     status: response.reply.status, bytes: 0, referer: request.values("referer").first,
                     userAgent: request.values("user-agent").first, milliseconds: 0, sourceBytes: response.sourceBytes,
-                    format: response.format, note: response.note)
+                    format: response.format, note: response.note, cost: response.cost)
                 guard send(response, record, close: close, started: started), !close else { return status }
+                if response.cost != nil { releaseRenderMemory() }
             }
         }
         return status
@@ -118,6 +180,8 @@ struct HTTPConnection {
         record.milliseconds = monotonicMilliseconds() - started
         if !sent { record.note = [record.note, "client gone"].compactMap { $0 }.joined(separator: "; ") }
         log.write(logFormat.line(record))
+        reporter?.report(
+            RequestFigures(status: reply.status, bytes: record.bytes, queueTimedOut: response.queueTimedOut, cost: response.cost))
         return sent
     }
 }
@@ -133,6 +197,7 @@ struct ThumbnailResponder: Responder {
     let server: ServerInvocation
     let access: Access
     let engine: Engine
+    let slots: RenderSlots
 
     var errorCacheControl: String { "public, max-age=\(server.errorMaxAge)" }
 
@@ -140,12 +205,19 @@ struct ThumbnailResponder: Responder {
         let path = PathGrammar.pathPart(of: request.target)
         // A load balancer's health check carries no origin token.
         if path == "/healthz" { return Response(reply: HTTPReply.text(200, "ok\n", cacheControl: "no-store")) }
+        // An orchestrator's readiness probe: whether this server takes new work, whatever the store says.
+        if path == "/readyz" {
+            let draining = Drain.isRequested
+            return Response(reply: HTTPReply.text(draining ? 503 : 200, draining ? nil : "ready\n", cacheControl: "no-store"))
+        }
         do throws(ThumbnailError) {
             try access.checkOriginToken(request.values(access.originTokenHeader.lowercased()))
-            guard path.hasPrefix(access.grammar.prefix + "/") else {
-                throw ThumbnailError(.notFound, String(path), "not a thumbnail path")
-            }
-            // Signature and sizes before the redirect: a redirect must not sign what nobody signed.
+        } catch {
+            // Without the token nothing is revealed, not even which header it goes in.
+            return Response(reply: HTTPReply.text(error.httpStatus, cacheControl: errorCacheControl), note: error.description)
+        }
+        do throws(ThumbnailError) {
+            // Prefix, signature and sizes before the redirect: a redirect must not sign what nobody signed.
             let report = access.check(path: request.target)
             let thumbnailRequest = try report.checkedRequest()
             // One spelling per image, so the CDN keeps one copy of it.
@@ -154,11 +226,25 @@ struct ThumbnailResponder: Responder {
                 reply.fields.append(("Location", try access.canonicalPath(thumbnailRequest)))
                 return Response(reply: reply)
             }
-            let thumbnail = try engine.thumbnail(for: thumbnailRequest)
+            var queue = PhaseClock()
+            let rendered = try slots.withSlot { () throws(ThumbnailError) in
+                let waited = queue.lap()
+                var meter = CostMeter()
+                let thumbnail = try engine.thumbnail(for: thumbnailRequest)
+                return (thumbnail, meter.cost(queue: waited, phases: thumbnail.phases))
+            }
+            guard let (thumbnail, cost) = rendered else {
+                return Response(
+                    reply: .overloaded, note: "no render slot free within --queue-timeout \(slots.queueTimeout) s",
+                    queueTimedOut: true)
+            }
             let tag = entityTag(thumbnail.bytes)
             var fields = [("Cache-Control", server.cacheControl), ("ETag", tag)]
             if let modified = thumbnail.sourceModified { fields.append(("Last-Modified", httpDate(modified))) }
-            let facts = Response(reply: HTTPReply(status: 304, fields: fields), sourceBytes: thumbnail.sourceBytes, format: thumbnail.format)
+            if server.serverTiming { fields.append(("Server-Timing", cost.serverTiming)) }
+            let facts = Response(
+                reply: HTTPReply(status: 304, fields: fields), sourceBytes: thumbnail.sourceBytes, format: thumbnail.format,
+                cost: cost)
             if request.isNotModified(tag: tag, modified: thumbnail.sourceModified) { return facts }
             var response = facts
             response.reply = HTTPReply(
@@ -168,9 +254,22 @@ struct ThumbnailResponder: Responder {
             let statuses = error.statuses
             // The origin's own failures must never be kept by the CDN.
             let cacheControl = statuses.originFailure ? "no-store" : errorCacheControl
-            return Response(reply: HTTPReply.text(statuses.http, cacheControl: cacheControl), note: error.description)
+            let reason = publicReason(error, path: path)
+            return Response(reply: HTTPReply.text(statuses.http, reason: reason, cacheControl: cacheControl), note: error.description)
         }
     }
+}
+
+/// What an error reply may tell anyone of `error`: its subject and reason
+/// when the failure is the request's own and its subject is part of the
+/// request's path (a size, a signature, the source's path). Nothing of the
+/// origin's own failures, nor of an error about something the path does
+/// not name, since those may name the origin's files, its store or its bucket.
+/// A control character the path decodes to is shown `%XX`, as the batch report shows it.
+func publicReason(_ error: ThumbnailError, path: Substring) -> String? {
+    guard !error.statuses.originFailure, !error.subject.isEmpty else { return nil }
+    let spellings = [String(path), percentDecoded(path)].compactMap { $0 }
+    return spellings.contains { $0.contains(error.subject) } ? displayed(error.description) : nil
 }
 
 /// The numeric address of the socket's other end, or `-` when `fd` is not a socket.
@@ -181,6 +280,11 @@ func peerAddress(of fd: Int32) -> String {
         $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getpeername(fd, $0, &length) }
     }
     guard status == 0 else { return "-" }
+    return numericHost(address) ?? "-"
+}
+
+/// The numeric IPv4 or IPv6 address of a socket address.
+func numericHost(_ address: sockaddr_storage) -> String? {
     var text = [CChar](repeating: 0, count: Int(INET6_ADDRSTRLEN))
     var converted: UnsafePointer<CChar>? = nil
     switch Int32(address.ss_family) {
@@ -192,6 +296,6 @@ func peerAddress(of fd: Int32) -> String {
         converted = inet_ntop(AF_INET6, &inet6.sin6_addr, &text, socklen_t(text.count))
     default: break
     }
-    guard converted != nil else { return "-" }
+    guard converted != nil else { return nil }
     return String(decoding: text.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
 }

@@ -4,21 +4,21 @@
 // will really produce.
 
 /// What `--picture` adds to a request: densities, formats, where URLs point, the alt text.
-public struct PictureOptions: Sendable, Equatable {
+package struct PictureOptions: Sendable, Equatable {
     /// Ascending, 1 first; nil: `defaultDensities`.
-    public var densities: [Int]? = nil
+    package var densities: [Int]? = nil
     /// In preference order, the last one the `<img>`'s; nil: the source decides (`defaultFormats`).
-    public var formats: [OutputFormat]? = nil
-    public var alt: String? = nil
+    package var formats: [OutputFormat]? = nil
+    package var alt: String? = nil
     /// Put before each path: the CDN's `https://host`; empty for paths alone.
-    public var base = ""
+    package var base = ""
 
-    public static let defaultDensities = [1, 2]
-    public static let maxDensity = 8
+    package static let defaultDensities = [1, 2]
+    package static let maxDensity = 8
 
     /// AVIF and WebP for the browsers that take them; the fallback is JPEG,
     /// or PNG when the source may be transparent, since JPEG would flatten it.
-    public static func defaultFormats(transparent: Bool) -> [OutputFormat] {
+    package static func defaultFormats(transparent: Bool) -> [OutputFormat] {
         [.avif, .webp, transparent ? .png : .jpeg]
     }
 
@@ -26,13 +26,13 @@ public struct PictureOptions: Sendable, Equatable {
 }
 
 /// `--picture`: one source or thumbnail path, and what the markup needs.
-public struct PictureInvocation: Sendable {
-    public var operand: String
+package struct PictureInvocation: Sendable {
+    package var operand: String
     /// The request the flags describe; nil when the operand is a thumbnail path.
-    public var flags: RequestFlags?
-    public var picture: PictureOptions
-    public var access: AccessOptions
-    public var sources: SourceOptions
+    package var flags: RequestFlags?
+    package var picture: PictureOptions
+    package var access: AccessOptions
+    package var sources: SourceOptions
 }
 
 /// Makes the markup for requests, reading each source's header from storage.
@@ -192,7 +192,7 @@ private func gifHasTransparentColour(_ bytes: [UInt8]) -> Bool {
 /// `--picture`: the element for one source or path, on standard output.
 func runPicture(_ invocation: PictureInvocation, state: ProcessState, io: ProcessIO) throws(ThumbnailError) -> Int32 {
     let maker = PictureMaker(
-        access: try Access(invocation.access), engine: state.engine(invocation.sources, environment: io.environment),
+        access: try Access(invocation.access), engine: try state.engine(invocation.sources, io: io),
         options: invocation.picture)
     let request: ThumbnailRequest
     if let flags = invocation.flags {
@@ -200,7 +200,11 @@ func runPicture(_ invocation: PictureInvocation, state: ProcessState, io: Proces
     } else {
         request = try maker.request(path: invocation.operand)
     }
-    try io.writeOutput(Array(try maker.markup(for: request).utf8))
+    do {
+        try io.writeOutput(Array(try maker.markup(for: request).utf8))
+    } catch {
+        throw error.namingSource(invocation.operand)
+    }
     return 0
 }
 
@@ -211,7 +215,7 @@ func runPictureBatch(
     io: ProcessIO
 ) throws(ThumbnailError) -> Int32 {
     let maker = PictureMaker(
-        access: try Access(batch.access), engine: state.engine(batch.sources, environment: io.environment),
+        access: try Access(batch.access), engine: try state.engine(batch.sources, io: io),
         options: options)
     var firstFailure: ThumbnailError? = nil
     var failed = 0
@@ -229,8 +233,7 @@ func runPictureBatch(
             case .failure(let error):
                 failed += 1
                 firstFailure = firstFailure ?? error
-                let subject = error.subject == displayed(paths[index]) ? "" : displayed(paths[index]) + ": "
-                io.writeError("thumbnail: \(subject)\(error)\n")
+                io.writeError("thumbnail: \(error.line(about: displayed(paths[index])))\n")
             }
         })
     guard let firstFailure else { return 0 }

@@ -1,15 +1,15 @@
 /// Where the pixels go: the size to resize to, the canvas, and the offset of
 /// the crop window (crop) or of the image on the canvas (pad).
-public struct Layout: Equatable, Sendable {
-    public var resizeWidth: Int, resizeHeight: Int
-    public var canvasWidth: Int, canvasHeight: Int
-    public var x: Int = 0, y: Int = 0
+package struct Layout: Equatable, Sendable {
+    package var resizeWidth: Int, resizeHeight: Int
+    package var canvasWidth: Int, canvasHeight: Int
+    package var x: Int = 0, y: Int = 0
 
     /// Fit (Pillow's `thumbnail()`: inside the box, aspect kept, never
     /// upscaled, each side rounded, at least 1), crop (cover the box, upscaling
     /// if need be, the window placed) or pad (fit, placed on the box). Smart
     /// plans the centred window: the renderer moves it once it has the pixels.
-    public static func plan(
+    package static func plan(
         width: Int, height: Int, box: BoxSize, mode: FitMode, placement: Placement = .gravity(.centre)
     ) -> Layout {
         let scaleX = box.width.map { Double($0) / Double(width) }
@@ -62,7 +62,7 @@ public struct Layout: Equatable, Sendable {
     /// The crop window in the coordinates of the upright source, `width` x
     /// `height`, at the scale of the side that bound the resize, the one the
     /// window spans (the other was rounded).
-    public func sourceWindow(width: Int, height: Int) -> (x: Int, y: Int, width: Int, height: Int) {
+    package func sourceWindow(width: Int, height: Int) -> (x: Int, y: Int, width: Int, height: Int) {
         let scale =
             resizeWidth == canvasWidth
             ? Double(resizeWidth) / Double(width) : Double(resizeHeight) / Double(height)
@@ -74,20 +74,20 @@ public struct Layout: Equatable, Sendable {
 }
 
 /// What `--explain` reports and `render` acts on: the source as pinged and the plan.
-public struct RenderPlan: Sendable {
-    public var sourceFormat: SourceFormat
+package struct RenderPlan: Sendable {
+    package var sourceFormat: SourceFormat
     /// The source's size as stored, before its EXIF orientation turns it.
     var stored: (width: Int, height: Int)
-    public var orientation: Int
-    public var output: OutputFormat
+    package var orientation: Int
+    package var output: OutputFormat
     /// The request's quality, else the output format's default; nil for a lossless format.
-    public var quality: Int?
+    package var quality: Int?
     /// In upright coordinates.
-    public var layout: Layout
+    package var layout: Layout
 
     /// The upright source, as a viewer shows it.
-    public var sourceWidth: Int { Self.turned(stored, by: orientation).width }
-    public var sourceHeight: Int { Self.turned(stored, by: orientation).height }
+    package var sourceWidth: Int { Self.turned(stored, by: orientation).width }
+    package var sourceHeight: Int { Self.turned(stored, by: orientation).height }
 
     /// The resize target in the source's stored orientation: what a decoder may scale to.
     var storedResize: (width: Int, height: Int) {
@@ -102,21 +102,21 @@ public struct RenderPlan: Sendable {
 }
 
 /// What a source may be before anything decodes it.
-public struct Limits: Sendable {
-    public static let defaultMaxBytes = 50 << 20
-    public static let defaultMaxPixels = 50_000_000
-    public static let defaultMaxFrames = 1000
+package struct Limits: Sendable {
+    package static let defaultMaxBytes = 50 << 20
+    package static let defaultMaxPixels = 50_000_000
+    package static let defaultMaxFrames = 1000
 
-    public var maxBytes = defaultMaxBytes
-    public var maxPixels = defaultMaxPixels
-    public var maxFrames = defaultMaxFrames
+    package var maxBytes = defaultMaxBytes
+    package var maxPixels = defaultMaxPixels
+    package var maxFrames = defaultMaxFrames
 
-    public init() {}
+    package init() {}
 }
 
-public enum Renderer {
+package enum Renderer {
     /// Identifies the source by its bytes, checks its header against `limits`, and plans the output.
-    public static func plan(
+    package static func plan(
         _ request: ThumbnailRequest, source bytes: [UInt8], limits: Limits
     ) throws(ThumbnailError) -> RenderPlan {
         try plan(request, source: SourceBytes(bytes), limits: limits)
@@ -205,8 +205,9 @@ public enum Renderer {
         case .jpeg:
             // ImageMagick asks libjpeg for 1/floor(min(width/w, height/h)), which is 1/8 from 8 on.
             let eighth = source.width >= 8 * target.width && source.height >= 8 * target.height
-            let hints = [
-                ("jpeg:size", "\(target.width)x\(target.height)"),
+            // Only to shrink: for a crop that scales the source up, libjpeg would scale it up too.
+            let shrinks = target.width < source.width && target.height < source.height
+            let hints = (shrinks ? [("jpeg:size", "\(target.width)x\(target.height)")] : []) + [
                 // EXIF, XMP and IPTC would be parsed only to be stripped: the header gave the
                 // orientation. The ICC profile (APP2) is still read, for the conversion to sRGB.
                 ("profile:skip", "APP,IPTC"),
@@ -256,9 +257,17 @@ public enum Renderer {
     }
 
     /// The source decoded, upright, scaled as planned and in sRGB: what each mode then crops or pads.
-    private static func resized(_ source: SourceBytes, plan: RenderPlan, limits: Limits, threads: Int) throws(ThumbnailError) -> Wand {
-        let layout = plan.layout
+    private static func resized(
+        _ source: SourceBytes, plan: RenderPlan, limits: Limits, threads: Int
+    ) throws(ThumbnailError) -> Wand {
         var wand = try decode(source, plan: plan, limits: limits, threads: threads)
+        try orientAndScale(&wand, plan: plan)
+        return wand
+    }
+
+    /// The decoded source made upright, scaled as planned and converted to sRGB.
+    private static func orientAndScale(_ wand: inout Wand, plan: RenderPlan) throws(ThumbnailError) {
+        let layout = plan.layout
         try wand.setOrientation(plan.orientation)
         try wand.autoOrient()
         if wand.width != layout.resizeWidth || wand.height != layout.resizeHeight {
@@ -266,12 +275,11 @@ public enum Renderer {
         }
         // After the resize, as vipsthumbnail does: a colour transform costs per pixel.
         try wand.convertToSRGB()
-        return wand
     }
 
     /// The plan of a `smart` request with its window moved where `render`
     /// puts it, and the choice: it decodes and scales the source to find it.
-    public static func smartPlan(
+    package static func smartPlan(
         _ request: ThumbnailRequest, source bytes: [UInt8], limits: Limits, threads: Int
     ) throws(ThumbnailError) -> (plan: RenderPlan, choice: SmartChoice) {
         var plan = try plan(request, source: bytes, limits: limits)
@@ -285,19 +293,24 @@ public enum Renderer {
 
     /// Renders the thumbnail in memory: the same request and bytes always give
     /// the same output bytes, whatever the `threads` its decode may use.
-    public static func render(
+    package static func render(
         _ request: ThumbnailRequest, source bytes: [UInt8], limits: Limits, threads: Int
     ) throws(ThumbnailError) -> (bytes: [UInt8], format: OutputFormat) {
-        try render(request, source: SourceBytes(bytes), limits: limits, threads: threads)
+        let image = try render(request, source: SourceBytes(bytes), limits: limits, threads: threads)
+        return (image.bytes, image.format)
     }
 
-    /// The same from a source whose first bytes alone may be in memory.
+    /// The same from a source whose first bytes alone may be in memory,
+    /// with the time each phase took.
     static func render(
         _ request: ThumbnailRequest, source: SourceBytes, limits: Limits, threads: Int
-    ) throws(ThumbnailError) -> (bytes: [UInt8], format: OutputFormat) {
+    ) throws(ThumbnailError) -> (bytes: [UInt8], format: OutputFormat, phases: RenderPhases) {
+        var clock = PhaseClock()
         let plan = try plan(request, source: source, limits: limits)
         var layout = plan.layout
-        var wand = try resized(source, plan: plan, limits: limits, threads: threads)
+        var wand = try decode(source, plan: plan, limits: limits, threads: threads)
+        var phases = RenderPhases(decode: clock.lap())
+        try orientAndScale(&wand, plan: plan)
         // The smart window is chosen on the scaled image, never on the source.
         if request.placement == .smart {
             let window = (layout.canvasWidth, layout.canvasHeight)
@@ -315,7 +328,10 @@ public enum Renderer {
                 background: background)
         }
         if plan.output == .jpeg { try wand.removeAlpha(background: background) }
-        return (try encode(&wand, as: plan.output, quality: plan.quality), plan.output)
+        phases.resize = clock.lap()
+        let bytes = try encode(&wand, as: plan.output, quality: plan.quality)
+        phases.encode = clock.lap()
+        return (bytes, plan.output, phases)
     }
 
     /// The output bytes (`quality` nil for the lossless formats): AVIF through
@@ -345,7 +361,7 @@ public enum Renderer {
 
     /// Whether `format` can be written here: a 2x2 image through the same
     /// encoder as every thumbnail.
-    public static func checkEncoder(_ format: OutputFormat) throws(ThumbnailError) {
+    package static func checkEncoder(_ format: OutputFormat) throws(ThumbnailError) {
         var wand = try Wand()
         try wand.constitute(
             Pixels(width: 2, height: 2, channels: "RGB", bitsPerSample: 8, samples: [UInt8](repeating: 128, count: 12)), iccProfile: nil)

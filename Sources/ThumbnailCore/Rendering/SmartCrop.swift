@@ -1,10 +1,10 @@
 /// Where `smart` puts the crop window, and why.
-public struct SmartChoice: Equatable, Sendable {
+package struct SmartChoice: Equatable, Sendable {
     /// The window's offset in the scaled image.
-    public var x: Int, y: Int
+    package var x: Int, y: Int
     /// The window's share of the whole image's interest, 0 to 1, and the
     /// share of the centred window, for comparison.
-    public var share: Double, centreShare: Double
+    package var share: Double, centreShare: Double
 }
 
 /// `smart` crops: the window of the scaled image that holds the most visual

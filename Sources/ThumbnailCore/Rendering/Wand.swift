@@ -42,10 +42,10 @@ private let magickGenesis: String? = {
 /// its thread count. `run` makes one for the invocation and hands it to the
 /// engine; nothing else changes that state, and making one sets every limit,
 /// so what a render does never depends on what ran before it.
-public struct ImageMagick: Sendable {
+package struct ImageMagick: Sendable {
     /// ImageMagick's time limit runs from the process's first pixel cache
     /// and, when it expires, ends the process; setting it again restarts it.
-    public enum TimeLimit: Sendable, Equatable {
+    package enum TimeLimit: Sendable, Equatable {
         /// `secondsPerRender`, restarted before each render: one render at a time.
         case perRender
         /// None: renders in several threads cannot each have one, since a
@@ -54,17 +54,17 @@ public struct ImageMagick: Sendable {
     }
 
     /// The limits asked for; /etc/ImageMagick-6/policy.xml may lower them.
-    public static let secondsPerRender = 60
-    public static let memoryBytes = 1 << 30
-    public static let areaPixels = 256_000_000
-    public static let sidePixels = 65_535
+    package static let secondsPerRender = 60
+    package static let memoryBytes = 1 << 30
+    package static let areaPixels = 256_000_000
+    package static let sidePixels = 65_535
 
-    public let timeLimit: TimeLimit
+    package let timeLimit: TimeLimit
     /// How many threads one image's decode and operations may use, so that
     /// they times the renders at once stay within the cores.
-    public let threads: Int
+    package let threads: Int
 
-    public init(timeLimit: TimeLimit, threads: Int) throws(ThumbnailError) {
+    package init(timeLimit: TimeLimit, threads: Int) throws(ThumbnailError) {
         if let failure = magickGenesis { throw ThumbnailError(.internalFailure, "ImageMagick", failure) }
         self.timeLimit = timeLimit
         self.threads = max(1, threads)
@@ -84,15 +84,27 @@ public struct ImageMagick: Sendable {
 
     /// What the security policy left of a limit that was asked for: ImageMagick
     /// never raises one above what /etc/ImageMagick-6/policy.xml says.
-    public struct EffectiveLimits: Sendable {
-        public let area: Int, memory: Int, map: Int, width: Int, height: Int
+    package struct EffectiveLimits: Sendable {
+        package let area: Int, memory: Int, map: Int, width: Int, height: Int
     }
 
-    public var effectiveLimits: EffectiveLimits {
+    package var effectiveLimits: EffectiveLimits {
         func limit(_ type: ResourceType) -> Int { Int(clamping: MagickGetResourceLimit(type)) }
         return EffectiveLimits(
             area: limit(AreaResource), memory: limit(MemoryResource), map: limit(MapResource),
             width: limit(WidthResource), height: limit(HeightResource))
+    }
+
+    /// What a first render would read, read now, without an image: the
+    /// coders' modules and libraries (coder.xml), the delegates' list and the
+    /// time zone. Processes forked afterwards find them ready, instead of
+    /// each reading them again.
+    func preload() {
+        let exception = AcquireExceptionInfo()
+        defer { DestroyExceptionInfo(exception) }
+        for coder in allowedCoders { _ = GetMagickInfo(coder, exception) }
+        _ = GetDelegateInfo(nil, nil, exception)
+        tzset()
     }
 
     /// Called before each render.
@@ -101,7 +113,7 @@ public struct ImageMagick: Sendable {
     }
 
     /// The ImageMagick version line and its delegates, for `--version`.
-    public static var version: String {
+    package static var version: String {
         _ = magickGenesis
         var number = 0
         let delegates = MagickQueryConfigureOption("DELEGATES").map { String(cString: $0) } ?? "none"
@@ -326,7 +338,7 @@ struct Wand: ~Copyable {
         let severity = info.pointee.severity
         guard severity != UndefinedException else { return nil }
         let reason = info.pointee.reason.map { String(cString: $0) } ?? "corrupt image"
-        return (severity, reason)
+        return (severity, plainReason(reason))
     }
 
     private func check(
@@ -344,11 +356,23 @@ struct Wand: ~Copyable {
         let message = MagickGetException(wand, &severity)
         defer { MagickRelinquishMemory(message) }
         _ = MagickClearException(wand)
-        let text = message.map { String(cString: $0) }.flatMap { $0.isEmpty ? nil : $0 } ?? fallback
+        let text = message.map { plainReason(String(cString: $0)) }.flatMap { $0.isEmpty ? nil : $0 } ?? fallback
         switch severity {
         case ResourceLimitError, ResourceLimitFatalError, CacheError: return ThumbnailError(.tooLarge, subject, text)
         case MissingDelegateError: return ThumbnailError(.encoderMissing, subject, text)
         default: return ThumbnailError(kind, subject, text)
         }
     }
+}
+
+/// ImageMagick's reason without what only its own developers read: the file
+/// name it was given (`source', the wand's, not the user's) and the place in
+/// its code (" @ warning/jpeg.c/JPEGWarningHandler/389").
+func plainReason(_ message: String) -> String {
+    var text = message
+    if let at = text.ranges(of: " @ ").last, text[at.upperBound...].contains("/") {
+        text = String(text[..<at.lowerBound])
+    }
+    for quoted in [" `source'", " `source[0]'"] { text = text.replacing(quoted, with: "") }
+    return text
 }

@@ -16,9 +16,15 @@ func realPath(_ path: String) -> String? {
     return String(cString: resolved)
 }
 
-/// A key or token file: refused when group or others may read or change it, as ssh does with its keys.
+/// A key or token file: refused when group or others may read or change it,
+/// as ssh does with its keys; but root's file may be its group's to read, as
+/// PostgreSQL allows its key, since that is how an orchestrator hands a
+/// secret to a process that is not root (a Kubernetes Secret with fsGroup).
 func readSecretFile(_ path: String) throws(ThumbnailError) -> [UInt8] {
-    try readSource(path, limit: 1 << 16, refusing: (0o077, "group or others may read or change it; chmod go-rwx")).bytes
+    try readSource(
+        path, limit: 1 << 16, refusing: (0o077, "group or others may read or change it; chmod go-rwx"),
+        groupMayReadRootsFile: true
+    ).bytes
 }
 
 /// A config file names the key files, so only its owner may change it.
@@ -27,13 +33,14 @@ func readConfigFile(_ path: String) throws(ThumbnailError) -> [UInt8] {
 }
 
 /// Reads a regular file with its modification time; refused first if
-/// larger than `limit` or if its mode has any of the `refusing` bits, and
+/// larger than `limit` or if its mode has any of the `refusing` bits (but
+/// group read, when `groupMayReadRootsFile` and root owns it), and
 /// by `sniff` before more than its first bytes are read. An image source
 /// that is a PNG is read only as far as its first `pngFirstBytes`: the
 /// file stays open, and its decoder reads the rest as it goes.
 func readSource(
-    _ path: String, limit: Int, refusing: (bits: mode_t, reason: String) = (0, ""), sniff: Sniff? = nil,
-    followingLinks: Bool = false
+    _ path: String, limit: Int, refusing: (bits: mode_t, reason: String) = (0, ""), groupMayReadRootsFile: Bool = false,
+    sniff: Sniff? = nil, followingLinks: Bool = false
 ) throws(ThumbnailError) -> SourceFile {
     let fd = open(path, O_RDONLY | O_CLOEXEC | (followingLinks ? 0 : O_NOFOLLOW))
     guard fd >= 0 else {
@@ -43,7 +50,8 @@ func readSource(
     var info = stat()
     guard fstat(fd, &info) == 0 else { throw ThumbnailError(.ioFailure, path, errnoText()) }
     guard (info.st_mode & S_IFMT) == S_IFREG else { throw ThumbnailError(.notFound, path, "not a regular file") }
-    guard info.st_mode & refusing.bits == 0 else {
+    let refused = groupMayReadRootsFile && info.st_uid == 0 ? refusing.bits & ~mode_t(0o040) : refusing.bits
+    guard info.st_mode & refused == 0 else {
         throw ThumbnailError(.usage, path, "mode 0\(String(info.st_mode & 0o777, radix: 8)): " + refusing.reason)
     }
     guard Int(info.st_size) <= limit else {
@@ -201,19 +209,22 @@ func writeAll(_ fd: Int32, _ bytes: [UInt8], name: String) throws(ThumbnailError
 
 /// Writes `bytes` to a temporary file beside `path`, then renames it over
 /// `path`: readers see the old file or the whole new one, never a part, and
-/// a failure leaves nothing behind.
+/// a failure leaves nothing behind. The file is created 0666 and the kernel
+/// applies the caller's umask, as `cp` has it; the umask itself is never
+/// changed, since it is the whole process's and renders write on many threads.
 func writeAtomically(_ bytes: [UInt8], to path: String) throws(ThumbnailError) {
-    let slash = path.lastIndex(of: "/")
-    let directory = slash.map { String(path[..<$0]) } ?? "."
-    var template = Array(((directory.isEmpty ? "" : directory) + "/.thumbnail-XXXXXX").utf8CString)
-    let fd = template.withUnsafeMutableBufferPointer { mkstemp($0.baseAddress!) }
+    let directory = directoryOf(path)
+    var temporary = ""
+    var fd: Int32 = -1
+    // A name another writer holds is tried again under a new one, a bounded number of times.
+    for _ in 0..<100 where fd < 0 {
+        temporary = directory + "/.thumbnail-" + String(UInt64.random(in: 0...UInt64.max), radix: 36)
+        fd = open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0o666)
+        if fd < 0 && errno != EEXIST { break }
+    }
     guard fd >= 0 else { throw ThumbnailError(.cannotCreate, path, errnoText()) }
-    let temporary = String(decoding: template.dropLast().map { UInt8(bitPattern: $0) }, as: UTF8.self)
     do throws(ThumbnailError) {
         defer { close(fd) }
-        let mask = umask(0)
-        umask(mask)
-        guard fchmod(fd, 0o666 & ~mask) == 0 else { throw ThumbnailError(.cannotCreate, path, errnoText()) }
         try writeAll(fd, bytes, name: path)
         guard fsync(fd) == 0 else { throw ThumbnailError(.ioFailure, path, errnoText()) }
         guard rename(temporary, path) == 0 else { throw ThumbnailError(.cannotCreate, path, errnoText()) }
@@ -232,4 +243,20 @@ func makeDirectories(_ path: String) throws(ThumbnailError) {
     }
     try makeDirectories(String(path[..<slash]))
     guard mkdir(path, 0o777) == 0 || errno == EEXIST else { throw ThumbnailError(.cannotCreate, path, errnoText()) }
+}
+
+/// The directory that holds the file `path`: `.` for a bare name.
+func directoryOf(_ path: String) -> String {
+    guard let slash = path.lastIndex(of: "/") else { return "." }
+    return slash == path.startIndex ? "/" : String(path[..<slash])
+}
+
+/// `-o` creates no directory: one that is missing is refused before anything is rendered.
+func checkOutputDirectory(of file: String) throws(ThumbnailError) {
+    let directory = directoryOf(file)
+    var info = stat()
+    guard stat(directory, &info) == 0 else {
+        throw ThumbnailError(.cannotCreate, directory, errnoText() + "; -o creates no directory")
+    }
+    guard info.st_mode & S_IFMT == S_IFDIR else { throw ThumbnailError(.cannotCreate, directory, "not a directory") }
 }

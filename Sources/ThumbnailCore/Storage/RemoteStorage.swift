@@ -5,14 +5,14 @@
 // redirect is followed: nothing outside the prefix can be named.
 
 /// What `--root` names.
-public enum StorageRoot: Sendable, Equatable {
+package enum StorageRoot: Sendable, Equatable {
     case directory(String)
     /// `s3://BUCKET[/PREFIX]`.
     case s3(bucket: String, prefix: [String])
     /// `https://HOST[:PORT][/PREFIX]` or `http://`: `origin` is the scheme, host and port.
     case web(origin: String, prefix: [String])
 
-    public init(parsing text: String) throws(ThumbnailError) {
+    package init(parsing text: String) throws(ThumbnailError) {
         if text.hasPrefix("s3://") {
             let rest = text.dropFirst(5)
             let bucket = String(rest.prefix { $0 != "/" })
@@ -33,22 +33,22 @@ public enum StorageRoot: Sendable, Equatable {
 }
 
 /// The options of the s3:// and https:// roots.
-public struct RemoteOptions: Sendable {
+package struct RemoteOptions: Sendable {
     /// The region when neither the option nor the environment names one.
-    public static let defaultRegion = "us-east-1"
-    public static let defaultTimeout = 30
+    package static let defaultRegion = "us-east-1"
+    package static let defaultTimeout = 30
     /// The longest `--source-timeout`.
-    public static let maxTimeout = 3600
+    package static let maxTimeout = 3600
 
-    /// nil: `AWS_REGION`, then `AWS_DEFAULT_REGION`, then `defaultRegion`.
-    public var region: String? = nil
+    /// nil: the environment's or the AWS config file's (`awsRegion`), else `defaultRegion`.
+    package var region: String? = nil
     /// An S3-compatible store's `scheme://host[:port]`, addressed path-style.
-    public var endpoint: String? = nil
-    public var caFile: String? = nil
+    package var endpoint: String? = nil
+    package var caFile: String? = nil
     /// Seconds for the connection and the whole transfer of one source.
-    public var timeout = defaultTimeout
+    package var timeout = defaultTimeout
 
-    public init() {}
+    package init() {}
 
     /// `--s3-endpoint URL`, checked.
     static func endpoint(_ text: String) throws(ThumbnailError) -> String {
@@ -137,50 +137,86 @@ private func sourceFile(_ answer: StoreAnswer, url: String) -> SourceFile {
 }
 
 /// An S3 bucket, or a prefix in it. Requests are signed by libcurl (SigV4)
-/// with credentials found as the AWS command-line tools find them.
-public struct S3Storage: Storage {
-    public let bucket: String
-    public let prefix: [String]
-    public let region: String
+/// with credentials found as the AWS SDKs find them (CredentialChain).
+package struct S3Storage: Storage {
+    package let bucket: String
+    package let prefix: [String]
+    package let region: String
+    /// Which setting named the region.
+    let regionSource: String
     /// `scheme://host[:port]` of an S3-compatible store; nil: AWS itself.
-    public let endpoint: String?
+    package let endpoint: String?
     let caFile: String?
     let timeout: Int
     let credentials: CredentialChain
 
-    init(bucket: String, prefix: [String], options: RemoteOptions, environment: [String: String]) {
+    /// `now`: the clock that tells when fetched credentials expire.
+    init(
+        bucket: String, prefix: [String], options: RemoteOptions, environment: [String: String],
+        now: @escaping @Sendable () -> Int
+    ) throws(ThumbnailError) {
         self.bucket = bucket
         self.prefix = prefix
-        let fromEnvironment = [environment["AWS_REGION"], environment["AWS_DEFAULT_REGION"]].compactMap { $0 }
-        region = options.region ?? fromEnvironment.first { !$0.isEmpty } ?? RemoteOptions.defaultRegion
+        (region, regionSource) = try awsRegion(option: options.region, environment: environment)
         endpoint = options.endpoint
         caFile = options.caFile
         timeout = options.timeout
-        credentials = CredentialChain(environment: environment, caFile: options.caFile)
+        credentials = CredentialChain(environment: environment, region: region, caFile: options.caFile, now: now)
     }
 
-    public var description: String {
+    package var description: String {
         "S3 bucket \(bucket)" + (prefix.isEmpty ? "" : " prefix \(prefix.joined(separator: "/"))")
-            + " in \(region) at \(endpoint ?? "AWS")"
+            + " in \(region) (\(regionSource)) at \(endpoint ?? "AWS")"
     }
 
     /// The object's URL: path-style at an endpoint (and for bucket names with
     /// dots, which no wildcard certificate covers), virtual-hosted at AWS.
-    public func url(_ path: SourcePath) -> String {
-        let key = encodedPath(prefix + path.segments)
-        if let endpoint { return endpoint + "/" + bucket + key }
-        if bucket.contains(".") { return "https://s3.\(region).amazonaws.com/\(bucket)\(key)" }
-        return "https://\(bucket).s3.\(region).amazonaws.com\(key)"
+    package func url(_ path: SourcePath) -> String { bucketURL(encodedPath(prefix + path.segments)) }
+
+    /// `path` (encoded, from its first `/`) in the bucket.
+    private func bucketURL(_ path: String) -> String {
+        if let endpoint { return endpoint + "/" + bucket + path }
+        if bucket.contains(".") { return "https://s3.\(region).amazonaws.com/\(bucket)\(path)" }
+        return "https://\(bucket).s3.\(region).amazonaws.com\(path)"
     }
 
     /// Credentials found; the store itself is not asked (that would cost
     /// every inetd process a round trip before its first request).
-    public func checkAvailable() throws(ThumbnailError) {
+    package func checkAvailable() throws(ThumbnailError) {
         _ = try credentials.current()
     }
 
-    public func read(_ path: SourcePath, limit: Int, sniff: Sniff) throws(ThumbnailError) -> SourceFile {
+    /// Lists at most one key under the prefix (ListObjectsV2), which needs
+    /// `s3:ListBucket` on the bucket for the prefix: what also makes S3
+    /// answer a missing key 404 rather than 403.
+    package func checkReachable() throws(ThumbnailError) -> String {
+        let keyPrefix = prefix.isEmpty ? "" : prefix.joined(separator: "/") + "/"
+        // The query sorted and encoded as SigV4's canonical form has it.
+        let url = bucketURL("/") + "?list-type=2&max-keys=1&prefix=" + s3Encoded(keyPrefix)
+        let (answer, credential) = try signedGet(url, limit: 1 << 16, sniff: nil)
+        guard answer.status == 200 else {
+            let failure = s3Failure(answer, url: url)
+            guard answer.status == 403, xmlElement("Code", in: answer.body) == "AccessDenied" else { throw failure }
+            throw ThumbnailError(
+                .storeFailure, url,
+                "S3 answered 403 AccessDenied to a listing of '\(keyPrefix)': the credentials from the "
+                    + "\(credential.source) lack s3:ListBucket on arn:aws:s3:::\(bucket) for that prefix; "
+                    + "examples/s3-read-policy.json allows it")
+        }
+        return description + ", prefix listed with credentials from the " + credential.source
+    }
+
+    package func read(_ path: SourcePath, limit: Int, sniff: Sniff) throws(ThumbnailError) -> SourceFile {
         let url = url(path)
+        let (answer, credential) = try signedGet(url, limit: limit, sniff: sniff)
+        guard answer.status == 200 else { throw s3Failure(answer, url: url) }
+        var file = sourceFile(answer, url: url)
+        file.facts.append("credentials: from the " + credential.source)
+        return file
+    }
+
+    /// GETs `url` signed with the current credentials.
+    private func signedGet(_ url: String, limit: Int, sniff: Sniff?) throws(ThumbnailError) -> (StoreAnswer, AWSCredentials) {
         let credential = try credentials.current()
         var headers = ["x-amz-content-sha256: UNSIGNED-PAYLOAD"]
         if let token = credential.sessionToken { headers.append("x-amz-security-token: " + token) }
@@ -189,23 +225,23 @@ public struct S3Storage: Storage {
                 url: url, headers: headers,
                 signature: ("aws:amz:\(region):s3", credential.accessKeyID, credential.secretAccessKey),
                 caFile: caFile, timeout: timeout, limit: limit, sniff: sniff))
-        guard answer.status == 200 else {
-            let code = xmlElement("Code", in: answer.body) ?? "-"
-            let message = xmlElement("Message", in: answer.body).map { ": " + $0 } ?? ""
-            // NoSuchBucket is a wrong configuration, not a missing source.
-            let kind: ThumbnailError.Kind = answer.status == 404 && code != "NoSuchBucket" ? .notFound : .storeFailure
-            throw ThumbnailError(kind, url, "S3 answered \(answer.status) \(code)\(message)")
-        }
-        var file = sourceFile(answer, url: url)
-        file.facts.append("credentials: from the " + credential.source)
-        return file
+        return (answer, credential)
+    }
+
+    /// An answer but 200 as an error naming S3's code and message.
+    private func s3Failure(_ answer: StoreAnswer, url: String) -> ThumbnailError {
+        let code = xmlElement("Code", in: answer.body) ?? "-"
+        let message = xmlElement("Message", in: answer.body).map { ": " + $0 } ?? ""
+        // NoSuchBucket is a wrong configuration, not a missing source.
+        let kind: ThumbnailError.Kind = answer.status == 404 && code != "NoSuchBucket" ? .notFound : .storeFailure
+        return ThumbnailError(kind, url, "S3 answered \(answer.status) \(code)\(message)")
     }
 }
 
 /// A plain HTTP base: a source is the base URL, `/` and its path.
-public struct WebStorage: Storage {
-    public let origin: String
-    public let prefix: [String]
+package struct WebStorage: Storage {
+    package let origin: String
+    package let prefix: [String]
     let caFile: String?
     let timeout: Int
 
@@ -216,14 +252,26 @@ public struct WebStorage: Storage {
         timeout = options.timeout
     }
 
-    public var description: String { "HTTP base " + origin + encodedPath(prefix) }
+    package var description: String { "HTTP base " + origin + encodedPath(prefix) }
 
-    public func url(_ path: SourcePath) -> String { origin + encodedPath(prefix + path.segments) }
+    package func url(_ path: SourcePath) -> String { origin + encodedPath(prefix + path.segments) }
 
     /// Nothing to check without a request, which this does not make.
-    public func checkAvailable() throws(ThumbnailError) {}
+    package func checkAvailable() throws(ThumbnailError) {}
 
-    public func read(_ path: SourcePath, limit: Int, sniff: Sniff) throws(ThumbnailError) -> SourceFile {
+    /// A HEAD of the root URL: any answer but a 5xx or a 403 says that the
+    /// store is there and lets this host in.
+    package func checkReachable() throws(ThumbnailError) -> String {
+        let url = origin + encodedPath(prefix) + "/"
+        let answer = try HTTPClient.ofThisThread().fetch(
+            StoreRequest(url: url, method: "HEAD", caFile: caFile, timeout: timeout, limit: 0))
+        guard answer.status < 500, answer.status != 403 else {
+            throw ThumbnailError(.storeFailure, url, "the store answered \(answer.status) to HEAD")
+        }
+        return "\(description), which answered \(answer.status) to HEAD \(url)"
+    }
+
+    package func read(_ path: SourcePath, limit: Int, sniff: Sniff) throws(ThumbnailError) -> SourceFile {
         let url = url(path)
         let answer = try HTTPClient.ofThisThread().fetch(
             StoreRequest(url: url, caFile: caFile, timeout: timeout, limit: limit, sniff: sniff))
@@ -235,13 +283,14 @@ public struct WebStorage: Storage {
     }
 }
 
-/// The text of the first `<name>` element of an S3 error body, if short and plain.
-func xmlElement(_ name: String, in body: [UInt8]) -> String? {
+/// The text of the first `<name>` element of an AWS answer, if plain and
+/// at most `longest` characters: an error code, or a key.
+func xmlElement(_ name: String, in body: [UInt8], longest: Int = 200) -> String? {
     let text = String(decoding: body, as: UTF8.self)
     guard let open = text.firstRange(of: "<\(name)>"),
         let close = text[open.upperBound...].firstRange(of: "</\(name)>")
     else { return nil }
     let value = text[open.upperBound..<close.lowerBound]
-    guard value.count <= 200, !value.contains("<") else { return nil }
+    guard value.count <= longest, !value.contains("<") else { return nil }
     return String(value)
 }

@@ -6,56 +6,60 @@
 
 /// Where sources come from. The engine asks a storage for a source's bytes
 /// and knows nothing else about where they came from.
-public protocol Storage: Sendable {
+package protocol Storage: Sendable {
     /// The source at `path`, refused once it is over `limit` bytes, and
     /// refused by `sniff` (which sees its first bytes) before the rest is read.
     func read(_ path: SourcePath, limit: Int, sniff: Sniff) throws(ThumbnailError) -> SourceFile
     /// Whether it can serve at all; `misconfigured` when not, so the HTTP
     /// mode answers 503 to every request rather than a 404 a CDN would keep.
+    /// Cheap, since every `--inetd` process makes it: it never asks the store.
     func checkAvailable() throws(ThumbnailError)
+    /// `--check-config`'s check: `checkAvailable`, then the store itself asked
+    /// what it would answer, changing nothing (a HEAD, a listing); says what it found.
+    func checkReachable() throws(ThumbnailError) -> String
     /// How `--explain` names it.
     var description: String { get }
 }
 
 /// A check of a source's first `count` bytes, made before the rest is read.
-public struct Sniff: Sendable {
-    public let count: Int
-    public let check: @Sendable (ArraySlice<UInt8>) throws(ThumbnailError) -> Void
+package struct Sniff: Sendable {
+    package let count: Int
+    package let check: @Sendable (ArraySlice<UInt8>) throws(ThumbnailError) -> Void
 
     /// The magic bytes of the formats that are read.
-    public static let imageMagic = Sniff(count: SourceFormat.magicLength) { bytes throws(ThumbnailError) in
+    package static let imageMagic = Sniff(count: SourceFormat.magicLength) { bytes throws(ThumbnailError) in
         _ = try SourceFormat(sniffing: bytes)
     }
 }
 
 /// A source: its bytes, and what is known of where they came from.
-public struct SourceFile: Sendable {
-    public var content: SourceBytes
+package struct SourceFile: Sendable {
+    package var content: SourceBytes
     /// Every byte, read in from the file if need be.
-    public var bytes: [UInt8] { get throws(ThumbnailError) { try content.whole() } }
+    package var bytes: [UInt8] { get throws(ThumbnailError) { try content.whole() } }
     /// Its real path when it is a local file: `-o` and `--output-dir` refuse
     /// to write there. nil for standard input and remote stores.
-    public var localPath: String?
+    package var localPath: String?
     /// Modification time, seconds since the epoch; nil when unknown (standard input).
-    public var modified: Int?
+    package var modified: Int?
     /// A store's URL for it, and `--explain`'s lines on the store's answer.
-    public var location: String? = nil
-    public var facts: [String] = []
+    package var location: String? = nil
+    package var facts: [String] = []
     /// The store's `ETag` for it, if it sent one.
-    public var entityTag: String? = nil
+    package var entityTag: String? = nil
 
     /// Its version, for `--picture`'s URLs, from what the storage says of it
     /// without reading it again: the first 16 letters and digits of its ETag
     /// (an S3 multipart suffix `-N` dropped), else its modification time and
     /// its size in hex; nil when neither is known (standard input).
-    public var version: String? {
+    package var version: String? {
         let tag = (entityTag ?? "").drop { $0 == "W" || $0 == "/" || $0 == "\"" }.prefix { $0 != "-" }
         let letters = String(decoding: tag.utf8.filter(isASCIIAlphanumeric).prefix(16), as: UTF8.self)
         if !letters.isEmpty { return letters }
         return modified.map { String($0, radix: 16) + "-" + String(content.count, radix: 16) }
     }
 
-    public init(bytes: [UInt8], localPath: String? = nil, modified: Int? = nil) {
+    package init(bytes: [UInt8], localPath: String? = nil, modified: Int? = nil) {
         self.init(content: SourceBytes(bytes), localPath: localPath, modified: modified)
     }
 
@@ -69,16 +73,16 @@ public struct SourceFile: Sendable {
 /// A source's bytes: all in memory, or, for a PNG from a local file, only
 /// its first bytes, the rest left in the open file for the decoder to read as
 /// it goes, so that memory does not grow with the file.
-public struct SourceBytes: Sendable {
+package struct SourceBytes: Sendable {
     /// Every byte, or the first ones when the rest is in `file`: the magic
     /// bytes and a PNG's header at least, when the source has them.
-    public let loaded: [UInt8]
+    package let loaded: [UInt8]
     /// The size in bytes.
-    public let count: Int
+    package let count: Int
     /// Where the bytes after `loaded` are read from.
     let file: OpenFile?
 
-    public init(_ bytes: [UInt8]) {
+    package init(_ bytes: [UInt8]) {
         loaded = bytes
         count = bytes.count
         file = nil
@@ -94,30 +98,35 @@ public struct SourceBytes: Sendable {
     func reader() -> SourceReader { SourceReader(self) }
 
     /// Every byte in memory.
-    public func whole() throws(ThumbnailError) -> [UInt8] {
+    package func whole() throws(ThumbnailError) -> [UInt8] {
         try file?.readWhole() ?? loaded
     }
 }
 
 /// A local directory: a source is the file at the root's real path plus
 /// its path, symlinks followed, and must stay inside the root's real path.
-public struct DirectoryStorage: Storage {
-    public let root: String
+package struct DirectoryStorage: Storage {
+    package let root: String
 
-    public init(root: String) { self.root = root }
+    package init(root: String) { self.root = root }
 
-    public var description: String { "directory \(root)" }
+    package var description: String { "directory \(root)" }
 
-    public func checkAvailable() throws(ThumbnailError) {
+    package func checkAvailable() throws(ThumbnailError) {
         _ = try rootRealPath()
     }
 
-    public func read(_ path: SourcePath, limit: Int, sniff: Sniff) throws(ThumbnailError) -> SourceFile {
+    package func checkReachable() throws(ThumbnailError) -> String {
+        try checkAvailable()
+        return description
+    }
+
+    package func read(_ path: SourcePath, limit: Int, sniff: Sniff) throws(ThumbnailError) -> SourceFile {
         try readSource(try resolve(path), limit: limit, sniff: sniff)
     }
 
     /// The real path of `source`: symlinks followed, still inside the root's real path.
-    public func resolve(_ source: SourcePath) throws(ThumbnailError) -> String {
+    package func resolve(_ source: SourcePath) throws(ThumbnailError) -> String {
         let rootReal = try rootRealPath()
         let candidate = (rootReal == "/" ? "" : rootReal) + "/" + source.description
         guard let real = realPath(candidate) else {
@@ -125,7 +134,8 @@ public struct DirectoryStorage: Storage {
             throw ThumbnailError(
                 code == ENOENT || code == ENOTDIR ? .notFound : .ioFailure, source.description, errnoText(code))
         }
-        guard rootReal == "/" || real.hasPrefix(rootReal + "/") else {
+        // Byte by byte: as Characters, a name starting with a combining mark would not extend the root's "/".
+        guard rootReal == "/" || real.utf8.starts(with: (rootReal + "/").utf8) else {
             throw ThumbnailError(.forbidden, source.description, "resolves outside the storage root")
         }
         return real

@@ -123,9 +123,9 @@ final class PlacementTests {
         try Data(try source(subject(at: (550, 200), noisy: true), turned: true))
             .write(to: URL(fileURLWithPath: scratch.file("photo.jpg")))
         let path = "/thumbnail/100x100,crop,smart/png/photo.jpg"
-        let first = try thumbnail(["-r", scratch.path, path]), second = try thumbnail(["-r", scratch.path, path])
+        let first = try runInProcess(["-r", scratch.path, path]), second = try runInProcess(["-r", scratch.path, path])
         #expect(first.status == 0 && !first.output.isEmpty && first.output == second.output, "\(first.error)")
-        let explained = try thumbnail(["-r", scratch.path, "--explain", path])
+        let explained = try runInProcess(["-r", scratch.path, "--explain", path])
         let lines = String(decoding: explained.output, as: UTF8.self).split(separator: "\n")
         // The subject is at the right: the window there, flush with the edge, in upright source pixels.
         #expect(lines.contains("window: 100x100+50+0 of the resized image, 400x400+200+0 of the source"), "\(lines)")

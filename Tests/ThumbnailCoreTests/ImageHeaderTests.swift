@@ -103,7 +103,7 @@ final class ImageHeaderTests {
             let file = Array("RIFF".utf8) + [UInt8(size & 0xff), UInt8(size >> 8 & 0xff), UInt8(size >> 16 & 0xff), 0] + body
             #expect(try ImageHeader(webp: file) == ImageHeader(width: 40, height: 20, orientation: 6))
             try Data(file).write(to: URL(fileURLWithPath: scratch.file("turned.webp")))
-            let outcome = try thumbnail(["-r", scratch.path, "-o", scratch.file("upright.png"), "/thumbnail/100x100/png/turned.webp"])
+            let outcome = try runInProcess(["-r", scratch.path, "-o", scratch.file("upright.png"), "/thumbnail/100x100/png/turned.webp"])
             #expect(outcome.status == 0, "\(outcome.error)")
             #expect(try dimensions(scratch.file("upright.png")) == "20x40")
         }

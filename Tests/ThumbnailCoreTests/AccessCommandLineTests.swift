@@ -22,34 +22,34 @@ final class AccessCommandLineTests {
     func text(_ outcome: Outcome) -> String { String(decoding: outcome.output, as: UTF8.self) }
 
     @Test func signedPathsRenderTheSameBytesAsUnsignedOnes() throws {
-        let sign = try thumbnail(["--key-file", keys, "--sign", "/thumbnail/100x100,q80/jpg/landscape.jpg"])
+        let sign = try runInProcess(["--key-file", keys, "--sign", "/thumbnail/100x100,q80/jpg/landscape.jpg"])
         #expect(sign.status == 0, "\(sign.error)")
         let signature = try opensslSignature("/100x100/jpeg/landscape.jpg", key: Array(newKey.utf8), scratch: scratch)
         let signed = "/thumbnail/\(signature)/100x100/jpeg/landscape.jpg"
         #expect(text(sign) == signed + "\n")
-        let rendered = try thumbnail(root + ["--key-file", keys, signed])
+        let rendered = try runInProcess(root + ["--key-file", keys, signed])
         #expect(rendered.status == 0, "\(rendered.error)")
-        #expect(rendered.output == (try thumbnail(root + ["/thumbnail/100x100/jpeg/landscape.jpg"])).output)
+        #expect(rendered.output == (try runInProcess(root + ["/thumbnail/100x100/jpeg/landscape.jpg"])).output)
         #expect(rendered.output.count > 0)
     }
 
     @Test func theOldKeyStillVerifies() throws {
         let oldOnly = try writeFile(oldKey + "\n", "old-keys", in: scratch)
-        let oldPath = text(try thumbnail(["--key-file", oldOnly, "--sign", "/thumbnail/50x50/portrait.png"]))
+        let oldPath = text(try runInProcess(["--key-file", oldOnly, "--sign", "/thumbnail/50x50/portrait.png"]))
             .trimmingCharacters(in: .newlines)
         #expect(oldPath.hasPrefix("/thumbnail/"))
-        #expect(try thumbnail(root + ["--key-file", keys, oldPath]).status == 0)
-        let newPath = text(try thumbnail(["--key-file", keys, "--sign", oldPath])).trimmingCharacters(in: .newlines)
+        #expect(try runInProcess(root + ["--key-file", keys, oldPath]).status == 0)
+        let newPath = text(try runInProcess(["--key-file", keys, "--sign", oldPath])).trimmingCharacters(in: .newlines)
         #expect(newPath != oldPath)
-        #expect(try thumbnail(root + ["--key-file", keys, newPath]).status == 0)
+        #expect(try runInProcess(root + ["--key-file", keys, newPath]).status == 0)
         let newOnly = try writeFile(newKey + "\n", "new-keys", in: scratch)
-        let retired = try thumbnail(root + ["--key-file", newOnly, oldPath])
+        let retired = try runInProcess(root + ["--key-file", newOnly, oldPath])
         #expect(retired.status == 77)
         #expect(retired.error.contains(": wrong signature for /50x50/portrait.png"))
     }
 
     @Test func aChangedCharacterIsRefused() throws {
-        let signed = text(try thumbnail(["--key-file", keys, "--sign", "/thumbnail/100x100/landscape.jpg"]))
+        let signed = text(try runInProcess(["--key-file", keys, "--sign", "/thumbnail/100x100/landscape.jpg"]))
             .trimmingCharacters(in: .newlines)
         var signature = Array(signed.dropFirst("/thumbnail/".count).prefix(22))
         signature[0] = signature[0] == "A" ? "B" : "A"
@@ -60,7 +60,7 @@ final class AccessCommandLineTests {
             signed + "x",
         ] {
             #expect(changed != signed)
-            let outcome = try thumbnail(root + ["--key-file", keys, changed])
+            let outcome = try runInProcess(root + ["--key-file", keys, changed])
             #expect(outcome.status == 77, "\(changed): \(outcome.error)")
             #expect(outcome.output.isEmpty)
         }
@@ -72,7 +72,7 @@ final class AccessCommandLineTests {
         (["-s", "100x100", "-"], "thumbnail: flags: with --key-file only signed thumbnail paths are served (see --sign)"),
     ])
     func unsignedRequestsAreRefusedWhenKeysAreConfigured(arguments: [String], message: String) throws {
-        let outcome = try thumbnail(root + ["--key-file", keys] + arguments)
+        let outcome = try runInProcess(root + ["--key-file", keys] + arguments)
         #expect(outcome.status == 77)
         #expect(outcome.error == message + "\n")
         #expect(outcome.output.isEmpty)
@@ -81,7 +81,7 @@ final class AccessCommandLineTests {
     @Test func refusedBeforeTheSourceIsOpened() throws {
         // A FIFO blocks whoever opens it until the timeout kills the run; a missing file would exit 66.
         mkfifo(scratch.file("fifo.jpg"), 0o644)
-        let signedFIFO = text(try thumbnail(["--key-file", keys, "--sign", "/thumbnail/100x100/fifo.jpg"]))
+        let signedFIFO = text(try runInProcess(["--key-file", keys, "--sign", "/thumbnail/100x100/fifo.jpg"]))
             .trimmingCharacters(in: .newlines)
         for (arguments, reason) in [
             (["--sizes", "50x50", "/thumbnail/100x100/fifo.jpg"], "size not allowed (--sizes 50x50)"),
@@ -94,7 +94,7 @@ final class AccessCommandLineTests {
             (["--key-file", keys, "/thumbnail/100x100/missing.jpg"], "no signature segment; --key-file requires one"),
         ] {
             let started = Date()
-            let outcome = try thumbnail(root + arguments)
+            let outcome = try runInProcess(root + arguments)
             #expect(outcome.status == 77, "\(arguments): \(outcome.status) \(outcome.error)")
             #expect(outcome.error.hasSuffix(": " + reason + "\n"), "\(arguments): \(outcome.error)")
             #expect(Date().timeIntervalSince(started) < 10)
@@ -102,9 +102,9 @@ final class AccessCommandLineTests {
     }
 
     @Test func explainShowsEachCheck() throws {
-        let signed = text(try thumbnail(["--key-file", keys, "--sign", "/thumbnail/100x100/portrait.png"]))
+        let signed = text(try runInProcess(["--key-file", keys, "--sign", "/thumbnail/100x100/portrait.png"]))
             .trimmingCharacters(in: .newlines)
-        let passing = try thumbnail(root + ["--key-file", keys, "--sizes", "100x100,x64", "--explain", signed])
+        let passing = try runInProcess(root + ["--key-file", keys, "--sizes", "100x100,x64", "--explain", signed])
         #expect(passing.status == 0, "\(passing.error)")
         #expect(
             text(passing) == """
@@ -117,7 +117,7 @@ final class AccessCommandLineTests {
                 output: png 60x100
 
                 """)
-        let failing = try thumbnail(root + ["--key-file", keys, "--sizes", "x64", "--explain", "/thumbnail/100x100/portrait.png"])
+        let failing = try runInProcess(root + ["--key-file", keys, "--sizes", "x64", "--explain", "/thumbnail/100x100/portrait.png"])
         #expect(failing.status == 77)
         #expect(
             text(failing) == """
@@ -127,7 +127,7 @@ final class AccessCommandLineTests {
 
                 """)
         #expect(failing.error == "thumbnail: /100x100/portrait.png: no signature segment; --key-file requires one\n")
-        let open = try thumbnail(root + ["--explain", "-s", "100x100", "portrait.png"])
+        let open = try runInProcess(root + ["--explain", "-s", "100x100", "portrait.png"])
         #expect(text(open).hasPrefix("canonical: /thumbnail/100x100/portrait.png\nsignature: not required (no --key-file)\nsize: any (no --sizes)\nsource: "))
     }
 
@@ -143,16 +143,16 @@ final class AccessCommandLineTests {
     ])
     func badSigningAndSizeArguments(arguments: [String], status: Int32, message: String) throws {
         // --sign reads no source, so a storage root does not apply to it.
-        let outcome = try thumbnail((arguments.contains("--sign") ? [] : root) + arguments.map { $0 == "KEYS" ? keys : $0 })
+        let outcome = try runInProcess((arguments.contains("--sign") ? [] : root) + arguments.map { $0 == "KEYS" ? keys : $0 })
         #expect(outcome.status == status)
         #expect(outcome.error.split(separator: "\n").first.map(String.init) == message)
         #expect(outcome.output.isEmpty)
     }
 
     @Test func aSignatureWithoutKeysIsABadPath() throws {
-        let signed = text(try thumbnail(["--key-file", keys, "--sign", "/thumbnail/100x100/landscape.jpg"]))
+        let signed = text(try runInProcess(["--key-file", keys, "--sign", "/thumbnail/100x100/landscape.jpg"]))
             .trimmingCharacters(in: .newlines)
-        let outcome = try thumbnail(root + [signed])
+        let outcome = try runInProcess(root + [signed])
         #expect(outcome.status == 65)
         #expect(outcome.error.hasSuffix(": a signature segment, but no --key-file is configured\n"))
     }
@@ -164,7 +164,7 @@ final class AccessCommandLineTests {
             (["--key-file", exposed], "thumbnail: \(exposed): mode 0644: group or others may read or change it; chmod go-rwx"),
             (["--key-file", empty], "thumbnail: \(empty): holds no key"),
         ] {
-            let outcome = try thumbnail(root + arguments + ["-s", "10x10", "landscape.jpg"])
+            let outcome = try runInProcess(root + arguments + ["-s", "10x10", "landscape.jpg"])
             #expect(outcome.status == 64, "\(arguments)")
             #expect(outcome.error.split(separator: "\n").first.map(String.init) == message)
             #expect(outcome.output.isEmpty)
@@ -179,18 +179,18 @@ final class AccessCommandLineTests {
             key-file = \(keys)   # newest key first
             sizes = 100x100, x64   # spaces around the commas are allowed
             """, "thumbnail.conf", in: scratch, mode: 0o644)
-        #expect(try thumbnail(["--config", config, "--sign", "/thumbnail/100x100/landscape.jpg"]).status == 0)
-        let signed = text(try thumbnail(["--config", config, "--sign", "/thumbnail/x64/landscape.jpg"]))
+        #expect(try runInProcess(["--config", config, "--sign", "/thumbnail/100x100/landscape.jpg"]).status == 0)
+        let signed = text(try runInProcess(["--config", config, "--sign", "/thumbnail/x64/landscape.jpg"]))
             .trimmingCharacters(in: .newlines)
-        #expect(try thumbnail(["--config", config, signed]).status == 0)
-        #expect(try thumbnail(["--config", config, "/thumbnail/x64/landscape.jpg"]).status == 77)
-        let sized = try thumbnail(["--config", config, "--sign", "/thumbnail/64x/landscape.jpg"])
+        #expect(try runInProcess(["--config", config, signed]).status == 0)
+        #expect(try runInProcess(["--config", config, "/thumbnail/x64/landscape.jpg"]).status == 77)
+        let sized = try runInProcess(["--config", config, "--sign", "/thumbnail/64x/landscape.jpg"])
         #expect(sized.status == 77)
         // The command line wins over the file.
-        #expect(try thumbnail(["--config", config, "--sizes", "64x", "--sign", "/thumbnail/64x/landscape.jpg"]).status == 0)
+        #expect(try runInProcess(["--config", config, "--sizes", "64x", "--sign", "/thumbnail/64x/landscape.jpg"]).status == 0)
         let twice = try writeFile(
             "root = \(scratch.path)\nkey-file = \(keys)\nsizes = 100x100,x64\nsizes = 5x5\n", "twice.conf", in: scratch)
-        let refused = try thumbnail(["--config", twice, "--sign", "/thumbnail/100x100/landscape.jpg"])
+        let refused = try runInProcess(["--config", twice, "--sign", "/thumbnail/100x100/landscape.jpg"])
         #expect(refused.status == 64)
         #expect(refused.error.hasPrefix("thumbnail: \(twice):4: 'sizes' was already set on line 3\n"))
     }

@@ -1,0 +1,425 @@
+import Foundation
+import TestSupport
+import Testing
+
+/// The built binary as `thumbnail --listen` on a loopback port: curl and
+/// raw sockets as clients, signals as an orchestrator sends them.
+final class ListenTests {
+    let scratch: ScratchDirectory
+
+    init() throws {
+        scratch = try ScratchDirectory()
+        try makeFixtures(in: scratch)
+    }
+
+    deinit { scratch.remove() }
+
+    func start(_ options: [String] = []) throws -> ListeningServer {
+        try ListeningServer(root: scratch.path, in: scratch, options: options)
+    }
+
+    @Test(arguments: ["/thumbnail/100x100/webp/landscape.jpg", "/thumbnail/64x64,crop/png/portrait.png"])
+    func curlGetsTheCommandLineBytes(path: String) throws {
+        let server = try start()
+        let body = scratch.file("body")
+        let status = try sh("curl -sS --max-time 20 -o '\(body)' -w '%{http_code}' 'http://127.0.0.1:\(server.port)\(path)'")
+        #expect(status == "200")
+        #expect(try Data(contentsOf: URL(fileURLWithPath: body)) == (try thumbnail(["-r", scratch.path, path])).output)
+        #expect(try loggedRequests(server.log, atLeast: 1) == 1)
+    }
+
+    @Test func curlReusesTheConnectionAndConcurrentCurlsSucceed() throws {
+        let server = try start()
+        let base = "http://127.0.0.1:\(server.port)"
+        let connects = try sh(
+            "curl -sS --max-time 20 -o /dev/null -o /dev/null -w '%{num_connects}%{http_code} '"
+                + " \(base)/thumbnail/20x20/landscape.jpg \(base)/thumbnail/30x30/png/portrait.png")
+        #expect(connects == "1200 0200")
+        try expectConcurrentCurls(port: server.port, root: scratch.path, in: scratch)
+        #expect(try loggedRequests(server.log, atLeast: 10) == 10)
+    }
+
+    /// The parent renders nothing and runs one thread; each connection is
+    /// a process of its own, never root.
+    @Test func eachConnectionIsAProcessOfItsOwn() throws {
+        let server = try start()
+        let first = try RawConnection(port: server.port)
+        let second = try RawConnection(port: server.port)
+        for connection in [first, second] {
+            connection.send(getRequest("/thumbnail/50x50/landscape.jpg"))
+            #expect(connection.responses(1).map(\.statusLine) == ["HTTP/1.1 200 OK"])
+        }
+        #expect(eventually(within: 5) { server.children.count == 2 }, "children: \(server.children)")
+        let status = try String(contentsOfFile: "/proc/\(server.pid)/status", encoding: .utf8)
+        #expect(status.contains("\nThreads:\t1\n"), "the parent runs more than one thread")
+        for pid in [server.pid] + server.children {
+            let uid = try String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8).split(separator: "\n")
+                .first { $0.hasPrefix("Uid:") }
+            #expect(uid == "Uid:\t\(serverUID)\t\(serverUID)\t\(serverUID)\t\(serverUID)", "process \(pid)")
+        }
+        #expect(server.events.first?.hasPrefix("thumbnail: listening on 127.0.0.1:\(server.port) as ") == true, "\(server.events)")
+    }
+
+    @Test func sigtermAnswersEveryRequestInFlight() throws {
+        let server = try start(["--queue-timeout", "60"])
+        let connections = try (0..<50).map { _ in try RawConnection(port: server.port) }
+        for (index, connection) in connections.enumerated() {
+            connection.send(getRequest("/thumbnail/\(100 + index)x\(100 + index)/landscape.jpg"))
+        }
+        kill(server.pid, SIGTERM)
+        for (index, connection) in connections.enumerated() {
+            #expect(connection.responses(1, seconds: 30).map(\.statusLine) == ["HTTP/1.1 200 OK"], "request \(index)")
+            #expect(connection.closes(within: 5), "connection \(index) stays open")
+        }
+        #expect(server.exitStatus(within: 10) == 0)
+        #expect(try loggedRequests(server.log, atLeast: 50) == 50)
+    }
+
+    /// On SIGTERM an idle kept-alive connection closes at once; a request
+    /// begun is answered, `/readyz` with 503, and the connection closed.
+    @Test func sigtermClosesIdleConnectionsAndReadyzTurns503() throws {
+        let server = try start()
+        let idle = try RawConnection(port: server.port)
+        idle.send(getRequest("/readyz"))
+        let ready = idle.responses(1)
+        #expect(ready.map(\.statusLine) == ["HTTP/1.1 200 OK"])
+        #expect(ready.first.map { String(decoding: $0.body, as: UTF8.self) } == "ready\n")
+        let begun = try RawConnection(port: server.port)
+        begun.send("GET /readyz HTTP/1.1\r\n")
+        #expect(eventually(within: 5) { server.children.count == 2 })
+        kill(server.pid, SIGTERM)
+        #expect(idle.closes(within: 3), "an idle connection stays open while draining")
+        begun.send("Host: o\r\n\r\n")
+        let draining = begun.responses(1)
+        #expect(draining.map(\.statusLine) == ["HTTP/1.1 503 Service Unavailable"])
+        #expect(draining.first?.field("connection") == "close")
+        #expect(draining.first?.field("cache-control") == "no-store")
+        #expect(begun.closes(within: 3))
+        #expect(server.exitStatus(within: 5) == 0)
+        #expect(server.events.last == "thumbnail: stopped", "\(server.events)")
+    }
+
+    @Test func parentKilledLeavesNoConnectionServing() throws {
+        let server = try start()
+        let connection = try RawConnection(port: server.port)
+        connection.send(healthzRequest)
+        #expect(connection.responses(1).count == 1)
+        try #require(eventually(within: 5) { server.children.count == 1 })
+        let children = server.children
+        kill(server.pid, SIGKILL)
+        #expect(connection.closes(within: 5), "the connection outlived the parent")
+        #expect(processEnds(children[0], within: 5), "connection process \(children[0]) outlived the parent")
+    }
+
+    @Test func silentAndSlowClientsAreTimedOut() throws {
+        let server = try start(["--idle-timeout", "1", "--read-timeout", "1"])
+        let silent = try RawConnection(port: server.port)
+        let slow = try RawConnection(port: server.port)
+        slow.send("GET /healthz HTTP/1.1\r\n")
+        let other = try sh("curl -sS --max-time 20 -o /dev/null -w '%{http_code}' http://127.0.0.1:\(server.port)/healthz")
+        #expect(other == "200", "one client's silence held up another")
+        let refused = slow.responses(1, seconds: 5)
+        #expect(refused.map(\.statusLine) == ["HTTP/1.1 408 Request Timeout"])
+        #expect(refused.first?.field("connection") == "close")
+        #expect(silent.closes(within: 5))
+        #expect(silent.bytes.isEmpty, "a connection that sent nothing got a reply")
+    }
+
+    @Test func badAddressesFailAtStartWithOneLine() throws {
+        let taken = try start()
+        let cases: [(arguments: [String], status: Int32, message: String)] = [
+            (["--listen", "127.0.0.1:\(taken.port)"], 78, "--listen 127.0.0.1:\(taken.port): Address already in use"),
+            (["--listen", "192.0.2.1:8080"], 78, "--listen 192.0.2.1:8080: Cannot assign requested address"),
+            (["--listen", "256.0.0.1:8080"], 64, "--listen: '256.0.0.1:8080': not a numeric IPv4 address; an IPv6 one goes in brackets"),
+            (["--listen", "::1:8080"], 64, "--listen: '::1:8080': not a numeric IPv4 address; an IPv6 one goes in brackets"),
+            (["--listen", "[::1]8080"], 64, "--listen: '[::1]8080': expected [IPv6]:PORT"),
+            (["--listen", "127.0.0.1:0"], 64, "--listen: '127.0.0.1:0': the port is not 1 to 65535"),
+            (["--listen", "70000"], 64, "--listen: '70000': the port is not 1 to 65535"),
+            (["--listen", "127.0.0.1:8080", "--user", "no-such-user"], 64, "--user: 'no-such-user': no such user"),
+            (["--listen", "systemd"], 78, "--listen systemd: systemd passed no listening socket (LISTEN_FDS)"),
+        ]
+        for (arguments, status, message) in cases {
+            let outcome = try thumbnail(arguments + (arguments.contains("--user") ? [] : serverUser))
+            #expect(outcome.status == status, "\(arguments)")
+            #expect(outcome.error.split(separator: "\n").first.map(String.init) == "thumbnail: " + message, "\(arguments)")
+        }
+    }
+
+    @Test func rootMustNameAUser() throws {
+        try #require(getuid() == 0, "only root can start as root")
+        let outcome = try thumbnail(["--listen", "127.0.0.1:\(try freePort())"])
+        #expect(outcome.status == 64)
+        #expect(outcome.error.hasPrefix("thumbnail: --user: started as root: name the user to serve as, --user NAME\n"))
+    }
+
+    /// Ports under 1024 are root's (net.ipv4.ip_unprivileged_port_start):
+    /// started as another user, the server cannot bind one.
+    @Test func privilegedPortWithoutRootIs77() throws {
+        let firstUnprivileged = try String(contentsOfFile: "/proc/sys/net/ipv4/ip_unprivileged_port_start", encoding: .utf8)
+        try #require(Int(firstUnprivileged.trimmingCharacters(in: .whitespacesAndNewlines)) ?? 0 > 81, "any user may bind port 81 here")
+        let asNobody = getuid() == 0 ? ["/usr/bin/setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"] : []
+        let outcome = try runProcess(
+            asNobody.first ?? thumbnailBinary, Array(asNobody.dropFirst()) + (asNobody.isEmpty ? [] : [thumbnailBinary]) + ["--listen", "127.0.0.1:81"])
+        #expect(outcome.status == 77)
+        #expect(outcome.error == "thumbnail: --listen 127.0.0.1:81: Permission denied\n")
+    }
+}
+
+/// A listening socket handed over, as systemd-socket-activate hands it
+/// without `--accept`: on standard input (a super-server's `wait = yes`,
+/// for `--inetd`) or as `LISTEN_FDS` (systemd's `Accept=no`, for `--listen
+/// systemd`). One process serves every connection.
+final class SocketHandoverTests {
+    let scratch: ScratchDirectory
+    let port: Int
+    let log: String
+
+    init() throws {
+        scratch = try ScratchDirectory()
+        try makeFixtures(in: scratch)
+        port = try freePort()
+        log = scratch.file("origin.log")
+        try makeServerFile(log)
+    }
+
+    deinit { scratch.remove() }
+
+    func activate(_ activation: [String], _ arguments: [String]) throws -> Daemon {
+        let activator = try Daemon(
+            "/usr/bin/systemd-socket-activate",
+            activation + ["--listen=127.0.0.1:\(port)", thumbnailBinary] + arguments + ["-r", scratch.path, "--log", log],
+            output: scratch.file("activate.out"))
+        let listening = waitUntilListening(port)
+        if !listening { activator.stop() }
+        try #require(listening, "systemd-socket-activate did not listen")
+        return activator
+    }
+
+    @Test(arguments: [(["--inetd"], ["--inetd"]), ([], ["--listen", "systemd"])])
+    func servesEveryConnectionOfTheHandedSocket(activation: [String], mode: [String]) throws {
+        let activator = try activate(activation, mode + serverUser)
+        let base = "http://127.0.0.1:\(port)"
+        for path in ["/thumbnail/40x40/landscape.jpg", "/healthz", "/thumbnail/30x30/png/portrait.png"] {
+            #expect(try sh("curl -sS --max-time 20 -o /dev/null -w '%{http_code}' '\(base)\(path)'") == "200", "\(path)")
+        }
+        #expect(try loggedRequests(log, atLeast: 3) == 3)
+        // systemd-socket-activate became the server: one process, still serving, and stopping on SIGTERM.
+        let command = try String(contentsOfFile: "/proc/\(activator.pid)/cmdline", encoding: .utf8)
+        #expect(command.hasPrefix(thumbnailBinary + "\0" + mode[0]))
+        kill(activator.pid, SIGTERM)
+        let status = waitForExit(activator.pid, seconds: 5)
+        if status == nil { activator.stop() }
+        #expect(status == 0, "the server did not stop on SIGTERM")
+    }
+
+    @Test func misconfiguredInetdLogsAndExitsWithTheStatus() throws {
+        let activator = try activate(["--inetd"], ["--inetd", "--frobnicate"])
+        let connection = try RawConnection(port: port)
+        connection.send(healthzRequest)
+        let status = waitForExit(activator.pid, seconds: 10)
+        if status == nil { activator.stop() }
+        #expect(status == 64)
+        #expect(try String(contentsOfFile: log, encoding: .utf8) == "thumbnail: --frobnicate: unknown option; see --help\n")
+    }
+}
+
+/// SIGHUP: the configuration and keys read again while requests go on.
+final class ReloadTests {
+    let scratch: ScratchDirectory
+    let keys: String
+    let config: String
+
+    init() throws {
+        scratch = try ScratchDirectory()
+        try makeFixtures(in: scratch)
+        keys = scratch.file("keys")
+        config = scratch.file("thumbnail.conf")
+        try writeServerSecret(Self.oldKey + "\n", to: keys)
+        try writeFile("key-file = \(keys)\n", "thumbnail.conf", in: scratch, mode: 0o644)
+    }
+
+    deinit { scratch.remove() }
+
+    static let oldKey = "old-key-0123456789abcdef0123456789"
+    static let newKey = "new-key-0123456789abcdef0123456789"
+
+    func writeServerSecret(_ text: String, to path: String) throws {
+        try writeFile(text, "secret", in: scratch)
+        chown(scratch.file("secret"), serverUID, gid_t(bitPattern: -1))
+        try #require(rename(scratch.file("secret"), path) == 0)
+    }
+
+    /// `path` signed with `key` alone.
+    func signed(_ path: String, key: String) throws -> String {
+        let file = try writeFile(key + "\n", "sign-\(key.prefix(3))", in: scratch)
+        return String(decoding: try thumbnail(["--key-file", file, "--sign", path]).output, as: UTF8.self)
+            .trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+
+    func status(_ port: Int, _ path: String) throws -> String {
+        try sh("curl -sS --max-time 20 -o /dev/null -w '%{http_code}' 'http://127.0.0.1:\(port)\(path)'")
+    }
+
+    @Test func sighupReadsNewKeysWithoutAFailedRequest() throws {
+        let server = try ListeningServer(root: scratch.path, in: scratch, options: ["--config", config])
+        let old = try signed("/thumbnail/40x40/landscape.jpg", key: Self.oldKey)
+        let new = try signed("/thumbnail/40x40/landscape.jpg", key: Self.newKey)
+        #expect(try status(server.port, new) == "403")
+        let kept = try RawConnection(port: server.port)
+        kept.send(getRequest(old))
+        #expect(kept.responses(1).map(\.statusLine) == ["HTTP/1.1 200 OK"])
+        // A connection a request, 300 of them, the old key's path each time.
+        let codes = scratch.file("codes")
+        let load = try Daemon(
+            "/bin/sh",
+            ["-c", "for i in $(seq 300); do curl -sS --max-time 20 -o /dev/null -w '%{http_code}\\n' 'http://127.0.0.1:\(server.port)\(old)'; done"],
+            output: codes)
+        defer { if waitForExit(load.pid, seconds: 0) == nil { load.stop() } }
+        func answered() -> Int { ((try? String(contentsOfFile: codes, encoding: .utf8)) ?? "").split(separator: "\n").count }
+        #expect(eventually(within: 30) { answered() >= 20 })
+        try writeServerSecret(Self.newKey + "\n" + Self.oldKey + "\n", to: keys)
+        kill(server.pid, SIGHUP)
+        #expect(eventually(within: 10) { server.events.contains("thumbnail: SIGHUP: configuration read again") }, "\(server.events)")
+        #expect(answered() < 300, "the load was over before the reload")
+        #expect(try status(server.port, new) == "200")
+        // The connection open before the reload keeps the configuration it began with.
+        kept.send(getRequest(new))
+        #expect(kept.responses(2).last?.statusLine == "HTTP/1.1 403 Forbidden")
+        #expect(waitForExit(load.pid, seconds: 60) == 0)
+        let statuses = try String(contentsOfFile: codes, encoding: .utf8).split(separator: "\n")
+        #expect(statuses.count == 300 && statuses.allSatisfy { $0 == "200" }, "\(Dictionary(grouping: statuses) { $0 }.mapValues(\.count))")
+    }
+
+    @Test func aConfigurationThatDoesNotCheckIsRefusedAndTheOldOneKept() throws {
+        let server = try ListeningServer(root: scratch.path, in: scratch, options: ["--config", config])
+        let old = try signed("/thumbnail/40x40/landscape.jpg", key: Self.oldKey)
+        for (broken, reason) in [
+            ("key-file = \(keys)\nmax-renders = 0\n", "\(config):2: --max-renders: '0' is not a whole number from 1 to 4096"),
+            ("key-file = \(scratch.file("missing"))\n", "\(scratch.file("missing")): No such file or directory"),
+        ] {
+            try writeFile(broken, "thumbnail.conf", in: scratch, mode: 0o644)
+            kill(server.pid, SIGHUP)
+            let line = "thumbnail: SIGHUP: configuration refused, the old one kept: " + reason
+            #expect(eventually(within: 10) { server.events.contains(line) }, "\(server.events)")
+            #expect(try status(server.port, old) == "200")
+        }
+    }
+}
+
+/// The peak memory a log line gives is that of its own render, not the
+/// highest of the connection's process so far.
+@Test func eachRenderLogsItsOwnPeakMemory() throws {
+    let scratch = try ScratchDirectory()
+    defer { scratch.remove() }
+    try sh("convert -size 3000x2000 gradient:red-blue -attenuate 0.3 +noise Gaussian big.png && convert -size 20x10 xc:red tiny.png", directory: scratch.path)
+    let server = try ListeningServer(root: scratch.path, in: scratch, options: ["--log-format", "json"])
+    let connection = try RawConnection(port: server.port)
+    connection.send(getRequest("/thumbnail/2000x2000/big.png") + getRequest("/thumbnail/10x10/tiny.png"))
+    #expect(connection.responses(2).map(\.statusLine) == ["HTTP/1.1 200 OK", "HTTP/1.1 200 OK"])
+    _ = try loggedRequests(server.log, atLeast: 2)
+    let peaks = try String(contentsOfFile: server.log, encoding: .utf8).split(separator: "\n").map { line in
+        line.firstMatch(of: /"peak_rss_kib":(\d+)/).flatMap { Int($0.1) } ?? 0
+    }
+    try #require(peaks.count == 2)
+    #expect(peaks[0] > peaks[1] + 10_000, "peaks in KiB: \(peaks)")
+}
+
+/// `/metrics` on its own port, as Prometheus reads it; the main port has none.
+@Test func metricsCountWhatWasServedAndPassPromtool() throws {
+    let scratch = try ScratchDirectory()
+    defer { scratch.remove() }
+    try makeFixtures(in: scratch)
+    let metricsPort = try freePort()
+    let server = try ListeningServer(
+        root: scratch.path, in: scratch, options: ["--metrics-listen", "127.0.0.1:\(metricsPort)", "--max-connections", "1"])
+    let base = "http://127.0.0.1:\(server.port)"
+    for (path, status) in [
+        ("/thumbnail/40x40/landscape.jpg", "200"), ("/thumbnail/30x30/png/portrait.png", "200"), ("/nothing", "404"),
+        ("/metrics", "404"),
+    ] {
+        #expect(try sh("curl -sS --max-time 20 -o /dev/null -w '%{http_code}' '\(base)\(path)'") == status, "\(path)")
+    }
+    // One connection held open, once the others' processes are reaped: the next is refused by the server itself.
+    #expect(eventually(within: 5) { server.children.isEmpty })
+    let held = try RawConnection(port: server.port)
+    #expect(eventually(within: 5) { server.children.count == 1 })
+    let refused = try RawConnection(port: server.port)
+    refused.send(healthzRequest)
+    #expect(refused.responses(1).map(\.statusLine) == ["HTTP/1.1 503 Service Unavailable"])
+    let page = scratch.file("metrics")
+    func scrape() throws -> [String: String] {
+        try sh("curl -sS --max-time 20 -o '\(page)' http://127.0.0.1:\(metricsPort)/metrics")
+        let text = try String(contentsOfFile: page, encoding: .utf8)
+        return Dictionary(
+            text.split(separator: "\n").filter { !$0.hasPrefix("#") }.map {
+                (String($0.prefix { $0 != " " }), String($0.split(separator: " ").last ?? ""))
+            }, uniquingKeysWith: { $1 })
+    }
+    // Each connection process reports once its reply is written.
+    #expect(eventually(within: 5) { (try? scrape())?["thumbnail_http_requests_total{code=\"404\"}"] == "2" })
+    let samples = try scrape()
+    #expect(samples["thumbnail_http_requests_total{code=\"200\"}"] == "2")
+    #expect(samples["thumbnail_http_requests_total{code=\"503\"}"] == "1")
+    #expect(samples["thumbnail_overload_responses_total{reason=\"connections\"}"] == "1")
+    #expect(samples["thumbnail_render_duration_seconds_count"] == "2")
+    #expect(samples["thumbnail_render_peak_resident_bytes_count"] == "2")
+    #expect(samples["thumbnail_connections_open"] == "1")
+    #expect(samples["thumbnail_connections_max"] == "1")
+    let check = try runProcess("/bin/sh", ["-c", "promtool check metrics < '\(page)'"])
+    #expect(check.status == 0 && check.output.isEmpty && check.error.isEmpty, "promtool: \(check.error)")
+    _ = held
+}
+
+/// examples/systemd/thumbnail-listen.service as systemd starts it (its
+/// command line and environment) on the socket systemd-socket-activate
+/// passes as thumbnail-listen.socket would (`Accept=no`).
+@Test func shippedListenServiceServesThePassedSocket() throws {
+    let scratch = try ScratchDirectory()
+    defer { scratch.remove() }
+    try makeFixtures(in: scratch)
+    let log = scratch.file("origin.log")
+    try makeServerFile(log)
+    let config = scratch.file("thumbnail.conf")
+    try adapt("thumbnail.conf", ["root": scratch.path, "log": log]).write(toFile: config, atomically: true, encoding: .utf8)
+    chmod(config, 0o644)
+    let port = try freePort()
+    let unit = "thumbnail-listen.service"
+    let activator = try Daemon(
+        "/usr/bin/systemd-socket-activate",
+        ["--listen=127.0.0.1:\(port)"] + shippedServiceValues("Environment", unit: unit).map { "--setenv=" + $0 }
+            + shippedExecStart(config: config, unit: unit) + serverUser,
+        output: scratch.file("activate.out"))
+    defer { activator.stop() }
+    try #require(waitUntilListening(port), "systemd-socket-activate did not listen")
+    try expectConcurrentCurls(port: port, root: scratch.path, in: scratch)
+    #expect(try loggedRequests(log, atLeast: 8) == 8)
+}
+
+/// `--inetd --user`: the process reads its sources as that user.
+@Test func inetdWithUserReadsAsThatUser() throws {
+    try #require(getuid() == 0, "only root can become another user")
+    let scratch = try ScratchDirectory()
+    defer { scratch.remove() }
+    try makeFixtures(in: scratch)
+    chmod(scratch.file("landscape.jpg"), 0o600)
+    func status(_ options: [String]) throws -> String? {
+        let outcome = try thumbnail(
+            ["--inetd", "-r", scratch.path, "--log", scratch.file("log")] + options,
+            input: Data(getRequest("/thumbnail/20x20/landscape.jpg").utf8))
+        return readResponses(outcome.output).responses.first?.statusLine
+    }
+    #expect(try status([]) == "HTTP/1.1 200 OK")
+    #expect(try status(["--user", "nobody"]) == "HTTP/1.1 500 Internal Server Error")
+}
+
+/// The server goes on answering while the metrics port is scraped, and stops on SIGTERM at once.
+@Test func scrapingMetricsNeverHoldsTheServer() throws {
+    let scratch = try ScratchDirectory()
+    defer { scratch.remove() }
+    let metricsPort = try freePort()
+    let server = try ListeningServer(root: scratch.path, in: scratch, options: ["--metrics-listen", "127.0.0.1:\(metricsPort)"])
+    try sh("curl -sS --max-time 20 -o /dev/null http://127.0.0.1:\(metricsPort)/metrics")
+    #expect(try sh("curl -sS --max-time 5 -o /dev/null -w '%{http_code}' http://127.0.0.1:\(server.port)/healthz") == "200")
+    kill(server.pid, SIGTERM)
+    #expect(server.exitStatus(within: 5) == 0)
+}

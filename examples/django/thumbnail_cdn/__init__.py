@@ -1,1 +1,0 @@
-"""Template tags for thumbnail URLs and <picture> markup; see ../README.md."""

@@ -120,12 +120,12 @@ final class RowDecoderTests {
         return try wand.encode(coder: "PNG", quality: nil)
     }
 
-    /// At 60x60 (over four times) and 200x200 (between twice and four times) the
-    /// source is averaged down while it decodes; at 400x400 (under twice) it is not.
+    /// At 60x60 (over eight times) and 200x200 (between 1.25 and 4 times) the
+    /// source is averaged down while it decodes; at 560x560 (under 1.25 times) it is not.
     func matchesWholeFileRender(name: String, make: String) throws {
         try sh(make, directory: scratch.path)
         let bytes = try scratch.bytes(name)
-        for box in [60, 200, 400] {
+        for box in [60, 200, 560] {
             var request = ThumbnailRequest(size: BoxSize(width: box, height: box), source: try SourcePath(filePath: name))
             request.format = .png
             let rows = try imageMagickAlone { try Renderer.render(request, source: bytes, limits: Limits(), threads: 1) }.bytes

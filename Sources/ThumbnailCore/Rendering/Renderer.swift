@@ -349,8 +349,11 @@ package enum Renderer {
         case (.jpeg, let quality?):
             // Huffman tables fitted to the image, always: ImageMagick fits them only
             // when its memory limit allows. Baseline: progressive scans came out no
-            // smaller at these sizes. Chroma: ImageMagick's 4:2:0 below q90, 4:4:4 from it.
-            return try wand.encode(coder: coder, quality: quality, options: [("jpeg:optimize-coding", "true")])
+            // smaller at these sizes. Chroma: ImageMagick's 4:2:0 below q90, 4:4:4 from
+            // it, named, since ImageMagick would otherwise keep a JPEG source's own.
+            let chroma = quality < 90 ? "2x2" : "1x1"
+            return try wand.encode(
+                coder: coder, quality: quality, options: [("jpeg:optimize-coding", "true"), ("jpeg:sampling-factor", chroma)])
         case (.gif, _):
             // GIF's 256 colours chosen here: the coder would dither, at 128 MiB a render.
             try wand.quantizeWithoutDithering(colours: 256)

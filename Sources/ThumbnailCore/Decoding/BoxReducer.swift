@@ -35,8 +35,9 @@ struct BoxReducer {
 
     private let columns: Memory<Span>
     private let rows: [Span]
-    /// Output rows being summed, a ring indexed by row modulo its count.
-    private let open: Memory<UInt64>
+    /// Output rows being summed, a ring indexed by row modulo its count; a
+    /// source run summed across, before it is added to one or two of them.
+    private let open: Memory<UInt64>, across: Memory<UInt64>
     private let openRows: Int
     private var flushedRows = 0
     private var samples: [UInt8]
@@ -59,6 +60,7 @@ struct BoxReducer {
         rows = Self.spans(from: sourceHeight, to: height)
         openRows = min(height, (rowsAtOnce * height + sourceHeight - 1) / sourceHeight + 1) + 1
         open = Memory(repeating: 0, count: copiesThrough ? 0 : openRows * (width + 1) * self.channels)
+        across = Memory(repeating: 0, count: copiesThrough ? 0 : (width + 1) * self.channels)
         samples = [UInt8](repeating: 0, count: width * height * self.channels * bitsPerSample / 8)
     }
 
@@ -96,37 +98,46 @@ struct BoxReducer {
             }
             return
         }
-        // Into the output row the source row falls in and, if it spans two, the next.
-        let span = rows[row]
-        sum(into: span.index, weight: span.first, first: first, step: step, count: count, pixels: pixels)
-        if span.next > 0 { sum(into: span.index + 1, weight: span.next, first: first, step: step, count: count, pixels: pixels) }
+        // Summed across once, with the column weights; then into the output row the
+        // source row falls in and, if it spans two, the next, with the row weights.
+        sumAcross(first: first, step: step, count: count, pixels: pixels)
+        let low = columns.start[first].index * channels
+        let high = min(columns.start[first + (count - 1) * step].index + 2, width + 1) * channels
+        let span = rows[row], rowLength = (width + 1) * channels, across = across.start
+        func spread(into row: Int, weight: UInt64) {
+            let sums = open.start + (row % openRows) * rowLength
+            for i in low..<high { sums[i] &+= weight &* across[i] }
+        }
+        spread(into: span.index, weight: span.first)
+        if span.next > 0 { spread(into: span.index + 1, weight: span.next) }
+        (across + low).update(repeating: 0, count: high - low)
     }
 
-    /// Adds a run to output row `row`, each sample times `weight` (its
-    /// source row's) and its column weights, into the output column it falls
-    /// in and the next; with alpha, colours times opacity too.
-    private func sum<Sample: FixedWidthInteger & UnsignedInteger>(
-        into row: Int, weight: UInt64, first: Int, step: Int, count: Int, pixels: UnsafePointer<Sample>
+    /// Adds a run to `across`, each sample times its column weights, into
+    /// the output column it falls in and, if it spans two, the next; with
+    /// alpha, colours times opacity too.
+    private func sumAcross<Sample: FixedWidthInteger & UnsignedInteger>(
+        first: Int, step: Int, count: Int, pixels: UnsafePointer<Sample>
     ) {
-        let channels = channels, hasAlpha = hasAlpha, columns = columns.start
-        let sums = open.start + (row % openRows) * (width + 1) * channels
+        let channels = channels, hasAlpha = hasAlpha, columns = columns.start, across = across.start
         /// The loop for `colours` colours, a constant once inlined, so the compiler unrolls it.
         @inline(__always) func sum(colours: Int) {
             var pixel = pixels, x = first
             for _ in 0..<count {
-                var inFirst = weight &* columns[x].first, inNext = weight &* columns[x].next
-                let here = sums + columns[x].index &* channels, next = here + channels
+                let span = columns[x], here = across + span.index &* channels
+                var inFirst = span.first, inNext = span.next
                 if hasAlpha {
                     let opacity = UInt64(pixel[colours])
                     here[colours] &+= inFirst &* opacity
-                    next[colours] &+= inNext &* opacity
                     inFirst &*= opacity
                     inNext &*= opacity
                 }
-                for c in 0..<colours {
-                    let value = UInt64(pixel[c])
-                    here[c] &+= inFirst &* value
-                    next[c] &+= inNext &* value
+                for c in 0..<colours { here[c] &+= inFirst &* UInt64(pixel[c]) }
+                // Most source pixels of a large reduction lie within one output column.
+                if span.next > 0 {
+                    let next = here + channels
+                    if hasAlpha { next[colours] &+= span.next &* UInt64(pixel[colours]) }
+                    for c in 0..<colours { next[c] &+= inNext &* UInt64(pixel[c]) }
                 }
                 pixel += channels
                 x &+= step

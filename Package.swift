@@ -28,6 +28,11 @@ let package = Package(
             pkgConfig: "spng",
             providers: [.apt(["libspng-dev"])]
         ),
+        // GIF sources' first frame decodes row by row through giflib, averaged down as it comes.
+        .systemLibrary(
+            name: "CGif",
+            providers: [.apt(["libgif-dev"])]
+        ),
         // zlib: a large PNG's image data inflated on a thread of its own (PNGInflater.swift).
         .systemLibrary(
             name: "CZlib",
@@ -45,7 +50,7 @@ let package = Package(
         .target(name: "CProcess"),
         .target(
             name: "ThumbnailCore",
-            dependencies: ["CMagickWand", "CWebP", "CHeif", "CSpng", "CZlib", "CTiff", "CCurl", "CCrypto", "CProcess"]
+            dependencies: ["CMagickWand", "CWebP", "CHeif", "CSpng", "CGif", "CZlib", "CTiff", "CCurl", "CCrypto", "CProcess"]
         ),
         .executableTarget(
             name: "thumbnail",

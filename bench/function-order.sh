@@ -7,8 +7,8 @@
 #
 # The runs, each under valgrind --tool=callgrind (which names every function
 # executed): a JPEG to JPEG and a PNG to WebP from the command line, a
-# thumbnail path from a WebP root, a TIFF, a request through --inetd, and
-# --batch. Names that later vanish from the code are ignored by the linker;
+# thumbnail path from a WebP root, a TIFF, a GIF, a request through --inetd,
+# and --batch. Names that later vanish from the code are ignored by the linker;
 # InstallTests fails when too many have, and this script makes the list again.
 #
 # usage: bench/function-order.sh THUMBNAIL_BINARY
@@ -25,6 +25,7 @@ convert "$here/../samples/sample.jpg" -resize 1600x1600 "$work/root/photo.jpg"
 convert "$work/root/photo.jpg" "$work/root/photo.png"
 convert "$work/root/photo.jpg" -quality 80 "$work/root/photo.webp"
 convert "$work/root/photo.jpg" -compress lzw "$work/root/photo.tif"
+convert "$work/root/photo.jpg" "$work/root/photo.gif"
 cd "$work"
 
 profile() {  # profile NAME COMMAND...: COMMAND under callgrind, its output discarded
@@ -36,6 +37,7 @@ profile jpeg ./thumbnail -s 100x100 -f jpeg root/photo.jpg -o out/a.jpg
 profile png ./thumbnail -s 100x100 -f webp root/photo.png -o out/a.webp
 profile path ./thumbnail -r root -o out/b.png /thumbnail/200x200,crop/png/photo.webp
 profile tiff ./thumbnail -r root -o out/c.jpg /thumbnail/100x100/photo.tif
+profile gif ./thumbnail -r root -o out/d.png /thumbnail/100x100/png/photo.gif
 printf 'GET /thumbnail/100x100/webp/photo.jpg HTTP/1.1\r\nHost: localhost\r\n\r\n' >request
 profile inetd ./thumbnail --inetd -r root <request
 printf '/thumbnail/100x100/photo.jpg\n/thumbnail/64x64/avif/photo.png\n' >list

@@ -5,13 +5,16 @@ render of thumbnail (`--batch --jobs 1`, its start-up subtracted), libvips
 (`Image.thumbnail`, the seed's code), for each source format, output format
 and box, with each output's bytes and its SSIM against a Lanczos reference
 beside the times, so that speed is never bought with quality or size.
+A source format Pillow cannot open (HEIC without a plugin) is rendered
+without Pillow, its column `-`, and its reference decoded by libvips.
 
 usage: warm.py --thumbnail BINARY [--corpus DIR] [--rounds 3] [--sizes 100,256,512,1024]
        [--sources jpeg,png,...] [--outputs jpeg,webp,avif]
 
 Run by `make bench-warm` (and `make bench`) with the bench venv's python:
 pyvips (over Debian's libvips), Pillow with AVIF, scikit-image's SSIM.
-Rounds alternate the three systems; each figure is the median of the rounds.
+Rounds alternate the three systems; each figure is the median of the rounds,
+and the machine's load average (1 minute) ends each line.
 """
 import argparse
 import io
@@ -28,6 +31,8 @@ import numpy  # noqa: E402
 import pyvips  # noqa: E402
 from PIL import Image, ImageOps  # noqa: E402
 from skimage.metrics import structural_similarity  # noqa: E402
+
+from quality import without_metadata_chunks  # noqa: E402
 
 pyvips.cache_set_max(0)
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -106,7 +111,9 @@ def vips_round(sources, box, output):
     for path in sources:
         image = pyvips.Image.thumbnail(path, box, height=box, size="down")
         options = "[Q=%d,strip]" % QUALITY[output] if output in QUALITY else "[strip]"
-        outputs[path] = image.write_to_buffer("." + SUFFIX[output] + options)
+        written = image.write_to_buffer("." + SUFFIX[output] + options)
+        # libvips 8.14 writes the source's EXIF into a WebP despite `strip`: only the image is counted.
+        outputs[path] = without_metadata_chunks(written) if output == "webp" else written
     return (own_cpu() - start) / len(sources), outputs
 
 
@@ -125,11 +132,28 @@ def pillow_round(sources, box, output):
     return (own_cpu() - start) / len(sources), outputs
 
 
+def pillow_opens(path):
+    try:
+        with Image.open(path) as image:
+            image.load()
+        return True
+    except (OSError, ValueError):
+        return False
+
+
+def decoded_whole(path):
+    """The source decoded whole and upright, in RGB: by Pillow, or by libvips where Pillow cannot."""
+    if pillow_opens(path):
+        with Image.open(path) as image:
+            return ImageOps.exif_transpose(image).convert("RGB")
+    image = pyvips.Image.new_from_file(path).autorot().colourspace("srgb")
+    image = image.flatten(background=255) if image.hasalpha() else image
+    return Image.fromarray(image.numpy())
+
+
 def reference(path, size):
     """The source decoded whole and resized with Lanczos to `size`: what each output is compared with."""
-    with Image.open(path) as image:
-        image = ImageOps.exif_transpose(image).convert("RGB")
-        return numpy.asarray(image.resize(size, Image.LANCZOS), dtype=numpy.float64)
+    return numpy.asarray(decoded_whole(path).resize(size, Image.LANCZOS), dtype=numpy.float64)
 
 
 def ssim(outputs):
@@ -154,10 +178,13 @@ def main():
     made = photographs(args.corpus)
     sizes = [int(size) for size in args.sizes.split(",")]
     print("CPU ms per render, median of %d alternating rounds; bytes per output; SSIM against Lanczos" % args.rounds)
-    print("%-18s %9s %9s %9s %8s %8s %8s %7s %7s" % (
-        "class", "thumbnail", "libvips", "Pillow", "t/vips", "bytes t", "bytes/v", "SSIM t", "SSIM v"))
+    print("%-18s %9s %9s %9s %8s %8s %8s %7s %7s %5s" % (
+        "class", "thumbnail", "libvips", "Pillow", "t/vips", "bytes t", "bytes/v", "SSIM t", "SSIM v", "load"))
     with tempfile.TemporaryDirectory() as scratch:
         for source in args.sources.split(","):
+            with_pillow = all(pillow_opens(path) for path in made[source])
+            if not with_pillow:
+                print("%s: Pillow cannot open these sources: no Pillow column, the reference decoded by libvips" % source)
             for output in args.outputs.split(","):
                 for box in sizes:
                     times = {"thumbnail": [], "vips": [], "pillow": []}
@@ -167,14 +194,16 @@ def main():
                         times["thumbnail"].append(spent)
                         spent, outputs["vips"] = vips_round(made[source], box, output)
                         times["vips"].append(spent)
-                        spent, outputs["pillow"] = pillow_round(made[source], box, output)
-                        times["pillow"].append(spent)
-                    median = {name: statistics.median(values) * 1000 for name, values in times.items()}
+                        if with_pillow:
+                            spent, outputs["pillow"] = pillow_round(made[source], box, output)
+                            times["pillow"].append(spent)
+                    median = {name: statistics.median(values) * 1000 for name, values in times.items() if values}
                     size = {name: sum(len(data) for data in found.values()) / len(found) for name, found in outputs.items()}
-                    print("%-18s %9.1f %9.1f %9.1f %8.2f %8d %8.2f %7.4f %7.4f" % (
-                        "%s>%s@%d" % (source, output, box), median["thumbnail"], median["vips"], median["pillow"],
+                    print("%-18s %9.1f %9.1f %9s %8.2f %8d %8.2f %7.4f %7.4f %5.1f" % (
+                        "%s>%s@%d" % (source, output, box), median["thumbnail"], median["vips"],
+                        "%.1f" % median["pillow"] if with_pillow else "-",
                         median["thumbnail"] / median["vips"], size["thumbnail"], size["thumbnail"] / size["vips"],
-                        ssim(outputs["thumbnail"]), ssim(outputs["vips"])))
+                        ssim(outputs["thumbnail"]), ssim(outputs["vips"]), os.getloadavg()[0]))
                     sys.stdout.flush()
 
 

@@ -53,13 +53,15 @@ final class HEIFDecoderTests {
         return try wand.encode(coder: "PNG", quality: nil)
     }
 
-    /// At 60x60 the source is averaged down while it decodes; at 300x300 it is not (under four times).
+    /// At each size the source is averaged down while it decodes (it is more than
+    /// 1.25 times each). Closer, Lanczos keeps what ImageMagick's HEIC coder and
+    /// libheif's planes decode differently: 37.5 dB for yuv444.avif at 560x560.
     @Test(arguments: cases)
     func matchesWholeFileRender(name: String, make: String, whole: String) throws {
         try sh(make, directory: scratch.path)
         try sh(whole.replacingOccurrences(of: "source", with: name), directory: scratch.path)
         let bytes = try scratch.bytes(name)
-        for box in [60, 300] {
+        for box in [60, 200, 400] {
             var request = ThumbnailRequest(size: BoxSize(width: box, height: box), source: try SourcePath(filePath: name))
             request.format = .png
             let rendered = try imageMagickAlone { try Renderer.render(request, source: try SourceFile(identifying: bytes), limits: Limits(), threads: 1) }.bytes

@@ -5,8 +5,9 @@ import Testing
 @testable import ThumbnailCore
 
 /// The byte-walking code paths (progressive JPEG scans, WebP chunks and
-/// libwebp, libspng's rows (from memory and streamed from a file), libtiff's
-/// strips and tiles, libheif's boxes, its thumbnail items and codecs) against
+/// libwebp, libspng's rows (from memory and streamed from a file), giflib's
+/// rows, libtiff's strips and tiles, libheif's boxes, its thumbnail items and
+/// codecs) against
 /// mangled files, in this process: each render either
 /// succeeds or throws a ThumbnailError; an out-of-bounds index would trap and
 /// end the whole test run.
@@ -50,6 +51,8 @@ final class MangledSourceTests {
         ("mangled.webp", "convert -seed 4 -size 96x64 plasma: -alpha set -channel A -evaluate set 60% -profile /usr/share/color/icc/ghostscript/srgb.icc mangled.webp"),
         ("mangled.png", "convert -seed 4 -size 96x64 plasma: -alpha set -channel A -evaluate set 60% -profile /usr/share/color/icc/ghostscript/a98.icc PNG32:mangled.png"),
         ("mangled-adam7.png", "convert -seed 4 -size 96x64 plasma: -alpha set -channel A -fx 'i<w/2?0:1' +channel -colors 32 -interlace PNG PNG8:mangled-adam7.png"),
+        ("mangled.gif", "convert -seed 4 -size 96x64 plasma: -colors 64 mangled.gif"),
+        ("mangled-interlaced.gif", "convert -seed 4 -size 96x64 plasma: -alpha set -channel A -fx 'i<w/2?0:1' +channel -colors 32 -interlace GIF mangled-interlaced.gif"),
         ("mangled-strips.tif", "convert -seed 4 -size 96x64 plasma: -depth 16 -compress lzw -define tiff:rows-per-strip=8 -profile /usr/share/color/icc/ghostscript/a98.icc mangled-strips.tif"),
         ("mangled-tiles.tif", "convert -seed 4 -size 96x64 plasma: -alpha set -channel A -evaluate set 60% +channel -compress zip -define tiff:tile-geometry=32x32 mangled-tiles.tif"),
         ("mangled.heic", "convert -seed 4 -size 96x64 plasma: -depth 8 -profile /usr/share/color/icc/ghostscript/a98.icc PNG24:s.png && heif-enc -q 50 --thumb 32 s.png -o mangled.heic"),
@@ -59,7 +62,7 @@ final class MangledSourceTests {
         try sh(make, directory: scratch.path)
         let original = try scratch.bytes(name)
         // 8x8 from 96x64: the JPEG decodes at 1/8 (scans left out), the WebP scaled by libwebp,
-        // the PNG, the TIFF and the AVIF averaged down as their rows come, the HEIC from its thumbnail item.
+        // the PNG, the GIF, the TIFF and the AVIF averaged down as their rows come, the HEIC from its thumbnail item.
         let request = ThumbnailRequest(size: BoxSize(width: 8, height: 8), source: try SourcePath(filePath: name))
         #expect(throws: Never.self) { _ = try imageMagickAlone { try Renderer.render(request, source: try SourceFile(identifying: original), limits: Limits(), threads: 1) } }
         var rendered = 0

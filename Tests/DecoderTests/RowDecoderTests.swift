@@ -4,10 +4,10 @@ import Testing
 
 @testable import ThumbnailCore
 
-/// PNG (libspng) and TIFF (libtiff) sources decoded row by row and averaged
-/// down as they come, against ImageMagick reading the whole file and
-/// resizing it, as every PNG and TIFF was rendered before: the same pixels
-/// within 40 dB PSNR, and the same alpha.
+/// PNG (libspng), TIFF (libtiff) and GIF (giflib) sources decoded row by row
+/// and averaged down as they come, against ImageMagick reading the whole file
+/// and resizing it, as every PNG, TIFF and GIF was rendered before: the same
+/// pixels within 40 dB PSNR, and the same alpha.
 final class RowDecoderTests {
     let scratch: ScratchDirectory
 
@@ -96,7 +96,19 @@ final class RowDecoderTests {
         ("miniswhite.tif", "\(ConvertFixture.plasma) -colorspace Gray -negate -define quantum:polarity=min-is-white miniswhite.tif"),
     ]
 
-    /// ImageMagick's full decode, resize and colour conversion: the path every PNG and TIFF took before.
+    static let gifCases = [
+        ("plain.gif", "\(ConvertFixture.plasma) plain.gif"),
+        ("two-colours.gif", "\(ConvertFixture.plasma) -colors 2 two-colours.gif"),
+        ("gray.gif", "\(ConvertFixture.plasma) -colorspace Gray -colors 16 gray.gif"),
+        ("interlaced.gif", "\(ConvertFixture.plasma) -interlace GIF interlaced.gif"),
+        ("transparent.gif", "\(ConvertFixture.plasma) -alpha set -channel A -fx 'i<w/3?0:1' +channel -colors 64 transparent.gif"),
+        ("interlaced-transparent.gif", "\(ConvertFixture.plasma) -alpha set -channel A -fx 'j<h/2?0:1' +channel -colors 32 -interlace GIF interlaced-transparent.gif"),
+        // The first frame is its own rectangle, wherever it sits on the logical screen.
+        ("placed.gif", "\(ConvertFixture.plasma) -repage 800x600+40+30 placed.gif"),
+        ("animated.gif", "\(ConvertFixture.plasma) \\( +clone -negate \\) -delay 10 animated.gif"),
+    ]
+
+    /// ImageMagick's full decode, resize and colour conversion: the path every PNG, TIFF and GIF took before.
     func wholeFileRender(_ bytes: [UInt8], request: ThumbnailRequest) throws -> [UInt8] {
         let plan = try imageMagickAlone { try Renderer.plan(request, source: try SourceFile(identifying: bytes), limits: Limits()) }
         var wand = try Wand()
@@ -108,11 +120,12 @@ final class RowDecoderTests {
         return try wand.encode(coder: "PNG", quality: nil)
     }
 
-    /// At 60x60 the source is averaged down while it decodes; at 300x300 it is not (under four times).
+    /// At 60x60 (over eight times) and 200x200 (between 1.25 and 4 times) the
+    /// source is averaged down while it decodes; at 560x560 (under 1.25 times) it is not.
     func matchesWholeFileRender(name: String, make: String) throws {
         try sh(make, directory: scratch.path)
         let bytes = try scratch.bytes(name)
-        for box in [60, 300] {
+        for box in [60, 200, 560] {
             var request = ThumbnailRequest(size: BoxSize(width: box, height: box), source: try SourcePath(filePath: name))
             request.format = .png
             let rows = try imageMagickAlone { try Renderer.render(request, source: try SourceFile(identifying: bytes), limits: Limits(), threads: 1) }.bytes
@@ -128,5 +141,14 @@ final class RowDecoderTests {
     @Test(arguments: tiffCases)
     func tiffMatchesImageMagick(name: String, make: String) throws {
         try matchesWholeFileRender(name: name, make: make)
+    }
+
+    @Test(arguments: gifCases)
+    func gifMatchesImageMagick(name: String, make: String) throws {
+        try matchesWholeFileRender(name: name, make: make)
+        // giflib decoded it, rather than leaving it to ImageMagick.
+        let bytes = try scratch.bytes(name), header = try ImageHeader(gif: bytes)
+        #expect(GIFDecoder.decode(bytes, frameSize: (header.width, header.height), scaledTo: nil) != nil, "\(name)")
+        #expect(GIFDecoder.decode(bytes, frameSize: (header.width + 1, header.height), scaledTo: nil) == nil, "\(name)")
     }
 }

@@ -4,8 +4,8 @@ import Testing
 
 @testable import ThumbnailCore
 
-/// JPEG and WebP headers read without ImageMagick: they must agree with what
-/// ImageMagick decodes, and refuse what it could not.
+/// JPEG, WebP, PNG and GIF headers read without ImageMagick: they must agree
+/// with what ImageMagick decodes, and refuse what it could not.
 final class ImageHeaderTests {
     let scratch: ScratchDirectory
 
@@ -52,18 +52,22 @@ final class ImageHeaderTests {
             convert baseline.jpg -depth 16 deep.png
             convert baseline.jpg -colors 16 palette.png
             convert baseline.jpg -interlace PNG interlaced.png
+            convert baseline.jpg plain.gif
+            convert -delay 10 -size 60x30 xc:red xc:lime animated.gif
+            convert -size 50x40 xc:red -page 100x80+10+10 placed.gif
             """, directory: scratch.path)
         for (name, format) in [
             ("baseline.jpg", SourceFormat.jpeg), ("progressive.jpg", .jpeg), ("cmyk.jpg", .jpeg), ("gray.jpg", .jpeg),
             ("lossy.webp", .webp), ("lossless.webp", .webp), ("alpha.webp", .webp), ("animated.webp", .webp),
             ("plain.png", .png), ("deep.png", .png), ("palette.png", .png), ("interlaced.png", .png),
+            ("plain.gif", .gif), ("animated.gif", .gif), ("placed.gif", .gif),
         ] {
             let header = try #require(try ImageHeader(try scratch.bytes(name), format: format))
-            let identified = try sh("identify -format '%W %H|' '\(scratch.file(name))'").split(separator: "|")[0]
+            let identified = try sh("identify -format '%w %h|' '\(scratch.file(name))'").split(separator: "|")[0]
             #expect("\(header.width) \(header.height)" == identified, "\(name)")
             #expect(header.orientation == 1, "\(name)")
         }
-        #expect(try ImageHeader(try scratch.bytes("baseline.jpg"), format: .gif) == nil)
+        #expect(try ImageHeader(try scratch.bytes("baseline.jpg"), format: .tiff) == nil)
     }
 
     @Test(arguments: [(6, true, UInt8(3)), (8, false, UInt8(3)), (3, true, UInt8(4)), (5, false, UInt8(4))])
@@ -138,6 +142,15 @@ final class ImageHeaderTests {
         for png in pngs {
             #expect(thrown { _ = try ImageHeader(png: png) }?.kind == .undecodable, "\(png)")
         }
+        let screen = Array("GIF89a".utf8) + [40, 0, 20, 0, 0, 0, 0]
+        let gifs: [[UInt8]] = [
+            screen + [0x3b],  // no image before the trailer
+            screen + [0x2c, 0, 0, 0, 0, 40, 0],  // truncated image descriptor
+            screen + [0x2c, 0, 0, 0, 0, 0, 0, 20, 0, 0, 2, 0],  // width 0
+        ]
+        for gif in gifs {
+            #expect(thrown { _ = try ImageHeader(gif: gif) }?.kind == .undecodable, "\(gif)")
+        }
     }
 
     @Test func bombsAreRefusedFromTheirHeaderBeforeAnyDecoding() throws {
@@ -147,7 +160,9 @@ final class ImageHeaderTests {
         let webp = Array("RIFF\u{16}\0\0\0WEBPVP8X\u{a}\0\0\0".utf8) + [0, 0, 0, 0, 0x1f, 0x4e, 0, 0x1f, 0x4e, 0]
         let png: [UInt8] = [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0, 0, 0, 13] + Array("IHDR".utf8)
             + [0, 0, 0x4e, 0x20, 0, 0, 0x4e, 0x20, 8, 2, 0, 0, 0]
-        for (source, format) in [(jpeg, "jpeg"), (webp, "webp"), (png, "png")] {
+        // A logical screen of 1x1 (the frame's size counts) and a 20000x20000 first frame.
+        let gif = Array("GIF89a".utf8) + [1, 0, 1, 0, 0, 0, 0] + [0x2c, 0, 0, 0, 0, 0x20, 0x4e, 0x20, 0x4e, 0, 8, 0]
+        for (source, format) in [(jpeg, "jpeg"), (webp, "webp"), (png, "png"), (gif, "gif")] {
             let error = thrown { _ = try imageMagickAlone { try Renderer.plan(request, source: try SourceFile(identifying: source), limits: Limits()) } }
             #expect(error?.kind == .tooLarge, "\(format)")
             #expect(error?.reason == "20000x20000 exceeds the limit of 50000000 pixels", "\(format)")

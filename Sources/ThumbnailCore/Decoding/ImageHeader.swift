@@ -1,4 +1,4 @@
-/// Dimensions and EXIF orientation of a JPEG, WebP or PNG, read from its
+/// Dimensions and EXIF orientation of a JPEG, WebP, PNG or GIF, read from its
 /// header without ImageMagick. ImageMagick 6.9.11's ping costs as much as the
 /// render here: for JPEG it parses every metadata segment (megabytes of XMP,
 /// every EXIF tag printed to text), for WebP it decodes every pixel; for PNG
@@ -16,14 +16,28 @@ struct ImageHeader: Equatable {
         self.orientation = (1...8).contains(orientation) ? orientation : 1
     }
 
-    /// The header of a JPEG, WebP or PNG source; nil for the other formats (ImageMagick pings those).
+    /// The header of a JPEG, WebP, PNG or GIF source; nil for the other formats (ImageMagick pings those).
     init?(_ bytes: [UInt8], format: SourceFormat) throws(ThumbnailError) {
         switch format {
         case .jpeg: self = try ImageHeader(jpeg: bytes)
         case .webp: self = try ImageHeader(webp: bytes)
         case .png: self = try ImageHeader(png: bytes)
+        case .gif: self = try ImageHeader(gif: bytes)
         default: return nil
         }
+    }
+
+    /// The first image descriptor's size, as ImageMagick gives the first
+    /// frame: its own rectangle, not the logical screen it is placed on.
+    init(gif bytes: [UInt8]) throws(ThumbnailError) {
+        guard let first = gifImageDescriptors(bytes).first else {
+            throw ThumbnailError(.undecodable, "source", "truncated or corrupt GIF: no image")
+        }
+        let width = readLittleEndian(bytes, at: first + 5, count: 2), height = readLittleEndian(bytes, at: first + 7, count: 2)
+        guard width > 0, height > 0 else {
+            throw ThumbnailError(.undecodable, "source", "GIF image without a width and height")
+        }
+        self.init(width: width, height: height)
     }
 
     /// The IHDR chunk, which must come first. ImageMagick 6.9.11 reads no

@@ -58,7 +58,12 @@ func frameCount(_ bytes: [UInt8], format: SourceFormat) -> Int {
     }
 }
 
-private func gifFrameCount(_ bytes: [UInt8]) -> Int {
+private func gifFrameCount(_ bytes: [UInt8]) -> Int { gifImageDescriptors(bytes).count }
+
+/// Where each image descriptor of a GIF starts, walking its blocks without
+/// decoding anything, up to the trailer or the first block that runs past
+/// the end (a truncated file gives the descriptors it has whole).
+func gifImageDescriptors(_ bytes: [UInt8]) -> [Int] {
     /// Index after a run of data sub-blocks (length byte, data; a zero length ends it).
     func skipSubBlocks(_ index: Int) -> Int {
         var index = index
@@ -66,22 +71,22 @@ private func gifFrameCount(_ bytes: [UInt8]) -> Int {
         return index + 1
     }
     func colourTableSize(_ packed: UInt8) -> Int { packed & 0x80 == 0 ? 0 : 3 << (Int(packed & 0x07) + 1) }
-    guard bytes.count >= 13 else { return 0 }
+    guard bytes.count >= 13 else { return [] }
     var index = 13 + colourTableSize(bytes[10])
-    var frames = 0
+    var descriptors: [Int] = []
     while index < bytes.count {
         switch bytes[index] {
         case 0x2c:  // image descriptor, optional local colour table, LZW code size, data
-            guard index + 10 < bytes.count else { return frames }
-            frames += 1
+            guard index + 10 < bytes.count else { return descriptors }
+            descriptors.append(index)
             index = skipSubBlocks(index + 10 + colourTableSize(bytes[index + 9]) + 1)
         case 0x21:  // extension: label, then sub-blocks
             index = skipSubBlocks(index + 2)
         default:  // trailer, or garbage: stop
-            return frames
+            return descriptors
         }
     }
-    return frames
+    return descriptors
 }
 
 private func webpFrameCount(_ bytes: [UInt8]) -> Int {

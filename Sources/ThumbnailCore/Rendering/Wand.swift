@@ -243,16 +243,15 @@ struct Wand: ~Copyable {
         try check(MagickAutoOrientImage(wand), "orient", .internalFailure)
     }
 
-    enum ResizeFilter {
-        /// Averages whole pixels: a quick shrink.
-        case box
-        /// 3 lobes, as vipsthumbnail's lanczos3.
-        case lanczos
+    /// Lanczos, 3 lobes, as vipsthumbnail's lanczos3.
+    mutating func resize(width: Int, height: Int) throws(ThumbnailError) {
+        try check(MagickResizeImage(wand, width, height, LanczosFilter, 1.0), "resize", .internalFailure)
     }
 
-    mutating func resize(width: Int, height: Int, filter: ResizeFilter) throws(ThumbnailError) {
-        let filterType = switch filter { case .box: BoxFilter; case .lanczos: LanczosFilter }
-        try check(MagickResizeImage(wand, width, height, filterType, 1.0), "resize", .internalFailure)
+    /// Each pixel the mean of the area it covers, fractions of a pixel at its
+    /// edges (ImageMagick's scale), as `BoxReducer` averages: a quick shrink.
+    mutating func average(width: Int, height: Int) throws(ThumbnailError) {
+        try check(MagickScaleImage(wand, width, height), "resize", .internalFailure)
     }
 
     /// `count` rows of pixels from row `y`, 8-bit RGBA (alpha 255 where the image has none), for `SmartCrop`.

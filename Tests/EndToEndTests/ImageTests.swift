@@ -82,7 +82,6 @@ final class ImageTests {
         #expect(rendered.output == (try thumbnail(["-r", images, path]).output))
     }
 
-    /// The health check's command, run against a server that answers /healthz, then one that does not.
     /// A configuration that cannot serve ends the container at once, with one
     /// line and the table's status, so that the orchestrator restarts it and
     /// no probe ever finds it ready.
@@ -95,6 +94,26 @@ final class ImageTests {
         #expect(noConfig.error == "thumbnail: /etc/thumbnail/none.conf: No such file or directory\n")
     }
 
+    /// The image's own command, the server on a port: curl gets the command line's bytes.
+    @Test func servesTheCommandLinesBytes() throws {
+        let port = try freePort()
+        let options =
+            ["run", "--detach", "--rm", "--network", "host", "--no-healthcheck", "--read-only", "--cap-drop=all",
+             "--security-opt", "no-new-privileges", "-v", images + ":/srv/images:ro", "-e", "THUMBNAIL_ROOT=/srv/images"]
+        let started = try podman(options + [image, "--listen", "127.0.0.1:\(port)"])
+        try #require(started.status == 0, "\(started.error)")
+        let container = String(decoding: started.output, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+        defer { _ = try? podman(["stop", "--time", "5", container]) }
+        try #require(waitUntilListening(port), "the container's server did not listen")
+        for path in ["/thumbnail/100x100/photo.jpg", "/thumbnail/64x64,crop/webp/photo.jpg", "/thumbnail/50x50/png/clear.png"] {
+            let served = scratch.file("served-\(port)")
+            let status = try sh("curl -sS --max-time 20 -o '\(served)' -w '%{http_code}' http://127.0.0.1:\(port)\(path)")
+            #expect(status == "200", "\(path)")
+            #expect(try Data(contentsOf: URL(fileURLWithPath: served)) == (try thumbnail(["-r", images, path])).output, "\(path)")
+        }
+    }
+
+    /// The health check's command, run against a server that answers /healthz, then one that does not.
     @Test func healthCheckFetchesHealthz() throws {
         let served = scratch.file("served")
         try FileManager.default.createDirectory(atPath: served, withIntermediateDirectories: true)

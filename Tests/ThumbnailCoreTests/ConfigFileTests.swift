@@ -121,6 +121,18 @@ final class ConfigFileTests {
         #expect(error == ThumbnailError(.usage, scratch.file("thumbnail.conf") + ":\(line)", reason))
     }
 
+    /// A config file's mistake is one line: the command line's usage says nothing of it,
+    /// while the command line's own mistake is followed by it.
+    @Test func aBadLineIsOneLineWithoutTheUsage() throws {
+        let file = try writeFile("quality = 0\n", "thumbnail.conf", in: scratch, mode: 0o644)
+        let outcome = try runInProcess(["--config", file, "-s", "10", "landscape.jpg"], directory: scratch.path)
+        #expect(outcome.status == 64)
+        #expect(outcome.error == "thumbnail: \(file):1: --quality: '0' is not a whole number from 1 to 100\n")
+        let commandLine = try runInProcess(["-q", "0", "-s", "10", "landscape.jpg"], directory: scratch.path)
+        #expect(commandLine.status == 64)
+        #expect(commandLine.error.contains("\nusage: thumbnail "), "\(commandLine.error)")
+    }
+
     @Test(arguments: [0o664, 0o646, 0o666, 0o622] as [mode_t])
     func aConfigFileOthersMayChangeIsRefused(mode: mode_t) {
         let error = thrown { _ = try settings("root = /srv\n", mode: mode) }

@@ -124,6 +124,7 @@ final class ModeTests {
         #expect(text(inetd).hasPrefix("HTTP/1.1 503 Service Unavailable\r\n"), "\(text(inetd))")
         let check = try runInProcess(["--check-config"], directory: scratch.path)
         #expect(check.status == 78 && check.error.contains(said), "\(check.error)")
+        #expect(text(check).hasPrefix("storage: refused: --root: a server needs a storage root"), "\(text(check))")
         let configured = try runInProcess(["--check-config"], directory: scratch.path, environment: ["THUMBNAIL_ROOT": scratch.path])
         #expect(!configured.error.contains("storage root"), "\(configured.error)")
         #expect(try runInProcess(["-s", "10", "landscape.jpg"], directory: scratch.path).status == 0)

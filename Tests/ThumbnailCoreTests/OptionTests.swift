@@ -8,7 +8,8 @@ func parseSettings(_ arguments: [String], environment: [String: String] = [:]) t
     let parsed = ParsedArguments(arguments)
     if let error = parsed.error { throw error }
     var settings = Settings()
-    if let error = settings.apply(parsed.options, environment: environment).first { throw error }
+    let failures = settings.apply(parsed.options, environment: environment)
+    if let error = (failures.configuration + failures.commandLine).first { throw error }
     return (settings, parsed.operands)
 }
 

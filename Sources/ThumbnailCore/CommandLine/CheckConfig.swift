@@ -2,7 +2,7 @@
 /// `nginx -t` checks nginx's: each check a line on stdout, each problem a
 /// line on stderr; the exit status is the first problem's, or 0.
 func runCheckConfig(
-    _ server: ServerInvocation, problems: [ThumbnailError], state: ProcessState, io: ProcessIO
+    _ server: ServerInvocation, problems: [ThumbnailError], noRoot: ThumbnailError?, state: ProcessState, io: ProcessIO
 ) -> Int32 {
     var problems = problems
     var lines: [String] = []
@@ -14,7 +14,10 @@ func runCheckConfig(
             problems.append(error)
         }
     }
-    check("storage") { () throws(ThumbnailError) in try state.engine(server.sources, io: io).storage.checkReachable() }
+    check("storage") { () throws(ThumbnailError) in
+        if let noRoot { throw noRoot }
+        return try state.engine(server.sources, io: io).storage.checkReachable()
+    }
     check("log") { () throws(ThumbnailError) in try checkLogFile(server.logFile) }
     let access = server.access
     check("sizes") { () throws(ThumbnailError) in

@@ -33,13 +33,14 @@ public func run(_ arguments: [String], io: ProcessIO) -> Int32 {
                 events: LogSink { io.writeError($0 + "\n") })
         case .batch(let batch): return try runBatch(batch, state: state, io: io)
         case .picture(let picture): return try runPicture(picture, state: state, io: io)
-        case .checkConfig(let server, let problems): return runCheckConfig(server, problems: problems, state: state, io: io)
+        case .checkConfig(let server, let problems, let noRoot):
+            return runCheckConfig(server, problems: problems, noRoot: noRoot, state: state, io: io)
         }
         return 0
     } catch {
         if parsed.mode == .inetd { return serveMisconfigured(error, settings: parsed.settings, io: io) }
         io.writeError("thumbnail: \(error)\n")
-        if error.kind == .usage { io.writeError(usageLine + "\n") }
+        if error.kind == .usage, !parsed.configurationFailures.contains(error) { io.writeError(usageLine + "\n") }
         return error.exitStatus
     }
 }

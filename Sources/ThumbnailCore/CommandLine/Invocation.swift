@@ -8,8 +8,9 @@ package enum Invocation: Sendable {
     case inetd(ServerInvocation)
     case listen(ServerInvocation)
     /// `--check-config`: the HTTP mode's configuration, and the problems the
-    /// options themselves already had, to be reported with the others.
-    case checkConfig(ServerInvocation, problems: [ThumbnailError])
+    /// options themselves already had, to be reported with the others; and
+    /// why the storage cannot be checked when no root is given.
+    case checkConfig(ServerInvocation, problems: [ThumbnailError], noRoot: ThumbnailError?)
     case batch(BatchInvocation)
     case picture(PictureInvocation)
     case help
@@ -217,6 +218,9 @@ struct ParsedInvocation {
     /// two modes are no mode, and that error goes to stderr, even with --inetd among them.
     let mode: Mode?
     let settings: Settings
+    /// What a config file or a `THUMBNAIL_*` variable got wrong: the command
+    /// line's usage says nothing about those.
+    let configurationFailures: [ThumbnailError]
     let result: Result<Invocation, ThumbnailError>
 
     /// `environment`: the process's, whose `THUMBNAIL_*` variables set options too.
@@ -224,7 +228,7 @@ struct ParsedInvocation {
         let parsed = ParsedArguments(arguments)
         var settings = Settings()
         // Every option is applied, so a broken HTTP mode still finds its --log.
-        let failures = settings.apply(parsed.options, environment: environment)
+        let applied = settings.apply(parsed.options, environment: environment)
         // With --batch, --picture is what the batch does, not a mode of its own.
         let named = settings.modes.contains(.batch) ? settings.modes.filter { $0 != .picture } : settings.modes
         let given = named.reduce(into: [Mode]()) { given, mode in if !given.contains(mode) { given.append(mode) } }
@@ -232,6 +236,8 @@ struct ParsedInvocation {
             given.contains(.help) ? .help : given.contains(.version) ? .version : given.count > 1 ? nil : given.first ?? .render
         self.mode = mode
         self.settings = settings
+        configurationFailures = applied.configuration
+        let failures = applied.configuration + applied.commandLine
         result = Result { () throws(ThumbnailError) in
             if let error = parsed.error { throw error }
             // --check-config names every problem: the options' own go on with it.
@@ -327,7 +333,7 @@ struct ParsedInvocation {
             switch mode {
             case .inetd: return .inetd(server)
             case .listen: return .listen(server)
-            default: return .checkConfig(server, problems: problems + (noRoot.map { [$0] } ?? []))
+            default: return .checkConfig(server, problems: problems, noRoot: noRoot)
             }
         case .batch:
             if let operand = operands.first {

@@ -67,10 +67,11 @@ struct Settings: Sendable {
     /// among them, then the `THUMBNAIL_*` variables of `environment`, which
     /// replace what the file says of the same options, then the command line,
     /// which wins over both. Every option that can be applied is; the
-    /// failures are returned, in order.
+    /// failures are returned, in order: the file's and the variables', then
+    /// the command line's.
     mutating func apply(
         _ options: [(spec: OptionSpec, value: String)], environment: [String: String]
-    ) -> [ThumbnailError] {
+    ) -> (configuration: [ThumbnailError], commandLine: [ThumbnailError]) {
         var failures: [ThumbnailError] = []
         let variables = EnvironmentSettings(environment)
         if let config = options.last(where: { $0.spec.long == "config" }) {
@@ -90,14 +91,15 @@ struct Settings: Sendable {
                 failures.append(ThumbnailError(.usage, variable, error.reason))
             }
         }
+        var commandLine: [ThumbnailError] = []
         for (spec, value) in options {
             do throws(ThumbnailError) {
                 try spec.apply(&self, value)
             } catch {
-                failures.append(error)
+                commandLine.append(error)
             }
         }
-        return failures
+        return (failures, commandLine)
     }
 
     /// `name = value` or `name` lines of long options, each at most once;

@@ -72,6 +72,24 @@ final class PlacementTests {
         #expect(close(ends[1], vertical > 0 ? Self.black : Self.white), "\(option) bottom edge \(ends[1])")
     }
 
+    /// A crop that scales the source up scales only what its window keeps:
+    /// the whole source, squeezed to 400x200, covering 1024x4096 would be
+    /// 8192x4096, more than ImageMagick's memory limit allows. The window is
+    /// where it was.
+    @Test(arguments: [("c", 0, 0), ("ne", 1, -1), ("sw", -1, 1), ("fp3.97", -1, 1)])
+    func cropScalingUpKeepsItsWindowOnly(placement: (String, Int, Int)) throws {
+        let (option, horizontal, vertical) = placement
+        let bytes = try source(Self.bands + " -resize 400x200!", turned: false)
+        let tall = try imageMagickAlone { try Renderer.render(try request("1024x4096", "crop,\(option)"), source: try SourceFile(identifying: bytes), limits: Limits(), threads: 1) }
+        let sides = try colours(tall.bytes, at: [(0, 2048), (1023, 2048)])
+        #expect(close(sides[0], horizontal < 0 ? Self.red : Self.white), "\(option) left edge \(sides[0])")
+        #expect(close(sides[1], horizontal > 0 ? Self.blue : Self.white), "\(option) right edge \(sides[1])")
+        let wide = try imageMagickAlone { try Renderer.render(try request("4096x600", "crop,\(option)"), source: try SourceFile(identifying: bytes), limits: Limits(), threads: 1) }
+        let ends = try colours(wide.bytes, at: [(2048, 0), (2048, 599)])
+        #expect(close(ends[0], vertical < 0 ? Self.green : Self.white), "\(option) top edge \(ends[0])")
+        #expect(close(ends[1], vertical > 0 ? Self.black : Self.white), "\(option) bottom edge \(ends[1])")
+    }
+
     @Test(arguments: [("c", 5, 5), ("nw", 0, 0), ("ne", 10, 0), ("s", 5, 10), ("se", 10, 10)], [false, true])
     func padPlacesTheImageOnTheCanvas(placement: (String, Int, Int), turned: Bool) throws {
         let (option, x, y) = placement

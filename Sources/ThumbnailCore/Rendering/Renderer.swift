@@ -254,20 +254,56 @@ package enum Renderer {
         _ source: SourceBytes, plan: RenderPlan, limits: Limits, threads: Int
     ) throws(ThumbnailError) -> Wand {
         var wand = try decode(source, plan: plan, limits: limits, threads: threads)
-        try orientAndScale(&wand, plan: plan)
+        _ = try orientAndScale(&wand, plan: plan)
         return wand
     }
 
-    /// The decoded source made upright, scaled as planned and converted to sRGB.
-    private static func orientAndScale(_ wand: inout Wand, plan: RenderPlan) throws(ThumbnailError) {
-        let layout = plan.layout
+    /// The decoded source made upright, scaled as planned and converted to
+    /// sRGB; the layout returned places the crop window in what was scaled.
+    /// `croppedFirst`: a crop whose window is placed already, which scales
+    /// the source up, scales only the part of it the window keeps.
+    private static func orientAndScale(
+        _ wand: inout Wand, plan: RenderPlan, croppedFirst: Bool = false
+    ) throws(ThumbnailError) -> Layout {
+        var layout = plan.layout
         try wand.setOrientation(plan.orientation)
         try wand.autoOrient()
+        if croppedFirst, layout.resizeWidth > wand.width || layout.resizeHeight > wand.height {
+            layout = try cropBeforeUpscaling(&wand, layout: layout)
+        }
         if wand.width != layout.resizeWidth || wand.height != layout.resizeHeight {
             try resize(&wand, to: (layout.resizeWidth, layout.resizeHeight))
         }
         // After the resize, as vipsthumbnail does: a colour transform costs per pixel.
         try wand.convertToSRGB()
+        return layout
+    }
+
+    /// Crops the upright source to the window, with a margin of the filter's
+    /// reach, and returns the layout that scales that part by the planned
+    /// scale and places the window in it, within half a pixel of where it
+    /// was. The whole source scaled up to cover a tall or wide box (a
+    /// 400x240 photograph covering 1429x4096 is 6827x4096) would need more
+    /// memory than ImageMagick's limits allow, for pixels the crop throws away.
+    private static func cropBeforeUpscaling(_ wand: inout Wand, layout: Layout) throws(ThumbnailError) -> Layout {
+        let (width, height) = (wand.width, wand.height)
+        // The side that bound the cover has the exact scale; the other was rounded.
+        let scale =
+            layout.resizeWidth == layout.canvasWidth
+            ? Double(layout.resizeWidth) / Double(width) : Double(layout.resizeHeight) / Double(height)
+        let margin = 4.0
+        func part(_ offset: Int, _ window: Int, _ side: Int) -> (start: Int, length: Int, scaled: Int, offset: Int) {
+            let start = max(0, Int((Double(offset) / scale - margin).rounded(.down)))
+            let end = min(side, Int((Double(offset + window) / scale + margin).rounded(.up)))
+            let scaled = max(window, Int((Double(end - start) * scale).rounded()))
+            let placed = Int((Double(offset) - Double(start) * scale).rounded())
+            return (start, end - start, scaled, min(max(0, placed), scaled - window))
+        }
+        let across = part(layout.x, layout.canvasWidth, width), down = part(layout.y, layout.canvasHeight, height)
+        try wand.crop(width: across.length, height: down.length, x: across.start, y: down.start)
+        return Layout(
+            resizeWidth: across.scaled, resizeHeight: down.scaled, canvasWidth: layout.canvasWidth,
+            canvasHeight: layout.canvasHeight, x: across.offset, y: down.offset)
     }
 
     /// The plan of a `smart` request with its window moved where `render`
@@ -302,10 +338,10 @@ package enum Renderer {
     ) throws(ThumbnailError) -> (bytes: [UInt8], format: OutputFormat, phases: RenderPhases) {
         var clock = PhaseClock()
         let plan = try plan(request, source: source, limits: limits)
-        var layout = plan.layout
         var wand = try decode(source.content, plan: plan, limits: limits, threads: threads)
         var phases = RenderPhases(decode: clock.lap())
-        try orientAndScale(&wand, plan: plan)
+        var layout = try orientAndScale(
+            &wand, plan: plan, croppedFirst: request.mode == .crop && request.placement != .smart)
         // The smart window is chosen on the scaled image, never on the source.
         if request.placement == .smart {
             let window = (layout.canvasWidth, layout.canvasHeight)

@@ -59,17 +59,8 @@ final class PlacementTests {
         ("fp95.5", 1, -1), ("fp98.98", 1, 1), ("fp3.97", -1, 1), ("fp0.0", -1, -1),
     ], [false, true])
     func cropWindowIsFlushWithTheNamedEdges(placement: (String, Int, Int), turned: Bool) throws {
-        let (option, horizontal, vertical) = placement
-        let bytes = try source(Self.bands, turned: turned)
         // 100x100 covers with 133x100: the window slides across. 200x50 covers with 200x150: it slides down.
-        let across = try imageMagickAlone { try Renderer.render(try request("100x100", "crop,\(option)"), source: try SourceFile(identifying: bytes), limits: Limits(), threads: 1) }
-        let sides = try colours(across.bytes, at: [(0, 50), (99, 50)])
-        #expect(close(sides[0], horizontal < 0 ? Self.red : Self.white), "\(option) left edge \(sides[0])")
-        #expect(close(sides[1], horizontal > 0 ? Self.blue : Self.white), "\(option) right edge \(sides[1])")
-        let down = try imageMagickAlone { try Renderer.render(try request("200x50", "crop,\(option)"), source: try SourceFile(identifying: bytes), limits: Limits(), threads: 1) }
-        let ends = try colours(down.bytes, at: [(100, 0), (100, 49)])
-        #expect(close(ends[0], vertical < 0 ? Self.green : Self.white), "\(option) top edge \(ends[0])")
-        #expect(close(ends[1], vertical > 0 ? Self.black : Self.white), "\(option) bottom edge \(ends[1])")
+        try expectCrops(of: try source(Self.bands, turned: turned), across: "100x100", down: "200x50", placement)
     }
 
     /// A crop that scales the source up scales only what its window keeps:
@@ -78,14 +69,25 @@ final class PlacementTests {
     /// where it was.
     @Test(arguments: [("c", 0, 0), ("ne", 1, -1), ("sw", -1, 1), ("fp3.97", -1, 1)])
     func cropScalingUpKeepsItsWindowOnly(placement: (String, Int, Int)) throws {
-        let (option, horizontal, vertical) = placement
         let bytes = try source(Self.bands + " -resize 400x200!", turned: false)
-        let tall = try imageMagickAlone { try Renderer.render(try request("1024x4096", "crop,\(option)"), source: try SourceFile(identifying: bytes), limits: Limits(), threads: 1) }
-        let sides = try colours(tall.bytes, at: [(0, 2048), (1023, 2048)])
+        try expectCrops(of: bytes, across: "1024x4096", down: "4096x600", placement)
+    }
+
+    /// Crops of the bands to `across` (a window sliding across) and `down`:
+    /// the edges `placement` names are kept, the others cropped away.
+    func expectCrops(of bytes: [UInt8], across: String, down: String, _ placement: (String, Int, Int)) throws {
+        let (option, horizontal, vertical) = placement
+        func crop(_ box: String) throws -> (bytes: [UInt8], width: Int, height: Int) {
+            let sides = box.split(separator: "x").compactMap { Int($0) }
+            let rendered = try imageMagickAlone { try Renderer.render(try request(box, "crop,\(option)"), source: try SourceFile(identifying: bytes), limits: Limits(), threads: 1) }
+            return (rendered.bytes, sides[0], sides[1])
+        }
+        let sliding = try crop(across)
+        let sides = try colours(sliding.bytes, at: [(0, sliding.height / 2), (sliding.width - 1, sliding.height / 2)])
         #expect(close(sides[0], horizontal < 0 ? Self.red : Self.white), "\(option) left edge \(sides[0])")
         #expect(close(sides[1], horizontal > 0 ? Self.blue : Self.white), "\(option) right edge \(sides[1])")
-        let wide = try imageMagickAlone { try Renderer.render(try request("4096x600", "crop,\(option)"), source: try SourceFile(identifying: bytes), limits: Limits(), threads: 1) }
-        let ends = try colours(wide.bytes, at: [(2048, 0), (2048, 599)])
+        let falling = try crop(down)
+        let ends = try colours(falling.bytes, at: [(falling.width / 2, 0), (falling.width / 2, falling.height - 1)])
         #expect(close(ends[0], vertical < 0 ? Self.green : Self.white), "\(option) top edge \(ends[0])")
         #expect(close(ends[1], vertical > 0 ? Self.black : Self.white), "\(option) bottom edge \(ends[1])")
     }

@@ -108,32 +108,21 @@ def python_side(segment, format, name, sizes, max_side):
 
 
 def binary_side(segment, format, name, sizes, max_side):
-    """The same by the binary: --sign on the path as written, then --explain
-    on that; and whether the explanation met ImageMagick's resource caps."""
+    """The same by the binary: --sign on the path as written, then --explain on that."""
     options = ["--key-file", KEY_FILE, "--max-side", str(max_side)] + (["--sizes", ",".join(sizes)] if sizes else [])
     raw = "/thumbnail/%s%s/%s" % (segment, "/" + format if format else "", quote(name, safe="/"))
     signed = thumbnail("--sign", raw, *options, check=False)
     if signed.returncode != 0:
-        return None, raw, False
+        return None, raw
     path = signed.stdout.decode().strip()
     explained = thumbnail("--explain", path, "-r", ROOT, *options, check=False)
     lines = explained.stdout.decode().split("\n")
-    if explained.returncode == 65 and ",smart" in path and "cache resources exhausted" in explained.stderr.decode():
-        # smart's window is found in the source scaled to cover the box: a
-        # crop that scales a small source up to thousands of pixels a side
-        # meets Debian's ImageMagick policy (256 MiB), a limit the man page
-        # documents (exit 65, as the render would). The plan's lines came
-        # first, and a crop's output is its box.
-        output = ["output:", "", path.split("/")[3].split(",")[0]]
-        over_resources = True
-    else:
-        output = next((line.split() for line in lines if line.startswith("output: ")), None)
-        over_resources = False
-    if output is None or explained.returncode != 0 and not over_resources:
-        return ("explain failed", explained.returncode, explained.stderr.decode()), raw, False
+    output = next((line.split() for line in lines if line.startswith("output: ")), None)
+    if output is None or explained.returncode != 0:
+        return ("explain failed", explained.returncode, explained.stderr.decode()), raw
     width, height = map(int, output[2].split("x"))
     canonical = lines[0] == "canonical: " + path and "signature: ok (key 1 of 2)" in lines
-    return (path if canonical else lines[:2], width, height), raw, over_resources
+    return (path if canonical else lines[:2], width, height), raw
 
 
 class DifferentialTests(unittest.TestCase):
@@ -142,7 +131,7 @@ class DifferentialTests(unittest.TestCase):
         with ThreadPoolExecutor(max_workers=2) as pool:
             answers = list(pool.map(lambda request: binary_side(*request), requests))
         disagreements, accepted, refused = [], 0, 0
-        for request, (binary, raw, _) in zip(requests, answers):
+        for request, (binary, raw) in zip(requests, answers):
             python = python_side(*request)
             if python != binary:
                 disagreements.append("%s: python %s, binary %s" % (raw, python, binary))
@@ -151,8 +140,8 @@ class DifferentialTests(unittest.TestCase):
             else:
                 accepted += 1
         print(
-            "differential: %d requests, %d accepted by both (%d smart crops over ImageMagick's caps), %d refused by both, %d disagreements"
-            % (len(requests), accepted, sum(answer[2] for answer in answers), refused, len(disagreements)),
+            "differential: %d requests, %d accepted by both, %d refused by both, %d disagreements"
+            % (len(requests), accepted, refused, len(disagreements)),
             file=sys.stderr,
         )
         self.assertGreater(accepted, len(requests) // 4, "too few valid requests to compare")

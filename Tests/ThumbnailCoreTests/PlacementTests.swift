@@ -139,6 +139,24 @@ final class PlacementTests {
         }
     }
 
+    /// A smart crop that scales the source up chooses its window in the
+    /// source, of which scaling shows nothing more, and scales only that
+    /// part: the whole 400x200 source covering 2048x4096 would be 8192x4096,
+    /// more than ImageMagick's memory limit allows.
+    @Test(arguments: [(60, 100), (200, 60), (330, 140)])
+    func smartScalingUpKeepsTheSubject(at centre: (Int, Int)) throws {
+        let drawing = subject(at: (centre.0 + 100, centre.1 + 100), noisy: true) + " -crop 400x200+100+100 +repage"
+        let bytes = try source(drawing, turned: false)
+        let smart = try request("2048x4096", "crop,smart")
+        let (plan, choice) = try imageMagickAlone { try Renderer.smartPlan(smart, source: try SourceFile(identifying: bytes), limits: Limits(), threads: 1) }
+        let window = plan.layout.sourceWindow(width: 400, height: 200)
+        let place = "subject at \(centre): window \(window), \(String(describing: choice))"
+        #expect(window.x <= centre.0 - 30 + 2 && window.x + window.width >= centre.0 + 30 - 2, "\(place)")
+        let heart = (centre.0 * plan.layout.resizeWidth / 400 - plan.layout.x, centre.1 * plan.layout.resizeHeight / 200)
+        let rendered = try imageMagickAlone { try Renderer.render(smart, source: try SourceFile(identifying: bytes), limits: Limits(), threads: 1) }
+        #expect(close(try colours(rendered.bytes, at: [heart])[0], Self.black), "\(place): no subject at \(heart)")
+    }
+
     @Test func smartIsDeterministicAndExplained() throws {
         try Data(try source(subject(at: (550, 200), noisy: true), turned: true))
             .write(to: URL(fileURLWithPath: scratch.file("photo.jpg")))

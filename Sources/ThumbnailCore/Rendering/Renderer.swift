@@ -59,13 +59,17 @@ package struct Layout: Equatable, Sendable {
         }
     }
 
+    /// How much the resize scales an upright source of `width` x `height`:
+    /// the scale of the side that bound it, the one a crop window spans (the
+    /// other was rounded).
+    func scale(fromWidth width: Int, height: Int) -> Double {
+        resizeWidth == canvasWidth ? Double(resizeWidth) / Double(width) : Double(resizeHeight) / Double(height)
+    }
+
     /// The crop window in the coordinates of the upright source, `width` x
-    /// `height`, at the scale of the side that bound the resize, the one the
-    /// window spans (the other was rounded).
+    /// `height`, at `scale`.
     package func sourceWindow(width: Int, height: Int) -> (x: Int, y: Int, width: Int, height: Int) {
-        let scale =
-            resizeWidth == canvasWidth
-            ? Double(resizeWidth) / Double(width) : Double(resizeHeight) / Double(height)
+        let scale = scale(fromWidth: width, height: height)
         func source(_ value: Int) -> Int { Int((Double(value) / scale).rounded()) }
         // The rounded side may overshoot the source by a pixel or two: the window stays inside it.
         let w = min(source(canvasWidth), width), h = min(source(canvasHeight), height)
@@ -249,48 +253,56 @@ package enum Renderer {
         return wand
     }
 
-    /// The source decoded, upright, scaled as planned and in sRGB: what each mode then crops or pads.
-    private static func resized(
-        _ source: SourceBytes, plan: RenderPlan, limits: Limits, threads: Int
-    ) throws(ThumbnailError) -> Wand {
-        var wand = try decode(source, plan: plan, limits: limits, threads: threads)
-        _ = try orientAndScale(&wand, plan: plan)
-        return wand
-    }
-
-    /// The decoded source made upright, scaled as planned and converted to
-    /// sRGB; the layout returned places the crop window in what was scaled.
-    /// `croppedFirst`: a crop whose window is placed already, which scales
-    /// the source up, scales only the part of it the window keeps.
+    /// The decoded source made upright, scaled as planned and in sRGB: what
+    /// each mode then crops or pads. A smart crop's window is chosen, put in
+    /// `plan`, and returned. The layout returned places the crop window in
+    /// what the wand holds: a crop that scales the source up scales only the
+    /// part its window keeps.
     private static func orientAndScale(
-        _ wand: inout Wand, plan: RenderPlan, croppedFirst: Bool = false
-    ) throws(ThumbnailError) -> Layout {
-        var layout = plan.layout
+        _ wand: inout Wand, plan: inout RenderPlan, request: ThumbnailRequest
+    ) throws(ThumbnailError) -> (layout: Layout, choice: SmartChoice?) {
         try wand.setOrientation(plan.orientation)
         try wand.autoOrient()
-        if croppedFirst, layout.resizeWidth > wand.width || layout.resizeHeight > wand.height {
-            layout = try cropBeforeUpscaling(&wand, layout: layout)
+        let smart = request.placement == .smart
+        var layout = plan.layout, choice: SmartChoice? = nil
+        let scale = layout.scale(fromWidth: wand.width, height: wand.height)
+        if request.mode == .crop, scale > 1 {
+            // Scaled up, the source shows nothing more: the window is chosen in it, then scaled.
+            if smart {
+                func side(_ window: Int, _ image: Int) -> Int { min(image, max(1, Int((Double(window) / scale).rounded()))) }
+                let window = (side(layout.canvasWidth, wand.width), side(layout.canvasHeight, wand.height))
+                let found = try SmartCrop.choose(in: wand, window: window, background: request.background)
+                func scaled(_ offset: Int, _ free: Int) -> Int { min(free, Int((Double(offset) * scale).rounded())) }
+                plan.layout.x = scaled(found.x, layout.resizeWidth - layout.canvasWidth)
+                plan.layout.y = scaled(found.y, layout.resizeHeight - layout.canvasHeight)
+                choice = SmartChoice(x: plan.layout.x, y: plan.layout.y, share: found.share, centreShare: found.centreShare)
+            }
+            layout = try cropBeforeUpscaling(&wand, layout: plan.layout, scale: scale)
         }
         if wand.width != layout.resizeWidth || wand.height != layout.resizeHeight {
             try resize(&wand, to: (layout.resizeWidth, layout.resizeHeight))
         }
         // After the resize, as vipsthumbnail does: a colour transform costs per pixel.
         try wand.convertToSRGB()
-        return layout
+        if smart, choice == nil {
+            // Scaled down, the window is chosen in the scaled image, never in the source.
+            let found = try SmartCrop.choose(
+                in: wand, window: (layout.canvasWidth, layout.canvasHeight), background: request.background)
+            (plan.layout.x, plan.layout.y) = (found.x, found.y)
+            (layout, choice) = (plan.layout, found)
+        }
+        return (layout, choice)
     }
 
     /// Crops the upright source to the window, with a margin of the filter's
-    /// reach, and returns the layout that scales that part by the planned
-    /// scale and places the window in it, within half a pixel of where it
-    /// was. The whole source scaled up to cover a tall or wide box (a
-    /// 400x240 photograph covering 1429x4096 is 6827x4096) would need more
-    /// memory than ImageMagick's limits allow, for pixels the crop throws away.
-    private static func cropBeforeUpscaling(_ wand: inout Wand, layout: Layout) throws(ThumbnailError) -> Layout {
-        let (width, height) = (wand.width, wand.height)
-        // The side that bound the cover has the exact scale; the other was rounded.
-        let scale =
-            layout.resizeWidth == layout.canvasWidth
-            ? Double(layout.resizeWidth) / Double(width) : Double(layout.resizeHeight) / Double(height)
+    /// reach, and returns the layout that scales that part by `scale` and
+    /// places the window in it, within half a pixel of where it was. The
+    /// whole source scaled up to cover a tall or wide box (a 400x240
+    /// photograph covering 1429x4096 is 6827x4096) would need more memory
+    /// than ImageMagick's limits allow, for pixels the crop throws away.
+    private static func cropBeforeUpscaling(
+        _ wand: inout Wand, layout: Layout, scale: Double
+    ) throws(ThumbnailError) -> Layout {
         let margin = 4.0
         func part(_ offset: Int, _ window: Int, _ side: Int) -> (start: Int, length: Int, scaled: Int, offset: Int) {
             let start = max(0, Int((Double(offset) / scale - margin).rounded(.down)))
@@ -299,7 +311,8 @@ package enum Renderer {
             let placed = Int((Double(offset) - Double(start) * scale).rounded())
             return (start, end - start, scaled, min(max(0, placed), scaled - window))
         }
-        let across = part(layout.x, layout.canvasWidth, width), down = part(layout.y, layout.canvasHeight, height)
+        let across = part(layout.x, layout.canvasWidth, wand.width)
+        let down = part(layout.y, layout.canvasHeight, wand.height)
         try wand.crop(width: across.length, height: down.length, x: across.start, y: down.start)
         return Layout(
             resizeWidth: across.scaled, resizeHeight: down.scaled, canvasWidth: layout.canvasWidth,
@@ -310,13 +323,10 @@ package enum Renderer {
     /// puts it, and the choice: it decodes and scales the source to find it.
     package static func smartPlan(
         _ request: ThumbnailRequest, source: SourceFile, limits: Limits, threads: Int
-    ) throws(ThumbnailError) -> (plan: RenderPlan, choice: SmartChoice) {
+    ) throws(ThumbnailError) -> (plan: RenderPlan, choice: SmartChoice?) {
         var plan = try plan(request, source: source, limits: limits)
-        let wand = try resized(source.content, plan: plan, limits: limits, threads: threads)
-        let window = (plan.layout.canvasWidth, plan.layout.canvasHeight)
-        let choice = try SmartCrop.choose(in: wand, window: window, background: request.background)
-        plan.layout.x = choice.x
-        plan.layout.y = choice.y
+        var wand = try decode(source.content, plan: plan, limits: limits, threads: threads)
+        let choice = try orientAndScale(&wand, plan: &plan, request: request).choice
         return (plan, choice)
     }
 
@@ -326,8 +336,10 @@ package enum Renderer {
         of source: SourceFile, path: SourcePath, side: Int, limits: Limits, threads: Int
     ) throws(ThumbnailError) -> Wand {
         let request = ThumbnailRequest(size: BoxSize(width: side, height: side), source: path)
-        let plan = try plan(request, source: source, limits: limits)
-        return try resized(source.content, plan: plan, limits: limits, threads: threads)
+        var plan = try plan(request, source: source, limits: limits)
+        var wand = try decode(source.content, plan: plan, limits: limits, threads: threads)
+        _ = try orientAndScale(&wand, plan: &plan, request: request)
+        return wand
     }
 
     /// Renders the thumbnail in memory, with the time each phase took: the
@@ -337,18 +349,10 @@ package enum Renderer {
         _ request: ThumbnailRequest, source: SourceFile, limits: Limits, threads: Int
     ) throws(ThumbnailError) -> (bytes: [UInt8], format: OutputFormat, phases: RenderPhases) {
         var clock = PhaseClock()
-        let plan = try plan(request, source: source, limits: limits)
+        var plan = try plan(request, source: source, limits: limits)
         var wand = try decode(source.content, plan: plan, limits: limits, threads: threads)
         var phases = RenderPhases(decode: clock.lap())
-        var layout = try orientAndScale(
-            &wand, plan: plan, croppedFirst: request.mode == .crop && request.placement != .smart)
-        // The smart window is chosen on the scaled image, never on the source.
-        if request.placement == .smart {
-            let window = (layout.canvasWidth, layout.canvasHeight)
-            let choice = try SmartCrop.choose(in: wand, window: window, background: request.background)
-            layout.x = choice.x
-            layout.y = choice.y
-        }
+        let layout = try orientAndScale(&wand, plan: &plan, request: request).layout
         let background = "#\(request.background)"
         switch request.mode {
         case .fit: break

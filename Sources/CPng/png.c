@@ -77,8 +77,6 @@ thumbnail_png *thumbnail_png_create(thumbnail_png_source source, void *user, siz
     png_set_chunk_malloc_max(png, chunk_limit);
     png_set_keep_unknown_chunks(png, PNG_HANDLE_CHUNK_NEVER, NULL, 0);
     png_set_keep_unknown_chunks(png, PNG_HANDLE_CHUNK_NEVER, skipped, (int)(sizeof skipped / 5));
-    // The image data read 64 KiB at a time rather than 8.
-    png_set_compression_buffer_size(png, 1 << 16);
     return self;
 }
 

@@ -22,12 +22,8 @@ let package = Package(
         // compiler searches); the library is loaded at run time, by HEIC and AVIF sources and
         // AVIF output alone (CHeif/heif.c).
         .target(name: "CHeif"),
-        // PNG and TIFF sources decode row by row through libspng and libtiff, averaged down as they come.
-        .systemLibrary(
-            name: "CSpng",
-            pkgConfig: "spng",
-            providers: [.apt(["libspng-dev"])]
-        ),
+        // PNG sources decode row by row through libpng (its setjmp kept in CPng/png.c), averaged down as they come.
+        .target(name: "CPng", linkerSettings: [.linkedLibrary("png16")]),
         // GIF sources' first frame decodes row by row through giflib, averaged down as it comes.
         .systemLibrary(
             name: "CGif",
@@ -50,7 +46,7 @@ let package = Package(
         .target(name: "CProcess"),
         .target(
             name: "ThumbnailCore",
-            dependencies: ["CMagickWand", "CWebP", "CHeif", "CSpng", "CGif", "CZlib", "CTiff", "CCurl", "CCrypto", "CProcess"]
+            dependencies: ["CMagickWand", "CWebP", "CHeif", "CPng", "CGif", "CZlib", "CTiff", "CCurl", "CCrypto", "CProcess"]
         ),
         .executableTarget(
             name: "thumbnail",

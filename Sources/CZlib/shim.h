@@ -1,2 +1,2 @@
-// zlib (Debian zlib1g-dev), which libspng inflates with too.
+// zlib (Debian zlib1g-dev), which libpng inflates with too.
 #include <zlib.h>

@@ -5,7 +5,7 @@ import Testing
 @testable import ThumbnailCore
 
 /// The byte-walking code paths (progressive JPEG scans, WebP chunks and
-/// libwebp, libspng's rows (from memory and streamed from a file), giflib's
+/// libwebp, libpng's rows (from memory and streamed from a file), giflib's
 /// rows, libtiff's strips and tiles, libheif's boxes, its thumbnail items and
 /// codecs) against
 /// mangled files, in this process: each render either
@@ -51,6 +51,9 @@ final class MangledSourceTests {
         ("mangled.webp", "convert -seed 4 -size 96x64 plasma: -alpha set -channel A -evaluate set 60% -profile /usr/share/color/icc/ghostscript/srgb.icc mangled.webp"),
         ("mangled.png", "convert -seed 4 -size 96x64 plasma: -alpha set -channel A -evaluate set 60% -profile /usr/share/color/icc/ghostscript/a98.icc PNG32:mangled.png"),
         ("mangled-adam7.png", "convert -seed 4 -size 96x64 plasma: -alpha set -channel A -fx 'i<w/2?0:1' +channel -colors 32 -interlace PNG PNG8:mangled-adam7.png"),
+        // libpng's transformations: tRNS to alpha at 16 bits, interlaced; grey of 2 bits expanded to 8.
+        ("mangled-adam7-rgb16-trns.png", "convert -seed 4 -size 96x64 plasma: -depth 16 -fill white -draw 'rectangle 0,0 30,30' -transparent white -define png:color-type=2 -interlace PNG mangled-adam7-rgb16-trns.png"),
+        ("mangled-gray2.png", "convert -seed 4 -size 96x64 plasma: -colorspace Gray -depth 2 -define png:bit-depth=2 -define png:color-type=0 mangled-gray2.png"),
         ("mangled.gif", "convert -seed 4 -size 96x64 plasma: -colors 64 mangled.gif"),
         ("mangled-interlaced.gif", "convert -seed 4 -size 96x64 plasma: -alpha set -channel A -fx 'i<w/2?0:1' +channel -colors 32 -interlace GIF mangled-interlaced.gif"),
         ("mangled-strips.tif", "convert -seed 4 -size 96x64 plasma: -depth 16 -compress lzw -define tiff:rows-per-strip=8 -profile /usr/share/color/icc/ghostscript/a98.icc mangled-strips.tif"),
@@ -78,7 +81,7 @@ final class MangledSourceTests {
         #expect(rendered > 0)
     }
 
-    /// libspng reading a PNG from its file as it decodes, past the first
+    /// libpng reading a PNG from its file as it decodes, past the first
     /// bytes read before (a truncated one ends mid-stream): each variant
     /// decodes, or is found malformed (left to ImageMagick), or is refused
     /// with a ThumbnailError.
@@ -110,10 +113,10 @@ final class MangledSourceTests {
     }
 
     /// The same variants with their image data inflated on another thread
-    /// (`PNGInflater`): each ends as it ends with libspng alone, the same
+    /// (`PNGInflater`): each ends as it ends with libpng alone, the same
     /// samples, malformed, or refused with the same kind of error.
     @Test(arguments: ["mangled.png", "mangled-adam7.png"])
-    func pngInflatedAsideEndsAsLibspngAloneDoes(name: String) throws {
+    func pngInflatedAsideEndsAsLibpngAloneDoes(name: String) throws {
         try makeStreamedPNG(name)
         enum Ending: Equatable { case decoded([UInt8]), malformed, refused(ThumbnailError.Kind) }
         func ending(_ source: SourceBytes, aside: Bool) -> Ending {

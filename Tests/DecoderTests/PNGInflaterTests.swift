@@ -5,7 +5,7 @@ import Testing
 @testable import ThumbnailCore
 
 /// A PNG whose image data another thread inflates (`PNGInflater`) decodes
-/// to the very samples, and profile, that libspng alone decodes; a source
+/// to the very samples, and profile, that libpng alone decodes; a source
 /// that fails or grows past its limit fails the same way.
 final class PNGInflaterTests {
     let scratch: ScratchDirectory
@@ -34,7 +34,7 @@ final class PNGInflaterTests {
     }
 
     @Test(arguments: cases)
-    func decodesAsLibspngAloneDoes(name: String, make: String) throws {
+    func decodesAsLibpngAloneDoes(name: String, make: String) throws {
         try sh(make, directory: scratch.path)
         let alone = try #require(try decode(name, aside: false))
         let aside = try #require(try decode(name, aside: true))
@@ -45,7 +45,7 @@ final class PNGInflaterTests {
     }
 
     /// Opened cut short, then grown to its whole length, past the limit: the
-    /// inflating thread's refusal is the decode's, as libspng's is alone.
+    /// inflating thread's refusal is the decode's, as libpng's is alone.
     @Test(arguments: [false, true])
     func sourceGrownPastItsLimitIsTooLarge(aside: Bool) throws {
         try sh("\(ConvertFixture.plasma) -define png:compression-level=0 PNG32:whole.png && head -c 400000 whole.png > plasma.png", directory: scratch.path)

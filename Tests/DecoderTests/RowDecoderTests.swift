@@ -4,7 +4,7 @@ import Testing
 
 @testable import ThumbnailCore
 
-/// PNG (libspng), TIFF (libtiff) and GIF (giflib) sources decoded row by row
+/// PNG (libpng), TIFF (libtiff) and GIF (giflib) sources decoded row by row
 /// and averaged down as they come, against ImageMagick reading the whole file
 /// and resizing it, as every PNG, TIFF and GIF was rendered before: the same
 /// pixels within 40 dB PSNR, and the same alpha.

@@ -5,15 +5,17 @@ internal import CZlib
 #endif
 
 // The only file that imports zlib. A large PNG's decode is half zlib's
-// inflating and half libspng's unfiltering, one after the other on one
+// inflating and half libpng's unfiltering, one after the other on one
 // core. Here a thread of its own inflates the image data and writes the PNG
 // out again with that data stored (deflate's uncompressed blocks, by zlib at
-// level 0), through a socket pair; libspng reads that stream on the caller's
+// level 0), through a socket pair; libpng reads that stream on the caller's
 // thread, where inflating stored blocks is a copy and its time goes to
 // unfiltering. The two overlap: a 5640x3172 photograph renders in 0.6 of the
 // time, for up to a fifth more CPU. The chunks before the image data pass as
 // they are (IHDR, PLTE, tRNS, iCCP...); those after it are left out, as
-// libspng needs none of them.
+// libpng needs none of them. Neither checksum is computed on either side:
+// libpng checks no CRC nor Adler-32 (PNGDecoder), so the source's are not
+// checked here either, and the stream's are written as zeros.
 
 /// A PNG with its image data inflated by another thread, to read as a
 /// stream; `finish` stops that thread.
@@ -49,7 +51,7 @@ final class PNGInflater {
         }
     }
 
-    /// Ends the stream, whether or not libspng read it all, and waits for
+    /// Ends the stream, whether or not libpng read it all, and waits for
     /// the thread: what reading the source failed with, if it failed.
     func finish() -> ThumbnailError? {
         close(socket)
@@ -82,7 +84,10 @@ final class PNGInflater {
             let size = Int32(MemoryLayout<z_stream>.size)
             guard inflateInit_(&inflater, zlibVersion(), size) == Z_OK else { return }
             defer { inflateEnd(&inflater) }
-            guard deflateInit_(&storer, Z_NO_COMPRESSION, zlibVersion(), size) == Z_OK else { return }
+            _ = inflateValidate(&inflater, 0)
+            // Raw deflate (no zlib header nor Adler-32 of its own): `copy` writes them.
+            let raw = deflateInit2_(&storer, Z_NO_COMPRESSION, Z_DEFLATED, -15, 8, Z_DEFAULT_STRATEGY, zlibVersion(), size)
+            guard raw == Z_OK else { return }
             defer { deflateEnd(&storer) }
             do throws(ThumbnailError) {
                 try copy()
@@ -94,7 +99,7 @@ final class PNGInflater {
         /// The signature and the chunks before the image data as they are,
         /// then the data stored, then IEND. Wherever the data stops (the
         /// source ends, a chunk is malformed, the data does not inflate), the
-        /// stored stream ends with what came before: libspng then decodes
+        /// stored stream ends with what came before: libpng then decodes
         /// what it would have decoded reading the source itself, or finds
         /// the image short.
         private func copy() throws(ThumbnailError) {
@@ -105,6 +110,8 @@ final class PNGInflater {
                 let length = header[0..<4].reduce(0) { $0 << 8 | Int($1) }
                 guard length < 1 << 31 else { break }
                 if header[4..<8].elementsEqual("IDAT".utf8) {
+                    // The zlib header: deflate, a 32 KiB window, no dictionary.
+                    if !inData { chunk("IDAT", [0x78, 0x01]) }
                     inData = true
                     guard try inflate(length), try take(4) != nil else { break }
                 } else if inData {
@@ -121,6 +128,7 @@ final class PNGInflater {
             }
             guard inData else { return }
             store(0, finish: true)
+            chunk("IDAT", [0, 0, 0, 0])  // the Adler-32, unchecked
             chunk("IEND", [])
         }
 
@@ -144,7 +152,7 @@ final class PNGInflater {
                         if produced > 0 { store(produced, finish: false) }
                     } while (status == Z_OK || status == Z_BUF_ERROR) && inflater.avail_out == 0 && !gone
                 }
-                // Data past the end of the zlib stream is left alone, as libspng leaves it.
+                // Data past the end of the zlib stream is left alone, as libpng leaves it.
                 guard status == Z_OK || status == Z_STREAM_END || status == Z_BUF_ERROR else { return false }
                 left -= piece.count
             }
@@ -170,19 +178,16 @@ final class PNGInflater {
             }
         }
 
-        /// A chunk: length, type, data, and its CRC.
+        /// A chunk: length, type, data, and its CRC, unchecked.
         private func chunk(_ type: String, _ data: ArraySlice<UInt8>) {
-            let kind = Array(type.utf8)
-            var crc = crc32(0, kind, 4)
-            data.withUnsafeBufferPointer { crc = crc32(crc, $0.baseAddress, UInt32($0.count)) }
-            send(bigEndian(data.count) + kind)
+            send(bigEndian(data.count) + Array(type.utf8))
             send(data)
-            send(bigEndian(Int(crc)))
+            send([0, 0, 0, 0])
         }
 
         private func bigEndian(_ value: Int) -> [UInt8] { (0..<4).map { UInt8(truncatingIfNeeded: value >> (24 - 8 * $0)) } }
 
-        /// Writes to the reader; once it has gone (libspng stopped early), nothing.
+        /// Writes to the reader; once it has gone (libpng stopped early), nothing.
         private func send<Bytes: Collection<UInt8>>(_ bytes: Bytes) {
             guard !gone else { return }
             let sent = bytes.withContiguousStorageIfAvailable { buffer in

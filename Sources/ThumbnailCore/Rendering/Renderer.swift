@@ -189,8 +189,10 @@ package enum Renderer {
 
     /// The source in a wand, decoded as small as its decoder allows without
     /// going below the resize target: libjpeg scales by 1/2, 1/4 or 1/8;
-    /// libwebp, and libspng's, giflib's, libtiff's and libheif's rows through
-    /// `BoxReducer`, average a source down to `preShrinkSize` by area.
+    /// libwebp averages a still WebP down to the target itself, by area, as
+    /// vipsthumbnail has it do (its SSIM against Lanczos alone then is
+    /// libvips', bench/warm.py); libpng's, giflib's, libtiff's and libheif's
+    /// rows go through `BoxReducer`, down to `preShrinkSize`.
     /// `threads`: how many the decode may use, as the run's ProcessState allows.
     private static func decode(_ content: SourceBytes, plan: RenderPlan, limits: Limits, threads: Int) throws(ThumbnailError) -> Wand {
         let source = plan.stored, target = plan.storedResize
@@ -214,7 +216,8 @@ package enum Renderer {
             let scans = eighth ? ProgressiveJPEG.withoutFullResolutionAC(bytes) : nil
             try wand.read(scans ?? bytes, coder: plan.sourceFormat.coder, options: hints)
         case .webp:
-            if let pixels = try WebPDecoder.decodeStill(bytes, scaledTo: preShrunk) {
+            let shrinks = source.width >= target.width && source.height >= target.height && source != target
+            if let pixels = try WebPDecoder.decodeStill(bytes, scaledTo: shrinks ? target : nil) {
                 try wand.constitute(pixels, iccProfile: webpChunks(bytes).first { $0.name == "ICCP" }?.body)
             } else {
                 try wand.read(bytes, coder: plan.sourceFormat.coder)

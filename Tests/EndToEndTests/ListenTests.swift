@@ -68,7 +68,7 @@ final class ListenTests {
         for size in 20..<25 {
             #expect(try status(server, "/thumbnail/\(size)x\(size)/landscape.jpg") == "200")
             // Once it says it waits, the next connection is handed to it.
-            #expect(eventually(within: 5) { waiting(server).count == 1 }, "\(server.children)")
+            #expect(eventually(within: 5) { server.waiting.count == 1 }, "\(server.children)")
             processes.append(server.children)
         }
         #expect(Set(processes).count == 1 && processes[0].count == 1, "connection processes: \(processes)")
@@ -82,7 +82,7 @@ final class ListenTests {
         for size in 20..<23 {
             #expect(try status(server, "/thumbnail/\(size)x\(size)/landscape.jpg") == "200")
             // After its second request the process ends; after its first it waits for the next connection.
-            #expect(eventually(within: 5) { size == 21 ? server.children.isEmpty : waiting(server).count == 1 }, "\(server.children)")
+            #expect(eventually(within: 5) { size == 21 ? server.children.isEmpty : server.waiting.count == 1 }, "\(server.children)")
             processes.append(server.children)
         }
         #expect(processes[0].count == 1 && processes[1].isEmpty && processes[2].count == 1, "\(processes)")
@@ -96,14 +96,14 @@ final class ListenTests {
         for connection in connections { connection.send("GET /healthz HTTP/1.1\r\nHost: o\r\nConnection: close\r\n\r\n") }
         for connection in connections { #expect(connection.responses(1).map(\.statusLine) == ["HTTP/1.1 200 OK"]) }
         #expect(eventually(within: 5) { server.children.count == 1 }, "\(server.children)")
-        #expect(waiting(server).count == 1)
+        #expect(server.waiting.count == 1)
     }
 
     /// A waiting process killed is forgotten: the next connection is served.
     @Test func aProcessKilledWhileWaitingIsReplacedWithoutAFailedRequest() throws {
         let server = try start()
         #expect(try status(server, "/healthz") == "200")
-        try #require(eventually(within: 5) { waiting(server).count == 1 }, "\(server.children)")
+        try #require(eventually(within: 5) { server.waiting.count == 1 }, "\(server.children)")
         let killed = server.children[0]
         kill(killed, SIGKILL)
         #expect(processEnds(killed, within: 5))
@@ -121,28 +121,11 @@ final class ListenTests {
         let second = try RawConnection(port: server.port)
         for connection in [first, second] { connection.send("GET /healthz HTTP/1.1\r\nHost: o\r\nConnection: close\r\n\r\n") }
         for connection in [first, second] { #expect(connection.closes(within: 5)) }
-        try #require(eventually(within: 5) { waiting(server).count == 2 }, "\(server.children)")
+        try #require(eventually(within: 5) { server.waiting.count == 2 }, "\(server.children)")
         let processes = server.children
         kill(server.pid, SIGTERM)
         #expect(server.exitStatus(within: 2) == 0)
         for process in processes { #expect(processEnds(process, within: 2), "process \(process)") }
-    }
-
-    /// The server's children that wait for a connection: blocked in poll(2)
-    /// with one socket the server has not, their end of their channel to it,
-    /// and no connection.
-    func waiting(_ server: ListeningServer) -> [pid_t] {
-        func sockets(_ pid: pid_t) -> Set<String> {
-            let descriptors = (try? FileManager.default.contentsOfDirectory(atPath: "/proc/\(pid)/fd")) ?? []
-            return Set(
-                descriptors.compactMap { try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/\(pid)/fd/\($0)") }
-                    .filter { $0.hasPrefix("socket:") })
-        }
-        let servers = sockets(server.pid)
-        return server.children.filter { pid in
-            let wchan = (try? String(contentsOfFile: "/proc/\(pid)/wchan", encoding: .utf8)) ?? ""
-            return wchan.contains("poll") && sockets(pid).subtracting(servers).count == 1
-        }
     }
 
     func status(_ server: ListeningServer, _ path: String) throws -> String {
@@ -409,6 +392,21 @@ final class ReloadTests {
         #expect(waitForExit(load.pid, seconds: 60) == 0)
         let statuses = try String(contentsOfFile: codes, encoding: .utf8).split(separator: "\n")
         #expect(statuses.count == 300 && statuses.allSatisfy { $0 == "200" }, "\(Dictionary(grouping: statuses) { $0 }.mapValues(\.count))")
+    }
+
+    /// A process that waits holds the old configuration: a reload ends it,
+    /// and the very next connection is served with the new one.
+    @Test func sighupEndsTheProcessesThatWait() throws {
+        let server = try ListeningServer(root: scratch.path, in: scratch, options: ["--config", config])
+        let new = try signed("/thumbnail/40x40/landscape.jpg", key: Self.newKey)
+        #expect(try status(server.port, new) == "403")
+        try #require(eventually(within: 5) { server.waiting.count == 1 }, "\(server.children)")
+        let old = server.waiting[0]
+        try writeServerSecret(Self.newKey + "\n", to: keys)
+        kill(server.pid, SIGHUP)
+        #expect(eventually(within: 10) { server.events.contains("thumbnail: SIGHUP: configuration read again") }, "\(server.events)")
+        #expect(try status(server.port, new) == "200")
+        #expect(processEnds(old, within: 5), "process \(old) outlived the reload")
     }
 
     @Test func aConfigurationThatDoesNotCheckIsRefusedAndTheOldOneKept() throws {

@@ -335,9 +335,12 @@ private struct ListeningParent {
         idle.append(worker)
     }
 
-    /// How many connection processes are kept waiting: one for each render
-    /// that may run at once.
-    private var maxWaiting: Int { configuration.server.renders.maxRenders }
+    /// How many connection processes are kept waiting: two for each render
+    /// that may run at once. A process whose connection ends says so after
+    /// its client may have connected again; with one each, that next
+    /// connection found none waiting, and a process was forked for a third
+    /// of the connections that asked only /healthz.
+    private var maxWaiting: Int { configuration.server.renders.maxRenders * 2 }
 
     /// Closes the process's channel, which tells it to exit if it waits, or once it has finished.
     private mutating func retire(_ worker: pid_t) {

@@ -387,9 +387,10 @@ def burst_section(binary, corpus, work, user, log):
         statuses, peak = burst(port, server.process.pid, paths)
     finally:
         server.stop()
-    bound = STATED["server"] + 2 * STATED["render"] + 200 * STATED["connection"]
+    # The 200 connections, and up to twice --max-renders processes that wait.
+    bound = STATED["server"] + 2 * STATED["render"] + (200 + 4) * STATED["connection"]
     print(f"  --listen: replies {statuses}; peak PSS {peak:.0f} MiB, bound stated "
-          f"{STATED['server']} + 2 x {STATED['render']} + 200 x {STATED['connection']} = {bound:.0f} MiB")
+          f"{STATED['server']} + 2 x {STATED['render']} + (200 + 4) x {STATED['connection']} = {bound:.0f} MiB")
     port = free_port()
     conf = (HERE.parent / "examples/xinetd/thumbnail").read_text()
     args = f"--inetd -r {images} --log {log} --max-renders 2 --render-slots {work / 'xinetd-slots'}"

@@ -61,6 +61,23 @@ final class ListeningServer {
     /// Its connection processes.
     var children: [pid_t] { childProcesses(of: pid) }
 
+    /// Its connection processes that wait for a connection: blocked in poll(2)
+    /// with one socket the server has not, their end of their channel to it,
+    /// and no connection.
+    var waiting: [pid_t] {
+        func sockets(_ process: pid_t) -> Set<String> {
+            let descriptors = (try? FileManager.default.contentsOfDirectory(atPath: "/proc/\(process)/fd")) ?? []
+            return Set(
+                descriptors.compactMap { try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/\(process)/fd/\($0)") }
+                    .filter { $0.hasPrefix("socket:") })
+        }
+        let servers = sockets(pid)
+        return children.filter { child in
+            let wchan = (try? String(contentsOfFile: "/proc/\(child)/wchan", encoding: .utf8)) ?? ""
+            return wchan.contains("poll") && sockets(child).subtracting(servers).count == 1
+        }
+    }
+
     /// SIGTERM, then SIGKILL after five seconds; once.
     func stop() {
         guard !stopped else { return }

@@ -1,5 +1,6 @@
 // What the listening server needs of Linux that Swift's Glibc module leaves
-// out: GNU extensions, and prctl, which is variadic.
+// out: GNU extensions, prctl, which is variadic, and the macros of
+// SCM_RIGHTS messages.
 #include <poll.h>
 #include <stddef.h>
 #include <signal.h>
@@ -26,3 +27,15 @@ void thumbnail_raise_mmap_threshold(size_t bytes);
 
 /// memfd_create(2): an anonymous file, close-on-exec.
 int thumbnail_memfd(const char *name);
+
+/// A connected pair of Unix stream sockets, close-on-exec: a connection
+/// process's channel to the listening server.
+int thumbnail_channel(int ends[2]);
+
+/// sendmsg(2) of one byte with `fd` (SCM_RIGHTS), without waiting: 0, or -1
+/// when the other end is gone or full.
+int thumbnail_send_fd(int channel, int fd);
+
+/// recvmsg(2) without waiting of what `thumbnail_send_fd` sent: the
+/// descriptor, close-on-exec, or -1 when none is there or the other end closed.
+int thumbnail_receive_fd(int channel);

@@ -719,8 +719,10 @@ package let optionTable: [OptionSpec] = [
             A server started as root, which becomes the
             .Fl -user
             and so cannot be traced or read by that user's other processes, may not
-            reset it: there a render after a larger one on the same connection logs
-            the larger one's peak, while each connection's first render logs its own.
+            reset it: there a render logs the peak of its connection process so far,
+            which serves connections one after another (see
+            .Sx SERVER ) ,
+            so a render after a larger one logs the larger one's peak.
             """#
     ) {
         settings, value throws(ThumbnailError) in
@@ -806,6 +808,11 @@ package let optionTable: [OptionSpec] = [
             close a connection after its
             .Ar N Ns th
             request.
+            Under
+            .Fl -listen ,
+            a connection process that has answered
+            .Ar N
+            requests, over one connection or several, takes no further connection.
             """#
     ) {
         settings, value throws(ThumbnailError) in settings.maxRequests = try count(value, "--max-requests")

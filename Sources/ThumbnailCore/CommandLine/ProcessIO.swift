@@ -81,8 +81,16 @@ private func processEnvironment() -> [String: String] {
 /// control characters replaced: a request must not be able to forge lines.
 package struct LogSink: Sendable {
     private let writeLine: @Sendable (String) -> Void
+    /// The file's descriptor, when the sink owns one.
+    private var file: Int32? = nil
 
     package init(_ writeLine: @escaping @Sendable (String) -> Void) { self.writeLine = writeLine }
+
+    /// Closes the file the sink opened: a connection process that serves
+    /// another connection opens the log again, which may have been rotated.
+    func close() {
+        if let file { Glibc.close(file) }
+    }
 
     package func write(_ line: String) {
         writeLine(String(decoding: line.utf8.map { $0 < 0x20 || $0 == 0x7f ? UInt8(ascii: "?") : $0 }, as: UTF8.self))
@@ -97,7 +105,11 @@ package struct LogSink: Sendable {
         if path == standardOutput { return LogSink { line in _ = try? writeAll(1, Array((line + "\n").utf8), name: "log") } }
         let fd = path.map { Glibc.open($0, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0o644) } ?? -1
         let failure = errnoText()
-        if fd >= 0 { return LogSink { line in _ = try? writeAll(fd, Array((line + "\n").utf8), name: "log") } }
+        if fd >= 0 {
+            var sink = LogSink { line in _ = try? writeAll(fd, Array((line + "\n").utf8), name: "log") }
+            sink.file = fd
+            return sink
+        }
         openlog(nil, LOG_PID, LOG_DAEMON)
         let sink = LogSink { line in line.withCString { text in withVaList([text]) { vsyslog(LOG_INFO, "%s", $0) } } }
         if let path { sink.write("thumbnail: \(path): \(failure); logging to syslog") }

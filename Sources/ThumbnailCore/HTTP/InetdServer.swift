@@ -28,7 +28,7 @@ func serveInetd(_ server: ServerInvocation, arguments: [String], state: ProcessS
         if server.listening.user != nil { _ = try dropPrivileges(to: server.listening.user) }
         return try Site(server, state: state, io: io).responder(
             slots: try RenderSlots(server.renders, environment: io.environment))
-    }
+    }.status
 }
 
 /// Serves the connection on `io.input` and `io.output` with the responder
@@ -37,10 +37,11 @@ func serveInetd(_ server: ServerInvocation, arguments: [String], state: ProcessS
 func serveConnection(
     _ server: ServerInvocation, io: ProcessIO, reporter: MetricsReporter? = nil,
     makeResponder: () throws(ThumbnailError) -> any Responder
-) -> Int32 {
+) -> HTTPConnection.Served {
     let connection = HTTPConnection(
         io: io, log: io.openLog(server.logFile), limits: HTTPLimits(server), errorMaxAge: server.errorMaxAge,
         logFormat: server.logFormat, clientIPHeader: server.clientIPHeader, reporter: reporter)
+    defer { connection.log.close() }
     do throws(ThumbnailError) {
         return connection.serve(try makeResponder(), failure: nil)
     } catch {
@@ -84,7 +85,7 @@ func serveMisconfigured(_ error: ThumbnailError, settings: Settings, io: Process
         limits: HTTPLimits(readTimeout: settings.readTimeout, idleTimeout: settings.idleTimeout, maxRequests: settings.maxRequests),
         errorMaxAge: 0, logFormat: settings.logFormat,
         clientIPHeader: settings.clientIPHeader
-    ).serve(MisconfiguredResponder(error: error), failure: error)
+    ).serve(MisconfiguredResponder(error: error), failure: error).status
 }
 
 /// What a responder answers, with what the log says of it.
@@ -126,8 +127,12 @@ struct HTTPConnection {
     /// Under `--listen`, where each request's figures go.
     var reporter: MetricsReporter? = nil
 
-    /// Serves the connection; exits 0, or with `failure`'s status when misconfigured.
-    func serve(_ responder: some Responder, failure: ThumbnailError?) -> Int32 {
+    /// The status to exit with: 0, or `failure`'s when misconfigured; and
+    /// how many requests the connection carried.
+    typealias Served = (status: Int32, requests: Int)
+
+    /// Serves the connection.
+    func serve(_ responder: some Responder, failure: ThumbnailError?) -> Served {
         let peer = peerAddress(of: io.input)
         var reader = RequestReader(fd: io.input, limits: limits)
         // A client that stops reading must not hold the process forever.
@@ -140,7 +145,7 @@ struct HTTPConnection {
             let started = monotonicMilliseconds()
             switch next {
             case .closed:
-                return status
+                return (status, count - 1)
             case .refused(let refusal):
                 var reply = HTTPReply.text(
                     refusal.status, reason: refusal.reason, cacheControl: "public, max-age=\(errorMaxAge)")
@@ -149,7 +154,7 @@ struct HTTPConnection {
                     time: io.now(), client: peer, method: refusal.method, status: reply.status, bytes: 0,
                     milliseconds: 0, note: refusal.reason)
                 _ = send(Response(reply: reply), record, close: true, started: started)
-                return status
+                return (status, count)
             case .request(let request):
                 let response = responder.respond(to: request)
                 // A connection process told to finish answers this request and reads no other.
@@ -160,11 +165,11 @@ struct HTTPConnection {
                     status: response.reply.status, bytes: 0, referer: request.values("referer").first,
                     userAgent: request.values("user-agent").first, milliseconds: 0, sourceBytes: response.sourceBytes,
                     format: response.format, note: response.note, cost: response.cost)
-                guard send(response, record, close: close, started: started), !close else { return status }
+                guard send(response, record, close: close, started: started), !close else { return (status, count) }
                 if response.cost != nil { releaseRenderMemory() }
             }
         }
-        return status
+        return (status, limits.maxRequests)
     }
 
     /// Writes the reply and its log line; false when the client is gone.

@@ -12,9 +12,10 @@ import Synchronization
 
 /// `thumbnail --listen`, and `--inetd` handed a listening socket (`sockets`):
 /// the parent binds, drops to `--user`, reads the configuration and keys,
-/// sets up ImageMagick and the storage, then forks a process for each
-/// connection, which serves it as `--inetd` serves its one. The parent
-/// itself decodes nothing and starts no thread. Start-up failures throw;
+/// sets up ImageMagick and the storage, then hands each connection to a
+/// connection process, which serves it as `--inetd` serves its one, and
+/// then waits for another: one that waits is reused, else one is forked.
+/// The parent itself decodes nothing and starts no thread. Start-up failures throw;
 /// once serving, what happens to the server goes to `events`.
 func serveListening(
     _ server: ServerInvocation, sockets inherited: [Int32]?, arguments: [String], state: ProcessState, io: ProcessIO,
@@ -81,9 +82,10 @@ struct ServingConfiguration {
     }
 }
 
-/// The parent's loop: accept and fork, answer overload itself, reap, count,
-/// and act on SIGTERM, SIGINT and SIGHUP, all from one poll(2) of the
-/// listening sockets, the connection processes' reports and a signalfd.
+/// The parent's loop: accept and hand over or fork, answer overload itself,
+/// reap, count, and act on SIGTERM, SIGINT and SIGHUP, all from one poll(2)
+/// of the listening sockets, the connection processes' reports and
+/// channels, and a signalfd.
 /// Signals are blocked in the parent and read from the signalfd, so
 /// nothing ever interrupts it.
 private struct ListeningParent {
@@ -106,6 +108,14 @@ private struct ListeningParent {
     /// The connection processes, and those of them that serve `/metrics`.
     var children: Set<pid_t> = []
     var metricsChildren: Set<pid_t> = []
+    /// The connection processes serving a connection now: what `--max-connections` counts.
+    var serving: Set<pid_t> = []
+    /// The connection processes that may be handed another connection.
+    var workers: [pid_t: Worker] = [:]
+    /// Of `workers`, those waiting for one, the latest to finish last.
+    var idle: [pid_t] = []
+    /// Counts reloads: a connection process forked before the last one is not reused.
+    var generation = 0
     /// Sockets answered 503 by the parent: their requests are read and
     /// dropped until the client closes, or a deadline, so that closing them
     /// never resets the connection before the client has read the reply.
@@ -120,6 +130,14 @@ private struct ListeningParent {
     static let maxLingering = 256
     static let lingerMilliseconds = 2000
     static let maxMetricsConnections = 4
+
+    /// The parent's end of a connection process's channel: the process
+    /// writes a byte on it when it waits for a connection, and reads the
+    /// connections handed to it (SCM_RIGHTS); it exits when the channel closes.
+    struct Worker {
+        let channel: Int32
+        let generation: Int
+    }
 
     init(
         listeners: [Int32], metricsListener: Int32?, configuration: ServingConfiguration, arguments: [String],
@@ -160,7 +178,9 @@ private struct ListeningParent {
                 }
             }
             let accepting = now >= acceptPausedUntil
-            var polled = [signals, reports.read].map { pollfd(fd: $0, events: Int16(POLLIN), revents: 0) }
+            // Channels before listening sockets: a process that waits is known before the next accept.
+            let channels = workers.values.map(\.channel)
+            var polled = ([signals, reports.read] + channels).map { pollfd(fd: $0, events: Int16(POLLIN), revents: 0) }
             if accepting {
                 polled += (listeners + [metricsListener].compactMap { $0 }).map { pollfd(fd: $0, events: Int16(POLLIN), revents: 0) }
             }
@@ -176,6 +196,8 @@ private struct ListeningParent {
                     takeSignals()
                 } else if entry.fd == reports.read {
                     takeReports()
+                } else if channels.contains(entry.fd) {
+                    takeWaiting(entry.fd)
                 } else if listeners.contains(entry.fd) || entry.fd == metricsListener {
                     acceptConnections(from: entry.fd)
                 } else {
@@ -232,9 +254,10 @@ private struct ListeningParent {
         }
     }
 
-    /// Forks the connection's process, or answers 503 when there are
-    /// `--max-connections` of them already or the fork fails. A metrics
-    /// connection's process serves `/metrics` as it is at the fork.
+    /// Hands the connection to a connection process that waits, or forks
+    /// one, or answers 503 when there are `--max-connections` connections
+    /// already or the fork fails. A metrics connection gets a process of its
+    /// own, which serves `/metrics` as it is at the fork.
     private mutating func start(_ connection: Int32, metricsOnly: Bool) {
         if metricsOnly {
             // Apart from --max-connections, so that an overloaded server can still be watched.
@@ -244,42 +267,123 @@ private struct ListeningParent {
         } else {
             metrics.recordConnection()
             let maxConnections = configuration.server.listening.maxConnections
-            guard children.count - metricsChildren.count < maxConnections else {
+            guard serving.count < maxConnections else {
                 return refuse(connection, .connections, note: "\(maxConnections) connections already: --max-connections")
             }
+            if let worker = handToWaiting(connection) {
+                close(connection)
+                serving.insert(worker)
+                return
+            }
         }
+        var channel: [Int32] = [-1, -1]
+        // Without a channel the process serves this connection alone.
+        if !metricsOnly { _ = thumbnail_channel(&channel) }
         let parent = getpid()
         let child = fork()
         if child == 0 {
-            let others = listeners + [metricsListener, reports.read, signals].compactMap { $0 } + lingering.map(\.fd)
-            for fd in others { closeDescriptor(fd) }
+            let others =
+                listeners + [metricsListener, reports.read, signals, channel[0]].compactMap { $0 } + lingering.map(\.fd)
+                + workers.values.map(\.channel)
+            for fd in others where fd >= 0 { closeDescriptor(fd) }
             Drain.install(requested: drainDeadline != nil)
             // The parent's death is a SIGTERM: the request in progress is answered, and no other read.
             _ = thumbnail_die_with_parent(SIGTERM)
             if getppid() != parent { _exit(0) }
-            _exit(metricsOnly ? serveMetrics(connection) : serveThumbnails(connection))
+            _exit(metricsOnly ? serveMetrics(connection) : serveThumbnails(connection, then: channel[1]))
         }
-        guard child > 0 else { return refuse(connection, .fork, note: "fork: \(errnoText())") }
+        if channel[1] >= 0 { close(channel[1]) }
+        guard child > 0 else {
+            if channel[0] >= 0 { close(channel[0]) }
+            return refuse(connection, .fork, note: "fork: \(errnoText())")
+        }
         close(connection)
         children.insert(child)
-        if metricsOnly { metricsChildren.insert(child) }
+        if metricsOnly {
+            metricsChildren.insert(child)
+        } else {
+            serving.insert(child)
+            if channel[0] >= 0 { workers[child] = Worker(channel: channel[0], generation: generation) }
+        }
     }
 
-    /// In a connection's process: the connection served as `--inetd` serves one.
-    private func serveThumbnails(_ connection: Int32) -> Int32 {
+    /// The connection sent to the process that waits and finished last, whose
+    /// heap is likeliest still warm; nil when none waits. A process that died
+    /// waiting is forgotten on the way.
+    private mutating func handToWaiting(_ connection: Int32) -> pid_t? {
+        while let worker = idle.popLast() {
+            if let channel = workers[worker]?.channel, thumbnail_send_fd(channel, connection) == 0 { return worker }
+            retire(worker)
+        }
+        return nil
+    }
+
+    /// A connection process's byte: it waits for a connection. One forked
+    /// before a reload, past the number kept waiting, or during a shutdown
+    /// is told to exit instead (its channel closed), as is one whose channel
+    /// says it has gone.
+    private mutating func takeWaiting(_ channel: Int32) {
+        guard let (worker, state) = workers.first(where: { $0.value.channel == channel }) else { return }
+        var byte: UInt8 = 0
+        let received = recv(channel, &byte, 1, Int32(MSG_DONTWAIT))
+        guard received == 1 else {
+            if received == 0 || (errno != EAGAIN && errno != EINTR) { retire(worker) }
+            return
+        }
+        serving.remove(worker)
+        guard state.generation == generation, idle.count < maxWaiting, drainDeadline == nil else { return retire(worker) }
+        idle.append(worker)
+    }
+
+    /// How many connection processes are kept waiting: two for each render
+    /// that may run at once. A process whose connection ends says so after
+    /// its client may have connected again; with one each, that next
+    /// connection found none waiting, and a process was forked for a third
+    /// of the connections that asked only /healthz.
+    private var maxWaiting: Int { configuration.server.renders.maxRenders * 2 }
+
+    /// Closes the process's channel, which tells it to exit if it waits, or once it has finished.
+    private mutating func retire(_ worker: pid_t) {
+        if let channel = workers.removeValue(forKey: worker)?.channel { close(channel) }
+        idle.removeAll { $0 == worker }
+    }
+
+    /// In a connection process: the connection served as `--inetd` serves
+    /// one; then, while the process has answered fewer than
+    /// `--max-requests` requests in all and is not told to finish, those the
+    /// parent hands over on `channel`, one at a time, each with a heap
+    /// trimmed as after a render. It exits when the channel closes.
+    private func serveThumbnails(_ first: Int32, then channel: Int32) -> Int32 {
         let configuration = self.configuration
-        return serveConnection(configuration.server, io: connectionIO(connection), reporter: reports.reporter) {
-            () throws(ThumbnailError) in
-            try configuration.site.responder(slots: configuration.slots)
+        var connection = first
+        var answered = 0
+        while true {
+            let served = serveConnection(configuration.server, io: connectionIO(connection), reporter: reports.reporter) {
+                () throws(ThumbnailError) in
+                try configuration.site.responder(slots: configuration.slots)
+            }
+            close(connection)
+            answered += served.requests
+            guard channel >= 0, served.status == 0, answered < configuration.server.maxRequests, !Drain.isRequested else {
+                return served.status
+            }
+            releaseRenderMemory()
+            var waiting: UInt8 = 1
+            guard send(channel, &waiting, 1, Int32(MSG_NOSIGNAL)) == 1 else { return 0 }
+            // SIGTERM ends the wait, but a connection handed over before it is still served.
+            var handed = pollfd(fd: channel, events: Int16(POLLIN), revents: 0)
+            _ = Drain.poll(&handed, timeout: -1)
+            connection = thumbnail_receive_fd(channel)
+            guard connection >= 0 else { return 0 }
         }
     }
 
     /// In a metrics connection's process: the parent's figures as they were at the fork.
     private func serveMetrics(_ connection: Int32) -> Int32 {
         let text = metrics.text(
-            open: children.count - metricsChildren.count, maxConnections: configuration.server.listening.maxConnections,
+            open: serving.count, maxConnections: configuration.server.listening.maxConnections,
             rendering: configuration.slots.held, maxRenders: configuration.slots.count)
-        return serveConnection(configuration.server, io: connectionIO(connection)) { MetricsResponder(text: text) }
+        return serveConnection(configuration.server, io: connectionIO(connection)) { MetricsResponder(text: text) }.status
     }
 
     private func connectionIO(_ connection: Int32) -> ProcessIO {
@@ -337,6 +441,8 @@ private struct ListeningParent {
             guard child > 0 else { return }
             children.remove(child)
             metricsChildren.remove(child)
+            serving.remove(child)
+            retire(child)
             // WIFSIGNALED: the low seven bits name the signal, neither 0 (exited) nor 0x7f (stopped).
             let signal = status & 0x7f
             if signal != 0 && signal != 0x7f {
@@ -347,14 +453,16 @@ private struct ListeningParent {
     }
 
     /// SIGTERM or SIGINT: serve what the kernel has queued already, stop
-    /// accepting, and tell every connection process to finish.
+    /// accepting, close the processes that wait, and tell every other
+    /// connection process to finish.
     private mutating func startDraining(_ signal: Int32) {
         drainDeadline = monotonicMilliseconds() + configuration.server.listening.shutdownTimeout * 1000
         for listener in listeners { acceptConnections(from: listener) }
         for listener in listeners + [metricsListener].compactMap({ $0 }) { closeDescriptor(listener) }
         (listeners, metricsListener) = ([], nil)
+        for worker in idle { retire(worker) }
         for child in children { kill(child, SIGTERM) }
-        events.write("thumbnail: \(String(cString: strsignal(signal))): finishing \(children.count) connections")
+        events.write("thumbnail: \(String(cString: strsignal(signal))): finishing \(serving.count) connections")
     }
 
     /// SIGHUP: the original arguments (and environment) parsed again, their files read again;
@@ -367,6 +475,9 @@ private struct ListeningParent {
             default: throw ThumbnailError(.usage, "arguments", "no longer an HTTP mode")
             }
             configuration = try ServingConfiguration(server, state: state, slotFile: slotFile, io: io)
+            // Processes that wait hold the old configuration: new connections get new ones.
+            generation += 1
+            for worker in idle { retire(worker) }
             events.write("thumbnail: SIGHUP: configuration read again")
         } catch {
             events.write("thumbnail: SIGHUP: configuration refused, the old one kept: \(error)")

@@ -150,9 +150,9 @@ struct Metrics {
         histogram("thumbnail_render_peak_resident_bytes", "Peak resident memory of a render's process, as the log gives it.", peakBytes)
         family("thumbnail_renders_in_progress", "gauge", "Render slots held now.", [("", String(rendering))])
         family("thumbnail_render_slots", "gauge", "Renders allowed at once (--max-renders).", [("", String(maxRenders))])
-        family("thumbnail_connections_open", "gauge", "Connection processes now.", [("", String(open))])
+        family("thumbnail_connections_open", "gauge", "Connections being served now.", [("", String(open))])
         family(
-            "thumbnail_connections_max", "gauge", "Connection processes allowed at once (--max-connections).",
+            "thumbnail_connections_max", "gauge", "Connections served at once at most (--max-connections).",
             [("", String(maxConnections))])
         family("thumbnail_connections_total", "counter", "Connections accepted.", [("", String(connections))])
         family(

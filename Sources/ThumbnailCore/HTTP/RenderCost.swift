@@ -37,7 +37,7 @@ func tenths(_ milliseconds: Double) -> String {
 /// kept-alive connection's later renders are not charged its earlier ones.
 /// A process that changed its user (`--user`) is undumpable and may not
 /// reset it: there the figure is the process's peak so far, which is the
-/// render's own for a connection's first render and any that went higher.
+/// render's own for a process's first render and any that went higher.
 struct CostMeter {
     private var clock = PhaseClock()
     private let cpuStart = processCPUNanoseconds()

@@ -22,6 +22,9 @@ let package = Package(
         // compiler searches); the library is loaded at run time, by HEIC and AVIF sources and
         // AVIF output alone (CHeif/heif.c).
         .target(name: "CHeif"),
+        // JPEG sources decode row by row through libjpeg-turbo (Debian libjpeg62-turbo-dev),
+        // averaged down as they come; CJpeg/jpeg.c catches libjpeg's errors.
+        .target(name: "CJpeg", linkerSettings: [.linkedLibrary("jpeg")]),
         // PNG and TIFF sources decode row by row through libspng and libtiff, averaged down as they come.
         .systemLibrary(
             name: "CSpng",
@@ -50,7 +53,7 @@ let package = Package(
         .target(name: "CProcess"),
         .target(
             name: "ThumbnailCore",
-            dependencies: ["CMagickWand", "CWebP", "CHeif", "CSpng", "CGif", "CZlib", "CTiff", "CCurl", "CCrypto", "CProcess"]
+            dependencies: ["CMagickWand", "CWebP", "CJpeg", "CHeif", "CSpng", "CGif", "CZlib", "CTiff", "CCurl", "CCrypto", "CProcess"]
         ),
         .executableTarget(
             name: "thumbnail",

@@ -27,9 +27,9 @@ SOURCES = Package.swift $(shell find Sources -type f)
 # (AV1 through libaom3 and libdav1d, HEVC through libde265, no plugin package) and TIFF
 # sources libtiff6 at run time, so other runs do not pay for them.
 # libpng-dev: PNG sources decoded row by row; zlib1g-dev: a large one's data inflated beside it.
-# libgif-dev: GIF sources' first frame decoded row by row.
+# libgif-dev: GIF sources' first frame decoded row by row; libjpeg62-turbo-dev: JPEG sources' rows.
 # libssl-dev: libcrypto's headers; signatures load libcrypto.so.3 (libssl3) at run time.
-BUILD_PACKAGES = libmagickwand-dev libwebp-dev libpng-dev libgif-dev zlib1g-dev libtiff-dev libssl-dev pkg-config libcurl4-openssl-dev libheif-dev
+BUILD_PACKAGES = libmagickwand-dev libwebp-dev libpng-dev libgif-dev libjpeg62-turbo-dev zlib1g-dev libtiff-dev libssl-dev pkg-config libcurl4-openssl-dev libheif-dev
 # libheif-examples: heif-enc makes the HEIC and AVIF sources of the tests (thumbnail items
 # included); heif-convert and heif-info read AVIF alpha back (ImageMagick 6.9.11 drops it).
 # libavif-bin: avifenc makes the 10-bit AVIF sources, which heif-enc cannot.

@@ -22,6 +22,9 @@ let package = Package(
         // compiler searches); the library is loaded at run time, by HEIC and AVIF sources and
         // AVIF output alone (CHeif/heif.c).
         .target(name: "CHeif"),
+        // JPEG sources decode row by row through libjpeg-turbo (Debian libjpeg62-turbo-dev),
+        // averaged down as they come; CJpeg/jpeg.c catches libjpeg's errors.
+        .target(name: "CJpeg", linkerSettings: [.linkedLibrary("jpeg")]),
         // PNG sources decode row by row through libpng (its setjmp kept in CPng/png.c), averaged down as they come.
         .target(name: "CPng", linkerSettings: [.linkedLibrary("png16")]),
         // GIF sources' first frame decodes row by row through giflib, averaged down as it comes.
@@ -46,7 +49,7 @@ let package = Package(
         .target(name: "CProcess"),
         .target(
             name: "ThumbnailCore",
-            dependencies: ["CMagickWand", "CWebP", "CHeif", "CPng", "CGif", "CZlib", "CTiff", "CCurl", "CCrypto", "CProcess"]
+            dependencies: ["CMagickWand", "CWebP", "CJpeg", "CHeif", "CPng", "CGif", "CZlib", "CTiff", "CCurl", "CCrypto", "CProcess"]
         ),
         .executableTarget(
             name: "thumbnail",

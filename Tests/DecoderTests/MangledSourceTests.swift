@@ -4,7 +4,7 @@ import Testing
 
 @testable import ThumbnailCore
 
-/// The byte-walking code paths (progressive JPEG scans, WebP chunks and
+/// The byte-walking code paths (progressive JPEG scans, libjpeg's rows, WebP chunks and
 /// libwebp, libpng's rows (from memory and streamed from a file), giflib's
 /// rows, libtiff's strips and tiles, libheif's boxes, its thumbnail items and
 /// codecs) against
@@ -48,6 +48,7 @@ final class MangledSourceTests {
 
     @Test(arguments: [
         ("mangled.jpg", "convert -seed 4 -size 96x64 plasma: -sampling-factor 2x2 b.jpg && jpegtran -progressive b.jpg > mangled.jpg"),
+        ("mangled-baseline.jpg", "convert -seed 4 -size 40x30 plasma: -sampling-factor 1x1 -profile /usr/share/color/icc/ghostscript/a98.icc mangled-baseline.jpg"),
         ("mangled.webp", "convert -seed 4 -size 96x64 plasma: -alpha set -channel A -evaluate set 60% -profile /usr/share/color/icc/ghostscript/srgb.icc mangled.webp"),
         ("mangled.png", "convert -seed 4 -size 96x64 plasma: -alpha set -channel A -evaluate set 60% -profile /usr/share/color/icc/ghostscript/a98.icc PNG32:mangled.png"),
         ("mangled-adam7.png", "convert -seed 4 -size 96x64 plasma: -alpha set -channel A -fx 'i<w/2?0:1' +channel -colors 32 -interlace PNG PNG8:mangled-adam7.png"),
@@ -64,7 +65,7 @@ final class MangledSourceTests {
     func rendersOrRefusesEveryVariant(name: String, make: String) throws {
         try sh(make, directory: scratch.path)
         let original = try scratch.bytes(name)
-        // 8x8 from 96x64: the JPEG decodes at 1/8 (scans left out), the WebP scaled by libwebp,
+        // 8x8 from 96x64: the JPEG decodes at 1/8 (scans left out), from 40x30 at 1/4 and averaged down, the WebP scaled by libwebp,
         // the PNG, the GIF, the TIFF and the AVIF averaged down as their rows come, the HEIC from its thumbnail item.
         let request = ThumbnailRequest(size: BoxSize(width: 8, height: 8), source: try SourcePath(filePath: name))
         #expect(throws: Never.self) { _ = try imageMagickAlone { try Renderer.render(request, source: try SourceFile(identifying: original), limits: Limits(), threads: 1) } }

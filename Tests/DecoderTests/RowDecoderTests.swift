@@ -4,10 +4,10 @@ import Testing
 
 @testable import ThumbnailCore
 
-/// PNG (libpng), TIFF (libtiff) and GIF (giflib) sources decoded row by row
-/// and averaged down as they come, against ImageMagick reading the whole file
-/// and resizing it, as every PNG, TIFF and GIF was rendered before: the same
-/// pixels within 40 dB PSNR, and the same alpha.
+/// PNG (libpng), TIFF (libtiff), GIF (giflib) and JPEG (libjpeg) sources
+/// decoded row by row and averaged down as they come, against ImageMagick
+/// reading the whole file and resizing it, as every PNG, TIFF, GIF and JPEG was
+/// rendered before: the same pixels within 40 dB PSNR, and the same alpha.
 final class RowDecoderTests {
     let scratch: ScratchDirectory
 
@@ -108,7 +108,19 @@ final class RowDecoderTests {
         ("animated.gif", "\(ConvertFixture.plasma) \\( +clone -negate \\) -delay 10 animated.gif"),
     ]
 
-    /// ImageMagick's full decode, resize and colour conversion: the path every PNG, TIFF and GIF took before.
+    static let jpegCases = [
+        ("colour.jpg", "\(ConvertFixture.plasma) -quality 90 -sampling-factor 2x2 colour.jpg"),
+        ("full-chroma.jpg", "\(ConvertFixture.plasma) -quality 90 -sampling-factor 1x1 full-chroma.jpg"),
+        ("gray.jpg", "\(ConvertFixture.plasma) -colorspace Gray -quality 90 gray.jpg"),
+        ("progressive.jpg", "\(ConvertFixture.plasma) -quality 90 -interlace JPEG progressive.jpg"),
+        ("iccp.jpg", "\(ConvertFixture.plasma) \(ConvertFixture.profile) -quality 90 iccp.jpg"),
+        ("oriented.jpg", "\(ConvertFixture.plasma) -orient RightTop -quality 90 oriented.jpg"),
+        ("restarts.jpg", "\(ConvertFixture.plasma) -quality 90 -define jpeg:restart-interval=2 restarts.jpg"),
+        // Left to ImageMagick: CMYK.
+        ("cmyk.jpg", "\(ConvertFixture.plasma) -colorspace CMYK -quality 90 cmyk.jpg"),
+    ]
+
+    /// ImageMagick's full decode, resize and colour conversion: the path every PNG, TIFF, GIF and JPEG took before.
     func wholeFileRender(_ bytes: [UInt8], request: ThumbnailRequest) throws -> [UInt8] {
         let plan = try imageMagickAlone { try Renderer.plan(request, source: try SourceFile(identifying: bytes), limits: Limits()) }
         var wand = try Wand()
@@ -150,5 +162,13 @@ final class RowDecoderTests {
         let bytes = try scratch.bytes(name), header = try ImageHeader(gif: bytes)
         #expect(GIFDecoder.decode(bytes, frameSize: (header.width, header.height), scaledTo: nil) != nil, "\(name)")
         #expect(GIFDecoder.decode(bytes, frameSize: (header.width + 1, header.height), scaledTo: nil) == nil, "\(name)")
+    }
+
+    @Test(arguments: jpegCases)
+    func jpegMatchesImageMagick(name: String, make: String) throws {
+        try matchesWholeFileRender(name: name, make: make)
+        // libjpeg decoded it here, rather than leaving it to ImageMagick, but for CMYK.
+        let decoded = try JPEGDecoder.decode(try scratch.bytes(name), to: (200, 150))
+        #expect((decoded == nil) == (name == "cmyk.jpg"), "\(name)")
     }
 }

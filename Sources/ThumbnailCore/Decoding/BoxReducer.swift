@@ -247,8 +247,10 @@ struct BoxReducer {
             let first = flushedRows * width * channels
             let sums = open.start + (flushedRows % openRows) * rowLength
             samples.withUnsafeMutableBytes { bytes in
-                /// Each mean, `Stored` the samples' type.
-                @inline(__always) func store<Stored: FixedWidthInteger>(as: Stored.Type) {
+                /// Each mean, `Stored` the samples' type, `colours` and `hasAlpha` constants once
+                /// inlined, so that the compiler unrolls the loop.
+                @inline(__always) func store<Stored: FixedWidthInteger>(as: Stored.Type, colours: Int, alpha hasAlpha: Bool) {
+                    let channels = hasAlpha ? colours + 1 : colours
                     let out = bytes.baseAddress!.assumingMemoryBound(to: Stored.self) + first
                     for x in 0..<width {
                         let sum = sums + x &* channels, pixel = out + x &* channels
@@ -262,6 +264,14 @@ struct BoxReducer {
                         } else {
                             for c in 0..<colours { pixel[c] = Stored(truncatingIfNeeded: (sum[c] &+ half) >> shift) }
                         }
+                    }
+                }
+                @inline(__always) func store<Stored: FixedWidthInteger>(as type: Stored.Type) {
+                    switch (colours, hasAlpha) {
+                    case (3, false): store(as: type, colours: 3, alpha: false)
+                    case (3, true): store(as: type, colours: 3, alpha: true)
+                    case (_, false): store(as: type, colours: 1, alpha: false)
+                    case (_, true): store(as: type, colours: 1, alpha: true)
                     }
                 }
                 if wide { store(as: UInt16.self) } else { store(as: UInt8.self) }

@@ -2,7 +2,7 @@
 /// each block of its full-resolution components: libjpeg's 1x1 inverse DCT
 /// reads nothing else. Their AC scans are most of the file and of the
 /// decoding time (libjpeg decodes every scan whatever the scale), so they are
-/// left out before ImageMagick reads the file. A subsampled component (the
+/// left out before libjpeg (or ImageMagick, for CMYK) reads the file. A subsampled component (the
 /// chroma of 4:2:0) is scaled by a 2x2 inverse DCT that reads AC
 /// coefficients: its scans stay. With block smoothing off (which otherwise
 /// invents AC coefficients where scans are missing) the pixels are exactly
@@ -10,7 +10,7 @@
 enum ProgressiveJPEG {
     /// `bytes` without the AC scans of its full-resolution components; nil for
     /// anything but a complete progressive Huffman JPEG of the expected
-    /// structure, which ImageMagick then reads whole (and judges).
+    /// structure, which is then read whole (and judged).
     static func withoutFullResolutionAC(_ bytes: [UInt8]) -> [UInt8]? {
         guard bytes.starts(with: [0xff, 0xd8]) else { return nil }
         // Ranges, copied only at the end: most JPEGs turn out not progressive at their frame header.

@@ -188,11 +188,11 @@ package enum Renderer {
     }
 
     /// The source in a wand, decoded as small as its decoder allows without
-    /// going below the resize target: libjpeg scales by 1/2, 1/4 or 1/8;
+    /// going below the resize target: libjpeg scales by eighths as it decodes;
     /// libwebp averages a still WebP down to the target itself, by area, as
     /// vipsthumbnail has it do (its SSIM against Lanczos alone then is
-    /// libvips', bench/warm.py); libpng's, giflib's, libtiff's and libheif's
-    /// rows go through `BoxReducer`, down to `preShrinkSize`.
+    /// libvips', bench/warm.py); libjpeg's, libpng's, giflib's, libtiff's and
+    /// libheif's rows go through `BoxReducer`, down to `preShrinkSize`.
     /// `threads`: how many the decode may use, as the run's ProcessState allows.
     private static func decode(_ content: SourceBytes, plan: RenderPlan, limits: Limits, threads: Int) throws(ThumbnailError) -> Wand {
         let source = plan.stored, target = plan.storedResize
@@ -202,19 +202,23 @@ package enum Renderer {
         let bytes = plan.sourceFormat == .png ? [] : try content.whole()
         switch plan.sourceFormat {
         case .jpeg:
-            // ImageMagick asks libjpeg for 1/floor(min(width/w, height/h)), which is 1/8 from 8 on.
-            let eighth = source.width >= 8 * target.width && source.height >= 8 * target.height
-            // Only to shrink: for a crop that scales the source up, libjpeg would scale it up too.
-            let shrinks = target.width < source.width && target.height < source.height
-            let hints = (shrinks ? [("jpeg:size", "\(target.width)x\(target.height)")] : []) + [
-                // EXIF, XMP and IPTC would be parsed only to be stripped: the header gave the
-                // orientation. The ICC profile (APP2) is still read, for the conversion to sRGB.
-                ("profile:skip", "APP,IPTC"),
-                // Smoothing only ever invents coefficients that scans left out.
-                ("jpeg:block-smoothing", "false"),
-            ]
-            let scans = eighth ? ProgressiveJPEG.withoutFullResolutionAC(bytes) : nil
-            try wand.read(scans ?? bytes, coder: plan.sourceFormat.coder, options: hints)
+            let eighth = JPEGDecoder.scale(from: source, to: target) == 1
+            let scans = (eighth ? ProgressiveJPEG.withoutFullResolutionAC(bytes) : nil) ?? bytes
+            if let (pixels, iccProfile) = try JPEGDecoder.decode(scans, to: target) {
+                try wand.constitute(pixels, iccProfile: iccProfile?[...])
+            } else {
+                // ImageMagick asks libjpeg for 1/floor(min(width/w, height/h)), which is 1/8 from 8 on.
+                // Only to shrink: for a crop that scales the source up, libjpeg would scale it up too.
+                let shrinks = target.width < source.width && target.height < source.height
+                let hints = (shrinks ? [("jpeg:size", "\(target.width)x\(target.height)")] : []) + [
+                    // EXIF, XMP and IPTC would be parsed only to be stripped: the header gave the
+                    // orientation. The ICC profile (APP2) is still read, for the conversion to sRGB.
+                    ("profile:skip", "APP,IPTC"),
+                    // Smoothing only ever invents coefficients that scans left out.
+                    ("jpeg:block-smoothing", "false"),
+                ]
+                try wand.read(scans, coder: plan.sourceFormat.coder, options: hints)
+            }
         case .webp:
             let shrinks = source.width >= target.width && source.height >= target.height && source != target
             if let pixels = try WebPDecoder.decodeStill(bytes, scaledTo: shrinks ? target : nil) {

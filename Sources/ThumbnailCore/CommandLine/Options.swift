@@ -1267,13 +1267,24 @@ package let optionTable: [OptionSpec] = [
             server becomes
             .Ar NAME
             once it has bound its sockets, so a port under 1024 can be one of them,
-            and before it reads anything else; started as root without it, the server
-            refuses to start, so that no render runs as root.
+            and before it reads its key and token files, its log file or any source;
+            started as root without it, the server refuses to start, so that no render
+            runs as root.
+            The
+            .Fl -config
+            file and the environment are read before, as root, and again as
+            .Ar NAME
+            on
+            .Dv SIGHUP ,
+            so a file that only root may read starts the server but refuses every
+            reload.
             Under
             .Fl -inetd ,
-            where the super-server chooses the user, the process becomes
-            .Ar NAME
-            before it reads its configuration, if given.
+            where the super-server chooses the user, the process opens its
+            .Fl -log
+            file and then becomes
+            .Ar NAME ,
+            before it reads its key and token files or any source.
             Started as another user,
             .Ar NAME
             may only be that user.

@@ -55,7 +55,7 @@ final class MangledSourceTests {
         // libpng's transformations: tRNS to alpha at 16 bits, interlaced; grey of 2 bits expanded to 8.
         ("mangled-adam7-rgb16-trns.png", "convert -seed 4 -size 96x64 plasma: -depth 16 -fill white -draw 'rectangle 0,0 30,30' -transparent white -define png:color-type=2 -interlace PNG mangled-adam7-rgb16-trns.png"),
         ("mangled-gray2.png", "convert -seed 4 -size 96x64 plasma: -colorspace Gray -depth 2 -define png:bit-depth=2 -define png:color-type=0 mangled-gray2.png"),
-        ("mangled.gif", "convert -seed 4 -size 96x64 plasma: -colors 64 mangled.gif"),
+        ("mangled.gif", "convert -seed 4 -size 96x64 plasma: -colors 64 -profile /usr/share/color/icc/ghostscript/a98.icc mangled.gif"),
         ("mangled-interlaced.gif", "convert -seed 4 -size 96x64 plasma: -alpha set -channel A -fx 'i<w/2?0:1' +channel -colors 32 -interlace GIF mangled-interlaced.gif"),
         ("mangled-strips.tif", "convert -seed 4 -size 96x64 plasma: -depth 16 -compress lzw -define tiff:rows-per-strip=8 -profile /usr/share/color/icc/ghostscript/a98.icc mangled-strips.tif"),
         ("mangled-tiles.tif", "convert -seed 4 -size 96x64 plasma: -alpha set -channel A -evaluate set 60% +channel -compress zip -define tiff:tile-geometry=32x32 mangled-tiles.tif"),

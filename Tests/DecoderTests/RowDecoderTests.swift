@@ -106,6 +106,8 @@ final class RowDecoderTests {
         // The first frame is its own rectangle, wherever it sits on the logical screen.
         ("placed.gif", "\(ConvertFixture.plasma) -repage 800x600+40+30 placed.gif"),
         ("animated.gif", "\(ConvertFixture.plasma) \\( +clone -negate \\) -delay 10 animated.gif"),
+        // Colours in ROMM RGB, its profile in an application extension: converted to sRGB.
+        ("profile.gif", "\(ConvertFixture.plasma) -profile /usr/share/color/icc/ghostscript/rommrgb.icc profile.gif"),
     ]
 
     static let jpegCases = [

@@ -7,19 +7,20 @@ internal import CGif
 // come. The first frame is the image, as ImageMagick's first frame is: its
 // own rectangle (`ImageHeader` read its size), not the logical screen it is
 // placed on; the transparent colour of the graphic control extension before
-// it becomes an alpha channel.
+// it becomes an alpha channel, and an ICC profile before it (an application
+// extension, as ImageMagick writes and reads it) the colours' profile.
 
 enum GIFDecoder {
     /// Decodes the first frame of a GIF, `frameSize` as `ImageHeader` read
-    /// it, averaged down to `size` (its own size when nil); nil when giflib
-    /// finds it malformed or another size, or a pixel names a colour its
-    /// palette lacks, for ImageMagick to judge as before.
+    /// it, averaged down to `size` (its own size when nil), with its ICC
+    /// profile; nil when giflib finds it malformed or another size, or a pixel
+    /// names a colour its palette lacks, for ImageMagick to judge as before.
     static func decode(
         _ gif: [UInt8], frameSize: (width: Int, height: Int), scaledTo size: (width: Int, height: Int)?
-    ) -> Pixels? {
+    ) -> (pixels: Pixels, iccProfile: [UInt8]?)? {
         gif.withUnsafeBytes { bytes in
             let source = Source(bytes)
-            return withExtendedLifetime(source) { () -> Pixels? in
+            return withExtendedLifetime(source) { () -> (pixels: Pixels, iccProfile: [UInt8]?)? in
                 var error: Int32 = 0
                 guard let file = DGifOpen(Unmanaged.passUnretained(source).toOpaque(), readSource, &error) else {
                     return nil
@@ -30,13 +31,19 @@ enum GIFDecoder {
         }
     }
 
+    /// The application extension an ICC profile travels in: its name and
+    /// version, the profile in the sub-blocks after them.
+    private static let iccApplication = Array("ICCRGBG1012".utf8)
+
     /// Walks the records to the first image descriptor, keeping the
-    /// transparent colour of the last graphic control extension on the way.
+    /// transparent colour of the last graphic control extension and the ICC
+    /// profile on the way.
     private static func decodeFirstFrame(
         _ file: UnsafeMutablePointer<GifFileType>, frameSize: (width: Int, height: Int),
         scaledTo size: (width: Int, height: Int)?
-    ) -> Pixels? {
+    ) -> (pixels: Pixels, iccProfile: [UInt8]?)? {
         var transparent = -1
+        var iccProfile: [UInt8]? = nil
         while true {
             var record = UNDEFINED_RECORD_TYPE
             guard DGifGetRecordType(file, &record) == GIF_OK else { return nil }
@@ -49,15 +56,22 @@ enum GIFDecoder {
                 if code == GRAPHICS_EXT_FUNC_CODE, let block, DGifExtensionToGCB(Int(block[0]), block + 1, &control) == GIF_OK {
                     transparent = Int(control.TransparentColor)
                 }
+                // A sub-block's first byte is its length.
+                func body(_ block: UnsafeMutablePointer<GifByteType>) -> UnsafeBufferPointer<GifByteType> {
+                    UnsafeBufferPointer(start: block + 1, count: Int(block[0]))
+                }
+                let isProfile = code == APPLICATION_EXT_FUNC_CODE && block.map { body($0).elementsEqual(iccApplication) } == true
+                if isProfile { iccProfile = [] }
                 while block != nil {
                     guard DGifGetExtensionNext(file, &block) == GIF_OK else { return nil }
+                    if isProfile, let block { iccProfile?.append(contentsOf: body(block)) }
                 }
             case IMAGE_DESC_RECORD_TYPE:
                 guard DGifGetImageDesc(file) == GIF_OK else { return nil }
                 // What the limits were checked against, and no more.
                 guard Int(file.pointee.Image.Width) == frameSize.width, Int(file.pointee.Image.Height) == frameSize.height
                 else { return nil }
-                return decodeFrame(file, transparent: transparent, scaledTo: size)
+                return decodeFrame(file, transparent: transparent, scaledTo: size).map { ($0, iccProfile) }
             default:  // the trailer before any image
                 return nil
             }

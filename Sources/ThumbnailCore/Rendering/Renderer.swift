@@ -242,8 +242,8 @@ package enum Renderer {
                 try wand.read(bytes, coder: plan.sourceFormat.coder)
             }
         case .gif:
-            if let pixels = GIFDecoder.decode(bytes, frameSize: source, scaledTo: preShrunk) {
-                try wand.constitute(pixels, iccProfile: nil)
+            if let (pixels, iccProfile) = GIFDecoder.decode(bytes, frameSize: source, scaledTo: preShrunk) {
+                try wand.constitute(pixels, iccProfile: iccProfile?[...])
             } else {
                 try wand.read(bytes, coder: plan.sourceFormat.coder)
             }

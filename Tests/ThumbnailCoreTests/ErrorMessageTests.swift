@@ -25,6 +25,7 @@ struct ErrorMessageTests {
     @Test func imageMagicksCoordinatesAreDropped() {
         #expect(plainReason("Premature end of JPEG file `source' @ warning/jpeg.c/JPEGWarningHandler/389") == "Premature end of JPEG file")
         #expect(plainReason("improper image header `source[0]' @ error/png.c/ReadPNGImage/4295") == "improper image header")
+        #expect(plainReason("cache resources exhausted `' @ error/cache.c/OpenPixelCache/4095") == "cache resources exhausted")
         // An at sign that is no code location stays.
         #expect(plainReason("user @ host") == "user @ host")
     }

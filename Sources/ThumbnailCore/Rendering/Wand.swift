@@ -366,13 +366,13 @@ struct Wand: ~Copyable {
 }
 
 /// ImageMagick's reason without what only its own developers read: the file
-/// name it was given (`source', the wand's, not the user's) and the place in
-/// its code (" @ warning/jpeg.c/JPEGWarningHandler/389").
+/// name it was given (`source', the wand's, not the user's; `' for an image
+/// it made itself) and the place in its code (" @ warning/jpeg.c/JPEGWarningHandler/389").
 func plainReason(_ message: String) -> String {
     var text = message
     if let at = text.ranges(of: " @ ").last, text[at.upperBound...].contains("/") {
         text = String(text[..<at.lowerBound])
     }
-    for quoted in [" `source'", " `source[0]'"] { text = text.replacing(quoted, with: "") }
+    for quoted in [" `source'", " `source[0]'", " `'"] { text = text.replacing(quoted, with: "") }
     return text
 }

@@ -41,7 +41,8 @@ func serveListening(
     let user = try dropPrivileges(to: server.listening.user)
     state.magick.preload()
     prepareAllocatorForRenders()
-    // The configuration is read as the user that serves, at start as on SIGHUP.
+    // Keys, token and storage are read as the user that serves, at start as on SIGHUP
+    // (the --config file only on SIGHUP: `run` read it before).
     let slotFile = thumbnail_memfd("thumbnail-render-slots")
     var reports: [Int32] = [-1, -1]
     guard slotFile >= 0, pipe(&reports) == 0 else { throw ThumbnailError(.ioFailure, "--listen", errnoText()) }

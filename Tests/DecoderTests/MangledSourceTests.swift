@@ -82,6 +82,24 @@ final class MangledSourceTests {
         #expect(rendered > 0)
     }
 
+    /// An animated WebP goes to ImageMagick's coder, which, when the first
+    /// frame does not decode, leaves an image without pixels and reports
+    /// nothing: the source is refused as corrupt, not as a failure of thumbnail's own.
+    @Test func animatedWebPWhoseFirstFrameDoesNotDecodeIsUndecodable() throws {
+        try sh("convert -delay 10 -seed 4 -size 96x64 plasma: -size 96x64 gradient:red-blue animated.webp", directory: scratch.path)
+        var bytes = try scratch.bytes("animated.webp")
+        // The first frame: its ANMF header (8 bytes) and frame header (16), its VP8 chunk's header (8),
+        // then the frame tag (3) and the start code, whose first byte is broken.
+        let frame = try #require((0..<bytes.count - 4).first { bytes[$0..<$0 + 4].elementsEqual("ANMF".utf8) })
+        #expect(bytes[frame + 24..<frame + 28].elementsEqual("VP8 ".utf8) && bytes[frame + 35] == 0x9d)
+        bytes[frame + 35] = 0
+        let request = ThumbnailRequest(size: BoxSize(width: 8, height: 8), source: try SourcePath(filePath: "animated.webp"))
+        let refusal = thrown {
+            _ = try imageMagickAlone { try Renderer.render(request, source: try SourceFile(identifying: bytes), limits: Limits(), threads: 1) }
+        }
+        #expect(refusal?.kind == .undecodable, "\(String(describing: refusal))")
+    }
+
     /// libpng reading a PNG from its file as it decodes, past the first
     /// bytes read before (a truncated one ends mid-stream): each variant
     /// decodes, or is found malformed (left to ImageMagick), or is refused

@@ -169,6 +169,16 @@ struct Wand: ~Copyable {
         guard MagickGetNumberImages(wand) >= 1, width > 0, height > 0 else {
             throw ThumbnailError(.undecodable, "source", "no image in the file")
         }
+        // ImageMagick 6.9.11's animated WebP coder, when the first frame does not decode, leaves an
+        // image of the canvas's size whose pixels cannot be read, and reports nothing.
+        guard pingOnly || hasPixels else { throw ThumbnailError(.undecodable, "source", "corrupt image: no pixels decoded") }
+    }
+
+    /// Whether the image's pixels can be read (its first pixel, from the pixel cache).
+    private var hasPixels: Bool {
+        let pixel = NewPixelWand()
+        defer { DestroyPixelWand(pixel) }
+        return MagickGetImagePixelColor(wand, 0, 0, pixel) == MagickTrue
     }
 
     /// Makes the wand's image from pixels decoded outside ImageMagick, with

@@ -7,10 +7,10 @@ import Testing
 /// The byte-walking code paths (progressive JPEG scans, libjpeg's rows, WebP chunks and
 /// libwebp, libpng's rows (from memory and streamed from a file), giflib's
 /// rows, libtiff's strips and tiles, libheif's boxes, its thumbnail items and
-/// codecs) against
+/// codecs, ImageMagick's coder for an animated WebP) against
 /// mangled files, in this process: each render either
-/// succeeds or throws a ThumbnailError; an out-of-bounds index would trap and
-/// end the whole test run.
+/// succeeds or refuses the source with a ThumbnailError of bad input (never
+/// `internalFailure`); an out-of-bounds index would trap and end the whole test run.
 final class MangledSourceTests {
     let scratch: ScratchDirectory
 
@@ -50,6 +50,8 @@ final class MangledSourceTests {
         ("mangled.jpg", "convert -seed 4 -size 96x64 plasma: -sampling-factor 2x2 b.jpg && jpegtran -progressive b.jpg > mangled.jpg"),
         ("mangled-baseline.jpg", "convert -seed 4 -size 40x30 plasma: -sampling-factor 1x1 -profile /usr/share/color/icc/ghostscript/a98.icc mangled-baseline.jpg"),
         ("mangled.webp", "convert -seed 4 -size 96x64 plasma: -alpha set -channel A -evaluate set 60% -profile /usr/share/color/icc/ghostscript/srgb.icc mangled.webp"),
+        // Animated: read by ImageMagick's coder.
+        ("mangled-animated.webp", "convert -delay 10 -seed 4 -size 96x64 plasma: -size 96x64 gradient:red-blue mangled-animated.webp"),
         ("mangled.png", "convert -seed 4 -size 96x64 plasma: -alpha set -channel A -evaluate set 60% -profile /usr/share/color/icc/ghostscript/a98.icc PNG32:mangled.png"),
         ("mangled-adam7.png", "convert -seed 4 -size 96x64 plasma: -alpha set -channel A -fx 'i<w/2?0:1' +channel -colors 32 -interlace PNG PNG8:mangled-adam7.png"),
         // libpng's transformations: tRNS to alpha at 16 bits, interlaced; grey of 2 bits expanded to 8.
@@ -70,12 +72,13 @@ final class MangledSourceTests {
         let request = ThumbnailRequest(size: BoxSize(width: 8, height: 8), source: try SourcePath(filePath: name))
         #expect(throws: Never.self) { _ = try imageMagickAlone { try Renderer.render(request, source: try SourceFile(identifying: original), limits: Limits(), threads: 1) } }
         var rendered = 0
-        for variant in mangled(original, seed: 42) {
+        for (index, variant) in mangled(original, seed: 42).enumerated() {
             do {
                 _ = try imageMagickAlone { try Renderer.render(request, source: try SourceFile(identifying: variant), limits: Limits(), threads: 1) }
                 rendered += 1
-            } catch {
-                // Any ThumbnailError is a clean refusal.
+            } catch let refusal as ThumbnailError {
+                // A clean refusal, of bad input: not a failure of thumbnail's own.
+                #expect(refusal.kind != .internalFailure, "variant \(index): \(refusal)")
             }
         }
         // Some overwritten bytes land where they change nothing or only colours.

@@ -67,18 +67,26 @@ final class MangledSourceTests {
     func rendersOrRefusesEveryVariant(name: String, make: String) throws {
         try sh(make, directory: scratch.path)
         let original = try scratch.bytes(name)
-        // 8x8 from 96x64: the JPEG decodes at 1/8 (scans left out), from 40x30 at 1/4 and averaged down, the WebP scaled by libwebp,
-        // the PNG, the GIF, the TIFF and the AVIF averaged down as their rows come, the HEIC from its thumbnail item.
-        let request = ThumbnailRequest(size: BoxSize(width: 8, height: 8), source: try SourcePath(filePath: name))
-        #expect(throws: Never.self) { _ = try imageMagickAlone { try Renderer.render(request, source: try SourceFile(identifying: original), limits: Limits(), threads: 1) } }
+        // 8x8 from 96x64: the JPEG decodes at 1/8 (scans left out) and averaged down, from 40x30 at 1/4 straight into the pixels,
+        // the WebP scaled by libwebp, the PNG, the GIF, the TIFF and the AVIF averaged down as their rows come, the HEIC from its
+        // thumbnail item. Every third variant is also cropped to 8x8, which covers it at 12x8: the JPEG at 1/8 straight into the
+        // pixels, and a layout that scales by the longer side.
+        let fit = ThumbnailRequest(size: BoxSize(width: 8, height: 8), source: try SourcePath(filePath: name))
+        var crop = fit
+        crop.mode = .crop
+        for request in [fit, crop] {
+            #expect(throws: Never.self) { _ = try imageMagickAlone { try Renderer.render(request, source: try SourceFile(identifying: original), limits: Limits(), threads: 1) } }
+        }
         var rendered = 0
         for (index, variant) in mangled(original, seed: 42).enumerated() {
-            do {
-                _ = try imageMagickAlone { try Renderer.render(request, source: try SourceFile(identifying: variant), limits: Limits(), threads: 1) }
-                rendered += 1
-            } catch let refusal as ThumbnailError {
-                // A clean refusal, of bad input: not a failure of thumbnail's own.
-                #expect(refusal.kind != .internalFailure, "variant \(index): \(refusal)")
+            for request in index % 3 == 0 ? [fit, crop] : [fit] {
+                do {
+                    _ = try imageMagickAlone { try Renderer.render(request, source: try SourceFile(identifying: variant), limits: Limits(), threads: 1) }
+                    rendered += 1
+                } catch let refusal as ThumbnailError {
+                    // A clean refusal, of bad input: not a failure of thumbnail's own.
+                    #expect(refusal.kind != .internalFailure, "variant \(index), \(request.mode): \(refusal)")
+                }
             }
         }
         // Some overwritten bytes land where they change nothing or only colours.

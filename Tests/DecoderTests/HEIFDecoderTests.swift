@@ -184,6 +184,21 @@ final class HEIFDecoderTests {
         #expect(zip(try pixel("crop.png", 10, 10), [255, 0, 0]).allSatisfy { abs($0 - $1) <= 40 })
     }
 
+    /// A primary image without its `ispe` property (its size), which libheif
+    /// then calls 0x0, is refused before a layout is planned for it: a crop
+    /// would scale it by infinity, and trapped.
+    @Test func primaryImageWithoutASizeIsUndecodable() throws {
+        try sh("\(ConvertFixture.plasma) -depth 8 PNG24:in.png && heif-enc -q 60 in.png -o in.heic", directory: scratch.path)
+        var bytes = try scratch.bytes("in.heic")
+        // Renamed, the property is one libheif does not know, and ignores.
+        let ispe = try #require((0..<bytes.count - 4).first { bytes[$0..<$0 + 4].elementsEqual("ispe".utf8) })
+        bytes.replaceSubrange(ispe..<ispe + 4, with: "ispx".utf8)
+        var request = ThumbnailRequest(size: BoxSize(width: 60, height: 60), source: try SourcePath(filePath: "in.heic"))
+        request.mode = .crop
+        let refused = thrown { _ = try imageMagickAlone { try Renderer.render(request, source: try SourceFile(identifying: bytes), limits: Limits(), threads: 1) } }
+        #expect(refused?.kind == .undecodable, "\(String(describing: refused))")
+    }
+
     /// The header's dimensions are checked against the pixel limit before
     /// anything decodes; libheif's message comes through for a broken file.
     @Test func limitsAndFailures() throws {

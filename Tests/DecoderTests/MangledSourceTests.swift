@@ -7,10 +7,10 @@ import Testing
 /// The byte-walking code paths (progressive JPEG scans, libjpeg's rows, WebP chunks and
 /// libwebp, libpng's rows (from memory and streamed from a file), giflib's
 /// rows, libtiff's strips and tiles, libheif's boxes, its thumbnail items and
-/// codecs) against
+/// codecs, ImageMagick's coder for an animated WebP) against
 /// mangled files, in this process: each render either
-/// succeeds or throws a ThumbnailError; an out-of-bounds index would trap and
-/// end the whole test run.
+/// succeeds or refuses the source with a ThumbnailError of bad input (never
+/// `internalFailure`); an out-of-bounds index would trap and end the whole test run.
 final class MangledSourceTests {
     let scratch: ScratchDirectory
 
@@ -50,6 +50,8 @@ final class MangledSourceTests {
         ("mangled.jpg", "convert -seed 4 -size 96x64 plasma: -sampling-factor 2x2 b.jpg && jpegtran -progressive b.jpg > mangled.jpg"),
         ("mangled-baseline.jpg", "convert -seed 4 -size 40x30 plasma: -sampling-factor 1x1 -profile /usr/share/color/icc/ghostscript/a98.icc mangled-baseline.jpg"),
         ("mangled.webp", "convert -seed 4 -size 96x64 plasma: -alpha set -channel A -evaluate set 60% -profile /usr/share/color/icc/ghostscript/srgb.icc mangled.webp"),
+        // Animated: read by ImageMagick's coder.
+        ("mangled-animated.webp", "convert -delay 10 -seed 4 -size 96x64 plasma: -size 96x64 gradient:red-blue mangled-animated.webp"),
         ("mangled.png", "convert -seed 4 -size 96x64 plasma: -alpha set -channel A -evaluate set 60% -profile /usr/share/color/icc/ghostscript/a98.icc PNG32:mangled.png"),
         ("mangled-adam7.png", "convert -seed 4 -size 96x64 plasma: -alpha set -channel A -fx 'i<w/2?0:1' +channel -colors 32 -interlace PNG PNG8:mangled-adam7.png"),
         // libpng's transformations: tRNS to alpha at 16 bits, interlaced; grey of 2 bits expanded to 8.
@@ -65,21 +67,48 @@ final class MangledSourceTests {
     func rendersOrRefusesEveryVariant(name: String, make: String) throws {
         try sh(make, directory: scratch.path)
         let original = try scratch.bytes(name)
-        // 8x8 from 96x64: the JPEG decodes at 1/8 (scans left out), from 40x30 at 1/4 and averaged down, the WebP scaled by libwebp,
-        // the PNG, the GIF, the TIFF and the AVIF averaged down as their rows come, the HEIC from its thumbnail item.
-        let request = ThumbnailRequest(size: BoxSize(width: 8, height: 8), source: try SourcePath(filePath: name))
-        #expect(throws: Never.self) { _ = try imageMagickAlone { try Renderer.render(request, source: try SourceFile(identifying: original), limits: Limits(), threads: 1) } }
+        // 8x8 from 96x64: the JPEG decodes at 1/8 (scans left out) and averaged down, from 40x30 at 1/4 straight into the pixels,
+        // the WebP scaled by libwebp, the PNG, the GIF, the TIFF and the AVIF averaged down as their rows come, the HEIC from its
+        // thumbnail item. Every third variant is also cropped to 8x8, which covers it at 12x8: the JPEG at 1/8 straight into the
+        // pixels, and a layout that scales by the longer side.
+        let fit = ThumbnailRequest(size: BoxSize(width: 8, height: 8), source: try SourcePath(filePath: name))
+        var crop = fit
+        crop.mode = .crop
+        for request in [fit, crop] {
+            #expect(throws: Never.self) { _ = try imageMagickAlone { try Renderer.render(request, source: try SourceFile(identifying: original), limits: Limits(), threads: 1) } }
+        }
         var rendered = 0
-        for variant in mangled(original, seed: 42) {
-            do {
-                _ = try imageMagickAlone { try Renderer.render(request, source: try SourceFile(identifying: variant), limits: Limits(), threads: 1) }
-                rendered += 1
-            } catch {
-                // Any ThumbnailError is a clean refusal.
+        for (index, variant) in mangled(original, seed: 42).enumerated() {
+            for request in index % 3 == 0 ? [fit, crop] : [fit] {
+                do {
+                    _ = try imageMagickAlone { try Renderer.render(request, source: try SourceFile(identifying: variant), limits: Limits(), threads: 1) }
+                    rendered += 1
+                } catch let refusal as ThumbnailError {
+                    // A clean refusal, of bad input: not a failure of thumbnail's own.
+                    #expect(refusal.kind != .internalFailure, "variant \(index), \(request.mode): \(refusal)")
+                }
             }
         }
         // Some overwritten bytes land where they change nothing or only colours.
         #expect(rendered > 0)
+    }
+
+    /// An animated WebP goes to ImageMagick's coder, which, when the first
+    /// frame does not decode, leaves an image without pixels and reports
+    /// nothing: the source is refused as corrupt, not as a failure of thumbnail's own.
+    @Test func animatedWebPWhoseFirstFrameDoesNotDecodeIsUndecodable() throws {
+        try sh("convert -delay 10 -seed 4 -size 96x64 plasma: -size 96x64 gradient:red-blue animated.webp", directory: scratch.path)
+        var bytes = try scratch.bytes("animated.webp")
+        // The first frame: its ANMF header (8 bytes) and frame header (16), its VP8 chunk's header (8),
+        // then the frame tag (3) and the start code, whose first byte is broken.
+        let frame = try #require((0..<bytes.count - 4).first { bytes[$0..<$0 + 4].elementsEqual("ANMF".utf8) })
+        #expect(bytes[frame + 24..<frame + 28].elementsEqual("VP8 ".utf8) && bytes[frame + 35] == 0x9d)
+        bytes[frame + 35] = 0
+        let request = ThumbnailRequest(size: BoxSize(width: 8, height: 8), source: try SourcePath(filePath: "animated.webp"))
+        let refusal = thrown {
+            _ = try imageMagickAlone { try Renderer.render(request, source: try SourceFile(identifying: bytes), limits: Limits(), threads: 1) }
+        }
+        #expect(refusal?.kind == .undecodable, "\(String(describing: refusal))")
     }
 
     /// libpng reading a PNG from its file as it decodes, past the first

@@ -173,4 +173,21 @@ final class RowDecoderTests {
         let decoded = try JPEGDecoder.decode(try scratch.bytes(name), to: (200, 150))
         #expect((decoded == nil) == (name == "cmyk.jpg"), "\(name)")
     }
+
+    /// Decoded pixels a row taller than ImageMagick allows a side (Debian's
+    /// policy: 16000) are refused as too large: ImageMagick 6.9.11's
+    /// ConstituteImage would abort the process. A 100x20000 JPEG or PNG fitted
+    /// to a width of 100 decodes to that, its rows straight into the pixels.
+    @Test func pixelsTallerThanImageMagickAllowsAreRefused() throws {
+        let refused = thrown {
+            try imageMagickAlone {
+                let height = try ImageMagick(timeLimit: .lifted, threads: 1).effectiveLimits.height + 1
+                var wand = try Wand()
+                try wand.constitute(
+                    Pixels(width: 1, height: height, channels: "I", bitsPerSample: 8, samples: [UInt8](repeating: 0, count: height)),
+                    iccProfile: nil)
+            }
+        }
+        #expect(refused?.kind == .tooLarge, "\(String(describing: refused))")
+    }
 }

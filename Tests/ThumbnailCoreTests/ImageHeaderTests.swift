@@ -168,4 +168,14 @@ final class ImageHeaderTests {
             #expect(error?.reason == "20000x20000 exceeds the limit of 50000000 pixels", "\(format)")
         }
     }
+
+    /// A PNG's sides are 32 bits each, so their product can pass Int's range
+    /// (a mangled IHDR): the source is refused, not trapped on.
+    @Test func sidesWhosePixelsOverflowAreRefused() throws {
+        let request = try PathGrammar().parse("/thumbnail/100x100/a.png")
+        let png: [UInt8] = [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0, 0, 0, 13] + Array("IHDR".utf8)
+            + [0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 8, 2, 0, 0, 0]
+        let error = thrown { _ = try imageMagickAlone { try Renderer.plan(request, source: try SourceFile(identifying: png), limits: Limits()) } }
+        #expect(error?.kind == .tooLarge && error?.reason == "4294967295x4294967295 exceeds the limit of 50000000 pixels", "\(String(describing: error))")
+    }
 }

@@ -23,6 +23,10 @@ enum HEIFDecoder {
     static func header(_ bytes: [UInt8], limits: Limits) throws(ThumbnailError) -> ImageHeader {
         try withPrimaryImage(bytes, limits: limits, threads: 1) { primary throws(ThumbnailError) in
             let (width, height) = size(primary)
+            // libheif calls an image without its `ispe` property (its size) 0x0.
+            guard width > 0, height > 0 else {
+                throw ThumbnailError(.undecodable, "source", "HEIF image without a width and height")
+            }
             return ImageHeader(width: width, height: height)
         }
     }

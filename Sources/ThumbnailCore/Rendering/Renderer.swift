@@ -138,7 +138,9 @@ package enum Renderer {
         } else {
             header = try pinged(try source.whole(), coder: format.coder)
         }
-        guard header.width * header.height <= limits.maxPixels else {
+        // A PNG's or a TIFF's sides are 32 bits each: their product may pass Int's range.
+        let (pixels, overflowed) = header.width.multipliedReportingOverflow(by: header.height)
+        guard !overflowed, pixels <= limits.maxPixels else {
             throw ThumbnailError(
                 .tooLarge, "source", "\(header.width)x\(header.height) exceeds the limit of \(limits.maxPixels) pixels")
         }

@@ -86,14 +86,17 @@ package struct ImageMagick: Sendable {
     /// never raises one above what /etc/ImageMagick-6/policy.xml says.
     package struct EffectiveLimits: Sendable {
         package let area: Int, memory: Int, map: Int, width: Int, height: Int
+
+        /// As the process's last `ImageMagick` set them.
+        static var current: EffectiveLimits {
+            func limit(_ type: ResourceType) -> Int { Int(clamping: MagickGetResourceLimit(type)) }
+            return EffectiveLimits(
+                area: limit(AreaResource), memory: limit(MemoryResource), map: limit(MapResource),
+                width: limit(WidthResource), height: limit(HeightResource))
+        }
     }
 
-    package var effectiveLimits: EffectiveLimits {
-        func limit(_ type: ResourceType) -> Int { Int(clamping: MagickGetResourceLimit(type)) }
-        return EffectiveLimits(
-            area: limit(AreaResource), memory: limit(MemoryResource), map: limit(MapResource),
-            width: limit(WidthResource), height: limit(HeightResource))
-    }
+    package var effectiveLimits: EffectiveLimits { .current }
 
     /// What a first render would read, read now, without an image: the
     /// coders' modules and libraries (coder.xml), the delegates' list and the
@@ -169,11 +172,30 @@ struct Wand: ~Copyable {
         guard MagickGetNumberImages(wand) >= 1, width > 0, height > 0 else {
             throw ThumbnailError(.undecodable, "source", "no image in the file")
         }
+        // ImageMagick 6.9.11's animated WebP coder, when the first frame does not decode, leaves an
+        // image of the canvas's size whose pixels cannot be read, and reports nothing.
+        guard pingOnly || hasPixels else { throw ThumbnailError(.undecodable, "source", "corrupt image: no pixels decoded") }
+    }
+
+    /// Whether the image's pixels can be read (its first pixel, from the pixel cache).
+    private var hasPixels: Bool {
+        let pixel = NewPixelWand()
+        defer { DestroyPixelWand(pixel) }
+        return MagickGetImagePixelColor(wand, 0, 0, pixel) == MagickTrue
     }
 
     /// Makes the wand's image from pixels decoded outside ImageMagick, with
     /// their ICC profile, if any, for `convertToSRGB`.
     mutating func constitute(_ pixels: Pixels, iccProfile: ArraySlice<UInt8>?) throws(ThumbnailError) {
+        // ImageMagick 6.9.11's ConstituteImage aborts the process (an assertion fails) when the pixel
+        // cache refuses the size, as its limits (Debian's policy: 16000 pixels a side) make it: a tall
+        // source fitted to its own width decodes to more rows than that.
+        let limits = ImageMagick.EffectiveLimits.current
+        guard pixels.width <= limits.width, pixels.height <= limits.height, pixels.width * pixels.height <= limits.area else {
+            throw ThumbnailError(
+                .tooLarge, "source",
+                "\(pixels.width)x\(pixels.height) exceeds ImageMagick's limits of \(limits.width)x\(limits.height) and \(limits.area) pixels")
+        }
         let status = pixels.samples.withUnsafeBytes {
             MagickConstituteImage(
                 wand, pixels.width, pixels.height, pixels.channels, pixels.bitsPerSample == 16 ? ShortPixel : CharPixel,

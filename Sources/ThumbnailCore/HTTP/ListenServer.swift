@@ -180,8 +180,8 @@ private struct ListeningParent {
             }
             let accepting = now >= acceptPausedUntil
             // Channels before listening sockets: a process that waits is known before the next accept.
-            let channels = workers.values.map(\.channel)
-            var polled = ([signals, reports.read] + channels).map { pollfd(fd: $0, events: Int16(POLLIN), revents: 0) }
+            let owners = Dictionary(uniqueKeysWithValues: workers.map { ($0.value.channel, $0.key) })
+            var polled = ([signals, reports.read] + owners.keys).map { pollfd(fd: $0, events: Int16(POLLIN), revents: 0) }
             if accepting {
                 polled += (listeners + [metricsListener].compactMap { $0 }).map { pollfd(fd: $0, events: Int16(POLLIN), revents: 0) }
             }
@@ -197,8 +197,8 @@ private struct ListeningParent {
                     takeSignals()
                 } else if entry.fd == reports.read {
                     takeReports()
-                } else if channels.contains(entry.fd) {
-                    takeWaiting(entry.fd)
+                } else if let worker = owners[entry.fd] {
+                    takeWaiting(worker)
                 } else if listeners.contains(entry.fd) || entry.fd == metricsListener {
                     acceptConnections(from: entry.fd)
                 } else {
@@ -323,10 +323,11 @@ private struct ListeningParent {
     /// before a reload, past the number kept waiting, or during a shutdown
     /// is told to exit instead (its channel closed), as is one whose channel
     /// says it has gone.
-    private mutating func takeWaiting(_ channel: Int32) {
-        guard let (worker, state) = workers.first(where: { $0.value.channel == channel }) else { return }
+    private mutating func takeWaiting(_ worker: pid_t) {
+        // Reaped or retired since the poll began: its channel is closed.
+        guard let state = workers[worker] else { return }
         var byte: UInt8 = 0
-        let received = recv(channel, &byte, 1, Int32(MSG_DONTWAIT))
+        let received = recv(state.channel, &byte, 1, Int32(MSG_DONTWAIT))
         guard received == 1 else {
             if received == 0 || (errno != EAGAIN && errno != EINTR) { retire(worker) }
             return

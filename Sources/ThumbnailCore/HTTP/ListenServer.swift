@@ -201,7 +201,8 @@ private struct ListeningParent {
                     takeWaiting(worker)
                 } else if listeners.contains(entry.fd) || entry.fd == metricsListener {
                     acceptConnections(from: entry.fd)
-                } else {
+                } else if lingering.contains(where: { $0.fd == entry.fd }) {
+                    // Not a listening socket closed since the poll began (SIGTERM came first).
                     drainLingering(entry.fd)
                 }
             }

@@ -115,9 +115,8 @@ struct BoxReducer {
         }
         let span = rows[row]
         guard inOrder && step == 1 else {
-            // Into the output row the source row falls in and, if it spans two, the next.
-            sum(into: span.index, weight: span.first, first: first, step: step, count: count, pixels: pixels)
-            if span.next > 0 { sum(into: span.index + 1, weight: span.next, first: first, step: step, count: count, pixels: pixels) }
+            // Into the output row the source row falls in and, if it spans two, the next, in one pass.
+            sum(into: span, first: first, step: step, count: count, pixels: pixels)
             return
         }
         // Summed across once, with the column weights; then into the output row the
@@ -135,37 +134,60 @@ struct BoxReducer {
         (across + low).update(repeating: 0, count: high - low)
     }
 
-    /// Adds a run to output row `row`, each sample times `weight` (its
-    /// source row's) and its column weights, into the output column it falls
-    /// in and the next; with alpha, colours times opacity too.
+    /// Adds a run to the output row `span` names and, when the source row
+    /// spans two, the next: each sample times the source row's weight there
+    /// and its column weights, into the output column it falls in and the
+    /// next; with alpha, colours times opacity too.
     private func sum<Sample: FixedWidthInteger & UnsignedInteger>(
-        into row: Int, weight: UInt64, first: Int, step: Int, count: Int, pixels: UnsafePointer<Sample>
+        into span: Span, first: Int, step: Int, count: Int, pixels: UnsafePointer<Sample>
     ) {
-        let channels = channels, hasAlpha = hasAlpha, columns = columns.start
-        let sums = open.start + (row % openRows) * (width + 1) * channels
-        /// The loop for `colours` colours, a constant once inlined, so the compiler unrolls it.
-        @inline(__always) func sum(colours: Int) {
+        let channels = channels, hasAlpha = hasAlpha, columns = columns.start, rowLength = (width + 1) * channels
+        let sums = open.start + (span.index % openRows) * rowLength
+        let nextSums = open.start + ((span.index + 1) % openRows) * rowLength
+        let (weight, nextWeight) = (span.first, span.next)
+        /// The loop for `colours` colours and one or two output rows, constants
+        /// once inlined, so the compiler unrolls it.
+        @inline(__always) func sum(colours: Int, twoRows: Bool) {
             var pixel = pixels, x = first
             for _ in 0..<count {
-                var inFirst = weight &* columns[x].first, inNext = weight &* columns[x].next
-                let here = sums + columns[x].index &* channels, next = here + channels
+                let column = columns[x]
+                var inFirst = weight &* column.first, inNext = weight &* column.next
+                var belowFirst = nextWeight &* column.first, belowNext = nextWeight &* column.next
+                let offset = column.index &* channels
+                let here = sums + offset, next = here + channels
+                let below = nextSums + offset, belowAfter = below + channels
                 if hasAlpha {
                     let opacity = UInt64(pixel[colours])
-                    here[colours] &+= inFirst &* opacity
-                    next[colours] &+= inNext &* opacity
                     inFirst &*= opacity
                     inNext &*= opacity
+                    here[colours] &+= inFirst
+                    next[colours] &+= inNext
+                    if twoRows {
+                        belowFirst &*= opacity
+                        belowNext &*= opacity
+                        below[colours] &+= belowFirst
+                        belowAfter[colours] &+= belowNext
+                    }
                 }
                 for c in 0..<colours {
                     let value = UInt64(pixel[c])
                     here[c] &+= inFirst &* value
                     next[c] &+= inNext &* value
+                    if twoRows {
+                        below[c] &+= belowFirst &* value
+                        belowAfter[c] &+= belowNext &* value
+                    }
                 }
                 pixel += channels
                 x &+= step
             }
         }
-        if channels - (hasAlpha ? 1 : 0) == 3 { sum(colours: 3) } else { sum(colours: 1) }
+        switch (channels - (hasAlpha ? 1 : 0) == 3, nextWeight > 0) {
+        case (true, false): sum(colours: 3, twoRows: false)
+        case (true, true): sum(colours: 3, twoRows: true)
+        case (false, false): sum(colours: 1, twoRows: false)
+        case (false, true): sum(colours: 1, twoRows: true)
+        }
     }
 
     /// Adds a run of consecutive pixels, most often a whole row, to `across`,

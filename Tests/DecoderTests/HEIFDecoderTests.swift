@@ -77,7 +77,7 @@ final class HEIFDecoderTests {
     @Test func premultipliedAlphaIsDividedBack() throws {
         try sh(
             """
-            \(ConvertFixture.plasma) \(ConvertFixture.ramp) PNG32:straight.png && convert straight.png -channel RGB -fx 'u*u.a' +channel PNG32:prem.png \
+            \(ConvertFixture.plasma) \(ConvertFixture.ramp) PNG32:straight.png && convert straight.png -alpha Associate PNG32:prem.png \
               && heif-enc -q 90 straight.png -o straight.heic && heif-enc --premultiplied-alpha -q 90 prem.png -o prem.heic
             """, directory: scratch.path)
         #expect(try sh("heif-info prem.heic", directory: scratch.path).contains("premultiplied"))
